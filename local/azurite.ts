@@ -1,0 +1,78 @@
+/**
+ * Starts Azurite (the real storage emulator, from npm) as a child process on free loopback
+ * ports and hands back its endpoints. Used by `npm start` and by the test run, so neither needs
+ * anything installed or running beforehand.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
+import path from "node:path";
+
+/** Azurite's published development account; public, not a secret. */
+export const DEV_ACCOUNT = "devstoreaccount1";
+export const DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+export interface RunningAzurite {
+  readonly blobUrl: string;
+  readonly queueUrl: string;
+  readonly tableUrl: string;
+  /** A full connection string with the three endpoints. */
+  readonly connectionString: string;
+  stop(): Promise<void>;
+}
+
+export async function startAzurite(options: { timeoutMs?: number } = {}): Promise<RunningAzurite> {
+  const require = createRequire(import.meta.url);
+  const entry = path.join(path.dirname(require.resolve("azurite/package.json")), "dist/src/azurite.js");
+  // --disableTelemetry: it would otherwise try to reach the internet; --skipApiVersionCheck: storage-queue 12.30 is newer than azurite 3.35 knows.
+  const child = spawn(
+    process.execPath,
+    [entry, "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--blobPort", "0", "--queuePort", "0", "--tablePort", "0", "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const ports = await new Promise<Record<string, number>>((resolve, reject) => {
+    const found: Record<string, number> = {};
+    let output = "";
+    const timer = setTimeout(() => fail(new Error(`Azurite did not start within ${options.timeoutMs ?? 30000} ms. Output:\n${output}`)), options.timeoutMs ?? 30000);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill();
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const m of output.matchAll(/Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/127\.0\.0\.1:(\d+)/g)) {
+        found[m[1]!.toLowerCase()] = Number(m[2]);
+      }
+      if (found.blob && found.queue && found.table) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => fail(new Error(`Azurite exited with code ${code} before it was ready. Output:\n${output}`)));
+  });
+  child.removeAllListeners("exit");
+  const blobUrl = `http://127.0.0.1:${ports.blob}/${DEV_ACCOUNT}`;
+  const queueUrl = `http://127.0.0.1:${ports.queue}/${DEV_ACCOUNT}`;
+  const tableUrl = `http://127.0.0.1:${ports.table}/${DEV_ACCOUNT}`;
+  return {
+    blobUrl,
+    queueUrl,
+    tableUrl,
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};BlobEndpoint=${blobUrl};QueueEndpoint=${queueUrl};TableEndpoint=${tableUrl};`,
+    stop: () => stopChild(child),
+  };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}

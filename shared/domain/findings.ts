@@ -1,0 +1,112 @@
+/**
+ * Findings: what the rules concluded about a resource, and how that conclusion moves through
+ * its life. Types here are the contract between rules, storage and alerts.
+ */
+import type { ResourceKind } from "./resourceId.js";
+
+export const RULE_IDS = [
+  "replication-breadth",
+  "scale-set-use",
+  "shared-outside",
+  "selectable-as-latest",
+  "lifecycle",
+  "governance-tags",
+] as const;
+export type RuleId = (typeof RULE_IDS)[number];
+
+/** Findings the pipeline itself raises, outside the six rules. */
+export type PipelineFindingId = "read-access"; // the watcher could not read a resource: a blind spot
+export type FindingRuleId = RuleId | PipelineFindingId;
+
+export type Severity = "low" | "medium" | "high" | "critical";
+export const SEVERITY_ORDER: Readonly<Record<Severity, number>> = { low: 0, medium: 1, high: 2, critical: 3 };
+
+export type FactValue = string | number | boolean | readonly string[] | null;
+
+export interface Remediation {
+  /** Exact `az` commands, filled with the resource's real names. */
+  readonly commands: readonly string[];
+  /** Azure portal deep link to the resource. */
+  readonly portalUrl: string;
+  /** One sentence on what to do. */
+  readonly advice: string;
+}
+
+/** A rule's verdict that something is wrong, before exceptions and lifecycle. */
+export interface Violation {
+  readonly ruleId: FindingRuleId;
+  readonly severity: Severity;
+  readonly resourceKey: string;
+  readonly resourceId: string;
+  readonly resourceKind: ResourceKind;
+  /** One sentence a person understands. */
+  readonly summary: string;
+  /** The facts behind it: regions, replica counts, the scale set and its capacity, sharing groups, dates. */
+  readonly facts: Readonly<Record<string, FactValue>>;
+  /** How bad, as one number a rule can compare: more regions, more instances, … Larger is worse. */
+  readonly magnitude: number;
+  readonly remediation: Remediation;
+}
+
+export type ExceptionVerdict =
+  | { readonly status: "active"; readonly reason: string; readonly expires: string; readonly tag: string }
+  | { readonly status: "expired"; readonly reason: string; readonly expires: string; readonly tag: string }
+  | { readonly status: "invalid"; readonly why: string; readonly tag: string };
+
+/** One rule's result on one subject, with any exception tag considered. */
+export interface RuleResult {
+  readonly violation: Violation;
+  /** Absent when no exception tag is present. */
+  readonly exception?: ExceptionVerdict;
+}
+
+/** Everything the rules concluded about a set of subjects at `evaluatedAt`. */
+export interface Evaluation {
+  /** Keys of the resources evaluated: a stored finding on one of these not in `results` is resolved. */
+  readonly subjects: readonly string[];
+  /** Rules that ran; findings of other rules on those subjects are left untouched. */
+  readonly rules: readonly FindingRuleId[];
+  readonly results: readonly RuleResult[];
+  readonly evaluatedAt: string;
+}
+
+export type FindingStatus = "open" | "escalated" | "excepted" | "resolved";
+
+export interface Finding {
+  /** Stable per (rule, resource): see `fingerprintOf`. */
+  readonly fingerprint: string;
+  readonly ruleId: FindingRuleId;
+  readonly resourceKey: string;
+  readonly resourceId: string;
+  readonly resourceKind: ResourceKind;
+  readonly status: FindingStatus;
+  readonly severity: Severity;
+  readonly summary: string;
+  readonly facts: Readonly<Record<string, FactValue>>;
+  readonly magnitude: number;
+  readonly remediation: Remediation;
+  readonly exception?: ExceptionVerdict;
+  readonly firstSeenAt: string;
+  readonly updatedAt: string;
+  readonly resolvedAt?: string;
+  /** Incremented on every stored change; makes outbox ids deterministic and writes conditional. */
+  readonly revision: number;
+}
+
+export type TransitionKind =
+  | "opened" // new finding
+  | "escalated" // facts got worse (higher magnitude or severity)
+  | "changed" // facts changed but not worse: recorded, no alert
+  | "excepted" // an active exception now covers it
+  | "reopened" // was resolved or excepted (exception expired / removed) and violates again
+  | "resolved"; // no longer violates, or the resource is gone
+
+export interface FindingTransition {
+  readonly kind: TransitionKind;
+  readonly fingerprint: string;
+  readonly before?: Finding;
+  readonly after: Finding;
+  /** Whether this transition is worth a Teams card. */
+  readonly alert: boolean;
+  readonly at: string;
+}

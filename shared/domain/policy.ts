@@ -1,0 +1,36 @@
+/**
+ * The thresholds and switches the rules run with. Built from settings by `loadConfig`;
+ * the domain never reads the environment.
+ */
+import type { RuleId } from "./findings.js";
+
+export interface Policy {
+  /** replication-breadth: most distinct target regions a specialized version may have (default 2). */
+  readonly maxRegions: number;
+  /** replication-breadth: normalised region names a specialized version may use; empty = any. */
+  readonly allowedRegions: readonly string[];
+  /** replication-breadth: most replicas in total across regions (default 10). */
+  readonly maxTotalReplicas: number;
+  /** governance-tags: tag names required on specialized definitions and versions (case-insensitive). */
+  readonly requiredTags: readonly string[];
+  /** Name of the exception tag (default `gallery-watch-exception`). Value: `reason=...;expires=YYYY-MM-DD`. */
+  readonly exceptionTag: string;
+  /** Rules switched on. */
+  readonly enabledRules: ReadonlySet<RuleId>;
+}
+
+export const DEFAULT_POLICY: Policy = {
+  maxRegions: 2,
+  allowedRegions: [],
+  maxTotalReplicas: 10,
+  requiredTags: ["owner", "approver"],
+  exceptionTag: "gallery-watch-exception",
+  enabledRules: new Set<RuleId>([
+    "replication-breadth",
+    "scale-set-use",
+    "shared-outside",
+    "selectable-as-latest",
+    "lifecycle",
+    "governance-tags",
+  ]),
+};

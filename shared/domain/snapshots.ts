@@ -1,0 +1,150 @@
+/**
+ * Typed snapshots of what ARM says about a watched resource at one moment. Plain data
+ * (JSON-serialisable: dates are ISO strings), produced by the ARM reader and stored as history.
+ * The rules read nothing else.
+ */
+import type { ResourceId } from "./resourceId.js";
+
+export type OsState = "Specialized" | "Generalized";
+/** A version's or scale set's view of its definition's osState; `Unknown` when it could not be read — never assumed safe. */
+export type InheritedOsState = OsState | "Unknown";
+
+interface SnapshotBase {
+  readonly id: ResourceId;
+  readonly location?: string;
+  readonly tags: Readonly<Record<string, string>>;
+  /** ARM provisioningState; `Succeeded`, `Failed`, `Canceled` are terminal. */
+  readonly provisioningState?: string;
+}
+
+export type SharingPermission = "Private" | "Groups" | "Community" | (string & {});
+
+export interface GallerySnapshot extends SnapshotBase {
+  readonly kind: "gallery";
+  readonly sharing: {
+    readonly permissions: SharingPermission;
+    /** Subscriptions / AAD tenants the gallery is shared with (Groups). */
+    readonly groups: ReadonlyArray<{ readonly type: string; readonly ids: readonly string[] }>;
+    readonly community?: {
+      readonly enabled?: boolean;
+      readonly publicNames: readonly string[];
+      readonly publicNamePrefix?: string;
+      readonly publisherUri?: string;
+    };
+  };
+}
+
+export interface ImageDefinitionSnapshot extends SnapshotBase {
+  readonly kind: "imageDefinition";
+  readonly osState: OsState;
+  readonly osType: string;
+  readonly identifier: { readonly publisher: string; readonly offer: string; readonly sku: string };
+  readonly endOfLifeDate?: string;
+}
+
+export interface TargetRegionSnapshot {
+  /** As ARM returned it, e.g. "East US". */
+  readonly name: string;
+  /** Normalised with {@link normalizeRegion}, e.g. "eastus". */
+  readonly region: string;
+  readonly regionalReplicaCount?: number;
+  readonly storageAccountType?: string;
+  readonly excludeFromLatest?: boolean;
+  readonly encrypted: boolean;
+}
+
+export interface ImageVersionSnapshot extends SnapshotBase {
+  readonly kind: "imageVersion";
+  /** Major.Minor.Patch. */
+  readonly version: string;
+  /** Inherited from the parent image definition. */
+  readonly osState: InheritedOsState;
+  readonly targetRegions: readonly TargetRegionSnapshot[];
+  /** Version-level default for regions that set no `regionalReplicaCount`. */
+  readonly replicaCount?: number;
+  readonly excludeFromLatest: boolean;
+  readonly endOfLifeDate?: string;
+  readonly publishedDate?: string;
+  readonly source?: { readonly id?: string; readonly virtualMachineId?: string; readonly communityGalleryImageId?: string };
+  readonly replication?: {
+    readonly aggregatedState?: string;
+    readonly regions: ReadonlyArray<{ readonly region: string; readonly state?: string; readonly progress?: number }>;
+  };
+}
+
+/** What a scale set's `imageReference` points at, parsed. */
+export type ImageReferenceTarget =
+  | { readonly kind: "definition"; readonly definitionId: ResourceId } // floats on `latest`
+  | { readonly kind: "version"; readonly versionId: ResourceId } // pinned
+  | { readonly kind: "sharedGallery"; readonly id: string }
+  | { readonly kind: "communityGallery"; readonly id: string }
+  | { readonly kind: "other"; readonly description: string }; // marketplace, managed image, none
+
+/** What the reader could find out about the image a scale set runs. */
+export type ImageResolution =
+  | {
+      readonly outcome: "resolved";
+      readonly definitionId: string;
+      readonly osState: InheritedOsState;
+      /** The version `latest` means now, or the pinned one; absent when the definition has no eligible version. */
+      readonly versionId?: string;
+    }
+  | { readonly outcome: "unresolvable"; readonly reason: string }
+  | { readonly outcome: "notGalleryImage" };
+
+export interface ScaleSetSnapshot extends SnapshotBase {
+  readonly kind: "scaleSet";
+  readonly capacity: number;
+  readonly skuName?: string;
+  readonly orchestrationMode?: string;
+  readonly imageReference: ImageReferenceTarget;
+  readonly image: ImageResolution;
+}
+
+export type Snapshot = GallerySnapshot | ImageDefinitionSnapshot | ImageVersionSnapshot | ScaleSetSnapshot;
+
+const TERMINAL = new Set(["succeeded", "failed", "canceled", "cancelled"]);
+
+/** A resource still being created/updated is not judged yet; absent state counts as settled. */
+export function isSettled(snapshot: Pick<SnapshotBase, "provisioningState">): boolean {
+  return snapshot.provisioningState === undefined || TERMINAL.has(snapshot.provisioningState.toLowerCase());
+}
+
+/** "East US", "eastus", " EASTUS " → "eastus". */
+export function normalizeRegion(name: string): string {
+  return name.replace(/[\s_-]+/g, "").toLowerCase();
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * The version ARM picks for `latest`: the highest Major.Minor.Patch whose `excludeFromLatest`
+ * is not set. When `region` is given, a target region's own `excludeFromLatest` also excludes
+ * the version for deployments in that region, and a version not replicated there is not a candidate.
+ * https://learn.microsoft.com/azure/virtual-machines/shared-image-galleries#image-versions
+ */
+export function resolveLatest<V extends Pick<ImageVersionSnapshot, "version" | "excludeFromLatest" | "targetRegions" | "provisioningState">>(
+  versions: readonly V[],
+  region?: string,
+): V | undefined {
+  const wanted = region === undefined ? undefined : normalizeRegion(region);
+  let best: V | undefined;
+  for (const v of versions) {
+    if (v.excludeFromLatest) continue;
+    if (v.provisioningState !== undefined && v.provisioningState.toLowerCase() === "failed") continue;
+    if (wanted !== undefined) {
+      const target = v.targetRegions.find((t) => t.region === wanted);
+      if (v.targetRegions.length > 0 && (target === undefined || target.excludeFromLatest === true)) continue;
+    }
+    if (best === undefined || compareVersions(v.version, best.version) > 0) best = v;
+  }
+  return best;
+}

@@ -1,0 +1,178 @@
+/**
+ * The ports the use cases depend on. Each is a small interface; adapters are named
+ * technology + port (`computeArmInventory`, `tableResourceStore`, `workflowsTeamsNotifier`).
+ * The use cases receive them as one `Dependencies` value built in `shared/composition.ts`.
+ */
+import type { Logger } from "pino";
+import type { ResourceId } from "./domain/resourceId.js";
+import type {
+  GallerySnapshot,
+  ImageDefinitionSnapshot,
+  ImageVersionSnapshot,
+  ScaleSetSnapshot,
+  Snapshot,
+} from "./domain/snapshots.js";
+import type { Finding, FindingTransition } from "./domain/findings.js";
+
+// ---------------------------------------------------------------- ARM
+
+/** The result of reading one resource from ARM. Nothing is thrown for these cases. */
+export type ReadOutcome<T> =
+  | { readonly status: "found"; readonly snapshot: T }
+  | { readonly status: "gone"; readonly id: ResourceId }
+  | { readonly status: "noAccess"; readonly id: ResourceId; readonly message: string }
+  | { readonly status: "throttled"; readonly id: ResourceId; readonly message: string; readonly retryAfterMs?: number }
+  | { readonly status: "failed"; readonly id: ResourceId; readonly message: string; readonly cause?: unknown };
+
+/**
+ * Read-only view of the Azure estate. Reads return outcomes; list iterators throw
+ * `ArmReadError` (the sweep retries the whole subscription) and hold at most one page in memory.
+ */
+export interface ArmInventory {
+  /** Dispatches on `id.kind`. */
+  read(id: ResourceId): Promise<ReadOutcome<Snapshot>>;
+  readGallery(id: ResourceId): Promise<ReadOutcome<GallerySnapshot>>;
+  readImageDefinition(id: ResourceId): Promise<ReadOutcome<ImageDefinitionSnapshot>>;
+  /** The version carries its definition's osState (the definition is read once per inventory and cached). */
+  readImageVersion(id: ResourceId): Promise<ReadOutcome<ImageVersionSnapshot>>;
+  /** The scale set's image reference resolved: `latest`, pinned, shared / community (or why not). */
+  readScaleSet(id: ResourceId): Promise<ReadOutcome<ScaleSetSnapshot>>;
+  listGalleries(subscriptionId: string): AsyncIterable<GallerySnapshot>;
+  listImageDefinitions(galleryId: ResourceId): AsyncIterable<ImageDefinitionSnapshot>;
+  listImageVersions(definitionId: ResourceId): AsyncIterable<ImageVersionSnapshot>;
+  listScaleSets(subscriptionId: string): AsyncIterable<ScaleSetSnapshot>;
+}
+
+// ---------------------------------------------------------------- history
+
+/** Who did it and how, from the event. Only what attribution needs; nothing else of the claims. */
+export interface Attribution {
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly eventTime: string;
+  readonly operationName?: string;
+  readonly correlationId?: string;
+  readonly callerName?: string;
+  readonly callerUpn?: string;
+  readonly callerAppId?: string;
+  readonly callerObjectId?: string;
+  readonly clientIp?: string;
+  readonly httpMethod?: string;
+  readonly role?: string;
+}
+
+/** Why a resource was (re)read: an event with its attribution, a scheduled re-check, or the sweep. */
+export type Trigger =
+  | { readonly source: "event"; readonly attribution: Attribution }
+  | { readonly source: "recheck"; readonly attempt: number; readonly attribution?: Attribution }
+  | { readonly source: "sweep"; readonly runId: string };
+
+export interface SnapshotRecord {
+  readonly snapshot: Snapshot;
+  /** sha-256 of the canonical snapshot JSON. */
+  readonly contentHash: string;
+  readonly observedAt: string;
+  readonly trigger: Trigger;
+}
+
+export interface ChangeRecord {
+  readonly resourceKey: string;
+  readonly resourceId: string;
+  /** `written`, `deleted`, `shared`, `unchanged`, `noAccess`, … */
+  readonly action: string;
+  readonly observedAt: string;
+  readonly contentHash?: string;
+  readonly trigger: Trigger;
+}
+
+/** Current resources, content-addressed history and the change log. */
+export interface ResourceStore {
+  /**
+   * Record what was read. Writes a history snapshot only when the content hash differs from the
+   * current one; always records the change (deduplicated by event id). Idempotent.
+   */
+  recordSnapshot(record: SnapshotRecord): Promise<{ readonly changed: boolean }>;
+  /** The resource is gone from ARM: mark current as deleted, keep its history. Idempotent. */
+  recordDeletion(id: ResourceId, observedAt: string, trigger: Trigger): Promise<void>;
+  /** Record a change that produced no snapshot (no access, unchanged re-read); deduplicated by event id. */
+  recordChange(change: ChangeRecord): Promise<void>;
+  current(key: string): Promise<Snapshot | undefined>;
+  /** Current (not deleted) children and referrers, for rule context. */
+  definitionsOf(galleryKey: string): Promise<ImageDefinitionSnapshot[]>;
+  versionsOf(definitionKey: string): Promise<ImageVersionSnapshot[]>;
+  /** Scale sets whose image reference points at this definition (latest) or one of its versions. */
+  scaleSetsReferencing(definitionKey: string): Promise<ScaleSetSnapshot[]>;
+  /** Newest first; `asOf` gives the snapshot in force at that time first. */
+  history(key: string, options?: { readonly asOf?: string; readonly limit?: number }): Promise<SnapshotRecord[]>;
+  /** Newest first. */
+  changes(key: string, options?: { readonly asOf?: string; readonly limit?: number }): Promise<ChangeRecord[]>;
+}
+
+// ---------------------------------------------------------------- findings
+
+export interface FindingStore {
+  forResource(resourceKey: string): Promise<Finding[]>;
+  /** Store the `after` of each transition; conditional on `before.revision` (throws ConcurrentUpdateError). */
+  apply(transitions: readonly FindingTransition[]): Promise<void>;
+  /** Findings not resolved, optionally of one rule. */
+  open(options?: { readonly ruleId?: string }): Promise<Finding[]>;
+  /** Findings as they stood at a time (from the finding's own history rows). */
+  asOf(resourceKey: string, at: string): Promise<Finding[]>;
+}
+
+// ---------------------------------------------------------------- alerts
+
+export type AlertState = "pending" | "delivered" | "failed";
+
+export interface OutboxAlert {
+  /** Deterministic: `${fingerprint}:${after.revision}` so a retried transition never makes a second alert. */
+  readonly alertId: string;
+  readonly transition: FindingTransition;
+  readonly state: AlertState;
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly createdAt: string;
+  readonly deliveredAt?: string;
+  readonly lastError?: string;
+  /** Who changed the resource, for the card's "who". */
+  readonly attribution?: Attribution;
+}
+
+export interface AlertOutbox {
+  /** Insert if absent (idempotent by alertId). */
+  enqueue(alerts: ReadonlyArray<Pick<OutboxAlert, "alertId" | "transition" | "attribution">>, now: string): Promise<void>;
+  /** Pending alerts whose nextAttemptAt has come, oldest first; claims them with a lease so two senders do not both send. */
+  claimDue(now: string, limit: number, leaseMs: number): Promise<OutboxAlert[]>;
+  markDelivered(alertId: string, at: string): Promise<void>;
+  markRetry(alertId: string, nextAttemptAt: string, error: string): Promise<void>;
+  /** All alerts, newest first (delivery log). */
+  list(options?: { readonly state?: AlertState; readonly limit?: number }): Promise<OutboxAlert[]>;
+}
+
+/** Teams (Workflows webhook) delivery of one message. */
+export interface TeamsNotifier {
+  /** Throws AlertDeliveryError (with retryAfterMs when the receiver gave one). */
+  send(payload: unknown, alertId: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------- scheduling, time
+
+export interface RecheckQueue {
+  /** Re-read `id` after `delaySeconds` (the resource was still provisioning). */
+  schedule(id: ResourceId, delaySeconds: number, attempt: number, attribution?: Attribution): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Dependencies {
+  readonly arm: ArmInventory;
+  readonly resources: ResourceStore;
+  readonly findings: FindingStore;
+  readonly outbox: AlertOutbox;
+  readonly teams: TeamsNotifier;
+  readonly recheck: RecheckQueue;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
