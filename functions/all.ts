@@ -1,0 +1,17 @@
+/** Every function of the app: registered with `app.*` by index.ts and served by local/host.ts. */
+import type { FunctionDeclaration } from "./declaration.js";
+import { eventGridResourceEvent } from "./eventGridResourceEvent.js";
+import { recheckResource } from "./recheckResource.js";
+import { deliverAlerts } from "./deliverAlerts.js";
+import { nightlySweep } from "./nightlySweep.js";
+import { sweepSubscription } from "./sweepSubscription.js";
+import { resourceHistory } from "./resourceHistory.js";
+
+export const declarations: readonly FunctionDeclaration[] = [
+  eventGridResourceEvent,
+  recheckResource,
+  deliverAlerts,
+  nightlySweep,
+  sweepSubscription,
+  resourceHistory,
+];

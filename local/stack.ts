@@ -1,0 +1,119 @@
+/**
+ * The whole product on one machine, no Azure account: Azurite, the simulated ARM control plane,
+ * a Teams inbox and the local Functions host serving the same function declarations Azure runs.
+ * Used by `npm start` and by the end-to-end tests.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import type { Logger } from "pino";
+import { startAzurite, type RunningAzurite } from "./azurite.js";
+import { startArmSimulator, type RunningArmSimulator, type SimulatedResource } from "./armSimulator/index.js";
+import { startTeamsInbox } from "./teamsInbox.js";
+import { startLocalHost } from "./host.js";
+import { declarations } from "../functions/all.js";
+import { resetRuntime } from "../shared/composition.js";
+
+export const LOCAL_SUBSCRIPTION = "7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f";
+
+export interface LocalStackOptions {
+  readonly seed?: readonly SimulatedResource[];
+  readonly eventSchema?: "EventGridSchema" | "CloudEventSchemaV1_0";
+  /** ms a PUT stays "Creating" in the simulator. */
+  readonly settleMs?: number;
+  /** Extra or overriding app settings. */
+  readonly settings?: Readonly<Record<string, string>>;
+  readonly log: Logger;
+}
+
+export type TeamsInbox = Awaited<ReturnType<typeof startTeamsInbox>>;
+export type LocalHost = Awaited<ReturnType<typeof startLocalHost>>;
+
+export interface LocalStack {
+  readonly subscriptionId: string;
+  readonly azurite: RunningAzurite;
+  readonly arm: RunningArmSimulator;
+  readonly inbox: TeamsInbox;
+  readonly host: LocalHost;
+  readonly settings: Readonly<Record<string, string>>;
+  /** PEM file trusted for the simulator (for `curl --cacert`). */
+  readonly caCertFile: string;
+  close(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => options.log.warn({ err: error }, "cleanup failed"));
+  };
+  try {
+    const azurite = await startAzurite();
+    cleanups.push(() => azurite.stop());
+    const inbox = await startTeamsInbox();
+    cleanups.push(() => inbox.close());
+    const hostPort = await freePort();
+    const arm = await startArmSimulator({
+      seed: options.seed ?? [],
+      settleMs: options.settleMs ?? 0,
+      eventSink: {
+        url: `http://127.0.0.1:${hostPort}/runtime/webhooks/eventgrid?functionName=eventGridResourceEvent`,
+        schema: options.eventSchema ?? "EventGridSchema",
+      },
+    });
+    cleanups.push(() => arm.close());
+    const dir = await mkdtemp(path.join(os.tmpdir(), "gallery-watch-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const caCertFile = path.join(dir, "simulated-arm-ca.pem");
+    await writeFile(caCertFile, arm.caCertPem);
+
+    const settings: Record<string, string> = {
+      AzureWebJobsStorage: azurite.connectionString,
+      GW_WATCHED_SUBSCRIPTIONS: LOCAL_SUBSCRIPTION,
+      GW_ARM_ENDPOINT: arm.url,
+      GW_ARM_CA_CERT_FILE: caCertFile,
+      GW_ARM_TIMEOUT_MS: "10000",
+      GW_TEAMS_WEBHOOK_URL: inbox.webhookUrl,
+      GW_RECHECK_DELAY_SECONDS: "5",
+      GW_OUTBOX_SCHEDULE: "*/2 * * * * *",
+      GW_TABLE_PREFIX: `gw${Math.random().toString(36).slice(2, 8)}`,
+      GW_LOG_LEVEL: "warn",
+      ...options.settings,
+    };
+    // The functions read their settings from the environment, as on Azure.
+    const previous = { ...process.env };
+    Object.assign(process.env, settings);
+    cleanups.push(async () => {
+      for (const key of Object.keys(settings)) {
+        if (previous[key] === undefined) delete process.env[key];
+        else process.env[key] = previous[key];
+      }
+      resetRuntime();
+    });
+    resetRuntime();
+
+    const host = await startLocalHost({
+      declarations,
+      settings: { ...process.env },
+      port: hostPort,
+      storageConnectionString: azurite.connectionString,
+      log: options.log,
+    });
+    cleanups.push(() => host.close());
+    return { subscriptionId: LOCAL_SUBSCRIPTION, azurite, arm, inbox, host, settings, caCertFile, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
