@@ -1,0 +1,44 @@
+/** The dependency direction (STYLE.md): functions → shared; domain is pure; adapters stay behind their ports. */
+module.exports = {
+  forbidden: [
+    {
+      name: "domain-is-pure",
+      comment: "shared/domain imports only itself, the error family and node:crypto (hashing is pure)",
+      severity: "error",
+      from: { path: "^shared/domain/" },
+      to: { pathNot: "^(shared/domain/|shared/errors\\.ts$)|^(node:)?crypto$" },
+    },
+    {
+      name: "shared-does-not-know-the-shell",
+      severity: "error",
+      from: { path: "^shared/" },
+      to: { path: "^(functions|local|test|bench)/" },
+    },
+    {
+      name: "only-the-arm-adapter-imports-arm-compute",
+      severity: "error",
+      from: { path: "^(?!shared/arm/computeArmInventory\\.ts$)" },
+      to: { path: "node_modules/@azure/arm-compute" },
+    },
+    {
+      name: "only-storage-and-the-outbox-import-data-tables",
+      severity: "error",
+      from: { path: "^(?!(shared/storage/|shared/alerts/tableAlertOutbox\\.ts$))" },
+      to: { path: "node_modules/@azure/data-tables" },
+    },
+    {
+      name: "functions-are-thin",
+      comment: "functions/ reach shared/ only through use cases and composition, never adapters directly",
+      severity: "error",
+      from: { path: "^functions/" },
+      to: { path: "^shared/(arm|alerts/(?!.*Message)|storage/(?!queue(Recheck|Sweep)Queue))" },
+    },
+    { name: "no-circular", severity: "error", from: {}, to: { circular: true } },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"], extensions: [".ts", ".js"] },
+  },
+};
