@@ -1,0 +1,19 @@
+/** The six rules, as data. Order is the order findings are reported in. */
+import type { Snapshot } from "../snapshots.js";
+import type { Rule } from "./rule.js";
+import { replicationBreadth } from "./replicationBreadth.js";
+import { scaleSetUse } from "./scaleSetUse.js";
+import { sharedOutside } from "./sharedOutside.js";
+import { selectableAsLatest } from "./selectableAsLatest.js";
+import { lifecycle } from "./lifecycle.js";
+import { governanceTagsOnDefinition, governanceTagsOnVersion } from "./governanceTags.js";
+
+export const RULES: ReadonlyArray<Rule<Snapshot>> = [
+  replicationBreadth,
+  scaleSetUse,
+  sharedOutside,
+  selectableAsLatest,
+  lifecycle,
+  governanceTagsOnDefinition,
+  governanceTagsOnVersion,
+] as ReadonlyArray<Rule<any>>;

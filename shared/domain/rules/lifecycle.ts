@@ -1,0 +1,57 @@
+import type { Violation } from "../findings.js";
+import type { ImageVersionSnapshot } from "../snapshots.js";
+import type { Rule } from "./rule.js";
+import { dateOnly, displayName, isJudged, osStatePhrase, portalLink, sigArgs, subscriptionArg } from "./describe.js";
+
+const DAY = 86_400_000;
+
+/**
+ * Specialized versions are for one-off recovery: each needs a retirement date, and once past
+ * it should no longer be replicated anywhere.
+ */
+export const lifecycle: Rule<ImageVersionSnapshot> = {
+  id: "lifecycle",
+  appliesTo: "imageVersion",
+  title: "Specialized image not retired",
+  evaluate(version, _related, _policy, now): Violation | undefined {
+    if (!isJudged(version.osState)) return undefined;
+    const base = {
+      ruleId: "lifecycle" as const,
+      resourceKey: version.id.key,
+      resourceId: version.id.display,
+      resourceKind: "imageVersion" as const,
+    };
+    // A suggestion derived from the version itself, not from `now`, so the finding does not change every day.
+    const published = version.publishedDate ? Date.parse(version.publishedDate) : Number.NaN;
+    const suggested = Number.isNaN(published) ? "<YYYY-MM-DD>" : new Date(published + 90 * DAY).toISOString().slice(0, 10);
+    const setEol = `az sig image-version update ${sigArgs(version.id)} ${subscriptionArg(version.id)} --end-of-life-date ${suggested}`;
+    const eol = version.endOfLifeDate === undefined ? undefined : Date.parse(version.endOfLifeDate);
+    if (eol === undefined || Number.isNaN(eol)) {
+      const why = version.endOfLifeDate === undefined ? "has no end-of-life date" : `has an end-of-life date '${version.endOfLifeDate.slice(0, 40)}' that is not a date`;
+      return {
+        ...base,
+        severity: "medium",
+        summary: `The ${osStatePhrase(version.osState)} ${displayName(version.id)} ${why}, so nothing says when it must be retired.`,
+        facts: { osState: version.osState, endOfLifeDate: version.endOfLifeDate ?? null, regionCount: version.targetRegions.length },
+        magnitude: 1,
+        remediation: { advice: "Set an end-of-life date no further out than the recovery need.", commands: [setEol], portalUrl: portalLink(version.id) },
+      };
+    }
+    if (now.getTime() < eol || version.targetRegions.length === 0) return undefined;
+    const regions = [...new Set(version.targetRegions.map((t) => t.region))].sort();
+    return {
+      ...base,
+      severity: "high",
+      summary: `The ${osStatePhrase(version.osState)} ${displayName(version.id)} passed its end-of-life date ${dateOnly(new Date(eol).toISOString())} and is still replicated to ${regions.length} region(s).`,
+      // No "days past" fact: it would change the finding every day without anything having changed.
+      facts: { osState: version.osState, endOfLifeDate: new Date(eol).toISOString(), regions },
+      // Past end of life is worse than a missing date; more regions still holding it is worse again.
+      magnitude: 1000 + regions.length,
+      remediation: {
+        advice: "Delete the retired version (or, if it is still needed, extend its end-of-life date with an approval).",
+        commands: [`az sig image-version delete ${sigArgs(version.id)} ${subscriptionArg(version.id)}`, setEol],
+        portalUrl: portalLink(version.id),
+      },
+    };
+  },
+};

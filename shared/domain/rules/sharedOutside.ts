@@ -1,0 +1,46 @@
+import type { Violation } from "../findings.js";
+import type { GallerySnapshot } from "../snapshots.js";
+import type { Rule } from "./rule.js";
+import { portalLink, subscriptionArg } from "./describe.js";
+
+/**
+ * A gallery shared to other subscriptions/tenants (Groups) or to everyone (Community) hands its
+ * specialized images — and the identities baked into them — to people outside the team.
+ */
+export const sharedOutside: Rule<GallerySnapshot> = {
+  id: "shared-outside",
+  appliesTo: "gallery",
+  title: "Gallery with specialized images shared outside",
+  evaluate(gallery, related): Violation | undefined {
+    const permission = gallery.sharing.permissions.toLowerCase();
+    if (permission !== "groups" && permission !== "community") return undefined;
+    const specialized = related.definitions.filter((d) => d.osState === "Specialized").map((d) => d.id.image ?? "").sort();
+    if (specialized.length === 0) return undefined;
+    const community = permission === "community";
+    const groups = gallery.sharing.groups.flatMap((g) => g.ids.map((id) => `${g.type}:${id}`)).sort();
+    const args = `--resource-group ${gallery.id.resourceGroup} --gallery-name ${gallery.id.gallery} ${subscriptionArg(gallery.id)}`;
+    return {
+      ruleId: "shared-outside",
+      severity: community ? "critical" : "high",
+      resourceKey: gallery.id.key,
+      resourceId: gallery.id.display,
+      resourceKind: "gallery",
+      summary: community
+        ? `Gallery ${gallery.id.gallery} is shared to Community — anyone in Azure can use it — and holds ${specialized.length} specialized image definition(s): ${specialized.join(", ")}.`
+        : `Gallery ${gallery.id.gallery} is shared with ${groups.length} other subscription(s)/tenant(s) and holds ${specialized.length} specialized image definition(s): ${specialized.join(", ")}.`,
+      facts: {
+        permissions: gallery.sharing.permissions,
+        sharedWith: groups,
+        publicNames: [...(gallery.sharing.community?.publicNames ?? [])].sort(),
+        specializedDefinitions: specialized,
+      },
+      // Public is worse than any group sharing; wider sharing and more images are worse.
+      magnitude: (community ? 1_000_000 : 0) + groups.length * 100 + specialized.length,
+      remediation: {
+        advice: "Make the gallery private again, or move the specialized definitions to a private gallery.",
+        commands: [`az sig share reset ${args}`],
+        portalUrl: portalLink(gallery.id),
+      },
+    };
+  },
+};
