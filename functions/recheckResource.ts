@@ -1,7 +1,7 @@
 import type { FunctionDeclaration } from "./declaration.js";
 import { runtime } from "../shared/composition.js";
 import { checkResource } from "../shared/checkResource.js";
-import { decodeRecheckMessage } from "../shared/storage/queueRecheckQueue.js";
+import { decodeRecheckMessage } from "../shared/storage/queues.js";
 import { parseResourceId } from "../shared/domain/resourceId.js";
 
 /** A resource that was still provisioning is read again after a delay. */

@@ -1,6 +1,6 @@
 import type { FunctionDeclaration } from "./declaration.js";
 import { runtime } from "../shared/composition.js";
-import { decodeSweepMessage } from "../shared/storage/queueSweepQueue.js";
+import { decodeSweepMessage } from "../shared/storage/queues.js";
 import { sweepSubscription as sweep } from "../shared/sweepSubscription.js";
 
 /** Sweeps one subscription (a message from nightlySweep). Throws on ARM trouble so the queue retries it. */

@@ -145,6 +145,8 @@ export interface AlertOutbox {
   claimDue(now: string, limit: number, leaseMs: number): Promise<OutboxAlert[]>;
   markDelivered(alertId: string, at: string): Promise<void>;
   markRetry(alertId: string, nextAttemptAt: string, error: string): Promise<void>;
+  /** Gave up after the last attempt (or a permanent refusal): kept and listed, never dropped silently. */
+  markFailed(alertId: string, at: string, error: string): Promise<void>;
   /** All alerts, newest first (delivery log). */
   list(options?: { readonly state?: AlertState; readonly limit?: number }): Promise<OutboxAlert[]>;
 }

@@ -1,0 +1,30 @@
+/**
+ * Table Storage keys from normalised resource keys. PartitionKey and RowKey may not contain
+ * `/`, `\`, `#`, `?` or control characters and are limited in size
+ * (https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model).
+ * The encoding is percent-encoding with `~` as the escape character: injective, reversible,
+ * and free of every forbidden character. Very long keys fall back to a hash (the original key
+ * is always stored alongside as a property).
+ */
+import { createHash } from "node:crypto";
+
+const MAX_KEY_CHARS = 400;
+
+export function encodeKey(key: string): string {
+  const encoded = encodeURIComponent(key).replace(/[~!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%/g, "~");
+  return encoded.length <= MAX_KEY_CHARS ? encoded : `h~${createHash("sha256").update(key).digest("hex")}`;
+}
+
+export function decodeKey(encoded: string): string | undefined {
+  if (encoded.startsWith("h~")) return undefined;
+  return decodeURIComponent(encoded.replace(/~/g, "%"));
+}
+
+const MAX_MS = 9_999_999_999_999;
+
+/** Newest first: later times sort earlier. Fixed width so string order is time order. */
+export function invertedTime(iso: string): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) throw new Error(`not a time: ${iso}`);
+  return String(MAX_MS - ms).padStart(13, "0");
+}

@@ -1,0 +1,228 @@
+/**
+ * ResourceStore on Table Storage: current resources (+ a scale-set reference index), history
+ * snapshots written only when the content hash changes, and the change log with attribution.
+ *
+ * - `<prefix>Resources`: PK = encoded parent key (a gallery's definitions and a definition's
+ *   versions are one-partition queries), RK = encoded resource key. Index rows
+ *   PK = `ref~<encoded definition key>`, RK = encoded scale set key.
+ * - `<prefix>Snapshots`: PK = encoded resource key, RK = inverted observed time + hash prefix.
+ * - `<prefix>Changes`: PK = encoded resource key, RK = inverted event time + event id, so a
+ *   duplicate delivery of one event writes nothing new.
+ */
+import type { TableClient } from "@azure/data-tables";
+import { parentOf, parseResourceId, type ResourceId } from "../domain/resourceId.js";
+import type { ImageDefinitionSnapshot, ImageVersionSnapshot, ScaleSetSnapshot, Snapshot } from "../domain/snapshots.js";
+import type { ChangeRecord, ResourceStore, SnapshotRecord, Trigger } from "../ports.js";
+import { ConcurrentUpdateError } from "../errors.js";
+import { encodeKey, invertedTime } from "./tableKeys.js";
+import { bodyProperties, call, getOrUndefined, insertIfAbsent, listAll, odata, openTable, readBody, upsertWithBody, type StorageConnection } from "./tableClients.js";
+
+interface CurrentRow {
+  kind: string;
+  resourceKey: string;
+  resourceId: string;
+  observedAt: string;
+  contentHash: string;
+  deleted: boolean;
+  deletedAt?: string;
+  refDefinitionKey?: string;
+}
+
+interface ChangeRow {
+  resourceKey: string;
+  resourceId: string;
+  action: string;
+  observedAt: string;
+  contentHash?: string;
+  trigger: string;
+}
+
+const MAX_ATTEMPTS = 5;
+
+export function createTableResourceStore(conn: StorageConnection, prefix: string): ResourceStore {
+  const resources = () => openTable(conn, `${prefix}Resources`);
+  const snapshots = () => openTable(conn, `${prefix}Snapshots`);
+  const changes = () => openTable(conn, `${prefix}Changes`);
+
+  async function loadSnapshot(table: TableClient, row: object): Promise<Snapshot> {
+    const snapshot = JSON.parse(await readBody(table, row)) as Omit<Snapshot, "id"> & { id: string };
+    return revive(snapshot);
+  }
+
+  async function writeChange(change: ChangeRecord): Promise<void> {
+    const table = await changes();
+    const time = change.trigger.source === "event" ? change.trigger.attribution.eventTime || change.observedAt : change.observedAt;
+    const discriminator =
+      change.trigger.source === "event"
+        ? `e~${change.trigger.attribution.eventId}`
+        : change.trigger.source === "sweep"
+          ? `s~${change.trigger.runId}`
+          : `r~${change.trigger.attempt}~${change.observedAt}`;
+    const row: ChangeRow & { partitionKey: string; rowKey: string } = {
+      partitionKey: encodeKey(change.resourceKey),
+      rowKey: `${invertedTime(time)}~${encodeKey(discriminator)}`,
+      resourceKey: change.resourceKey,
+      resourceId: change.resourceId,
+      action: change.action,
+      observedAt: change.observedAt,
+      ...(change.contentHash ? { contentHash: change.contentHash } : {}),
+      trigger: JSON.stringify(change.trigger),
+    };
+    await insertIfAbsent(table, row); // an existing row is the same event delivered again
+  }
+
+  /** Move the reference index row when a scale set starts or stops following a definition. */
+  async function indexReference(table: TableClient, scaleSetKey: string, previous: string | undefined, next: string | undefined): Promise<void> {
+    if (previous === next) return;
+    if (previous) {
+      await call(table.tableName, "deleteEntity", (abortSignal) =>
+        table.deleteEntity(`ref~${encodeKey(previous)}`, encodeKey(scaleSetKey), { abortSignal }).catch((e: { statusCode?: number }) => {
+          if (e.statusCode !== 404) throw e;
+          return undefined;
+        }),
+      );
+    }
+    if (next) {
+      await call(table.tableName, "upsertEntity", (abortSignal) =>
+        table.upsertEntity({ partitionKey: `ref~${encodeKey(next)}`, rowKey: encodeKey(scaleSetKey), scaleSetKey, definitionKey: next }, "Replace", { abortSignal }),
+      );
+    }
+  }
+
+  async function listCurrent<T extends Snapshot>(partitionKey: string, kind: T["kind"]): Promise<T[]> {
+    const table = await resources();
+    const rows = await listAll<CurrentRow>(table, `PartitionKey eq ${odata(partitionKey)} and kind eq ${odata(kind)} and deleted eq false`);
+    return Promise.all(rows.map((row) => loadSnapshot(table, row) as Promise<T>));
+  }
+
+  return {
+    async recordSnapshot(record: SnapshotRecord) {
+      const { snapshot, contentHash, observedAt, trigger } = record;
+      const key = snapshot.id.key;
+      const table = await resources();
+      const pk = partitionOf(snapshot.id);
+      const rk = encodeKey(key);
+      const refDefinitionKey = snapshot.kind === "scaleSet" ? referencedDefinitionKey(snapshot) : undefined;
+      let changed = false;
+      for (let attempt = 1; ; attempt++) {
+        const current = await getOrUndefined<CurrentRow>(table, pk, rk);
+        changed = !current || current.contentHash !== contentHash || current.deleted;
+        if (changed) {
+          const history = await snapshots();
+          await upsertWithBody(history, { partitionKey: encodeKey(key), rowKey: `${invertedTime(observedAt)}~${contentHash.slice(0, 16)}`, resourceKey: key, observedAt, contentHash, trigger: JSON.stringify(trigger) }, JSON.stringify(snapshot));
+        }
+        // A read observed earlier than what is stored (a slow concurrent invocation) never replaces it.
+        if (current && current.observedAt > observedAt && !current.deleted) break;
+        if (current && !changed && current.observedAt === observedAt) break;
+        const row = { partitionKey: pk, rowKey: rk, kind: snapshot.kind, resourceKey: key, resourceId: snapshot.id.display, observedAt, contentHash, deleted: false, ...(refDefinitionKey ? { refDefinitionKey } : { refDefinitionKey: "" }) };
+        try {
+          if (current) {
+            const { properties, overflow } = bodyProperties(JSON.stringify(snapshot));
+            if (overflow.length > 0) {
+              await upsertWithBody(table, row, JSON.stringify(snapshot));
+            } else {
+              await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ ...row, ...properties }, "Replace", { etag: current.etag, abortSignal }));
+            }
+          } else {
+            await upsertWithBody(table, row, JSON.stringify(snapshot));
+          }
+          await indexReference(table, key, current?.refDefinitionKey || undefined, refDefinitionKey);
+          break;
+        } catch (error) {
+          if (error instanceof ConcurrentUpdateError && attempt < MAX_ATTEMPTS) continue;
+          throw error;
+        }
+      }
+      if (changed || trigger.source !== "sweep") {
+        await writeChange({ resourceKey: key, resourceId: snapshot.id.display, action: changed ? "written" : "unchanged", observedAt, contentHash, trigger });
+      }
+      return { changed };
+    },
+
+    async recordDeletion(id: ResourceId, observedAt: string, trigger: Trigger) {
+      const table = await resources();
+      const current = await getOrUndefined<CurrentRow>(table, partitionOf(id), encodeKey(id.key));
+      if (current && !current.deleted) {
+        await call(table.tableName, "updateEntity", (abortSignal) =>
+          table.updateEntity({ partitionKey: current.partitionKey ?? "", rowKey: current.rowKey ?? "", deleted: true, deletedAt: observedAt }, "Merge", { etag: current.etag, abortSignal }),
+        );
+        await indexReference(table, id.key, current.refDefinitionKey || undefined, undefined);
+      }
+      await writeChange({ resourceKey: id.key, resourceId: id.display, action: "deleted", observedAt, trigger });
+    },
+
+    recordChange: writeChange,
+
+    async current(key: string) {
+      const parsed = parseResourceId(key);
+      const table = await resources();
+      const row = await getOrUndefined<CurrentRow>(table, partitionOf(parsed), encodeKey(parsed.key));
+      return row && !row.deleted ? loadSnapshot(table, row) : undefined;
+    },
+
+    definitionsOf: (galleryKey) => listCurrent<ImageDefinitionSnapshot>(encodeKey(galleryKey), "imageDefinition"),
+    versionsOf: (definitionKey) => listCurrent<ImageVersionSnapshot>(encodeKey(definitionKey), "imageVersion"),
+
+    async scaleSetsReferencing(definitionKey: string) {
+      const table = await resources();
+      const refs = await listAll<{ scaleSetKey: string }>(table, `PartitionKey eq ${odata(`ref~${encodeKey(definitionKey)}`)}`);
+      const found = await Promise.all(refs.map((r) => this.current(r.scaleSetKey)));
+      return found.filter((s): s is ScaleSetSnapshot => s?.kind === "scaleSet");
+    },
+
+    async history(key, options = {}) {
+      const table = await snapshots();
+      const filter = `PartitionKey eq ${odata(encodeKey(key))}${options.asOf ? ` and RowKey ge ${odata(invertedTime(options.asOf))}` : ""}`;
+      const rows = await listAll<Record<string, unknown>>(table, filter, options.limit ?? 50);
+      return Promise.all(
+        rows
+          .filter((row) => !String(row.rowKey).includes("~c"))
+          .map(async (row) => ({
+            snapshot: await loadSnapshot(table, row),
+            contentHash: String(row.contentHash),
+            observedAt: String(row.observedAt),
+            trigger: JSON.parse(String(row.trigger)) as Trigger,
+          })),
+      );
+    },
+
+    async changes(key, options = {}) {
+      const table = await changes();
+      const filter = `PartitionKey eq ${odata(encodeKey(key))}${options.asOf ? ` and RowKey ge ${odata(invertedTime(options.asOf))}` : ""}`;
+      const rows = await listAll<ChangeRow>(table, filter, options.limit ?? 50);
+      return rows.map((row) => ({
+        resourceKey: row.resourceKey,
+        resourceId: row.resourceId,
+        action: row.action,
+        observedAt: row.observedAt,
+        ...(row.contentHash ? { contentHash: row.contentHash } : {}),
+        trigger: JSON.parse(row.trigger) as Trigger,
+      }));
+    },
+  };
+}
+
+/** Versions live under their definition, definitions under their gallery; galleries and scale sets under their subscription. */
+function partitionOf(id: ResourceId): string {
+  const parent = parentOf(id);
+  if (parent) return encodeKey(parent.key);
+  return `${id.kind === "gallery" ? "galleries" : "scaleSets"}~${id.subscriptionId}`;
+}
+
+function referencedDefinitionKey(scaleSet: ScaleSetSnapshot): string | undefined {
+  const ref = scaleSet.imageReference;
+  if (ref.kind === "definition") return ref.definitionId.key;
+  if (ref.kind === "version") return parentOf(ref.versionId)?.key;
+  return undefined;
+}
+
+/** Snapshots are stored as JSON; ids come back as full ResourceId objects. */
+function revive(stored: Record<string, any>): Snapshot {
+  const snapshot = { ...stored, id: parseResourceId(stored.id.display ?? stored.id) } as Record<string, any>;
+  if (snapshot.kind === "scaleSet") {
+    const ref = snapshot.imageReference;
+    if (ref.kind === "definition") snapshot.imageReference = { ...ref, definitionId: parseResourceId(ref.definitionId.display) };
+    if (ref.kind === "version") snapshot.imageReference = { ...ref, versionId: parseResourceId(ref.versionId.display) };
+  }
+  return snapshot as Snapshot;
+}
