@@ -96,10 +96,14 @@ export class AlertDeliveryError extends GalleryWatchError {
     readonly status: number | undefined,
     message: string,
     readonly retryAfterMs?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; permanent?: boolean },
   ) {
     super(`alert '${alertId}' delivery failed${status ? ` (HTTP ${status})` : ""}: ${message}`, options);
+    this.permanent = options?.permanent ?? false;
   }
+
+  /** The receiver refused the message itself (4xx other than 408/429): retrying cannot help. */
+  readonly permanent: boolean;
 }
 
 export function isGalleryWatchError(error: unknown): error is GalleryWatchError {

@@ -18,6 +18,7 @@ export const sharedOutside: Rule<GallerySnapshot> = {
     if (specialized.length === 0) return undefined;
     const community = permission === "community";
     const groups = gallery.sharing.groups.flatMap((g) => g.ids.map((id) => `${g.type}:${id}`)).sort();
+    const named = specialized.length <= 5 ? specialized.join(", ") : `${specialized.slice(0, 5).join(", ")} and ${specialized.length - 5} more`;
     const args = `--resource-group ${gallery.id.resourceGroup} --gallery-name ${gallery.id.gallery} ${subscriptionArg(gallery.id)}`;
     return {
       ruleId: "shared-outside",
@@ -26,8 +27,8 @@ export const sharedOutside: Rule<GallerySnapshot> = {
       resourceId: gallery.id.display,
       resourceKind: "gallery",
       summary: community
-        ? `Gallery ${gallery.id.gallery} is shared to Community — anyone in Azure can use it — and holds ${specialized.length} specialized image definition(s): ${specialized.join(", ")}.`
-        : `Gallery ${gallery.id.gallery} is shared with ${groups.length} other subscription(s)/tenant(s) and holds ${specialized.length} specialized image definition(s): ${specialized.join(", ")}.`,
+        ? `Gallery ${gallery.id.gallery} is shared to Community — anyone in Azure can use it — and holds ${specialized.length} specialized image definition(s): ${named}.`
+        : `Gallery ${gallery.id.gallery} is shared with ${groups.length} other subscription(s)/tenant(s) and holds ${specialized.length} specialized image definition(s): ${named}.`,
       facts: {
         permissions: gallery.sharing.permissions,
         sharedWith: groups,
