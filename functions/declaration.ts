@@ -46,3 +46,15 @@ export function resolveBindingExpression(value: string, settings: Readonly<Recor
     return resolved;
   });
 }
+
+type Of<K extends FunctionDeclaration["trigger"]["kind"]> = Extract<FunctionDeclaration, { trigger: { kind: K } }>;
+
+/** Typed constructors, so each function file states its trigger once and gets typed arguments. */
+export const eventGridFunction = (name: string, handler: Of<"eventGrid">["handler"]): Of<"eventGrid"> => ({ name, trigger: { kind: "eventGrid" }, handler });
+export const timerFunction = (name: string, schedule: string, handler: Of<"timer">["handler"]): Of<"timer"> => ({ name, trigger: { kind: "timer", schedule }, handler });
+export const queueFunction = (name: string, queueName: string, handler: Of<"storageQueue">["handler"]): Of<"storageQueue"> => ({
+  name,
+  trigger: { kind: "storageQueue", queueName, connection: "AzureWebJobsStorage" },
+  handler,
+});
+export const httpFunction = (name: string, methods: readonly HttpMethod[], route: string, handler: Of<"http">["handler"]): Of<"http"> => ({ name, trigger: { kind: "http", methods, route }, handler });

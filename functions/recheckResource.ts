@@ -1,17 +1,13 @@
-import type { FunctionDeclaration } from "./declaration.js";
+import { queueFunction } from "./declaration.js";
 import { runtime } from "../shared/composition.js";
 import { checkResource } from "../shared/checkResource.js";
 import { decodeRecheckMessage } from "../shared/storage/queues.js";
 import { parseResourceId } from "../shared/domain/resourceId.js";
 
 /** A resource that was still provisioning is read again after a delay. */
-export const recheckResource: FunctionDeclaration = {
-  name: "recheckResource",
-  trigger: { kind: "storageQueue", queueName: "%GW_RECHECK_QUEUE%", connection: "AzureWebJobsStorage" },
-  handler: async (message, context) => {
+export const recheckResource = queueFunction("recheckResource", "%GW_RECHECK_QUEUE%", async (message, context) => {
     const app = runtime();
     const { resourceId, attempt, attribution } = decodeRecheckMessage(message);
     await checkResource(app.dependencies(context), app.settings, parseResourceId(resourceId), { source: "recheck", attempt, ...(attribution ? { attribution } : {}) });
     await app.deliverNow(context);
-  },
-};
+  });

@@ -1,16 +1,12 @@
-import type { FunctionDeclaration } from "./declaration.js";
+import { queueFunction } from "./declaration.js";
 import { runtime } from "../shared/composition.js";
 import { decodeSweepMessage } from "../shared/storage/queues.js";
 import { sweepSubscription as sweep } from "../shared/sweepSubscription.js";
 
 /** Sweeps one subscription (a message from nightlySweep). Throws on ARM trouble so the queue retries it. */
-export const sweepSubscription: FunctionDeclaration = {
-  name: "sweepSubscription",
-  trigger: { kind: "storageQueue", queueName: "%GW_SWEEP_QUEUE%", connection: "AzureWebJobsStorage" },
-  handler: async (message, context) => {
+export const sweepSubscription = queueFunction("sweepSubscription", "%GW_SWEEP_QUEUE%", async (message, context) => {
     const app = runtime();
     const { subscriptionId, runId } = decodeSweepMessage(message);
     await sweep(app.dependencies(context), app.settings, subscriptionId, runId);
     await app.deliverNow(context);
-  },
-};
+  });

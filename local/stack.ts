@@ -15,7 +15,8 @@ import { startLocalHost } from "./host.js";
 import { declarations } from "../functions/all.js";
 import { resetRuntime } from "../shared/composition.js";
 
-export const LOCAL_SUBSCRIPTION = "7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f";
+export { LOCAL_SUBSCRIPTION } from "./subscription.js";
+import { LOCAL_SUBSCRIPTION } from "./subscription.js";
 
 export interface LocalStackOptions {
   readonly seed?: readonly SimulatedResource[];

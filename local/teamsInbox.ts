@@ -1,0 +1,152 @@
+/**
+ * A local stand-in for a Teams channel's Workflows webhook: validates the envelope like
+ * Workflows would (one Adaptive Card ≤ 1.5, Action.OpenUrl only), answers 202, records every
+ * POST (so tests catch double sends), and shows the cards on a web page rendered with the
+ * adaptivecards library served from node_modules (no CDN). Faults: fail or hang the next N posts.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+export interface ReceivedCard {
+  readonly receivedAt: string;
+  readonly alertId?: string;
+  readonly card: unknown;
+}
+
+export interface TeamsInbox {
+  readonly url: string;
+  readonly webhookUrl: string;
+  cards(): ReceivedCard[];
+  /** Every POST, accepted or not, with the status answered. */
+  attempts(): ReadonlyArray<{ at: string; status: number }>;
+  readonly faults: { failNext(count: number, status: 429 | 500 | 503, retryAfterSeconds?: number): void; hangNext(count: number, ms: number): void };
+  close(): Promise<void>;
+}
+
+/** Why Workflows would refuse this payload, or undefined if it is acceptable. */
+export function envelopeProblem(payload: unknown): string | undefined {
+  const p = payload as { type?: unknown; attachments?: Array<{ contentType?: unknown; content?: Record<string, unknown> }> };
+  if (p?.type !== "message") return "type must be \"message\"";
+  if (!Array.isArray(p.attachments) || p.attachments.length !== 1) return "exactly one attachment expected";
+  const [attachment] = p.attachments;
+  if (attachment?.contentType !== "application/vnd.microsoft.card.adaptive") return "attachment is not an Adaptive Card";
+  const card = attachment.content;
+  if (card?.type !== "AdaptiveCard") return "content.type must be AdaptiveCard";
+  if (!(Number(card.version) <= 1.5)) return `card version ${String(card.version)} is above 1.5`;
+  const actions: string[] = [];
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node && typeof node === "object") {
+      const n = node as Record<string, unknown>;
+      if (typeof n.type === "string" && n.type.startsWith("Action.")) actions.push(n.type);
+      Object.values(n).forEach(walk);
+    }
+  };
+  walk(card);
+  const bad = actions.filter((a) => a !== "Action.OpenUrl");
+  return bad.length > 0 ? `only Action.OpenUrl is allowed, found ${bad.join(", ")}` : undefined;
+}
+
+export async function startTeamsInbox(options: { port?: number } = {}): Promise<TeamsInbox> {
+  const received: ReceivedCard[] = [];
+  const attempts: Array<{ at: string; status: number }> = [];
+  const failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
+  const hangs: number[] = [];
+  const require = createRequire(import.meta.url);
+  const adaptiveCardsJs = readFileSync(require.resolve("adaptivecards/dist/adaptivecards.min.js"));
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (req.method === "POST" && url.pathname === "/webhook") {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const at = new Date().toISOString();
+      const hang = hangs.shift();
+      if (hang !== undefined) {
+        await new Promise((r) => setTimeout(r, hang));
+        attempts.push({ at, status: 0 });
+        return void req.socket.destroy();
+      }
+      const failure = failures.shift();
+      if (failure) {
+        attempts.push({ at, status: failure.status });
+        res.writeHead(failure.status, failure.retryAfterSeconds !== undefined ? { "retry-after": String(failure.retryAfterSeconds) } : {});
+        return void res.end();
+      }
+      let payload: unknown;
+      try {
+        payload = JSON.parse(Buffer.concat(chunks).toString());
+      } catch {
+        payload = undefined;
+      }
+      const problem = envelopeProblem(payload);
+      attempts.push({ at, status: problem ? 400 : 202 });
+      if (problem) {
+        res.writeHead(400, { "content-type": "application/json" });
+        return void res.end(JSON.stringify({ error: problem }));
+      }
+      const alertId = /alert (\S+)/.exec(JSON.stringify(payload))?.[1];
+      received.push({ receivedAt: at, ...(alertId ? { alertId } : {}), card: payload });
+      res.writeHead(202);
+      return void res.end();
+    }
+    if (req.method === "GET" && url.pathname === "/cards.json") {
+      res.writeHead(200, { "content-type": "application/json" });
+      return void res.end(JSON.stringify([...received].reverse()));
+    }
+    if (req.method === "GET" && url.pathname === "/adaptivecards.js") {
+      res.writeHead(200, { "content-type": "text/javascript" });
+      return void res.end(adaptiveCardsJs);
+    }
+    if (req.method === "GET" && url.pathname === "/") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      return void res.end(PAGE);
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: base,
+    webhookUrl: `${base}/webhook?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=local-inbox-secret`,
+    cards: () => [...received],
+    attempts: () => [...attempts],
+    faults: {
+      failNext: (count, status, retryAfterSeconds) => {
+        for (let i = 0; i < count; i++) failures.push({ status, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
+      },
+      hangNext: (count, ms) => {
+        for (let i = 0; i < count; i++) hangs.push(ms);
+      },
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>gallery-watch — Teams inbox</title>
+<style>body{font-family:"Segoe UI",system-ui,sans-serif;background:#f5f5f5;margin:0;padding:24px}h1{font-size:20px}
+.card{background:#fff;border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.2);margin:0 0 16px;max-width:760px;padding:4px}
+.meta{color:#666;font-size:12px;margin:8px 12px}</style>
+<script src="/adaptivecards.js"></script></head>
+<body><h1>gallery-watch — Teams inbox</h1><p id="count"></p><div id="cards"></div>
+<script>
+async function load(){
+  const cards = await (await fetch('/cards.json')).json();
+  document.getElementById('count').textContent = cards.length + ' card(s) received, newest first';
+  const root = document.getElementById('cards'); root.innerHTML = '';
+  for (const c of cards) {
+    const box = document.createElement('div'); box.className = 'card';
+    const meta = document.createElement('div'); meta.className = 'meta'; meta.textContent = 'received ' + c.receivedAt; box.appendChild(meta);
+    const ac = new AdaptiveCards.AdaptiveCard(); ac.parse(c.card.attachments[0].content); box.appendChild(ac.render());
+    root.appendChild(box);
+  }
+}
+load(); setInterval(load, 3000);
+</script></body></html>`;
