@@ -37,7 +37,8 @@ export interface LocalHost {
   eventGridUrl(functionName: string): string;
   invoke(name: string, input?: unknown): Promise<unknown>;
   stats(): { invocations: Record<string, { succeeded: number; failed: number }> };
-  idle(): Promise<void>;
+  /** Resolves when nothing runs and every trigger queue is empty; rejects after `timeoutMs`. */
+  idle(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -224,12 +225,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   }
 
   // ------------------------------------------------------------------ queues
+  const triggerQueues: QueueClient[] = [];
   for (const declaration of options.declarations) {
     if (declaration.trigger.kind !== "storageQueue") continue;
     const queueName = resolveBindingExpression(declaration.trigger.queueName, options.settings);
     const queue = new QueueClient(options.storageConnectionString, queueName);
     const poison = new QueueClient(options.storageConnectionString, `${queueName}-poison`);
     await queue.createIfNotExists();
+    triggerQueues.push(queue);
     let timer: NodeJS.Timeout | undefined;
     let delay = 100;
     const poll = async () => {
@@ -275,11 +278,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       return run(declaration, input);
     },
     stats: () => ({ invocations: structuredClone(invocations) }),
-    async idle() {
-      while (inFlight.size > 0 || pendingPolls > 0) {
+    async idle(timeoutMs = 60_000) {
+      // Idle: nothing running, no poll in progress, and every trigger queue empty (delayed messages count).
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
         await Promise.allSettled([...inFlight]);
-        await new Promise((r) => setTimeout(r, 20));
+        const counts = await Promise.all(triggerQueues.map((q) => q.getProperties().then((p) => p.approximateMessagesCount ?? 0)));
+        if (inFlight.size === 0 && pendingPolls === 0 && counts.every((c) => c === 0)) return;
+        await new Promise((r) => setTimeout(r, 50));
       }
+      throw new Error(`local host still busy after ${timeoutMs} ms`);
     },
     async close() {
       closing = true;

@@ -14,6 +14,7 @@ import { startTeamsInbox } from "./teamsInbox.js";
 import { startLocalHost } from "./host.js";
 import { declarations } from "../functions/all.js";
 import { resetRuntime } from "../shared/composition.js";
+import { SETTINGS } from "../shared/config.js";
 
 export { LOCAL_SUBSCRIPTION } from "./subscription.js";
 import { LOCAL_SUBSCRIPTION } from "./subscription.js";
@@ -68,7 +69,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const caCertFile = path.join(dir, "simulated-arm-ca.pem");
     await writeFile(caCertFile, arm.caCertPem);
 
+    const defaults = Object.fromEntries(SETTINGS.filter((s) => s.default !== undefined).map((s) => [s.name, s.default!]));
     const settings: Record<string, string> = {
+      ...defaults,
       AzureWebJobsStorage: azurite.connectionString,
       GW_WATCHED_SUBSCRIPTIONS: LOCAL_SUBSCRIPTION,
       GW_ARM_ENDPOINT: arm.url,

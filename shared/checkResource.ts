@@ -25,7 +25,7 @@ import { evaluateSubject } from "./domain/evaluate.js";
 import { computeTransitions, resolveAllFor } from "./domain/transitions.js";
 import { readAccessViolation } from "./domain/rules/readAccess.js";
 import { contentHashOf } from "./storage/contentHash.js";
-import { ArmReadError } from "./errors.js";
+import { ArmReadError, ConcurrentUpdateError } from "./errors.js";
 import type { Attribution, Dependencies, Trigger } from "./ports.js";
 
 export interface CheckSettings {
@@ -128,8 +128,16 @@ async function persist(deps: Dependencies, transitions: FindingTransition[], att
   const alerts = transitions
     .filter((t) => t.alert)
     .map((t) => ({ alertId: alertIdOf(t), transition: t, ...(attribution ? { attribution } : {}) }));
+  const alertIds = alerts.map((a) => a.alertId);
   if (alerts.length > 0) await deps.outbox.enqueue(alerts, deps.clock.now().toISOString());
-  await deps.findings.apply(transitions);
+  try {
+    await deps.findings.apply(transitions);
+  } catch (error) {
+    // Another invocation judged this resource at the same time and won: our transitions did not happen.
+    if (error instanceof ConcurrentUpdateError) await deps.outbox.discard(alertIds);
+    throw error;
+  }
+  if (alertIds.length > 0) await deps.outbox.release(alertIds);
   logTransitions(deps.log, transitions);
   return transitions;
 }

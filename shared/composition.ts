@@ -91,7 +91,7 @@ function build(env: NodeJS.ProcessEnv): Runtime {
     async deliverNow(context) {
       const invocationLog = invocationLogger(log, context);
       try {
-        return await deliverAlerts({ outbox, teams, clock: systemClock, log: invocationLog }, criticalTeams ? { criticalTeams } : {});
+        return await deliverAlerts({ outbox, findings, teams, clock: systemClock, log: invocationLog }, criticalTeams ? { criticalTeams } : {});
       } catch (error) {
         invocationLog.warn({ err: error }, "alert delivery deferred to the outbox timer");
         return undefined;

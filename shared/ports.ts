@@ -122,7 +122,8 @@ export interface FindingStore {
 
 // ---------------------------------------------------------------- alerts
 
-export type AlertState = "pending" | "delivered" | "failed";
+/** staged: written before its finding transition is stored; pending: owed to Teams. */
+export type AlertState = "staged" | "pending" | "delivered" | "failed";
 
 export interface OutboxAlert {
   /** Deterministic: `${fingerprint}:${after.revision}` so a retried transition never makes a second alert. */
@@ -139,8 +140,14 @@ export interface OutboxAlert {
 }
 
 export interface AlertOutbox {
-  /** Insert if absent (idempotent by alertId). */
+  /** Insert as `staged` if absent (idempotent by alertId). Nothing is sent until `release`. */
   enqueue(alerts: ReadonlyArray<Pick<OutboxAlert, "alertId" | "transition" | "attribution">>, now: string): Promise<void>;
+  /** The transitions were stored: staged → pending. */
+  release(alertIds: readonly string[]): Promise<void>;
+  /** The transitions lost a concurrent write: remove rows that are still staged. */
+  discard(alertIds: readonly string[]): Promise<void>;
+  /** Staged alerts created before `before` (an invocation died between the two writes). */
+  staged(before: string): Promise<OutboxAlert[]>;
   /** Pending alerts whose nextAttemptAt has come, oldest first; claims them with a lease so two senders do not both send. */
   claimDue(now: string, limit: number, leaseMs: number): Promise<OutboxAlert[]>;
   markDelivered(alertId: string, at: string): Promise<void>;

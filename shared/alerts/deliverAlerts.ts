@@ -4,7 +4,7 @@
  * never sooner than the receiver's Retry-After. After `maxAttempts` (about a day of tries) or a
  * permanent refusal the alert is marked failed: kept, listed and logged, never dropped silently.
  */
-import type { AlertOutbox, Clock, TeamsNotifier } from "../ports.js";
+import type { AlertOutbox, Clock, FindingStore, TeamsNotifier } from "../ports.js";
 import type { Logger } from "pino";
 import { AlertDeliveryError } from "../errors.js";
 import { alertMessage } from "./adaptiveCard.js";
@@ -30,10 +30,11 @@ export function nextAttemptDelayMs(attempt: number, retryAfterMs: number | undef
 }
 
 export async function deliverAlerts(
-  deps: { outbox: AlertOutbox; teams: TeamsNotifier; clock: Clock; log: Logger },
+  deps: { outbox: AlertOutbox; findings: FindingStore; teams: TeamsNotifier; clock: Clock; log: Logger },
   settings: DeliverySettings = {},
 ): Promise<DeliveryFigures> {
   const figures: DeliveryFigures = { delivered: 0, retried: 0, failed: 0 };
+  await reconcileStaged(deps);
   const maxAttempts = settings.maxAttempts ?? 20;
   for (;;) {
     const due = await deps.outbox.claimDue(deps.clock.now().toISOString(), settings.batchSize ?? 20, settings.leaseMs ?? 60_000);
@@ -59,5 +60,21 @@ export async function deliverAlerts(
         figures.retried++;
       }
     }
+  }
+}
+
+/**
+ * An invocation that died between staging an alert and storing its transition leaves the alert
+ * staged. After a grace period, the finding's own history decides: the transition was stored →
+ * release the alert; it was not → discard it.
+ */
+async function reconcileStaged(deps: { outbox: AlertOutbox; findings: FindingStore; clock: Clock; log: Logger }): Promise<void> {
+  const before = new Date(deps.clock.now().getTime() - 120_000).toISOString();
+  for (const alert of await deps.outbox.staged(before)) {
+    const after = alert.transition.after;
+    const then = await deps.findings.asOf(after.resourceKey, after.updatedAt);
+    const stored = then.some((f) => f.fingerprint === after.fingerprint && f.revision === after.revision && f.updatedAt === after.updatedAt);
+    await (stored ? deps.outbox.release([alert.alertId]) : deps.outbox.discard([alert.alertId]));
+    deps.log.warn({ alertId: alert.alertId, stored }, stored ? "staged alert released: its transition was stored" : "staged alert discarded: its transition was never stored");
   }
 }

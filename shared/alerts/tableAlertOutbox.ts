@@ -54,7 +54,7 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
       for (const item of items) {
         const { properties, overflow } = bodyProperties(JSON.stringify({ transition: item.transition, ...(item.attribution ? { attribution: item.attribution } : {}) }));
         if (overflow.length > 0) throw new Error(`alert ${item.alertId} is larger than one table entity`);
-        const row: AlertRow = { alertId: item.alertId, state: "pending", attempts: 0, nextAttemptAt: now, leaseUntil: "", createdAt: now };
+        const row: AlertRow = { alertId: item.alertId, state: "staged", attempts: 0, nextAttemptAt: now, leaseUntil: "", createdAt: now };
         await insertIfAbsent(table, { partitionKey: PARTITION, rowKey: encodeKey(item.alertId), ...row, ...properties });
       }
     },
@@ -79,6 +79,27 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
         }
       }
       return claimed;
+    },
+
+    async release(alertIds) {
+      for (const alertId of alertIds) await update(alertId, { state: "pending" });
+    },
+
+    async discard(alertIds) {
+      const table = await alerts();
+      for (const alertId of alertIds) {
+        const row = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(alertId));
+        if (row?.state !== "staged") continue;
+        await call(table.tableName, "deleteEntity", (abortSignal) => table.deleteEntity(PARTITION, encodeKey(alertId), { etag: row.etag, abortSignal })).catch((error: unknown) => {
+          if (!(error instanceof ConcurrentUpdateError) && (error as { cause?: { statusCode?: number } }).cause?.statusCode !== 404) throw error;
+        });
+      }
+    },
+
+    async staged(before) {
+      const table = await alerts();
+      const rows = await listAll<AlertRow>(table, `PartitionKey eq '${PARTITION}' and state eq 'staged' and createdAt lt ${odata(before)}`);
+      return Promise.all(rows.map((row) => toAlert(row)));
     },
 
     markDelivered: (alertId, at) => update(alertId, { state: "delivered", deliveredAt: at, leaseUntil: "" }),
