@@ -1,0 +1,116 @@
+/**
+ * The design brief's three case studies, end to end through the local host: a write on the
+ * simulated ARM → Event Grid event → function → stored snapshot, change (with who) and finding →
+ * card in the Teams inbox. Asserts on stored state (through the history API) and received cards.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { startLocalStack, type LocalStack } from "../../local/stack.js";
+import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
+import { caseStudySteps, ids } from "../../local/scenarios/replay.js";
+import { waitUntilQuiet } from "../../local/quiet.js";
+
+const today = new Date();
+let stack: LocalStack;
+const steps = caseStudySteps(today);
+
+beforeAll(async () => {
+  stack = await startLocalStack({ seed: caseStudySeed(undefined, today), log: pino({ level: "silent" }) });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** Run step `n` (1-based) and return the cards it produced. */
+async function step(n: number): Promise<Array<Record<string, any>>> {
+  const before = stack.inbox.cards().length;
+  await steps[n - 1]!.run(stack);
+  await waitUntilQuiet(stack);
+  return stack.inbox.cards().slice(before).map((c) => (c.card as any).attachments[0].content);
+}
+
+const textOf = (card: unknown) => JSON.stringify(card);
+
+async function history(id: string, asOf?: string): Promise<Record<string, any>> {
+  const url = `${stack.host.url}/api/resources/history?id=${encodeURIComponent(id)}${asOf ? `&asOf=${encodeURIComponent(asOf)}` : ""}`;
+  const response = await fetch(url);
+  expect(response.status).toBe(200);
+  return (await response.json()) as Record<string, any>;
+}
+
+describe("case study 1: plant gateway", () => {
+  it("raises replication-breadth naming who added the regions, with the az fix, and stores the history", async () => {
+    const cards = await step(1);
+    expect(cards).toHaveLength(1);
+    const card = textOf(cards[0]);
+    expect(card).toContain("Opened: replication-breadth (high)");
+    expect(card).toContain("Priya Patel");
+    expect(card).toContain("priya.patel@contoso.example");
+    expect(card).toContain("203.0.113.24");
+    expect(card).toContain("az sig image-version update --resource-group rg-plant --gallery-name plantGallery --gallery-image-definition gateway-os --gallery-image-version 1.0.0");
+    expect(card).toContain("--target-regions westeurope=1 northeurope=1");
+    expect(cards[0]!.actions).toEqual([expect.objectContaining({ type: "Action.OpenUrl", url: expect.stringContaining("/galleries/plantGallery/images/gateway-os/versions/1.0.0") })]);
+
+    const view = await history(ids(stack).plantVersion);
+    expect(view.snapshot.snapshot.targetRegions.map((t: any) => t.region)).toEqual(["westeurope", "northeurope", "eastus", "uksouth", "southeastasia"]);
+    expect(view.changes[0].trigger.attribution).toMatchObject({ callerName: "Priya Patel", callerUpn: "priya.patel@contoso.example", operationName: "Microsoft.Compute/galleries/images/versions/write" });
+    expect(view.findings).toEqual([expect.objectContaining({ ruleId: "replication-breadth", status: "open" })]);
+  });
+
+  it("resolves it when the regions are removed, and answers the point-in-time question for before", async () => {
+    const beforeRemoval = new Date().toISOString();
+    const cards = await step(2);
+    expect(cards.map((c) => c.body[0].items[0].text)).toEqual(["Resolved: replication-breadth (high)"]);
+    const now = await history(ids(stack).plantVersion);
+    expect(now.findings).toEqual([expect.objectContaining({ ruleId: "replication-breadth", status: "resolved" })]);
+    const then = await history(ids(stack).plantVersion, beforeRemoval);
+    expect(then.snapshot.snapshot.targetRegions).toHaveLength(5);
+    expect(then.findings).toEqual([expect.objectContaining({ status: "open" })]);
+  });
+});
+
+describe("case study 2: forensics lab", () => {
+  it("finds the version past its end of life at the nightly sweep, and nothing else in the approved estate", async () => {
+    const cards = await step(3);
+    expect(cards).toHaveLength(1);
+    expect(textOf(cards[0])).toContain("Opened: lifecycle (high)");
+    expect(textOf(cards[0])).toContain("memory-lab");
+    expect(textOf(cards[0])).toContain("Found by the nightly sweep");
+  });
+
+  it("raises a critical shared-outside alert when the gallery goes Community", async () => {
+    const cards = await step(4);
+    expect(cards).toHaveLength(1);
+    const card = textOf(cards[0]);
+    expect(card).toContain("Opened: shared-outside (critical)");
+    expect(card).toContain("Sam Okafor");
+    expect(card).toContain("az sig share reset --resource-group rg-forensics --gallery-name forensicsGallery");
+  });
+});
+
+describe("case study 3: SaaS emergency image", () => {
+  it("flags the emergency version selectable as latest, then the scale set following it (latency is measured by npm run bench)", async () => {
+    expect((await step(5)).map((c) => c.body[0].items[0].text)).toEqual(["Opened: selectable-as-latest (medium)"]);
+    const cards = await step(6);
+    expect(cards.map((c) => c.body[0].items[0].text)).toEqual(["Opened: scale-set-use (critical)"]);
+    expect(textOf(cards[0])).toContain("180 instance(s)");
+    expect(textOf(cards[0])).toContain("now 1.0.0");
+  });
+
+  it("resolves both when the version leaves latest and the scale set moves to the generalized image", async () => {
+    const titles = (await step(7)).map((c) => c.body[0].items[0].text).sort();
+    expect(titles).toEqual(["Resolved: scale-set-use (critical)", "Resolved: selectable-as-latest (medium)"]);
+  });
+
+  it("honours an approved, expiring exception tag", async () => {
+    const cards = await step(8);
+    expect(cards.map((c) => c.body[0].items[0].text)).toEqual(["Excepted: scale-set-use (critical)"]);
+    expect(textOf(cards[0])).toContain("CAB-4711 emergency rollback");
+  });
+
+  it("sent every card exactly once", () => {
+    const alertIds = stack.inbox.cards().map((c) => c.alertId);
+    expect(alertIds.every(Boolean)).toBe(true);
+    expect(new Set(alertIds).size).toBe(alertIds.length);
+  });
+});
