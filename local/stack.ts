@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { Logger } from "pino";
+import type { DestinationStream, Logger } from "pino";
 import { startAzurite, type RunningAzurite } from "./azurite.js";
 import { startArmSimulator, type RunningArmSimulator, type SimulatedResource } from "./armSimulator/index.js";
 import { startTeamsInbox } from "./teamsInbox.js";
@@ -27,6 +27,8 @@ export interface LocalStackOptions {
   /** Extra or overriding app settings. */
   readonly settings?: Readonly<Record<string, string>>;
   readonly log: Logger;
+  /** Where the functions' own logs go (default: stdout, like the Functions host). */
+  readonly logDestination?: DestinationStream;
 }
 
 export type TeamsInbox = Awaited<ReturnType<typeof startTeamsInbox>>;
@@ -94,7 +96,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }
       resetRuntime();
     });
-    resetRuntime();
+    resetRuntime(options.logDestination ? { logDestination: options.logDestination } : {});
 
     const host = await startLocalHost({
       declarations,

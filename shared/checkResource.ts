@@ -137,7 +137,7 @@ async function persist(deps: Dependencies, transitions: FindingTransition[], att
     if (error instanceof ConcurrentUpdateError) await deps.outbox.discard(alertIds);
     throw error;
   }
-  if (alertIds.length > 0) await deps.outbox.release(alertIds);
+  if (alerts.length > 0) await deps.outbox.release(alerts, deps.clock.now().toISOString());
   logTransitions(deps.log, transitions);
   return transitions;
 }

@@ -5,6 +5,7 @@
  * ARM inventory whose definition cache lives only as long as the invocation.
  */
 import { DefaultAzureCredential } from "@azure/identity";
+import type { DestinationStream } from "pino";
 import { loadConfig, type Config } from "./config.js";
 import { createLogger, invocationLogger, type Logger } from "./logging.js";
 import { computeArmInventoryFactory } from "./arm/computeArmInventory.js";
@@ -33,19 +34,22 @@ export interface Runtime {
 const systemClock: Clock = { now: () => new Date() };
 let current: Runtime | undefined;
 
+let logDestination: DestinationStream | undefined;
+
 export function runtime(): Runtime {
   current ??= build(process.env);
   return current;
 }
 
-/** Forget the built runtime (the local stack and tests change settings between runs). */
-export function resetRuntime(): void {
+/** Forget the built runtime (the local stack and tests change settings between runs); optionally send its logs elsewhere. */
+export function resetRuntime(options: { logDestination?: DestinationStream } = {}): void {
   current = undefined;
+  logDestination = options.logDestination;
 }
 
 function build(env: NodeJS.ProcessEnv): Runtime {
   const config = loadConfig(env);
-  const log = createLogger({ level: config.logLevel });
+  const log = createLogger({ level: config.logLevel, ...(logDestination ? { destination: logDestination } : {}) });
   const isLocalArm = /^https:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(config.arm.endpoint);
   // Loopback ARM is the simulator: any bearer token does, so no Entra ID is needed locally.
   const armCredential = isLocalArm ? localSimulatorCredential() : new DefaultAzureCredential();

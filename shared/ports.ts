@@ -142,8 +142,8 @@ export interface OutboxAlert {
 export interface AlertOutbox {
   /** Insert as `staged` if absent (idempotent by alertId). Nothing is sent until `release`. */
   enqueue(alerts: ReadonlyArray<Pick<OutboxAlert, "alertId" | "transition" | "attribution">>, now: string): Promise<void>;
-  /** The transitions were stored: staged → pending. */
-  release(alertIds: readonly string[]): Promise<void>;
+  /** The transitions were stored: write the alerts as pending (re-creating a row a losing concurrent invocation discarded). */
+  release(alerts: ReadonlyArray<Pick<OutboxAlert, "alertId" | "transition" | "attribution">>, now: string): Promise<void>;
   /** The transitions lost a concurrent write: remove rows that are still staged. */
   discard(alertIds: readonly string[]): Promise<void>;
   /** Staged alerts created before `before` (an invocation died between the two writes). */

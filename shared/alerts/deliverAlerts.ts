@@ -74,7 +74,7 @@ async function reconcileStaged(deps: { outbox: AlertOutbox; findings: FindingSto
     const after = alert.transition.after;
     const then = await deps.findings.asOf(after.resourceKey, after.updatedAt);
     const stored = then.some((f) => f.fingerprint === after.fingerprint && f.revision === after.revision && f.updatedAt === after.updatedAt);
-    await (stored ? deps.outbox.release([alert.alertId]) : deps.outbox.discard([alert.alertId]));
+    await (stored ? deps.outbox.release([alert], deps.clock.now().toISOString()) : deps.outbox.discard([alert.alertId]));
     deps.log.warn({ alertId: alert.alertId, stored }, stored ? "staged alert released: its transition was stored" : "staged alert discarded: its transition was never stored");
   }
 }

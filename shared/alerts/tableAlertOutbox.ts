@@ -23,6 +23,13 @@ interface AlertRow {
   lastError?: string;
 }
 
+function entity(item: Pick<OutboxAlert, "alertId" | "transition" | "attribution">, state: AlertState, now: string) {
+  const { properties, overflow } = bodyProperties(JSON.stringify({ transition: item.transition, ...(item.attribution ? { attribution: item.attribution } : {}) }));
+  if (overflow.length > 0) throw new Error(`alert ${item.alertId} is larger than one table entity`);
+  const row: AlertRow = { alertId: item.alertId, state, attempts: 0, nextAttemptAt: now, leaseUntil: "", createdAt: now };
+  return { partitionKey: PARTITION, rowKey: encodeKey(item.alertId), ...row, ...properties };
+}
+
 export function createTableAlertOutbox(conn: StorageConnection, prefix: string): AlertOutbox {
   const alerts = () => openTable(conn, `${prefix}Alerts`);
 
@@ -51,12 +58,7 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
   return {
     async enqueue(items, now) {
       const table = await alerts();
-      for (const item of items) {
-        const { properties, overflow } = bodyProperties(JSON.stringify({ transition: item.transition, ...(item.attribution ? { attribution: item.attribution } : {}) }));
-        if (overflow.length > 0) throw new Error(`alert ${item.alertId} is larger than one table entity`);
-        const row: AlertRow = { alertId: item.alertId, state: "staged", attempts: 0, nextAttemptAt: now, leaseUntil: "", createdAt: now };
-        await insertIfAbsent(table, { partitionKey: PARTITION, rowKey: encodeKey(item.alertId), ...row, ...properties });
-      }
+      for (const item of items) await insertIfAbsent(table, entity(item, "staged", now));
     },
 
     async claimDue(now, limit, leaseMs) {
@@ -81,8 +83,13 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
       return claimed;
     },
 
-    async release(alertIds) {
-      for (const alertId of alertIds) await update(alertId, { state: "pending" });
+    async release(items, now) {
+      const table = await alerts();
+      for (const item of items) {
+        const existing = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(item.alertId));
+        if (existing && existing.state !== "staged") continue; // already pending, delivered or failed: leave it
+        await call(table.tableName, "upsertEntity", (abortSignal) => table.upsertEntity(entity(item, "pending", existing?.createdAt ?? now), "Replace", { abortSignal }));
+      }
     },
 
     async discard(alertIds) {

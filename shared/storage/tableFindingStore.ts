@@ -38,7 +38,7 @@ export function createTableFindingStore(conn: StorageConnection, prefix: string)
     const stored = await getOrUndefined<FindingRow>(table, pk, rk);
     if (stored && stored.revision === t.after.revision) {
       // A retry of a write that already landed: fine if it is the same finding, a conflict otherwise.
-      if (canonicalJson(JSON.parse(await readBody(table, stored))) === canonicalJson(t.after)) return;
+      if (sameVerdict(JSON.parse(await readBody(table, stored)) as Finding, t.after)) return;
       throw new ConcurrentUpdateError("apply", table.tableName, `finding ${rk} revision ${t.after.revision} was written differently by another invocation`);
     }
     const expected = t.before?.revision;
@@ -80,4 +80,10 @@ export function createTableFindingStore(conn: StorageConnection, prefix: string)
       return Promise.all([...latest.values()].map(async (row) => JSON.parse(await readBody(table, row)) as Finding));
     },
   };
+}
+
+/** The same finding apart from when it was evaluated: a duplicate delivery judged concurrently. */
+function sameVerdict(a: Finding, b: Finding): boolean {
+  const strip = ({ updatedAt: _u, firstSeenAt: _f, resolvedAt: _r, ...rest }: Finding) => canonicalJson(rest);
+  return strip(a) === strip(b);
 }

@@ -107,31 +107,27 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       for (let attempt = 1; ; attempt++) {
         const current = await getOrUndefined<CurrentRow>(table, pk, rk);
         changed = !current || current.contentHash !== contentHash || current.deleted;
-        if (changed) {
-          const history = await snapshots();
-          await upsertWithBody(history, { partitionKey: encodeKey(key), rowKey: `${invertedTime(observedAt)}~${contentHash.slice(0, 16)}`, resourceKey: key, observedAt, contentHash, trigger: JSON.stringify(trigger) }, JSON.stringify(snapshot));
-        }
-        // A read observed earlier than what is stored (a slow concurrent invocation) never replaces it.
-        if (current && current.observedAt > observedAt && !current.deleted) break;
-        if (current && !changed && current.observedAt === observedAt) break;
-        const row = { partitionKey: pk, rowKey: rk, kind: snapshot.kind, resourceKey: key, resourceId: snapshot.id.display, observedAt, contentHash, deleted: false, ...(refDefinitionKey ? { refDefinitionKey } : { refDefinitionKey: "" }) };
-        try {
-          if (current) {
-            const { properties, overflow } = bodyProperties(JSON.stringify(snapshot));
-            if (overflow.length > 0) {
-              await upsertWithBody(table, row, JSON.stringify(snapshot));
-            } else {
-              await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ ...row, ...properties }, "Replace", { etag: current.etag, abortSignal }));
-            }
-          } else {
-            await upsertWithBody(table, row, JSON.stringify(snapshot));
-          }
-          await indexReference(table, key, current?.refDefinitionKey || undefined, refDefinitionKey);
+        // Unchanged, or a read observed earlier than what is stored (a slow concurrent invocation): nothing to write.
+        if (!changed || (current && current.observedAt > observedAt && !current.deleted)) {
+          changed = false;
           break;
+        }
+        const row = { partitionKey: pk, rowKey: rk, kind: snapshot.kind, resourceKey: key, resourceId: snapshot.id.display, observedAt, contentHash, deleted: false, refDefinitionKey: refDefinitionKey ?? "" };
+        const json = JSON.stringify(snapshot);
+        const { properties, overflow } = bodyProperties(json);
+        try {
+          // Conditional write of the current row: of concurrent duplicate deliveries, exactly one wins and writes history.
+          if (overflow.length > 0) await upsertWithBody(table, row, json);
+          else if (current) await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ ...row, ...properties }, "Replace", { etag: current.etag, abortSignal }));
+          else if (!(await insertIfAbsent(table, { ...row, ...properties }))) throw new ConcurrentUpdateError("createEntity", table.tableName, "created concurrently");
         } catch (error) {
           if (error instanceof ConcurrentUpdateError && attempt < MAX_ATTEMPTS) continue;
           throw error;
         }
+        const history = await snapshots();
+        await upsertWithBody(history, { partitionKey: encodeKey(key), rowKey: `${invertedTime(observedAt)}~${contentHash.slice(0, 16)}`, resourceKey: key, observedAt, contentHash, trigger: JSON.stringify(trigger) }, json);
+        await indexReference(table, key, current?.refDefinitionKey || undefined, refDefinitionKey);
+        break;
       }
       if (changed || trigger.source !== "sweep") {
         await writeChange({ resourceKey: key, resourceId: snapshot.id.display, action: changed ? "written" : "unchanged", observedAt, contentHash, trigger });
