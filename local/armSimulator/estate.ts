@@ -91,7 +91,7 @@ export class Estate {
   }
 
   /** Store a resource as ARM would after a PUT; returns the stored body and whether it was created. */
-  put(path: ParsedPath, request: Record<string, any>, now = new Date()): { body: Record<string, unknown>; created: boolean } {
+  put(path: ParsedPath, request: Record<string, any>, now = new Date(), seeding = false): { body: Record<string, unknown>; created: boolean } {
     const key = path.id.toLowerCase();
     const existing = this.resources.get(key);
     const properties: Record<string, any> = structuredClone(request.properties ?? {});
@@ -103,7 +103,8 @@ export class Estate {
     }
     if (path.type === "imageVersion") {
       const publishing = (properties.publishingProfile ??= {});
-      publishing.publishedDate = (existing?.properties as any)?.publishingProfile?.publishedDate ?? now.toISOString();
+      // Server-filled: a client's PUT cannot set it, a seeded resource keeps the one it was recorded with.
+      publishing.publishedDate = (seeding ? publishing.publishedDate : undefined) ?? (existing?.properties as any)?.publishingProfile?.publishedDate ?? now.toISOString();
       publishing.excludeFromLatest ??= false;
       publishing.targetRegions ??= [{ name: request.location ?? "westeurope", regionalReplicaCount: 1 }];
       properties.storageProfile ??= {};
@@ -127,7 +128,7 @@ export class Estate {
   seed(resource: SimulatedResource): void {
     const path = parseResourcePath(resource.id);
     if (!path) throw new Error(`cannot seed '${resource.id}': not a gallery, image, version or scale set id`);
-    const { body } = this.put(path, resource.body);
+    const { body } = this.put(path, resource.body, new Date(), true);
     this.resources.set(path.id.toLowerCase(), { ...body, settlesAt: 0 });
   }
 

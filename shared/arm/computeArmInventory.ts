@@ -149,7 +149,8 @@ function createInventory(client: (subscriptionId: string) => Client, limits: { t
         }
       }
       case "other":
-        return { outcome: "notGalleryImage" };
+        // A gallery-looking id we cannot parse is not "safe": say it could not be resolved.
+        return reference.description.startsWith("unreadable gallery image id") ? { outcome: "unresolvable", reason: reference.description } : { outcome: "notGalleryImage" };
     }
   }
 
@@ -218,7 +219,9 @@ function createInventory(client: (subscriptionId: string) => Client, limits: { t
         const known = definitionId ? await definitions.get(definitionId.key) : undefined;
         const image: ImageResolution =
           reference.kind === "other"
-            ? { outcome: "notGalleryImage" }
+            ? reference.description.startsWith("unreadable gallery image id")
+              ? { outcome: "unresolvable", reason: reference.description }
+              : { outcome: "notGalleryImage" }
             : known?.status === "found"
               ? { outcome: "resolved", definitionId: known.snapshot.id.display, osState: known.snapshot.osState, ...(reference.kind === "version" ? { versionId: reference.versionId.display } : {}) }
               : { outcome: "unresolvable", reason: "image not seen in the galleries swept (another subscription, a shared or community gallery, or no access)" };

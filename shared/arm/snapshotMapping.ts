@@ -105,14 +105,16 @@ export function toVersionSnapshot(id: ResourceId, version: Loose, osState: Inher
 
 /** What a scale set's `imageReference` points at. */
 export function imageReferenceTarget(reference: Loose): ImageReferenceTarget {
-  if (reference?.id) {
-    const parsed = tryParseResourceId(reference.id);
-    if (parsed.ok && parsed.id.kind === "imageDefinition") return { kind: "definition", definitionId: parsed.id };
-    if (parsed.ok && parsed.id.kind === "imageVersion") return { kind: "version", versionId: parsed.id };
-    return { kind: "other", description: /\/images\//i.test(String(reference.id)) && !parsed.ok ? `unreadable gallery image id: ${parsed.error.reason}` : `managed image ${String(reference.id).slice(0, 300)}` };
-  }
+  const parsed = reference?.id ? tryParseResourceId(reference.id) : undefined;
+  if (parsed?.ok && parsed.id.kind === "imageDefinition") return { kind: "definition", definitionId: parsed.id };
+  if (parsed?.ok && parsed.id.kind === "imageVersion") return { kind: "version", versionId: parsed.id };
+  // A gallery reference is more telling than a non-gallery `id` beside it (ARM accepts only one; examples carry several).
   if (reference?.sharedGalleryImageId) return { kind: "sharedGallery", id: String(reference.sharedGalleryImageId) };
   if (reference?.communityGalleryImageId) return { kind: "communityGallery", id: String(reference.communityGalleryImageId) };
+  if (reference?.id) {
+    const raw = String(reference.id);
+    return { kind: "other", description: /\/galleries\//i.test(raw) && parsed && !parsed.ok ? `unreadable gallery image id: ${parsed.error.reason}` : `managed image ${raw.slice(0, 300)}` };
+  }
   if (reference?.publisher) return { kind: "other", description: `marketplace ${reference.publisher}:${reference.offer}:${reference.sku}:${reference.version ?? "latest"}` };
   return { kind: "other", description: "no image reference" };
 }

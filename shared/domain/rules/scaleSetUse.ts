@@ -36,7 +36,7 @@ function imageFacts(scaleSet: ScaleSetSnapshot, related: RelatedResources): Imag
       return { unresolvable: "the image could not be read", image: ref.id };
     }
     case "other":
-      return undefined;
+      return scaleSet.image.outcome === "unresolvable" ? { unresolvable: scaleSet.image.reason, image: ref.description } : undefined;
   }
 }
 
