@@ -1,0 +1,81 @@
+/** Small builders for snapshots in tests: sensible approved defaults, override what the case is about. */
+import { parseResourceId } from "../../shared/domain/resourceId.js";
+import {
+  normalizeRegion,
+  type GallerySnapshot,
+  type ImageDefinitionSnapshot,
+  type ImageVersionSnapshot,
+  type ScaleSetSnapshot,
+  type TargetRegionSnapshot,
+} from "../../shared/domain/snapshots.js";
+import { DEFAULT_POLICY, type Policy } from "../../shared/domain/policy.js";
+
+export const SUB = "00000000-1111-2222-3333-444444444444";
+export const BASE = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute`;
+export const NOW = new Date("2026-11-24T12:00:00Z");
+export const APPROVED = { owner: "platform", approver: "ciso" } as const;
+
+export function regions(...names: Array<string | [string, number]>): TargetRegionSnapshot[] {
+  return names.map((n) => {
+    const [name, count] = Array.isArray(n) ? n : [n, undefined];
+    return { name, region: normalizeRegion(name), ...(count !== undefined ? { regionalReplicaCount: count } : {}), encrypted: false };
+  });
+}
+
+export function aGallery(overrides: Partial<GallerySnapshot> = {}): GallerySnapshot {
+  return { kind: "gallery", id: parseResourceId(`${BASE}/galleries/gal`), location: "westeurope", tags: {}, provisioningState: "Succeeded", sharing: { permissions: "Private", groups: [] }, ...overrides };
+}
+
+export function aDefinition(overrides: Partial<ImageDefinitionSnapshot> & { name?: string } = {}): ImageDefinitionSnapshot {
+  const { name = "def", ...rest } = overrides;
+  return {
+    kind: "imageDefinition",
+    id: parseResourceId(`${BASE}/galleries/gal/images/${name}`),
+    location: "westeurope",
+    tags: { ...APPROVED },
+    provisioningState: "Succeeded",
+    osState: "Specialized",
+    osType: "Linux",
+    identifier: { publisher: "contoso", offer: name, sku: "1" },
+    ...rest,
+  };
+}
+
+export function aVersion(overrides: Partial<ImageVersionSnapshot> & { definition?: string } = {}): ImageVersionSnapshot {
+  const { definition = "def", version = "1.0.0", ...rest } = overrides;
+  return {
+    kind: "imageVersion",
+    id: parseResourceId(`${BASE}/galleries/gal/images/${definition}/versions/${version}`),
+    location: "westeurope",
+    tags: { ...APPROVED },
+    provisioningState: "Succeeded",
+    version,
+    osState: "Specialized",
+    targetRegions: regions("West Europe", "North Europe"),
+    excludeFromLatest: true,
+    endOfLifeDate: "2027-06-30T00:00:00Z",
+    publishedDate: "2026-10-01T00:00:00Z",
+    ...rest,
+  };
+}
+
+export function aScaleSet(overrides: Partial<ScaleSetSnapshot> & { definition?: string } = {}): ScaleSetSnapshot {
+  const { definition = "def", ...rest } = overrides;
+  const definitionId = parseResourceId(`${BASE}/galleries/gal/images/${definition}`);
+  return {
+    kind: "scaleSet",
+    id: parseResourceId(`${BASE}/virtualMachineScaleSets/vmss`),
+    location: "westeurope",
+    tags: {},
+    provisioningState: "Succeeded",
+    capacity: 3,
+    orchestrationMode: "Uniform",
+    imageReference: { kind: "definition", definitionId },
+    image: { outcome: "resolved", definitionId: definitionId.display, osState: "Specialized" },
+    ...rest,
+  };
+}
+
+export function policy(overrides: Partial<Policy> = {}): Policy {
+  return { ...DEFAULT_POLICY, ...overrides };
+}
