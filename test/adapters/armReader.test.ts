@@ -1,0 +1,142 @@
+/**
+ * The ARM reader over the real @azure/arm-compute client against the simulated control plane
+ * over HTTPS: mapping, `latest` resolution, and the typed outcome for every fault the simulator
+ * can inject.
+ */
+import https from "node:https";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startArmSimulator, type RunningArmSimulator } from "../../local/armSimulator/index.js";
+import { localDevCredential } from "../../local/localCredential.js";
+import { armWrite } from "../../local/armWrite.js";
+import { computeArmInventoryFactory } from "../../shared/arm/computeArmInventory.js";
+import { parseResourceId } from "../../shared/domain/resourceId.js";
+import { ArmReadError } from "../../shared/errors.js";
+
+const SUB = "5f1d2c3b-4a59-4e7d-8c6b-9a0b1c2d3e4f";
+const base = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute`;
+const def = `${base}/galleries/gal/images/def`;
+const version = (v: string, props: Record<string, unknown> = {}) => ({
+  id: `${def}/versions/${v}`,
+  body: { location: "westeurope", properties: { publishingProfile: { targetRegions: [{ name: "West Europe" }, { name: "East US", regionalReplicaCount: 2 }], excludeFromLatest: false, ...props } } },
+});
+const scaleSet = (name: string, imageReference: Record<string, unknown>) => ({
+  id: `${base}/virtualMachineScaleSets/${name}`,
+  body: { location: "westeurope", sku: { name: "Standard_D2s_v5", capacity: 4 }, properties: { orchestrationMode: "Uniform", virtualMachineProfile: { storageProfile: { imageReference } } } },
+});
+
+let sim: RunningArmSimulator;
+const reader = (timeoutMs = 2000) => computeArmInventoryFactory({ credential: localDevCredential(), endpoint: sim.url, caCertPem: sim.caCertPem, timeoutMs, maxRetries: 2 })();
+const id = (raw: string) => parseResourceId(raw);
+
+beforeAll(async () => {
+  sim = await startArmSimulator({
+    pageSize: 2,
+    seed: [
+      { id: `${base}/galleries/gal`, body: { location: "westeurope", properties: {} } },
+      { id: def, body: { location: "westeurope", tags: { owner: "o" }, properties: { osType: "Linux", osState: "Specialized", identifier: { publisher: "p", offer: "o", sku: "s" }, endOfLifeDate: "2027-01-01T00:00:00Z" } } },
+      version("1.0.0"),
+      version("1.1.0"),
+      version("1.2.0", { targetRegions: [{ name: "West Europe", excludeFromLatest: true }, { name: "East US" }] }),
+      version("2.0.0", { excludeFromLatest: true }),
+      version("0.9.0"),
+      scaleSet("latest", { id: def }),
+      scaleSet("pinned", { id: `${def}/versions/1.0.0` }),
+      scaleSet("shared", { sharedGalleryImageId: "/SharedGalleries/other-tenant-gallery/Images/img/Versions/1.0.0" }),
+      scaleSet("market", { publisher: "Canonical", offer: "ubuntu-24_04-lts", sku: "server", version: "latest" }),
+    ],
+  });
+});
+afterAll(async () => sim?.close());
+beforeEach(() => sim.faults.clear());
+
+describe("mapping and resolution", () => {
+  it("reads a version with its definition's osState, regions normalised and replication status", async () => {
+    const outcome = await reader().readImageVersion(id(`${def}/versions/1.0.0`));
+    expect(outcome.status).toBe("found");
+    if (outcome.status !== "found") return;
+    expect(outcome.snapshot).toMatchObject({ kind: "imageVersion", version: "1.0.0", osState: "Specialized", excludeFromLatest: false, provisioningState: "Succeeded" });
+    expect(outcome.snapshot.targetRegions.map((t) => [t.region, t.regionalReplicaCount])).toEqual([["westeurope", undefined], ["eastus", 2]]);
+    expect(outcome.snapshot.replication?.regions.map((r) => r.state)).toEqual(["Completed", "Completed"]);
+  });
+
+  it("reads a definition once however many of its versions are read", async () => {
+    const before = sim.requestCounts()["GET imageDefinition"] ?? 0;
+    const inventory = reader();
+    for (const v of ["1.0.0", "1.1.0", "0.9.0"]) await inventory.readImageVersion(id(`${def}/versions/${v}`));
+    expect((sim.requestCounts()["GET imageDefinition"] ?? 0) - before).toBe(1);
+  });
+
+  it("resolves latest by ARM's rule: highest version not excluded, honouring the scale set region's own exclusion", async () => {
+    const outcome = await reader().readScaleSet(id(`${base}/virtualMachineScaleSets/latest`));
+    expect(outcome.status === "found" && outcome.snapshot.image).toEqual({ outcome: "resolved", definitionId: def, osState: "Specialized", versionId: `${def}/versions/1.1.0` });
+  });
+
+  it("resolves a pinned version, marks unreadable shared images unresolvable, and marketplace images as not from a gallery", async () => {
+    const read = async (name: string) => {
+      const o = await reader().readScaleSet(id(`${base}/virtualMachineScaleSets/${name}`));
+      return o.status === "found" ? o.snapshot : undefined;
+    };
+    expect((await read("pinned"))?.image).toMatchObject({ outcome: "resolved", versionId: `${def}/versions/1.0.0`, osState: "Specialized" });
+    const shared = await read("shared");
+    expect(shared?.imageReference.kind).toBe("sharedGallery");
+    expect(shared?.image).toMatchObject({ outcome: "unresolvable", reason: expect.stringContaining("shared gallery image could not be read") });
+    expect((await read("market"))?.image).toEqual({ outcome: "notGalleryImage" });
+    expect((await read("market"))?.capacity).toBe(4);
+  });
+
+  it("reads gallery sharing after a share action", async () => {
+    await armWrite(sim, { name: "Sam", upn: "sam@contoso.example" }, "POST", `${base}/galleries/gal/share`, { operationType: "Add", groups: [{ type: "Subscriptions", ids: ["11111111-2222-3333-4444-555555555555"] }] });
+    const outcome = await reader().readGallery(id(`${base}/galleries/gal`));
+    expect(outcome.status === "found" && outcome.snapshot.sharing).toEqual({ permissions: "Groups", groups: [{ type: "Subscriptions", ids: ["11111111-2222-3333-4444-555555555555"] }] });
+    await armWrite(sim, { name: "Sam", upn: "sam@contoso.example" }, "POST", `${base}/galleries/gal/share`, { operationType: "Reset" });
+  });
+
+  it("follows nextLink across pages", async () => {
+    const before = sim.requestCounts()["LIST imageVersion"] ?? 0;
+    const listed: string[] = [];
+    for await (const v of reader().listImageVersions(id(def))) listed.push(v.version);
+    expect(listed.sort()).toEqual(["0.9.0", "1.0.0", "1.1.0", "1.2.0", "2.0.0"]);
+    expect((sim.requestCounts()["LIST imageVersion"] ?? 0) - before).toBe(3);
+  });
+});
+
+describe("outcomes for injected faults", () => {
+  const gallery = () => reader(800).readGallery(id(`${base}/galleries/gal`));
+  it.each([
+    ["latency beyond the timeout", { kind: "latency", latencyMs: 3000 }, "failed"],
+    ["a 429 with a short Retry-After, once", { kind: "throttle", retryAfterSeconds: 1, times: 1 }, "found"],
+    ["a 500, once", { kind: "error", status: 500, times: 1 }, "found"],
+    ["a 500, always", { kind: "error", status: 500 }, "failed"],
+    ["a 503, always", { kind: "error", status: 503 }, "failed"],
+    ["a 403", { kind: "error", status: 403 }, "noAccess"],
+    ["a 404", { kind: "error", status: 404 }, "gone"],
+    ["a dropped connection, always", { kind: "drop" }, "failed"],
+  ] as const)("%s → %s", async (_label, fault, status) => {
+    sim.faults.add({ ...fault, path: "/galleries/gal" });
+    expect((await gallery()).status).toBe(status);
+  });
+
+  it("does not wait out a long Retry-After inside a function: throttled, with when to come back", async () => {
+    sim.faults.add({ kind: "throttle", retryAfterSeconds: 3600, path: "/galleries/gal" });
+    const outcome = await gallery();
+    expect(outcome).toMatchObject({ status: "throttled", retryAfterMs: 3_600_000 });
+  });
+
+  it("a failing list throws a typed, retryable ArmReadError naming the operation", async () => {
+    sim.faults.add({ kind: "error", status: 500, path: "/versions" });
+    const listing = async () => {
+      for await (const _ of reader(800).listImageVersions(id(def))) void _;
+    };
+    const error = await listing().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArmReadError);
+    expect((error as ArmReadError).operation).toBe("galleryImageVersions.listByGalleryImage");
+    expect((error as ArmReadError).retryable).toBe(true);
+  });
+
+  it("trusts the simulator's certificate only through the CA given, never process-wide", async () => {
+    const plain = await new Promise<string>((resolve) => {
+      https.get(`${sim.url}/subscriptions/${SUB}?api-version=1`, () => resolve("connected")).on("error", (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message));
+    });
+    expect(plain).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO/);
+  });
+});
