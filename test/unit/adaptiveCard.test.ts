@@ -1,0 +1,100 @@
+import { createRequire } from "node:module";
+import { describe, expect, it } from "vitest";
+import { alertMessage, digestMessage, MAX_CARD_BYTES } from "../../shared/alerts/adaptiveCard.js";
+import { evaluateSubject } from "../../shared/domain/evaluate.js";
+import { computeTransitions } from "../../shared/domain/transitions.js";
+import { RULE_IDS, type Finding, type FindingTransition, type TransitionKind } from "../../shared/domain/findings.js";
+import type { Attribution } from "../../shared/ports.js";
+import { envelopeProblem } from "../../local/teamsInbox.js";
+import { aVersion, NOW, policy, regions } from "../support/snapshotBuilders.js";
+
+const AC = createRequire(import.meta.url)("adaptivecards/dist/adaptivecards.js") as {
+  AdaptiveCard: new () => { parse(json: unknown, context: unknown): void; validateProperties(): { validationEvents: unknown[] } };
+  SerializationContext: new () => { eventCount: number; getEventAt(i: number): { message: string } };
+};
+
+/** Parse and validate with Microsoft's adaptivecards library; returns every complaint. */
+function complaints(content: unknown): string[] {
+  const card = new AC.AdaptiveCard();
+  const context = new AC.SerializationContext();
+  card.parse(content, context);
+  const out: string[] = [];
+  for (let i = 0; i < context.eventCount; i++) out.push(context.getEventAt(i).message);
+  out.push(...card.validateProperties().validationEvents.map((e) => JSON.stringify(e)));
+  return out;
+}
+
+const attribution: Attribution = {
+  eventId: "e-1",
+  eventType: "Microsoft.Resources.ResourceWriteSuccess",
+  eventTime: "2026-11-24T10:15:00.000Z",
+  operationName: "Microsoft.Compute/galleries/images/versions/write",
+  correlationId: "c0ffee00-0000-4000-8000-000000000002",
+  callerName: "Priya Patel",
+  callerUpn: "priya.patel@contoso.example",
+  clientIp: "203.0.113.24",
+};
+
+const opened = computeTransitions([], {
+  subjects: [aVersion().id.key],
+  rules: [...RULE_IDS],
+  results: evaluateSubject(aVersion({ excludeFromLatest: false, endOfLifeDate: undefined, tags: {}, targetRegions: regions("West Europe", "North Europe", "East US") }), { definitions: [], versions: [] }, policy(), NOW),
+  evaluatedAt: NOW.toISOString(),
+});
+
+function asKind(t: FindingTransition, kind: TransitionKind): FindingTransition {
+  return { ...t, kind, after: { ...t.after, status: kind === "resolved" ? "resolved" : kind === "excepted" ? "excepted" : "open" } };
+}
+
+describe("Teams card for a finding transition", () => {
+  it("covers every rule the version violates", () => {
+    expect(opened.map((t) => t.after.ruleId).sort()).toEqual(["governance-tags", "lifecycle", "replication-breadth", "selectable-as-latest"]);
+  });
+
+  it.each(opened.flatMap((t) => (["opened", "escalated", "excepted", "reopened", "resolved"] as const).map((kind) => [t.after.ruleId, kind, asKind(t, kind)] as const)))(
+    "%s %s: a valid Adaptive Card 1.5 in a Workflows envelope, with only Action.OpenUrl",
+    (_rule, kind, transition) => {
+      const message = alertMessage({ alertId: `${transition.fingerprint}:1`, transition, attribution });
+      expect(envelopeProblem(message)).toBeUndefined();
+      const content = (message.attachments[0] as { content: Record<string, unknown> }).content;
+      expect(content.version).toBe("1.5");
+      expect(complaints(content)).toEqual([]);
+      const text = JSON.stringify(content);
+      expect(text).toContain(kind.charAt(0).toUpperCase() + kind.slice(1));
+      expect(text).toContain("Priya Patel"); // who
+      expect(text).toContain("gal/def/1.0.0"); // where
+      expect(text).toContain("2026-11-24T10:15:00.000Z"); // when
+      expect(text).toContain(transition.after.severity); // how bad
+      if (kind !== "resolved") expect(text).toContain(transition.after.remediation.commands[0]!); // what to do
+      expect((content.actions as Array<{ type: string }>).map((a) => a.type)).toEqual(["Action.OpenUrl"]);
+    },
+  );
+
+  it("the validator is not vacuous", () => {
+    expect(complaints({ type: "AdaptiveCard", version: "1.5", body: [{ type: "NoSuchElement" }] })).not.toEqual([]);
+  });
+
+  it("says it came from the sweep when nobody is on record", () => {
+    const text = JSON.stringify(alertMessage({ alertId: "a:1", transition: opened[0]! }));
+    expect(text).toContain("Found by the nightly sweep");
+  });
+
+  it("stays under 25 KB for a version in 60 regions and a finding about 500 scale sets, summarising instead of truncating", () => {
+    const sixty = Array.from({ length: 60 }, (_, i) => `region${i}`);
+    const t = opened.find((x) => x.after.ruleId === "replication-breadth")!;
+    const huge: Finding = { ...t.after, facts: { ...t.after.facts, regions: sixty, scaleSets: Array.from({ length: 500 }, (_, i) => `vmss-proxy-${i}`) } };
+    const message = alertMessage({ alertId: "big:1", transition: { ...t, after: huge }, attribution });
+    const bytes = Buffer.byteLength(JSON.stringify(message));
+    expect(bytes).toBeLessThan(MAX_CARD_BYTES);
+    expect(JSON.stringify(message)).toContain("and 488 more");
+    expect(JSON.stringify(message)).toContain("and 48 more");
+    expect(complaints((message.attachments[0] as { content: unknown }).content)).toEqual([]);
+  });
+
+  it("renders the nightly digest as a valid card", () => {
+    const message = digestMessage({ date: "2026-11-24", openByRule: { lifecycle: 2, "scale-set-use": 1 }, opened: [opened[0]!.after], resolved: [], sweep: { galleries: 3, versions: 12 } });
+    expect(envelopeProblem(message)).toBeUndefined();
+    expect(complaints((message.attachments[0] as { content: unknown }).content)).toEqual([]);
+    expect(JSON.stringify(message)).toContain("3 open finding(s)");
+  });
+});

@@ -1,0 +1,93 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig, SETTINGS } from "../../shared/config.js";
+import { ConfigError } from "../../shared/errors.js";
+
+const valid = {
+  AzureWebJobsStorage: "UseDevelopmentStorage=true",
+  GW_WATCHED_SUBSCRIPTIONS: "7D2F3C1A-5B8E-4F6D-9A0C-1E2B3C4D5E6F, 7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f",
+  GW_TEAMS_WEBHOOK_URL: "https://prod-00.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=TOPSECRETSIGNATURE123456789",
+};
+
+function problems(env: Record<string, string>): Array<{ setting: string; problem: string; fix: string }> {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  return [];
+}
+
+describe("loadConfig", () => {
+  it("accepts the minimal settings and fills defaults", () => {
+    const config = loadConfig(valid);
+    expect(config.subscriptions).toEqual(["7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f"]);
+    expect(config.policy.maxRegions).toBe(2);
+    expect(config.policy.requiredTags).toEqual(["owner", "approver"]);
+    expect(config.arm.endpoint).toBe("https://management.azure.com");
+    expect(config.schedules.sweep).toBe("0 0 2 * * *");
+    expect("connectionString" in config.storage && config.storage.connectionString).toContain("devstoreaccount1");
+  });
+
+  it("uses identity-based storage when only the account name is given", () => {
+    const { AzureWebJobsStorage: _, ...rest } = valid;
+    const config = loadConfig({ ...rest, AzureWebJobsStorage__accountName: "gwprodstore" });
+    expect(config.storage).toEqual({ tableEndpoint: "https://gwprodstore.table.core.windows.net", queueEndpoint: "https://gwprodstore.queue.core.windows.net" });
+  });
+
+  it.each([
+    ["GW_WATCHED_SUBSCRIPTIONS", { GW_WATCHED_SUBSCRIPTIONS: "" }, /is missing/],
+    ["GW_WATCHED_SUBSCRIPTIONS", { GW_WATCHED_SUBSCRIPTIONS: "my-subscription" }, /not a subscription GUID/],
+    ["GW_MAX_REGIONS", { GW_MAX_REGIONS: "two" }, /'two' is not a whole number between 1 and 60/],
+    ["GW_MAX_REGIONS", { GW_MAX_REGIONS: "0" }, /between 1 and 60/],
+    ["GW_TEAMS_MAX_RPS", { GW_TEAMS_MAX_RPS: "10" }, /between 1 and 4/],
+    ["GW_ALLOWED_REGIONS", { GW_ALLOWED_REGIONS: "westeurope, westeurop" }, /'westeurop' is not an Azure region/],
+    ["GW_TEAMS_WEBHOOK_URL", { GW_TEAMS_WEBHOOK_URL: "http://teams.example.com/hook?sig=abc" }, /not an https URL/],
+    ["GW_TEAMS_WEBHOOK_URL", { GW_TEAMS_WEBHOOK_URL: "" }, /is missing/],
+    ["GW_ARM_ENDPOINT", { GW_ARM_ENDPOINT: "http://management.azure.com" }, /not an https URL/],
+    ["GW_SWEEP_SCHEDULE", { GW_SWEEP_SCHEDULE: "0 2 * * *" }, /has 5 fields; Azure Functions timers use NCRONTAB with 6/],
+    ["GW_SWEEP_SCHEDULE", { GW_SWEEP_SCHEDULE: "0 0 25 * * *" }, /not a valid schedule/],
+    ["GW_DISABLED_RULES", { GW_DISABLED_RULES: "lifecycle, repliction-breadth" }, /'repliction-breadth' is not a rule/],
+    ["GW_ARM_CA_CERT_FILE", { GW_ARM_CA_CERT_FILE: "/nonexistent/ca.pem" }, /does not exist/],
+    ["GW_TABLE_PREFIX", { GW_TABLE_PREFIX: "gw-prod" }, /not valid/],
+    ["GW_LOG_LEVEL", { GW_LOG_LEVEL: "verbose" }, /not a log level/],
+    ["AzureWebJobsStorage", { AzureWebJobsStorage: "" }, /is missing/],
+  ])("names %s when it is wrong", (setting, override, message) => {
+    const found = problems({ ...valid, ...override });
+    const p = found.find((x) => x.setting === setting);
+    expect(p?.problem).toMatch(message);
+    expect(p?.fix.length).toBeGreaterThan(5);
+  });
+
+  it("suggests the nearest region name", () => {
+    expect(problems({ ...valid, GW_ALLOWED_REGIONS: "westeurop" })[0]?.fix).toContain("did you mean 'westeurope'");
+  });
+
+  it("reports every bad setting at once, and never echoes the webhook secret", () => {
+    let error: unknown;
+    try {
+      loadConfig({ ...valid, GW_MAX_REGIONS: "x", GW_SWEEP_SCHEDULE: "* * *", GW_TEAMS_WEBHOOK_URL: "http://evil.example.com/?sig=TOPSECRETSIGNATURE123456789" });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect((error as ConfigError).problems.map((p) => p.setting).sort()).toEqual(["GW_MAX_REGIONS", "GW_SWEEP_SCHEDULE", "GW_TEAMS_WEBHOOK_URL"]);
+    expect(message).toContain("3 setting(s) need fixing");
+    expect(message).not.toContain("TOPSECRET");
+  });
+
+  it("every setting is in local.settings.sample.json and in the README's settings table", () => {
+    const root = path.resolve(import.meta.dirname, "../..");
+    const sample = JSON.parse(readFileSync(path.join(root, "local.settings.sample.json"), "utf8")) as { Values: Record<string, string> };
+    const readme = readFileSync(path.join(root, "README.md"), "utf8");
+    for (const s of SETTINGS) {
+      expect(Object.keys(sample.Values)).toContain(s.name);
+      expect(readme).toContain(`| \`${s.name}\` |`);
+    }
+    // The sample itself is a valid configuration.
+    expect(() => loadConfig(sample.Values)).not.toThrow();
+  });
+});
