@@ -104,11 +104,13 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       const rk = encodeKey(key);
       const refDefinitionKey = snapshot.kind === "scaleSet" ? referencedDefinitionKey(snapshot) : undefined;
       let changed = false;
+      let stale = false;
       for (let attempt = 1; ; attempt++) {
         const current = await getOrUndefined<CurrentRow>(table, pk, rk);
         changed = !current || current.contentHash !== contentHash || current.deleted;
         // Unchanged, or a read observed earlier than what is stored (a slow concurrent invocation): nothing to write.
-        if (!changed || (current && current.observedAt > observedAt && !current.deleted)) {
+        stale = changed && current !== undefined && current.observedAt > observedAt && !current.deleted;
+        if (!changed || stale) {
           changed = false;
           break;
         }
@@ -130,7 +132,7 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
         break;
       }
       if (changed || trigger.source !== "sweep") {
-        await writeChange({ resourceKey: key, resourceId: snapshot.id.display, action: changed ? "written" : "unchanged", observedAt, contentHash, trigger });
+        await writeChange({ resourceKey: key, resourceId: snapshot.id.display, action: changed ? "written" : stale ? "stale" : "unchanged", observedAt, contentHash, trigger });
       }
       return { changed };
     },

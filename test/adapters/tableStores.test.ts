@@ -1,0 +1,153 @@
+/** Table Storage adapters against the real Azurite the test run starts; a fresh table prefix per test. */
+import { randomUUID } from "node:crypto";
+import { describe, expect, inject, it } from "vitest";
+import fc from "fast-check";
+import { createTableResourceStore } from "../../shared/storage/tableResourceStore.js";
+import { createTableFindingStore } from "../../shared/storage/tableFindingStore.js";
+import { createTableAlertOutbox } from "../../shared/alerts/tableAlertOutbox.js";
+import { contentHashOf } from "../../shared/storage/contentHash.js";
+import { decodeKey, encodeKey, invertedTime } from "../../shared/storage/tableKeys.js";
+import { computeTransitions } from "../../shared/domain/transitions.js";
+import { evaluateSubject } from "../../shared/domain/evaluate.js";
+import { RULE_IDS } from "../../shared/domain/findings.js";
+import { parseResourceId } from "../../shared/domain/resourceId.js";
+import { ConcurrentUpdateError } from "../../shared/errors.js";
+import type { Snapshot } from "../../shared/domain/snapshots.js";
+import type { Trigger } from "../../shared/ports.js";
+import { aScaleSet, aVersion, BASE, NOW, policy, regions } from "../support/snapshotBuilders.js";
+
+const conn = () => ({ connectionString: inject("azuriteConnectionString") });
+const prefix = () => `t${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+const event = (id: string, time: string): Trigger => ({ source: "event", attribution: { eventId: id, eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: time, callerUpn: "priya@contoso.example" } });
+const record = (snapshot: Snapshot, observedAt: string, trigger: Trigger) => ({ snapshot, contentHash: contentHashOf(snapshot), observedAt, trigger });
+
+describe("table keys", () => {
+  it("never contain a character Table Storage forbids, are injective and reversible", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300, unit: "binary" }), fc.string({ maxLength: 300, unit: "binary" }), (a, b) => {
+        const ea = encodeKey(a);
+        expect(ea).not.toMatch(/[/\\#?\u0000-\u001f\u007f-\u009f]/);
+        if (ea.startsWith("h~")) return;
+        expect(decodeKey(ea)).toBe(a);
+        if (a !== b) expect(encodeKey(b)).not.toBe(ea);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("orders inverted times newest first", () => {
+    expect(invertedTime("2026-11-24T00:00:01Z") < invertedTime("2026-11-24T00:00:00Z")).toBe(true);
+  });
+});
+
+describe("tableResourceStore", () => {
+  it("writes history only when content changes, and answers 'as of' with one query", async () => {
+    const store = createTableResourceStore(conn(), prefix());
+    const v1 = aVersion();
+    const v2 = aVersion({ targetRegions: regions("West Europe", "North Europe", "East US") });
+    expect((await store.recordSnapshot(record(v1, "2026-11-20T10:00:00.000Z", event("e1", "2026-11-20T10:00:00Z")))).changed).toBe(true);
+    expect((await store.recordSnapshot(record(v1, "2026-11-21T10:00:00.000Z", { source: "sweep", runId: "r1" }))).changed).toBe(false);
+    expect((await store.recordSnapshot(record(v2, "2026-11-22T10:00:00.000Z", event("e2", "2026-11-22T10:00:00Z")))).changed).toBe(true);
+    const history = await store.history(v1.id.key);
+    expect(history.map((h) => h.observedAt)).toEqual(["2026-11-22T10:00:00.000Z", "2026-11-20T10:00:00.000Z"]);
+    const asOf = await store.history(v1.id.key, { asOf: "2026-11-21T23:00:00.000Z", limit: 1 });
+    expect((asOf[0]?.snapshot as typeof v1).targetRegions).toHaveLength(2);
+    const changes = await store.changes(v1.id.key, { asOf: "2026-11-21T23:00:00.000Z" });
+    expect(changes.map((c) => c.trigger.source === "event" && c.trigger.attribution.callerUpn)).toEqual(["priya@contoso.example"]);
+    expect((await store.current(v1.id.key)) as typeof v2).toMatchObject({ targetRegions: v2.targetRegions });
+  });
+
+  it("stores a snapshot far over the 64 KiB property limit whole", async () => {
+    const store = createTableResourceStore(conn(), prefix());
+    const tags = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`tag-${i}`, `value-${"x".repeat(80)}-${i}`]));
+    const big = aVersion({ tags });
+    expect(JSON.stringify(big).length).toBeGreaterThan(2_000_000);
+    await store.recordSnapshot(record(big, "2026-11-24T10:00:00.000Z", event("big", "2026-11-24T10:00:00Z")));
+    expect(await store.current(big.id.key)).toEqual(big);
+    expect((await store.history(big.id.key))[0]?.snapshot).toEqual(big);
+  });
+
+  it("a duplicate event adds nothing; out-of-order events end in the same state as in-order ones", async () => {
+    const dump = async (order: Array<[Snapshot, string, string]>) => {
+      const store = createTableResourceStore(conn(), prefix());
+      for (const [s, at, id] of order) await store.recordSnapshot(record(s, at, event(id, at)));
+      const key = order[0]![0].id.key;
+      return { current: await store.current(key), history: (await store.history(key)).map((h) => [h.observedAt, h.contentHash]), changes: (await store.changes(key)).map((c) => [c.action, c.trigger.source === "event" ? c.trigger.attribution.eventId : ""]) };
+    };
+    const a = aVersion();
+    const b = aVersion({ excludeFromLatest: false });
+    const inOrder = await dump([[a, "2026-11-24T10:00:00.000Z", "e1"], [b, "2026-11-24T11:00:00.000Z", "e2"]]);
+    const withDuplicates = await dump([[a, "2026-11-24T10:00:00.000Z", "e1"], [a, "2026-11-24T10:00:00.000Z", "e1"], [b, "2026-11-24T11:00:00.000Z", "e2"], [b, "2026-11-24T11:00:00.000Z", "e2"]]);
+    const reversed = await dump([[b, "2026-11-24T11:00:00.000Z", "e2"], [a, "2026-11-24T10:00:00.000Z", "e1"]]);
+    expect(withDuplicates).toEqual(inOrder);
+    expect(reversed.current).toEqual(inOrder.current);
+    // The older observation arriving last never replaces the newer one; the log says it was stale.
+    expect(reversed.changes).toEqual([["written", "e2"], ["stale", "e1"]]);
+  });
+
+  it("keeps the index of scale sets following a definition as they move, and forgets deleted resources", async () => {
+    const store = createTableResourceStore(conn(), prefix());
+    const defA = `${BASE}/galleries/gal/images/def`;
+    const onA = aScaleSet();
+    await store.recordSnapshot(record(onA, "2026-11-24T10:00:00.000Z", event("s1", "2026-11-24T10:00:00Z")));
+    expect((await store.scaleSetsReferencing(defA.toLowerCase())).map((s) => s.id.key)).toEqual([onA.id.key]);
+    const onB = aScaleSet({ definition: "other" });
+    await store.recordSnapshot(record(onB, "2026-11-24T11:00:00.000Z", event("s2", "2026-11-24T11:00:00Z")));
+    expect(await store.scaleSetsReferencing(defA.toLowerCase())).toEqual([]);
+    expect(await store.scaleSetsReferencing(`${BASE}/galleries/gal/images/other`.toLowerCase())).toHaveLength(1);
+    const version = aVersion();
+    await store.recordSnapshot(record(version, "2026-11-24T10:00:00.000Z", event("v1", "2026-11-24T10:00:00Z")));
+    expect(await store.versionsOf(defA.toLowerCase())).toHaveLength(1);
+    await store.recordDeletion(version.id, "2026-11-24T12:00:00.000Z", event("v1-del", "2026-11-24T12:00:00Z"));
+    expect(await store.versionsOf(defA.toLowerCase())).toEqual([]);
+    expect(await store.current(version.id.key)).toBeUndefined();
+    expect((await store.changes(version.id.key))[0]?.action).toBe("deleted");
+  });
+});
+
+describe("tableFindingStore and the outbox", () => {
+  const violating = aVersion({ targetRegions: regions("West Europe", "North Europe", "East US") });
+  const evaluate = (at: Date) => ({ subjects: [violating.id.key], rules: [...RULE_IDS], results: evaluateSubject(violating, { definitions: [], versions: [] }, policy(), at), evaluatedAt: at.toISOString() });
+
+  it("applies transitions conditionally: a retry of the same verdict is fine, a different one from the same start conflicts", async () => {
+    const findings = createTableFindingStore(conn(), prefix());
+    const t = computeTransitions([], evaluate(NOW));
+    await findings.apply(t);
+    await findings.apply(computeTransitions([], evaluate(new Date(NOW.getTime() + 5)))); // a concurrent duplicate: same verdict, another instant
+    const stored = await findings.forResource(violating.id.key);
+    expect(stored.map((f) => [f.ruleId, f.revision])).toEqual([["replication-breadth", 1]]);
+    const different = { ...t[0]!, after: { ...t[0]!.after, magnitude: 99 } };
+    await expect(findings.apply([different])).rejects.toBeInstanceOf(ConcurrentUpdateError);
+  });
+
+  it("answers which findings were open at a time", async () => {
+    const findings = createTableFindingStore(conn(), prefix());
+    const opened = computeTransitions([], evaluate(NOW));
+    await findings.apply(opened);
+    const later = new Date("2026-11-25T12:00:00Z");
+    await findings.apply(computeTransitions(await findings.forResource(violating.id.key), { ...evaluate(later), results: [] }));
+    expect((await findings.asOf(violating.id.key, "2026-11-24T18:00:00.000Z")).map((f) => f.status)).toEqual(["open"]);
+    expect((await findings.asOf(violating.id.key, later.toISOString())).map((f) => f.status)).toEqual(["resolved"]);
+    expect(await findings.open({ ruleId: "replication-breadth" })).toEqual([]);
+  });
+
+  it("stages alerts until released, claims each once under concurrency, and discards what a lost write staged", async () => {
+    const outbox = createTableAlertOutbox(conn(), prefix());
+    const [t] = computeTransitions([], evaluate(NOW));
+    const alert = { alertId: `${t!.fingerprint}:1`, transition: t! };
+    await outbox.enqueue([alert], NOW.toISOString());
+    await outbox.enqueue([alert], NOW.toISOString()); // idempotent
+    expect(await outbox.claimDue(NOW.toISOString(), 10, 60_000)).toEqual([]); // staged: not sendable
+    await outbox.release([alert], NOW.toISOString());
+    const claims = await Promise.all([outbox.claimDue(NOW.toISOString(), 10, 60_000), outbox.claimDue(NOW.toISOString(), 10, 60_000)]);
+    expect(claims.flat().map((a) => a.alertId)).toEqual([alert.alertId]);
+    const lost = { alertId: "lost:1", transition: t! };
+    await outbox.enqueue([lost], NOW.toISOString());
+    await outbox.discard([lost.alertId]);
+    expect((await outbox.list()).map((a) => a.alertId)).toEqual([alert.alertId]);
+  });
+});
+
+it("parses resource ids used as keys back", () => {
+  expect(parseResourceId(aVersion().id.key).key).toBe(aVersion().id.key);
+});
