@@ -5,6 +5,7 @@ import { handleResourceEvent } from "../shared/handleResourceEvent.js";
 /** Event Grid → re-read the resource in ARM → history, findings, alerts. Throws (→ Event Grid retries) only on ARM/storage trouble. */
 export const eventGridResourceEvent = eventGridFunction("eventGridResourceEvent", async (event, context) => {
     const app = runtime();
-    await handleResourceEvent(app.dependencies(context), app.settings, event);
-    await app.deliverNow(context);
+    const result = await handleResourceEvent(app.dependencies(context), app.settings, event);
+    // Cards go out at once when this event raised any; the outbox timer retries what fails.
+    if (result.outcome?.transitions.some((t) => t.alert)) await app.deliverNow(context);
   });

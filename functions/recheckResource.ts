@@ -8,6 +8,6 @@ import { parseResourceId } from "../shared/domain/resourceId.js";
 export const recheckResource = queueFunction("recheckResource", "%GW_RECHECK_QUEUE%", async (message, context) => {
     const app = runtime();
     const { resourceId, attempt, attribution } = decodeRecheckMessage(message);
-    await checkResource(app.dependencies(context), app.settings, parseResourceId(resourceId), { source: "recheck", attempt, ...(attribution ? { attribution } : {}) });
-    await app.deliverNow(context);
+    const outcome = await checkResource(app.dependencies(context), app.settings, parseResourceId(resourceId), { source: "recheck", attempt, ...(attribution ? { attribution } : {}) });
+    if (outcome.transitions.some((t) => t.alert)) await app.deliverNow(context);
   });

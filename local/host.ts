@@ -16,6 +16,7 @@ import functions from "@azure/functions";
 import type { HttpMethod, InvocationContext as Context } from "@azure/functions";
 import { QueueClient } from "@azure/storage-queue";
 import { Cron } from "croner";
+import pLimit from "p-limit";
 import type { Logger } from "pino";
 import { resolveBindingExpression, type FunctionDeclaration } from "../functions/declaration.js";
 
@@ -30,6 +31,8 @@ export interface LocalHostOptions {
   readonly maxBodyBytes?: number;
   /** Visibility timeout for a failed queue message before it is tried again (default 2 s). */
   readonly retryVisibilitySeconds?: number;
+  /** Invocations running at once, like the Functions host's per-instance concurrency (default 16). */
+  readonly maxConcurrency?: number;
 }
 
 export interface LocalHost {
@@ -68,7 +71,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     });
   }
 
-  async function run(declaration: FunctionDeclaration, input: unknown, metadata?: Record<string, unknown>): Promise<unknown> {
+  const slots = pLimit(options.maxConcurrency ?? 16);
+  const run = (declaration: FunctionDeclaration, input: unknown, metadata?: Record<string, unknown>): Promise<unknown> => slots(() => invoke(declaration, input, metadata));
+
+  async function invoke(declaration: FunctionDeclaration, input: unknown, metadata?: Record<string, unknown>): Promise<unknown> {
     const tally = (invocations[declaration.name] ??= { succeeded: 0, failed: 0 });
     const ctx = context(declaration.name, metadata);
     const work = (async () => {

@@ -225,16 +225,18 @@ async function currentGallery(deps: Dependencies, id: ResourceId): Promise<Galle
   const stored = await deps.resources.current(galleryId.key);
   if (stored?.kind === "gallery") return stored;
   const read = await deps.arm.readGallery(galleryId);
-  return read.status === "found" ? read.snapshot : undefined;
+  if (read.status !== "found") return undefined;
+  await recordQuietly(deps, read.snapshot); // the next event under this gallery finds it in the store
+  return read.snapshot;
 }
 
 /** Keep the store's view of siblings current when we list them anyway (hash-deduplicated, so cheap). */
-async function recordQuietly(deps: Dependencies, snapshot: ImageDefinitionSnapshot | ImageVersionSnapshot): Promise<void> {
+async function recordQuietly(deps: Dependencies, snapshot: GallerySnapshot | ImageDefinitionSnapshot | ImageVersionSnapshot): Promise<void> {
   await deps.resources.recordSnapshot({
     snapshot,
     contentHash: contentHashOf(snapshot),
     observedAt: deps.clock.now().toISOString(),
-    trigger: { source: "sweep", runId: "listed-with-gallery" },
+    trigger: { source: "sweep", runId: "read-as-related" },
   });
 }
 

@@ -1,3 +1,4 @@
+import pLimit from "p-limit";
 /**
  * Event delivery as Event Grid does it for a subscription's system topic: at-least-once (with
  * optional duplicates), possibly out of order, retried on failure, never blocking the ARM call.
@@ -18,7 +19,10 @@ export class EventEmitter {
   private holding = false;
   private held: EventGridEvent[] = [];
   private inFlight = new Set<Promise<void>>();
-  private readonly delivered: Array<{ id: string; type: string; subject: string; deliveredAt: string }> = [];
+  private readonly delivered: Array<{ id: string; type: string; subject: string; writtenAt: string; deliveredAt: string }> = [];
+
+  /** Event Grid bounds concurrent deliveries per subscription; so does the simulator. */
+  private readonly slots = pLimit(16);
 
   constructor(private readonly sink: EventSink | undefined) {}
 
@@ -32,7 +36,7 @@ export class EventEmitter {
     this.holding = on;
   }
 
-  get sent(): ReadonlyArray<{ id: string; type: string; subject: string; deliveredAt: string }> {
+  get sent(): ReadonlyArray<{ id: string; type: string; subject: string; writtenAt: string; deliveredAt: string }> {
     return this.delivered;
   }
 
@@ -42,7 +46,7 @@ export class EventEmitter {
       this.held.push(event);
       return;
     }
-    for (let i = 0; i < this.copies; i++) this.track(this.deliver(event));
+    for (let i = 0; i < this.copies; i++) this.track(this.slots(() => this.deliver(event)));
   }
 
   async flush(): Promise<void> {
@@ -72,7 +76,7 @@ export class EventEmitter {
         const response = await fetch(sink.url, { method: "POST", headers, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
         await response.arrayBuffer();
         if (response.ok) {
-          this.delivered.push({ id: event.id, type: event.eventType, subject: event.subject, deliveredAt: new Date().toISOString() });
+          this.delivered.push({ id: event.id, type: event.eventType, subject: event.subject, writtenAt: event.eventTime, deliveredAt: new Date().toISOString() });
           return;
         }
       } catch {
