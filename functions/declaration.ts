@@ -7,6 +7,7 @@
  * exactly as the Functions host resolves them.
  */
 import type { EventGridEvent, HttpMethod, HttpRequest, HttpResponseInit, InvocationContext, Timer } from "@azure/functions";
+import { InvalidEventError } from "../shared/errors.js";
 
 export type FunctionDeclaration =
   | {
@@ -58,3 +59,14 @@ export const queueFunction = (name: string, queueName: string, handler: Of<"stor
   handler,
 });
 export const httpFunction = (name: string, methods: readonly HttpMethod[], route: string, handler: Of<"http">["handler"]): Of<"http"> => ({ name, trigger: { kind: "http", methods, route }, handler });
+
+/** A malformed queue message is acknowledged with one log line; retrying it would only poison the queue later. */
+export function decodeQueueMessage<T>(decode: (message: unknown) => T, message: unknown, context: InvocationContext): T | undefined {
+  try {
+    return decode(message);
+  } catch (error) {
+    if (!(error instanceof InvalidEventError)) throw error;
+    context.warn(`queue message refused: ${error.reason}`);
+    return undefined;
+  }
+}

@@ -1,4 +1,4 @@
-import { queueFunction } from "./declaration.js";
+import { decodeQueueMessage, queueFunction } from "./declaration.js";
 import { runtime } from "../shared/composition.js";
 import { checkResource } from "../shared/checkResource.js";
 import { decodeRecheckMessage } from "../shared/storage/queues.js";
@@ -7,7 +7,9 @@ import { parseResourceId } from "../shared/domain/resourceId.js";
 /** A resource that was still provisioning is read again after a delay. */
 export const recheckResource = queueFunction("recheckResource", "%GW_RECHECK_QUEUE%", async (message, context) => {
     const app = runtime();
-    const { resourceId, attempt, attribution } = decodeRecheckMessage(message);
+    const decoded = decodeQueueMessage(decodeRecheckMessage, message, context);
+    if (!decoded) return;
+    const { resourceId, attempt, attribution } = decoded;
     const outcome = await checkResource(app.dependencies(context), app.settings, parseResourceId(resourceId), { source: "recheck", attempt, ...(attribution ? { attribution } : {}) });
     if (outcome.transitions.some((t) => t.alert)) await app.deliverNow(context);
   });

@@ -1,4 +1,4 @@
-import { queueFunction } from "./declaration.js";
+import { decodeQueueMessage, queueFunction } from "./declaration.js";
 import { runtime } from "../shared/composition.js";
 import { decodeSweepMessage } from "../shared/storage/queues.js";
 import { sweepSubscription as sweep } from "../shared/sweepSubscription.js";
@@ -6,7 +6,9 @@ import { sweepSubscription as sweep } from "../shared/sweepSubscription.js";
 /** Sweeps one subscription (a message from nightlySweep). Throws on ARM trouble so the queue retries it. */
 export const sweepSubscription = queueFunction("sweepSubscription", "%GW_SWEEP_QUEUE%", async (message, context) => {
     const app = runtime();
-    const { subscriptionId, runId } = decodeSweepMessage(message);
+    const decoded = decodeQueueMessage(decodeSweepMessage, message, context);
+    if (!decoded) return;
+    const { subscriptionId, runId } = decoded;
     await sweep(app.dependencies(context), app.settings, subscriptionId, runId);
     await app.deliverNow(context);
   });
