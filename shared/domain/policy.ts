@@ -2,7 +2,7 @@
  * The thresholds and switches the rules run with. Built from settings by `loadConfig`;
  * the domain never reads the environment.
  */
-import type { RuleId } from "./findings.js";
+import { RULE_IDS, type RuleId } from "./findings.js";
 
 export interface Policy {
   /** replication-breadth: most distinct target regions a specialized version may have (default 2). */
@@ -25,12 +25,5 @@ export const DEFAULT_POLICY: Policy = {
   maxTotalReplicas: 10,
   requiredTags: ["owner", "approver"],
   exceptionTag: "gallery-watch-exception",
-  enabledRules: new Set<RuleId>([
-    "replication-breadth",
-    "scale-set-use",
-    "shared-outside",
-    "selectable-as-latest",
-    "lifecycle",
-    "governance-tags",
-  ]),
+  enabledRules: new Set<RuleId>(RULE_IDS),
 };
