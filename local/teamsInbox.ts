@@ -87,7 +87,7 @@ export async function startTeamsInbox(options: { port?: number } = {}): Promise<
         res.writeHead(400, { "content-type": "application/json" });
         return void res.end(JSON.stringify({ error: problem }));
       }
-      const alertId = /alert (\S+)/.exec(JSON.stringify(payload))?.[1];
+      const alertId = /alert ([0-9a-f]+:\d+)/.exec(JSON.stringify(payload))?.[1];
       received.push({ receivedAt: at, ...(alertId ? { alertId } : {}), card: payload });
       res.writeHead(202);
       return void res.end();

@@ -26,7 +26,8 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 
 export function createWorkflowsTeamsNotifier(options: WorkflowsNotifierOptions): TeamsNotifier {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const spacingMs = Math.ceil(1000 / (options.maxRequestsPerSecond ?? 4));
+  // 5 % above the exact spacing, so network jitter cannot squeeze a fifth request into one second at the receiver.
+  const spacingMs = Math.ceil((1000 / (options.maxRequestsPerSecond ?? 4)) * 1.05);
   const oneAtATime = pLimit(1);
   let nextSlot = 0;
 
