@@ -24,20 +24,25 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-export function createWorkflowsTeamsNotifier(options: WorkflowsNotifierOptions): TeamsNotifier {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  // 5 % above the exact spacing, so network jitter cannot squeeze a fifth request into one second at the receiver.
-  const spacingMs = Math.ceil((1000 / (options.maxRequestsPerSecond ?? 4)) * 1.05);
+/**
+ * Paces requests at least `1000 / rps` ms apart (plus 5 %, so network jitter cannot squeeze an
+ * extra request into one second at the receiver): never more than `rps` in any one-second window.
+ */
+export function createRequestPacer(requestsPerSecond: number, clock: { now(): number; sleep(ms: number): Promise<void> } = { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }): () => Promise<void> {
+  const spacingMs = Math.ceil((1000 / requestsPerSecond) * 1.05);
   const oneAtATime = pLimit(1);
   let nextSlot = 0;
-
-  /** Requests leave at least `spacingMs` apart: never more than the limit in any one-second window. */
-  const waitForSlot = () =>
+  return () =>
     oneAtATime(async () => {
-      const wait = nextSlot - Date.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      nextSlot = Date.now() + spacingMs;
+      const wait = nextSlot - clock.now();
+      if (wait > 0) await clock.sleep(wait);
+      nextSlot = clock.now() + spacingMs;
     });
+}
+
+export function createWorkflowsTeamsNotifier(options: WorkflowsNotifierOptions): TeamsNotifier {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const waitForSlot = createRequestPacer(options.maxRequestsPerSecond ?? 4);
 
   return {
     async send(payload, alertId) {
