@@ -1,7 +1,13 @@
 /**
- * The simulated estate: an in-memory map of ARM resources keyed by lower-cased id, shaped the
- * way Microsoft.Compute returns them (GalleryRP 2025-03-03, ComputeRP 2025-04-01): server-filled
- * id / name / type / provisioningState / publishedDate / replicationStatus.
+ * The simulated estate: resource groups and the Microsoft.Compute resources in them, keyed by
+ * lower-cased id, shaped the way Microsoft.Compute returns them (GalleryRP 2025-03-03, ComputeRP
+ * 2025-04-01): server-filled id / name / type / provisioningState / publishedDate / uniqueId.
+ *
+ * Writes are long-running, as the swagger marks them (`x-ms-long-running-operation`): a resource
+ * reads `Creating` / `Updating` / `Deleting` until its settling time has passed, then `Succeeded`
+ * (or `Failed`); a deleted resource stays readable as `Deleting`, then is gone. An image version
+ * replicates region by region across that time (GalleryImageVersion_Get_WithReplicationStatus.json:
+ * `replicationStatus.summary[]` per region, `aggregatedState`).
  */
 import { randomUUID } from "node:crypto";
 
@@ -22,7 +28,10 @@ export interface ParsedPath {
   readonly name: string;
 }
 
-const ARM_TYPE: Readonly<Record<ResourceType, string>> = {
+/** JSON bodies as ARM sends them: loosely typed on purpose, the simulator stores what clients send. */
+export type Json = Record<string, any>;
+
+export const ARM_TYPE: Readonly<Record<ResourceType, string>> = {
   gallery: "Microsoft.Compute/galleries",
   imageDefinition: "Microsoft.Compute/galleries/images",
   imageVersion: "Microsoft.Compute/galleries/images/versions",
@@ -55,103 +64,328 @@ export function parseResourcePath(path: string): ParsedPath | undefined {
   return { type: "imageVersion", subscriptionId: sub, resourceGroup: rg, id: `${image}/versions/${rest[5]}`, parentId: image, name: rest[5]! };
 }
 
+export function resourceGroupId(subscriptionId: string, resourceGroup: string): string {
+  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`;
+}
+
+export type Outcome = "Succeeded" | "Failed";
+type Phase = "Creating" | "Updating" | "Deleting" | Outcome;
+
+interface RegionReplication {
+  readonly region: string;
+  readonly startsAt: number;
+  readonly completesAt: number;
+}
+
+interface Stored {
+  /** The resource without provisioningState (computed from phase and time). */
+  body: Json;
+  phase: Phase;
+  outcome: Outcome;
+  settlesAt: number;
+  replication?: RegionReplication[];
+}
+
+export type GroupState = "missing" | "deleting" | "ready";
+
+const regionKey = (name: string) => name.toLowerCase().replace(/\s+/g, "");
+
 export class Estate {
-  private readonly resources = new Map<string, Record<string, unknown>>();
+  private readonly resources = new Map<string, Stored>();
+  private readonly groups = new Map<string, Stored>();
 
-  constructor(private readonly settleMs: number) {}
+  constructor(
+    private readonly settleMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  get(id: string): Record<string, unknown> | undefined {
-    const stored = this.resources.get(id.toLowerCase());
-    return stored ? this.settled(stored) : undefined;
+  // ---- resource groups -------------------------------------------------------------------
+
+  group(subscriptionId: string, resourceGroup: string): Json | undefined {
+    const stored = this.liveGroup(resourceGroupId(subscriptionId, resourceGroup).toLowerCase());
+    return stored ? this.view(stored) : undefined;
   }
 
+  groupState(subscriptionId: string, resourceGroup: string): GroupState {
+    const stored = this.liveGroup(resourceGroupId(subscriptionId, resourceGroup).toLowerCase());
+    if (!stored) return "missing";
+    return this.provisioningState(stored) === "Deleting" ? "deleting" : "ready";
+  }
+
+  /** PUT a resource group (not long-running: ARM answers 200 / 201 with the group). */
+  putGroup(subscriptionId: string, resourceGroup: string, request: Json): { body: Json; created: boolean } {
+    const key = resourceGroupId(subscriptionId, resourceGroup).toLowerCase();
+    const existing = this.liveGroup(key);
+    const name = existing?.body.name ?? resourceGroup;
+    const body: Json = {
+      id: resourceGroupId(subscriptionId, name),
+      name,
+      type: "Microsoft.Resources/resourceGroups",
+      location: existing?.body.location ?? request.location,
+      ...(request.tags ? { tags: structuredClone(request.tags) } : {}),
+      ...(request.managedBy ? { managedBy: request.managedBy } : {}),
+      properties: {},
+    };
+    this.groups.set(key, { body, phase: "Succeeded", outcome: "Succeeded", settlesAt: 0 });
+    return { body: this.view(this.groups.get(key)!), created: !existing };
+  }
+
+  /** Seeded resources create their group implicitly. */
+  ensureGroup(subscriptionId: string, resourceGroup: string, location: string): void {
+    if (this.groupState(subscriptionId, resourceGroup) === "missing") this.putGroup(subscriptionId, resourceGroup, { location });
+  }
+
+  /** Start deleting a group and everything in it; returns when it settles. */
+  beginDeleteGroup(subscriptionId: string, resourceGroup: string): number {
+    const key = resourceGroupId(subscriptionId, resourceGroup).toLowerCase();
+    const group = this.liveGroup(key);
+    if (!group) throw new Error(`no resource group ${key}`);
+    const settlesAt = this.now() + this.settleMs;
+    Object.assign(group, { phase: "Deleting", outcome: "Succeeded", settlesAt });
+    for (const [id, stored] of this.resources) {
+      if (id.startsWith(`${key}/`)) Object.assign(stored, { phase: "Deleting", outcome: "Succeeded", settlesAt });
+    }
+    this.liveGroup(key);
+    return settlesAt;
+  }
+
+  /** Every resource in a group (for tests and the group delete). */
+  inGroup(subscriptionId: string, resourceGroup: string): string[] {
+    const prefix = `${resourceGroupId(subscriptionId, resourceGroup).toLowerCase()}/`;
+    return [...this.resources.keys()].filter((key) => key.startsWith(prefix) && this.live(key)).map((key) => String(this.resources.get(key)!.body.id));
+  }
+
+  setGroupTags(subscriptionId: string, resourceGroup: string, tags: Record<string, string>): void {
+    const stored = this.liveGroup(resourceGroupId(subscriptionId, resourceGroup).toLowerCase());
+    if (!stored) throw new Error(`no resource group ${resourceGroup}`);
+    if (Object.keys(tags).length > 0) stored.body.tags = structuredClone(tags);
+    else delete stored.body.tags;
+  }
+
+  // ---- resources -------------------------------------------------------------------------
+
+  get(id: string): Json | undefined {
+    const stored = this.live(id.toLowerCase());
+    return stored ? this.view(stored) : undefined;
+  }
+
+  /** The resource as a client would send it back in a PUT (no server-computed state). */
+  requestShape(id: string): Json | undefined {
+    const stored = this.live(id.toLowerCase());
+    if (!stored) return undefined;
+    const { id: _id, name: _name, type: _type, ...rest } = structuredClone(stored.body);
+    return rest;
+  }
+
+  /** Remove at once, without provisioning time (test helper). */
   delete(id: string): boolean {
     return this.resources.delete(id.toLowerCase());
   }
 
   list(): SimulatedResource[] {
-    return [...this.resources.values()].map((body) => ({ id: String(body.id), body: this.settled(body) }));
+    return [...this.resources.keys()].flatMap((key) => {
+      const stored = this.live(key);
+      return stored ? [{ id: String(stored.body.id), body: this.view(stored) }] : [];
+    });
   }
 
-  /** Children of a parent id (direct), or every resource of a type in a subscription / resource group. */
-  children(parentId: string, type: ResourceType): Record<string, unknown>[] {
+  /** Children of a parent id (direct), sorted by id. */
+  children(parentId: string, type: ResourceType): Json[] {
     const prefix = `${parentId.toLowerCase()}/`;
-    return [...this.resources.entries()]
-      .filter(([key, body]) => key.startsWith(prefix) && body.type === ARM_TYPE[type] && !key.slice(prefix.length).split("/").slice(2).length)
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([, body]) => this.settled(body));
+    return this.select((key, body) => key.startsWith(prefix) && body.type === ARM_TYPE[type] && key.slice(prefix.length).split("/").length === 2);
   }
 
-  ofType(scope: string, type: ResourceType): Record<string, unknown>[] {
+  /** Every resource of a type under a scope (a subscription or resource-group id prefix), sorted by id. */
+  ofType(scope: string, type: ResourceType): Json[] {
     const prefix = scope.toLowerCase();
-    return [...this.resources.entries()]
-      .filter(([key, body]) => key.startsWith(prefix) && body.type === ARM_TYPE[type])
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([, body]) => this.settled(body));
+    return this.select((key, body) => key.startsWith(prefix) && body.type === ARM_TYPE[type]);
   }
 
-  /** Store a resource as ARM would after a PUT; returns the stored body and whether it was created. */
-  put(path: ParsedPath, request: Record<string, any>, now = new Date(), seeding = false): { body: Record<string, unknown>; created: boolean } {
+  /**
+   * Store a resource as ARM would after an accepted PUT (or the merged result of a PATCH); returns
+   * the stored body and whether it was created. `seeding` stores it settled, as recorded.
+   */
+  put(path: ParsedPath, request: Json, options: { seeding?: boolean; outcome?: Outcome } = {}): { body: Json; created: boolean } {
+    const now = this.now();
+    const seeding = options.seeding ?? false;
     const key = path.id.toLowerCase();
-    const existing = this.resources.get(key);
-    const properties: Record<string, any> = structuredClone(request.properties ?? {});
+    const existing = this.live(key);
+    const previous = existing?.body.properties as Json | undefined;
+    const properties: Json = structuredClone(request.properties ?? {});
     delete properties.provisioningState;
     delete properties.replicationStatus;
     if (path.type === "gallery") {
-      properties.identifier = { uniqueName: (existing?.properties as any)?.identifier?.uniqueName ?? `${path.subscriptionId.slice(0, 8)}-${path.name.toUpperCase()}` };
-      properties.sharingProfile ??= (existing?.properties as any)?.sharingProfile ?? { permissions: "Private" };
+      properties.identifier = { uniqueName: previous?.identifier?.uniqueName ?? properties.identifier?.uniqueName ?? `${path.subscriptionId}-${path.name.toUpperCase()}` };
+      properties.sharingProfile = seeding ? (properties.sharingProfile ?? { permissions: "Private" }) : sharingAfterPut(properties.sharingProfile, previous?.sharingProfile);
     }
+    let replication: RegionReplication[] | undefined;
     if (path.type === "imageVersion") {
       const publishing = (properties.publishingProfile ??= {});
       // Server-filled: a client's PUT cannot set it, a seeded resource keeps the one it was recorded with.
-      publishing.publishedDate = (seeding ? publishing.publishedDate : undefined) ?? (existing?.properties as any)?.publishingProfile?.publishedDate ?? now.toISOString();
+      publishing.publishedDate = (seeding ? publishing.publishedDate : undefined) ?? previous?.publishingProfile?.publishedDate ?? new Date(now).toISOString();
       publishing.excludeFromLatest ??= false;
       publishing.targetRegions ??= [{ name: request.location ?? "westeurope", regionalReplicaCount: 1 }];
       properties.storageProfile ??= {};
+      replication = this.replicationPlan((publishing.targetRegions as Array<{ name: string }>).map((r) => String(r.name)), seeding ? undefined : existing, now, seeding);
     }
-    const body: Record<string, unknown> = {
+    if (path.type === "scaleSet") properties.uniqueId = properties.uniqueId ?? previous?.uniqueId ?? randomUUID();
+    const extra = path.type === "scaleSet" ? pick(request, ["sku", "zones", "identity", "plan", "extendedLocation"]) : {};
+    const body: Json = {
       id: path.id,
       name: path.name,
       type: ARM_TYPE[path.type],
-      location: request.location ?? existing?.location ?? "westeurope",
-      ...(request.tags ? { tags: request.tags } : {}),
-      ...(path.type === "scaleSet" && request.sku ? { sku: request.sku } : {}),
-      properties: { ...properties, provisioningState: existing ? "Updating" : "Creating" },
-      settlesAt: now.getTime() + this.settleMs,
+      location: request.location ?? existing?.body.location ?? "westeurope",
+      ...(request.tags ? { tags: structuredClone(request.tags) } : {}),
+      ...extra,
+      properties,
     };
-    if (path.type === "scaleSet") (body.properties as any).uniqueId ??= randomUUID();
-    this.resources.set(key, body);
-    return { body: this.settled(body), created: !existing };
+    const stored: Stored = seeding
+      ? { body, phase: "Succeeded", outcome: "Succeeded", settlesAt: 0, ...(replication ? { replication } : {}) }
+      : { body, phase: existing ? "Updating" : "Creating", outcome: options.outcome ?? "Succeeded", settlesAt: now + this.settleMs, ...(replication ? { replication } : {}) };
+    this.resources.set(key, stored);
+    return { body: this.view(stored), created: !existing };
   }
 
-  /** Seed without provisioning delay (and without events). */
+  /** Start deleting one resource; it reads `Deleting` until it settles, then is gone (or `Failed`). */
+  beginDelete(id: string, outcome: Outcome = "Succeeded"): number {
+    const stored = this.live(id.toLowerCase());
+    if (!stored) throw new Error(`no resource ${id}`);
+    const settlesAt = this.now() + this.settleMs;
+    Object.assign(stored, { phase: "Deleting", outcome, settlesAt });
+    this.live(id.toLowerCase());
+    return settlesAt;
+  }
+
+  /** Time at which the resource's current operation ends. */
+  settlesAt(id: string): number {
+    return this.live(id.toLowerCase())?.settlesAt ?? this.now();
+  }
+
+  /** The gallery share action changes the sharing profile without a provisioning phase of its own. */
+  setSharing(id: string, sharingProfile: Json): void {
+    const stored = this.live(id.toLowerCase());
+    if (!stored) throw new Error(`no resource ${id}`);
+    stored.body.properties = { ...stored.body.properties, sharingProfile: structuredClone(sharingProfile) };
+  }
+
+  /** The Tags API writes only the tags. */
+  setTags(id: string, tags: Record<string, string>): void {
+    const stored = this.live(id.toLowerCase());
+    if (!stored) throw new Error(`no resource ${id}`);
+    if (Object.keys(tags).length > 0) stored.body.tags = structuredClone(tags);
+    else delete stored.body.tags;
+  }
+
+  /** Seed without provisioning delay (and without events); its resource group appears with it. */
   seed(resource: SimulatedResource): void {
     const path = parseResourcePath(resource.id);
     if (!path) throw new Error(`cannot seed '${resource.id}': not a gallery, image, version or scale set id`);
-    const { body } = this.put(path, resource.body, new Date(), true);
-    this.resources.set(path.id.toLowerCase(), { ...body, settlesAt: 0 });
+    this.ensureGroup(path.subscriptionId, path.resourceGroup, String(resource.body.location ?? "westeurope"));
+    this.put(path, resource.body as Json, { seeding: true });
   }
 
-  /** Replace a stored body as is (share actions). */
-  replace(id: string, body: Record<string, unknown>): void {
-    this.resources.set(id.toLowerCase(), { ...body, settlesAt: 0 });
+  /** The replication status ARM reports with $expand=ReplicationStatus (GalleryImageVersion_Get_WithReplicationStatus.json). */
+  replicationStatus(id: string): Json | undefined {
+    const stored = this.live(id.toLowerCase());
+    if (!stored) return undefined;
+    const now = this.now();
+    const settled = now >= stored.settlesAt;
+    const failed = settled && stored.outcome === "Failed" && stored.phase !== "Succeeded";
+    const regions = stored.replication ?? [];
+    const summary = regions.map((r) => {
+      if (failed && r.completesAt >= stored.settlesAt) return { region: r.region, state: "Failed", details: "Replication failed.", progress: 0 };
+      if (now >= r.completesAt) return { region: r.region, state: "Completed", details: "", progress: 100 };
+      const progress = now <= r.startsAt ? 0 : Math.min(99, Math.floor(((now - r.startsAt) / (r.completesAt - r.startsAt)) * 100));
+      return { region: r.region, state: "Replicating", details: "", progress };
+    });
+    const aggregatedState = summary.some((s) => s.state === "Failed") ? "Failed" : summary.every((s) => s.state === "Completed") ? "Completed" : "InProgress";
+    return { aggregatedState, summary };
   }
 
-  /** What a GET returns: the body with provisioningState settled once its time has come. */
-  private settled(stored: Record<string, unknown>): Record<string, unknown> {
-    const { settlesAt, ...body } = stored as Record<string, any>;
-    const properties = { ...body.properties };
-    if (Date.now() >= Number(settlesAt ?? 0)) properties.provisioningState = "Succeeded";
-    return structuredClone({ ...body, properties });
+  // ---- internals -------------------------------------------------------------------------
+
+  /**
+   * Regions already replicated stay replicated; the others replicate one after another across the
+   * settling time, so the last one completes when the version reads `Succeeded`.
+   */
+  private replicationPlan(regions: readonly string[], existing: Stored | undefined, now: number, seeding: boolean): RegionReplication[] {
+    if (seeding) return regions.map((region) => ({ region, startsAt: 0, completesAt: 0 }));
+    const done = new Map((existing?.replication ?? []).filter((r) => r.completesAt <= now).map((r) => [regionKey(r.region), r]));
+    const pending = regions.filter((region) => !done.has(regionKey(region)));
+    return regions.map((region) => {
+      const previous = done.get(regionKey(region));
+      if (previous) return { region, startsAt: previous.startsAt, completesAt: previous.completesAt };
+      const i = pending.indexOf(region);
+      return { region, startsAt: now + (this.settleMs * i) / pending.length, completesAt: now + (this.settleMs * (i + 1)) / pending.length };
+    });
+  }
+
+  private select(match: (key: string, body: Json) => boolean): Json[] {
+    return [...this.resources.keys()]
+      .sort()
+      .flatMap((key) => {
+        const stored = this.live(key);
+        return stored && match(key, stored.body) ? [this.view(stored)] : [];
+      });
+  }
+
+  /** The stored resource unless its deletion has settled (then it is removed). */
+  private live(key: string): Stored | undefined {
+    const stored = this.resources.get(key);
+    if (stored && stored.phase === "Deleting" && stored.outcome === "Succeeded" && this.now() >= stored.settlesAt) {
+      this.resources.delete(key);
+      return undefined;
+    }
+    return stored;
+  }
+
+  private liveGroup(key: string): Stored | undefined {
+    const stored = this.groups.get(key);
+    if (stored && stored.phase === "Deleting" && this.now() >= stored.settlesAt) {
+      this.groups.delete(key);
+      for (const id of [...this.resources.keys()]) if (id.startsWith(`${key}/`)) this.resources.delete(id);
+      return undefined;
+    }
+    return stored;
+  }
+
+  private provisioningState(stored: Stored): string {
+    if (stored.phase === "Succeeded" || stored.phase === "Failed") return stored.phase;
+    return this.now() >= stored.settlesAt ? stored.outcome : stored.phase;
+  }
+
+  /** What a GET returns: the body with its provisioningState at this instant. */
+  private view(stored: Stored): Json {
+    const state = this.provisioningState(stored);
+    // Settle for good once the time has come (a failed delete leaves the resource `Failed`).
+    if (state !== stored.phase && (state === "Succeeded" || state === "Failed")) stored.phase = state;
+    return structuredClone({ ...stored.body, properties: { ...stored.body.properties, provisioningState: state } });
   }
 }
 
-/** The replication status ARM reports with $expand=ReplicationStatus. */
-export function replicationStatus(body: Record<string, any>): Record<string, unknown> {
-  const regions = (body.properties?.publishingProfile?.targetRegions ?? []) as Array<{ name: string }>;
-  const done = body.properties?.provisioningState === "Succeeded";
+/**
+ * A client's PUT sets `permissions` and `communityGalleryInfo`; `groups`, `communityGalleryEnabled`
+ * and `publicNames` are read-only (GalleryRP.json `SharingProfile`, `CommunityGalleryInfo`), changed
+ * only by the share action, so they survive the PUT. A PUT without a sharing profile keeps it.
+ */
+function sharingAfterPut(requested: Json | undefined, previous: Json | undefined): Json {
+  if (!requested) return previous ? structuredClone(previous) : { permissions: "Private" };
+  const previousInfo = previous?.communityGalleryInfo as Json | undefined;
+  const requestedInfo = requested.communityGalleryInfo as Json | undefined;
+  const info = requestedInfo
+    ? {
+        ...pick(requestedInfo, ["publisherUri", "publisherContact", "eula", "publicNamePrefix"]),
+        communityGalleryEnabled: previousInfo?.communityGalleryEnabled ?? false,
+        ...(previousInfo?.publicNames ? { publicNames: previousInfo.publicNames } : {}),
+      }
+    : previousInfo;
   return {
-    aggregatedState: done ? "Completed" : "InProgress",
-    summary: regions.map((r) => ({ region: r.name, state: done ? "Completed" : "Replicating", progress: done ? 100 : 50, details: "" })),
+    permissions: requested.permissions ?? previous?.permissions ?? "Private",
+    ...(previous?.groups ? { groups: structuredClone(previous.groups) } : {}),
+    ...(info ? { communityGalleryInfo: structuredClone(info) } : {}),
   };
+}
+
+function pick(source: Json, keys: readonly string[]): Json {
+  return Object.fromEntries(keys.filter((k) => source[k] !== undefined).map((k) => [k, structuredClone(source[k])]));
 }

@@ -1,36 +1,65 @@
 /**
  * A simulated Azure control plane for Microsoft.Compute galleries and scale sets, served over
  * HTTPS on loopback with a certificate generated at start (bearer-token clients refuse http).
- * It speaks the REST subset gallery-watch reads (GET / PUT / DELETE, lists with nextLink,
- * api-version required, the gallery share action), emits the Event Grid events a subscription's
- * system topic would, and injects the faults real ARM and Event Grid produce: latency, 429 with
- * Retry-After, 5xx, 403, 404, dropped connections, duplicate and out-of-order delivery.
+ * The real @azure/arm-compute client talks to it, so it answers as ARM and the Compute RP do:
+ *
+ * - long-running PUT / PATCH / DELETE and the gallery share action with `Azure-AsyncOperation` /
+ *   `Location` operation resources the SDK's poller follows (operations.ts), provisioning states
+ *   that settle with time and image versions replicating region by region (estate.ts);
+ * - PATCH with merge semantics (merge.ts); ARM's and Compute's validation with ARM error bodies
+ *   (validation.ts, apiVersions.ts); reads as Azure serves them (sharing.ts);
+ * - ARM's token-bucket throttling per subscription and principal (throttle.ts);
+ * - resource groups (PUT / GET / DELETE, long-running delete of everything inside) and the Tags API;
+ * - the Event Grid events a subscription's system topic carries (eventShape.ts, events.ts), with
+ *   unrelated traffic on demand (noise.ts) and lost deliveries on demand
+ *   (`x-simulator-drop-event: true` on a write);
+ * - injected faults: latency, 429 with Retry-After, 5xx, 403, 404, dropped connections, failed
+ *   provisioning, duplicate and out-of-order delivery.
  */
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { generate } from "selfsigned";
-import { Estate, OPERATION, parseResourcePath, replicationStatus, type ParsedPath, type SimulatedResource } from "./estate.js";
-import { EventEmitter, type EventSink } from "./events.js";
+import { Estate, OPERATION, parseResourcePath, type Json, type Outcome, type ParsedPath, type SimulatedResource } from "./estate.js";
+import { EventEmitter, type EventDeliveryOptions, type EventSink } from "./events.js";
+import { checkApiVersion } from "./apiVersions.js";
+import { armError, isArmFailure, type ArmFailure } from "./errors.js";
+import { armEvent, callerFrom, principalFrom, type ArmEventType, type Caller } from "./eventShape.js";
+import { applyPatch } from "./merge.js";
+import { createNoise, type NoiseControl } from "./noise.js";
+import { Operations, type AsyncOperation, type FinalResult } from "./operations.js";
+import { applyShare, galleryView, withoutSharing } from "./sharing.js";
+import { Throttle, type ThrottleOptions } from "./throttle.js";
+import { validateWrite } from "./validation.js";
 
 export type { SimulatedResource } from "./estate.js";
+export type { NoiseControl, NoiseKind } from "./noise.js";
+export type { ThrottleOptions, BucketLimits } from "./throttle.js";
 
 export interface ArmSimulatorOptions {
   readonly port?: number;
   readonly eventSink?: EventSink;
+  /** How the simulated Event Grid delivers (retry schedule time scale, dead letters, ...); see events.ts. */
+  readonly eventDelivery?: EventDeliveryOptions;
+  /** Resources present at start, settled and without events; their resource groups appear with them. */
   readonly seed?: readonly SimulatedResource[];
-  /** ms a PUT stays "Creating"/"Updating" before it reads "Succeeded" (default 0). */
+  /** ms a write stays "Creating" / "Updating" / "Deleting" before it settles (default 0). */
   readonly settleMs?: number;
   /** Items per list page (default 50). */
   readonly pageSize?: number;
+  /** ARM throttling: default the real limits (250 reads / 25 per s, 200 writes / 10 per s); `false` turns it off. */
+  readonly throttle?: ThrottleOptions | false;
+  /** Milliseconds since the epoch (default Date.now): lets tests move provisioning and throttling time. */
+  readonly clock?: () => number;
 }
 
 export interface FaultRule {
-  method?: "GET" | "PUT" | "DELETE" | "POST";
+  method?: "GET" | "PUT" | "PATCH" | "DELETE" | "POST";
   /** Case-insensitive substring or RegExp matched against the request path (no query). */
   path?: string | RegExp;
-  kind: "latency" | "throttle" | "error" | "drop";
+  /** `failProvisioning`: the write is accepted, then its operation ends `Failed` (provisioningState `Failed`). */
+  kind: "latency" | "throttle" | "error" | "drop" | "failProvisioning";
   latencyMs?: number;
   retryAfterSeconds?: number;
   status?: 403 | 404 | 500 | 503;
@@ -45,15 +74,37 @@ export interface RunningArmSimulator {
     get(id: string): Record<string, unknown> | undefined;
     delete(id: string): boolean;
     list(): SimulatedResource[];
+    /** Create a resource group at once (no event), as a seeded resource does implicitly. */
+    putResourceGroup(subscriptionId: string, name: string, location?: string): void;
+    resourceGroup(subscriptionId: string, name: string): Record<string, unknown> | undefined;
   };
   readonly faults: { add(rule: FaultRule): void; clear(): void };
   readonly events: EventEmitter;
+  /** Unrelated subscription traffic (scale-set capacity, instances, extensions, actions, gallery applications). */
+  readonly noise: NoiseControl;
   requestCounts(): Record<string, number>;
   close(): Promise<void>;
 }
 
-const DEFAULT_CALLER = { name: "Local Developer", upn: "dev@contoso.example", oid: "00000000-0000-4000-8000-00000000d0e0", appid: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", ipaddr: "127.0.0.1" };
-const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+/** The request header that makes a write's event get lost (a delivery Event Grid never makes). */
+export const DROP_EVENT_HEADER = "x-simulator-drop-event";
+
+const FAILED_OPERATION = { code: "InternalExecutionError", message: "An internal execution error occurred. Please retry later." } as const;
+
+interface Ctx {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestUrl: URL;
+  readonly path: string;
+  readonly method: string;
+  readonly body: unknown;
+  readonly apiVersion: string;
+  readonly caller: Caller;
+  /** Headers every response to this request carries (the throttling counters). */
+  readonly headers: Record<string, string>;
+  readonly dropEvent: boolean;
+  readonly outcome: Outcome;
+}
 
 export async function startArmSimulator(options: ArmSimulatorOptions = {}): Promise<RunningArmSimulator> {
   const pems = await generate([{ name: "commonName", value: "localhost" }], {
@@ -62,17 +113,25 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     notAfterDate: new Date(Date.now() + 7 * 86_400_000),
     extensions: [{ name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }, { type: 7, ip: "127.0.0.1" }] }],
   } as Parameters<typeof generate>[1]);
-  const estate = new Estate(options.settleMs ?? 0);
+  const clock = options.clock ?? Date.now;
+  const settleMs = options.settleMs ?? 0;
+  const estate = new Estate(settleMs, clock);
   for (const resource of options.seed ?? []) estate.seed(resource);
+  const operations = new Operations(clock);
+  const throttle = new Throttle(options.throttle, clock);
   const faults: Array<FaultRule & { remaining: number }> = [];
   const counts: Record<string, number> = {};
   const pageSize = options.pageSize ?? 50;
-  const emitter = new EventEmitter(options.eventSink);
+  const emitter = new EventEmitter(options.eventSink, options.eventDelivery ?? {});
   let url = "";
 
   const server = https.createServer({ key: pems.private, cert: pems.cert, keepAlive: true }, (req, res) => {
     handle(req, res).catch((error: unknown) => send(res, 500, { error: { code: "InternalServerError", message: (error as Error).message } }));
   });
+
+  const count = (key: string) => void (counts[key] = (counts[key] ?? 0) + 1);
+  const reply = (ctx: Ctx, status: number, body: unknown, headers: Record<string, string> = {}) => send(ctx.res, status, body, { ...ctx.headers, ...headers });
+  const refuse = (ctx: Ctx, failure: ArmFailure) => reply(ctx, failure.status, failure.body, { ...(failure.headers ?? {}) });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestUrl = new URL(req.url ?? "/", url);
@@ -80,10 +139,17 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     const method = (req.method ?? "GET").toUpperCase();
     const body = await readJson(req);
 
+    let outcome: Outcome = "Succeeded";
     for (const fault of faults) {
       if (fault.remaining <= 0) continue;
       if (fault.method && fault.method !== method) continue;
       if (fault.path && !(typeof fault.path === "string" ? path.toLowerCase().includes(fault.path.toLowerCase()) : fault.path.test(path))) continue;
+      if (fault.kind === "failProvisioning") {
+        if (method === "GET") continue;
+        fault.remaining--;
+        outcome = "Failed";
+        continue;
+      }
       fault.remaining--;
       if (fault.kind === "latency") await new Promise((r) => setTimeout(r, fault.latencyMs ?? 1000));
       else if (fault.kind === "drop") return void req.socket.destroy();
@@ -94,65 +160,317 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
       }
     }
 
-    if (!requestUrl.searchParams.get("api-version")) return send(res, 400, { error: { code: "MissingApiVersionParameter", message: "The api-version query parameter (?api-version=) is required for all requests." } });
+    const apiVersion = requestUrl.searchParams.get("api-version");
+    if (!apiVersion) return send(res, 400, { error: { code: "MissingApiVersionParameter", message: "The api-version query parameter (?api-version=) is required for all requests." } });
     const auth = req.headers.authorization ?? "";
     if (!/^Bearer\s+\S+/i.test(auth)) return send(res, 401, { error: { code: "AuthenticationFailed", message: "Authentication failed. The 'Authorization' header is missing." } });
-    const caller = callerFrom(auth);
 
-    const list = listScope(path);
-    if (list && method === "GET") {
-      count(`LIST ${list.type}`);
-      const items = list.parent ? estate.children(list.parent, list.type) : estate.ofType(list.scope, list.type);
-      const skip = Number(requestUrl.searchParams.get("$skiptoken") ?? 0);
-      const page = items.slice(skip, skip + pageSize).map(stripForList);
-      const next = skip + pageSize < items.length ? `${url}${requestUrl.pathname}?api-version=${requestUrl.searchParams.get("api-version")}&$skiptoken=${skip + pageSize}` : undefined;
-      return send(res, 200, { value: page, ...(next ? { nextLink: next } : {}) });
-    }
-
-    const share = /\/share$/i.test(path) ? parseResourcePath(path.replace(/\/share$/i, "")) : undefined;
-    if (share && method === "POST" && share.type === "gallery") {
-      count("POST share");
-      const gallery = estate.get(share.id) as Record<string, any> | undefined;
-      if (!gallery) return send(res, 404, { error: { code: "ResourceNotFound", message: `The Resource '${share.id}' was not found.` } });
-      gallery.properties.sharingProfile = applyShare(gallery.properties.sharingProfile ?? { permissions: "Private" }, body as Record<string, any>, share.name);
-      estate.replace(share.id, gallery);
-      emitter.emit(event("Microsoft.Resources.ResourceActionSuccess", `${OPERATION.gallery}/share/action`, share, `${share.id}/share`, caller, req, method));
-      return send(res, 200, {});
-    }
-
-    const target = parseResourcePath(path);
-    if (!target) return send(res, 404, { error: { code: "InvalidResourceType", message: `No route for '${path}'.` } });
-    count(`${method} ${target.type}`);
-    switch (method) {
-      case "GET": {
-        const found = estate.get(target.id) as Record<string, any> | undefined;
-        if (!found) return send(res, 404, { error: { code: "ResourceNotFound", message: `The Resource '${target.id}' under resource group '${target.resourceGroup}' was not found.` } });
-        if (target.type === "imageVersion" && /replicationstatus/i.test(requestUrl.searchParams.get("$expand") ?? "")) found.properties.replicationStatus = replicationStatus(found);
-        return send(res, 200, found);
+    // ARM throttles per subscription and principal before anything reaches a resource provider.
+    const headers: Record<string, string> = {};
+    const subscriptionId = /^\/subscriptions\/([^/]+)/i.exec(path)?.[1];
+    if (subscriptionId) {
+      const kind = Throttle.kindOf(method);
+      const verdict = throttle.take(subscriptionId, principalFrom(auth), kind);
+      Object.assign(headers, verdict.headers);
+      if (!verdict.allowed) {
+        count(`THROTTLED ${kind}`);
+        return send(res, verdict.failure.status, verdict.failure.body, headers);
       }
+    }
+
+    const ctx: Ctx = {
+      req,
+      res,
+      requestUrl,
+      path,
+      method,
+      body,
+      apiVersion,
+      caller: callerFrom(auth),
+      headers,
+      dropEvent: String(req.headers[DROP_EVENT_HEADER] ?? "").toLowerCase() === "true",
+      outcome,
+    };
+    return route(ctx);
+  }
+
+  function route(ctx: Ctx): void {
+    const { path, method } = ctx;
+    const operation = /^\/subscriptions\/([^/]+)\/providers\/microsoft\.compute\/locations\/([^/]+)\/operations\/([^/]+)$/i.exec(path);
+    if (operation) return operationStatus(ctx, operation[1]!, operation[3]!);
+    const operationResult = /^\/subscriptions\/([^/]+)\/operationresults\/([^/]+)$/i.exec(path);
+    if (operationResult) return groupOperationResult(ctx, operationResult[1]!, operationResult[2]!);
+    const tags = /^(.+)\/providers\/microsoft\.resources\/tags\/default$/i.exec(path);
+    if (tags) return tagsApi(ctx, tags[1]!);
+    const group = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)$/i.exec(path);
+    if (group) return resourceGroup(ctx, group[1]!, group[2]!);
+    const list = listScope(path);
+    if (list && method === "GET") return listResources(ctx, list);
+    const share = /\/share$/i.test(path) ? parseResourcePath(path.replace(/\/share$/i, "")) : undefined;
+    if (share && share.type === "gallery" && method === "POST") return shareGallery(ctx, share);
+    const target = parseResourcePath(path);
+    if (!target) return refuse(ctx, armError(404, "InvalidResourceType", `No route for '${path}'.`));
+    return resource(ctx, target);
+  }
+
+  // ---- events ------------------------------------------------------------------------------
+
+  function publish(ctx: Ctx | undefined, init: { eventType: ArmEventType; operationName: string; resourceUri: string; subscriptionId: string; resourceProvider?: string; caller?: Caller }): void {
+    if (ctx?.dropEvent) return;
+    emitter.emit(
+      armEvent({
+        ...init,
+        resourceProvider: init.resourceProvider ?? "Microsoft.Compute",
+        caller: init.caller ?? ctx!.caller,
+        method: ctx?.method ?? "PUT",
+        requestUrl: ctx?.req.url ?? `${init.resourceUri}?api-version=2025-03-03`,
+        ...(ctx?.req.headers["x-ms-correlation-request-id"] ? { correlationId: String(ctx.req.headers["x-ms-correlation-request-id"]) } : {}),
+      }),
+    );
+  }
+
+  // ---- long-running operations -------------------------------------------------------------
+
+  function beginOperation(subscriptionId: string, region: string, settlesAt: number, outcome: Outcome, result: () => FinalResult): AsyncOperation {
+    return operations.begin({ kind: "compute", subscriptionId, region, settlesAt, outcome, ...(outcome === "Failed" ? { error: FAILED_OPERATION } : {}), result });
+  }
+
+  function accepted(ctx: Ctx, status: number, body: unknown, operation: AsyncOperation): void {
+    reply(ctx, status, body, operations.headers(url, operation, ctx.apiVersion));
+  }
+
+  function operationStatus(ctx: Ctx, subscriptionId: string, id: string): void {
+    const refused = checkApiVersion("computeOperations", ctx.apiVersion);
+    if (refused) return refuse(ctx, refused);
+    count("GET operation");
+    const operation = operations.get(id);
+    if (ctx.method !== "GET") return refuse(ctx, armError(405, "MethodNotAllowed", `${ctx.method} is not supported here.`));
+    if (!operation || operation.kind !== "compute" || operation.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) return refuse(ctx, armError(404, "NotFound", `The operation '${id}' was not found.`));
+    if (ctx.requestUrl.searchParams.get("monitor") !== "true") return reply(ctx, 200, operations.status(operation));
+    // The Location (monitor) poll: 202 while running, then the operation's result.
+    if (!operations.done(operation)) return reply(ctx, 202, undefined, { location: `${url}${ctx.req.url ?? ""}` });
+    if (operation.outcome === "Failed") return reply(ctx, 200, operations.status(operation));
+    const result = operation.result();
+    return reply(ctx, result.status, result.body);
+  }
+
+  function groupOperationResult(ctx: Ctx, subscriptionId: string, id: string): void {
+    const refused = checkApiVersion("resources", ctx.apiVersion);
+    if (refused) return refuse(ctx, refused);
+    count("GET operationResult");
+    const operation = operations.get(id);
+    if (!operation || operation.kind !== "resources" || operation.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) return refuse(ctx, armError(404, "NotFound", `The operation '${id}' was not found.`));
+    if (!operations.done(operation)) return reply(ctx, 202, undefined, operations.headers(url, operation, ctx.apiVersion));
+    return reply(ctx, 200, undefined);
+  }
+
+  // ---- resource groups and tags ------------------------------------------------------------
+
+  function resourceGroup(ctx: Ctx, subscriptionId: string, name: string): void {
+    const refused = checkApiVersion("resources", ctx.apiVersion);
+    if (refused) return refuse(ctx, refused);
+    count(`${ctx.method} resourceGroup`);
+    const state = estate.groupState(subscriptionId, name);
+    const notFound = armError(404, "ResourceGroupNotFound", `Resource group '${name}' could not be found.`);
+    const operationName = "Microsoft.Resources/subscriptions/resourceGroups";
+    switch (ctx.method) {
+      case "GET":
+        return state === "missing" ? refuse(ctx, notFound) : reply(ctx, 200, estate.group(subscriptionId, name));
+      case "HEAD":
+        return reply(ctx, state === "missing" ? 404 : 204, undefined);
       case "PUT": {
-        if (target.parentId && !estate.get(target.parentId)) return send(res, 404, { error: { code: "ParentResourceNotFound", message: `Can not perform requested operation on nested resource. Parent resource '${target.parentId}' not found.` } });
-        if (!body || typeof body !== "object") return send(res, 400, { error: { code: "InvalidRequestContent", message: "The request content was invalid and could not be deserialized." } });
-        const { body: stored, created } = estate.put(target, body as Record<string, any>);
-        emitter.emit(event("Microsoft.Resources.ResourceWriteSuccess", `${OPERATION[target.type]}/write`, target, target.id, caller, req, method));
-        return send(res, created ? 201 : 200, stored);
+        const request = asObject(ctx.body);
+        if (!request) return refuse(ctx, invalidContent());
+        if (state === "deleting") return refuse(ctx, groupBeingDeleted(name));
+        if (state === "missing" && (typeof request.location !== "string" || !request.location)) return refuse(ctx, armError(400, "LocationRequired", "The location property is required for this definition."));
+        const { body, created } = estate.putGroup(subscriptionId, name, request);
+        publish(ctx, { eventType: "Microsoft.Resources.ResourceWriteSuccess", operationName: `${operationName}/write`, resourceUri: String(body.id), subscriptionId, resourceProvider: "Microsoft.Resources" });
+        return reply(ctx, created ? 201 : 200, body);
+      }
+      case "PATCH": {
+        const request = asObject(ctx.body);
+        if (!request) return refuse(ctx, invalidContent());
+        if (state === "missing") return refuse(ctx, notFound);
+        if (state === "deleting") return refuse(ctx, groupBeingDeleted(name));
+        if (request.tags !== undefined) estate.setGroupTags(subscriptionId, name, (request.tags ?? {}) as Record<string, string>);
+        const body = estate.group(subscriptionId, name)!;
+        publish(ctx, { eventType: "Microsoft.Resources.ResourceWriteSuccess", operationName: `${operationName}/write`, resourceUri: String(body.id), subscriptionId, resourceProvider: "Microsoft.Resources" });
+        return reply(ctx, 200, body);
       }
       case "DELETE": {
-        if (!estate.get(target.id)) return send(res, 204, undefined);
-        const childType = target.type === "gallery" ? "imageDefinition" : target.type === "imageDefinition" ? "imageVersion" : undefined;
-        if (childType && estate.children(target.id, childType).length > 0) return send(res, 409, { error: { code: "CannotDeleteResource", message: `Can not delete resource before nested resources are deleted.` } });
-        estate.delete(target.id);
-        emitter.emit(event("Microsoft.Resources.ResourceDeleteSuccess", `${OPERATION[target.type]}/delete`, target, target.id, caller, req, method));
-        return send(res, 200, undefined);
+        if (state === "missing") return refuse(ctx, notFound);
+        const canonical = String(estate.group(subscriptionId, name)!.id);
+        const settlesAt = estate.beginDeleteGroup(subscriptionId, name);
+        const operation = operations.begin({ kind: "resources", subscriptionId, region: "global", settlesAt, outcome: "Succeeded", result: () => ({ status: 200 }) });
+        // One event for the group; ARM emits none for the resources deleted with it.
+        publish(ctx, { eventType: "Microsoft.Resources.ResourceDeleteSuccess", operationName: `${operationName}/delete`, resourceUri: canonical, subscriptionId, resourceProvider: "Microsoft.Resources" });
+        return reply(ctx, 202, undefined, operations.headers(url, operation, ctx.apiVersion));
       }
       default:
-        return send(res, 405, { error: { code: "MethodNotAllowed", message: `${method} is not supported here.` } });
+        return refuse(ctx, armError(405, "MethodNotAllowed", `${ctx.method} is not supported here.`));
     }
   }
 
-  function count(key: string): void {
-    counts[key] = (counts[key] ?? 0) + 1;
+  /** https://learn.microsoft.com/rest/api/resources/tags: create or update (PUT), update (PATCH: Merge | Replace | Delete), get, delete at a scope. */
+  function tagsApi(ctx: Ctx, scope: string): void {
+    const refused = checkApiVersion("resources", ctx.apiVersion);
+    if (refused) return refuse(ctx, refused);
+    count(`${ctx.method} tags`);
+    const group = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)$/i.exec(scope);
+    const target = group ? undefined : parseResourcePath(scope);
+    const subscriptionId = group?.[1] ?? target?.subscriptionId;
+    const resourceGroupName = group?.[2] ?? target?.resourceGroup;
+    if (!subscriptionId || !resourceGroupName) return refuse(ctx, armError(400, "InvalidRequestUri", `The Tags API scope '${scope}' is not a resource group or a resource the simulator serves.`));
+    if (estate.groupState(subscriptionId, resourceGroupName) === "missing") return refuse(ctx, armError(404, "ResourceGroupNotFound", `Resource group '${resourceGroupName}' could not be found.`));
+    const current = group ? estate.group(subscriptionId, resourceGroupName) : estate.get(target!.id);
+    if (!current) return refuse(ctx, armError(404, "ResourceNotFound", `The Resource '${scope}' was not found.`));
+    const scopeId = String(current.id);
+    const tagsId = `${scopeId}/providers/Microsoft.Resources/tags/default`;
+    const before = { ...((current.tags ?? {}) as Record<string, string>) };
+    const view = (tags: Record<string, string>) => ({ id: tagsId, name: "default", type: "Microsoft.Resources/tags", properties: { tags } });
+    let after: Record<string, string>;
+    switch (ctx.method) {
+      case "GET":
+        return reply(ctx, 200, view(before));
+      case "PUT":
+      case "PATCH": {
+        const request = asObject(ctx.body);
+        const requested = asObject(asObject(request?.properties)?.tags);
+        if (!request || !requested) return refuse(ctx, armError(400, "InvalidRequestContent", "The request content was invalid: 'properties.tags' is required."));
+        const tags = Object.fromEntries(Object.entries(requested).map(([k, v]) => [k, String(v)]));
+        if (ctx.method === "PUT") after = tags;
+        else {
+          const op = String(request.operation ?? "").toLowerCase();
+          if (op === "merge") after = { ...before, ...tags };
+          else if (op === "replace") after = tags;
+          else if (op === "delete") after = Object.fromEntries(Object.entries(before).filter(([k, v]) => !(k in tags) || (tags[k] !== "" && tags[k] !== v)));
+          else return refuse(ctx, armError(400, "InvalidRequestContent", `The request content was invalid: 'operation' must be one of 'Merge', 'Replace', 'Delete' (was '${String(request.operation ?? "")}').`));
+        }
+        break;
+      }
+      case "DELETE":
+        after = {};
+        break;
+      default:
+        return refuse(ctx, armError(405, "MethodNotAllowed", `${ctx.method} is not supported here.`));
+    }
+    if (group) estate.setGroupTags(subscriptionId, resourceGroupName, after);
+    else estate.setTags(target!.id, after);
+    const deleting = ctx.method === "DELETE";
+    publish(ctx, {
+      eventType: deleting ? "Microsoft.Resources.ResourceDeleteSuccess" : "Microsoft.Resources.ResourceWriteSuccess",
+      operationName: deleting ? "Microsoft.Resources/tags/delete" : "Microsoft.Resources/tags/write",
+      resourceUri: tagsId,
+      subscriptionId,
+      resourceProvider: "Microsoft.Resources",
+    });
+    return deleting ? reply(ctx, 200, undefined) : reply(ctx, 200, view(after));
   }
+
+  // ---- Microsoft.Compute ------------------------------------------------------------------
+
+  function listResources(ctx: Ctx, list: ListScope): void {
+    const refused = checkApiVersion(list.type === "scaleSet" ? "scaleSet" : "gallery", ctx.apiVersion);
+    if (refused) return refuse(ctx, refused);
+    count(`LIST ${list.type}`);
+    if (list.subscriptionId && list.resourceGroup && estate.groupState(list.subscriptionId, list.resourceGroup) === "missing") return refuse(ctx, armError(404, "ResourceGroupNotFound", `Resource group '${list.resourceGroup}' could not be found.`));
+    if (list.parent && !estate.get(list.parent)) return refuse(ctx, parentNotFound(list.parent));
+    const items = list.parent ? estate.children(list.parent, list.type) : estate.ofType(list.scope, list.type);
+    const skip = Number(ctx.requestUrl.searchParams.get("$skiptoken") ?? 0);
+    // Lists never carry a gallery's sharing profile (Gallery_ListBySubscription.json, Gallery_ListByResourceGroup.json).
+    const page = items.slice(skip, skip + pageSize).map((item) => (list.type === "gallery" ? withoutSharing(item) : item));
+    const next = skip + pageSize < items.length ? `${url}${ctx.requestUrl.pathname}?api-version=${ctx.apiVersion}&$skiptoken=${skip + pageSize}` : undefined;
+    return reply(ctx, 200, { value: page, ...(next ? { nextLink: next } : {}) });
+  }
+
+  /** ARM's checks before the resource provider: resource group, then the parent of a nested resource. */
+  function armPreconditions(ctx: Ctx, target: ParsedPath): ArmFailure | undefined {
+    const state = estate.groupState(target.subscriptionId, target.resourceGroup);
+    if (state === "missing") return armError(404, "ResourceGroupNotFound", `Resource group '${target.resourceGroup}' could not be found.`);
+    if (state === "deleting" && ctx.method !== "GET") return groupBeingDeleted(target.resourceGroup);
+    if (target.parentId && !estate.get(target.parentId)) return parentNotFound(target.parentId);
+    return undefined;
+  }
+
+  function shareGallery(ctx: Ctx, target: ParsedPath): void {
+    const refused = checkApiVersion("gallery", ctx.apiVersion) ?? armPreconditions(ctx, target);
+    if (refused) return refuse(ctx, refused);
+    count("POST share");
+    const gallery = estate.get(target.id);
+    if (!gallery) return refuse(ctx, resourceNotFound(target));
+    const shared = applyShare((gallery.properties?.sharingProfile ?? { permissions: "Private" }) as Json, ctx.body, target.name);
+    if (isArmFailure(shared)) return refuse(ctx, shared);
+    estate.setSharing(target.id, shared.profile);
+    const echo = shared.echo;
+    const operation = beginOperation(target.subscriptionId, String(gallery.location), clock() + settleMs, ctx.outcome, () => ({ status: 200, body: echo }));
+    publish(ctx, { eventType: "Microsoft.Resources.ResourceActionSuccess", operationName: `${OPERATION.gallery}/share/action`, resourceUri: target.id, subscriptionId: target.subscriptionId });
+    return accepted(ctx, 202, echo, operation);
+  }
+
+  /** What a GET of the resource returns, with the read options of this request. */
+  function readView(target: ParsedPath, body: Json, query: URLSearchParams): Json {
+    if (target.type === "gallery") return galleryView(body, query);
+    if (target.type === "imageVersion" && /replicationstatus/i.test(query.get("$expand") ?? "")) return { ...body, properties: { ...body.properties, replicationStatus: estate.replicationStatus(target.id) } };
+    return body;
+  }
+
+  /** The final GET result of a PUT / PATCH operation (plain read). */
+  const finalRead = (target: ParsedPath) => (): FinalResult => {
+    const found = estate.get(target.id);
+    return found ? { status: 200, body: readView(target, found, new URLSearchParams()) } : { status: 404, body: resourceNotFound(target).body };
+  };
+
+  function resource(ctx: Ctx, target: ParsedPath): void {
+    const refused = checkApiVersion(target.type === "scaleSet" ? "scaleSet" : "gallery", ctx.apiVersion) ?? armPreconditions(ctx, target);
+    if (refused) return refuse(ctx, refused);
+    count(`${ctx.method} ${target.type}`);
+    const existing = estate.get(target.id);
+    switch (ctx.method) {
+      case "GET":
+        if (!existing) return refuse(ctx, resourceNotFound(target));
+        return reply(ctx, 200, readView(target, existing, ctx.requestUrl.searchParams));
+      case "PUT":
+      case "PATCH": {
+        const request = asObject(ctx.body);
+        if (!request) return refuse(ctx, invalidContent());
+        if (ctx.method === "PATCH" && !existing) return refuse(ctx, resourceNotFound(target));
+        const resourceBody = ctx.method === "PATCH" ? applyPatch(estate.requestShape(target.id)!, request) : request;
+        const invalid = validateWrite(target, resourceBody, existing, estate);
+        if (invalid) return refuse(ctx, invalid);
+        const { body, created } = estate.put(target, resourceBody, { outcome: ctx.outcome });
+        const operation = beginOperation(target.subscriptionId, String(body.location), estate.settlesAt(target.id), ctx.outcome, finalRead(target));
+        publish(ctx, { eventType: "Microsoft.Resources.ResourceWriteSuccess", operationName: `${OPERATION[target.type]}/write`, resourceUri: target.id, subscriptionId: target.subscriptionId });
+        // The write's answer carries what was written, sharing profile included (Gallery_Create_WithSharingProfile.json).
+        return accepted(ctx, created ? 201 : 200, body, operation);
+      }
+      case "DELETE": {
+        // Deleting what is not there succeeds with 204, as ARM answers.
+        if (!existing) return reply(ctx, 204, undefined);
+        const childType = target.type === "gallery" ? "imageDefinition" : target.type === "imageDefinition" ? "imageVersion" : undefined;
+        if (childType && estate.children(target.id, childType).length > 0) return refuse(ctx, armError(409, "CannotDeleteResource", "Can not delete resource before nested resources are deleted."));
+        const settlesAt = estate.beginDelete(target.id, ctx.outcome);
+        const operation = beginOperation(target.subscriptionId, String(existing.location), settlesAt, ctx.outcome, () => ({ status: 204 }));
+        publish(ctx, { eventType: "Microsoft.Resources.ResourceDeleteSuccess", operationName: `${OPERATION[target.type]}/delete`, resourceUri: target.id, subscriptionId: target.subscriptionId });
+        return accepted(ctx, 202, undefined, operation);
+      }
+      default:
+        return refuse(ctx, armError(405, "MethodNotAllowed", `${ctx.method} is not supported here.`));
+    }
+  }
+
+  /** Autoscale's write of a scale set: the same write path as a PUT, without an HTTP request. */
+  function writeCapacity(scaleSet: Json, capacity: number, caller: Caller): void {
+    const target = parseResourcePath(String(scaleSet.id));
+    if (!target) return;
+    const request = estate.requestShape(target.id);
+    if (!request) return;
+    request.sku = { ...(request.sku ?? {}), capacity };
+    const { body } = estate.put(target, request);
+    beginOperation(target.subscriptionId, String(body.location), estate.settlesAt(target.id), "Succeeded", finalRead(target));
+    publish(undefined, { eventType: "Microsoft.Resources.ResourceWriteSuccess", operationName: `${OPERATION.scaleSet}/write`, resourceUri: target.id, subscriptionId: target.subscriptionId, caller });
+  }
+
+  const noise = createNoise({ estate, publish: (event) => emitter.emit(event), writeCapacity });
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -165,19 +483,32 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
       get: (id) => estate.get(id),
       delete: (id) => estate.delete(id),
       list: () => estate.list(),
+      putResourceGroup: (subscriptionId, name, location = "westeurope") => estate.ensureGroup(subscriptionId, name, location),
+      resourceGroup: (subscriptionId, name) => estate.group(subscriptionId, name),
     },
     faults: { add: (rule) => faults.push({ ...rule, remaining: rule.times ?? Number.POSITIVE_INFINITY }), clear: () => void faults.splice(0) },
     events: emitter,
+    noise,
     requestCounts: () => ({ ...counts }),
     close: async () => {
-      await emitter.idle();
+      noise.stop();
+      // Event Grid's retries can wait for hours: stopping abandons waiting retries (events.ts) rather than outliving the simulator.
+      await emitter.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
 
-function listScope(path: string): { type: ParsedPath["type"]; parent?: string; scope: string } | undefined {
+interface ListScope {
+  readonly type: ParsedPath["type"];
+  readonly parent?: string;
+  readonly scope: string;
+  readonly subscriptionId?: string;
+  readonly resourceGroup?: string;
+}
+
+function listScope(path: string): ListScope | undefined {
   const s = path.split("/").filter(Boolean);
   const t = s.map((x) => x.toLowerCase());
   if (t[0] !== "subscriptions") return undefined;
@@ -189,111 +520,26 @@ function listScope(path: string): { type: ParsedPath["type"]; parent?: string; s
   }
   if (t[2] === "resourcegroups" && t[4] === "providers" && t[5] === "microsoft.compute") {
     const rg = `${sub}/resourceGroups/${s[3]}/`;
-    if (s.length === 7 && t[6] === "galleries") return { type: "gallery", scope: rg };
-    if (s.length === 7 && t[6] === "virtualmachinescalesets") return { type: "scaleSet", scope: rg };
-    if (s.length === 9 && t[6] === "galleries" && t[8] === "images") return { type: "imageDefinition", parent: s.slice(0, 8).map((x) => `/${x}`).join(""), scope: "" };
-    if (s.length === 11 && t[6] === "galleries" && t[8] === "images" && t[10] === "versions") return { type: "imageVersion", parent: s.slice(0, 10).map((x) => `/${x}`).join(""), scope: "" };
+    const where = { subscriptionId: s[1]!, resourceGroup: s[3]! };
+    if (s.length === 7 && t[6] === "galleries") return { type: "gallery", scope: rg, ...where };
+    if (s.length === 7 && t[6] === "virtualmachinescalesets") return { type: "scaleSet", scope: rg, ...where };
+    if (s.length === 9 && t[6] === "galleries" && t[8] === "images") return { type: "imageDefinition", parent: s.slice(0, 8).map((x) => `/${x}`).join(""), scope: "", ...where };
+    if (s.length === 11 && t[6] === "galleries" && t[8] === "images" && t[10] === "versions") return { type: "imageVersion", parent: s.slice(0, 10).map((x) => `/${x}`).join(""), scope: "", ...where };
   }
   return undefined;
 }
 
-function stripForList(body: Record<string, unknown>): Record<string, unknown> {
-  return body;
+function asObject(value: unknown): Json | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
 }
 
-function applyShare(profile: Record<string, any>, request: Record<string, any> | undefined, galleryName: string): Record<string, any> {
-  const operation = String(request?.operationType ?? "").toLowerCase();
-  const groups: Array<{ type: string; ids: string[] }> = structuredClone(profile.groups ?? []);
-  const merge = (type: string, ids: string[], add: boolean) => {
-    let group = groups.find((g) => g.type.toLowerCase() === type.toLowerCase());
-    if (!group) groups.push((group = { type, ids: [] }));
-    group.ids = add ? [...new Set([...group.ids, ...ids])] : group.ids.filter((id) => !ids.includes(id));
-  };
-  switch (operation) {
-    case "add":
-      for (const g of request?.groups ?? []) merge(g.type, g.ids ?? [], true);
-      return { ...profile, permissions: "Groups", groups: groups.filter((g) => g.ids.length > 0) };
-    case "remove": {
-      for (const g of request?.groups ?? []) merge(g.type, g.ids ?? [], false);
-      const left = groups.filter((g) => g.ids.length > 0);
-      return { ...profile, permissions: left.length > 0 ? "Groups" : "Private", groups: left };
-    }
-    case "reset":
-      return { permissions: "Private" };
-    case "enablecommunity":
-      return {
-        ...profile,
-        permissions: "Community",
-        communityGalleryInfo: {
-          publisherUri: profile.communityGalleryInfo?.publisherUri ?? "https://contoso.example",
-          publisherContact: profile.communityGalleryInfo?.publisherContact ?? "images@contoso.example",
-          eula: profile.communityGalleryInfo?.eula ?? "https://contoso.example/eula",
-          publicNamePrefix: profile.communityGalleryInfo?.publicNamePrefix ?? galleryName.toLowerCase(),
-          communityGalleryEnabled: true,
-          publicNames: [`${galleryName.toLowerCase()}-${randomUUID().slice(0, 8)}`],
-        },
-      };
-    default:
-      return profile;
-  }
-}
-
-/** The caller from a bearer JWT's payload (decoded, not verified: a local stand-in for Entra ID). */
-function callerFrom(authorization: string): typeof DEFAULT_CALLER {
-  const token = authorization.replace(/^Bearer\s+/i, "");
-  const payload = token.split(".")[1];
-  if (!payload) return DEFAULT_CALLER;
-  try {
-    const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, unknown>;
-    const str = (k: string) => (typeof claims[k] === "string" ? (claims[k] as string) : undefined);
-    return {
-      name: str("name") ?? DEFAULT_CALLER.name,
-      upn: str("upn") ?? str("unique_name") ?? DEFAULT_CALLER.upn,
-      oid: str("oid") ?? DEFAULT_CALLER.oid,
-      appid: str("appid") ?? DEFAULT_CALLER.appid,
-      ipaddr: str("ipaddr") ?? DEFAULT_CALLER.ipaddr,
-    };
-  } catch {
-    return DEFAULT_CALLER;
-  }
-}
-
-function event(eventType: string, operationName: string, target: ParsedPath, resourceUri: string, caller: typeof DEFAULT_CALLER, req: IncomingMessage, method: string) {
-  const correlationId = String(req.headers["x-ms-correlation-request-id"] ?? randomUUID());
-  return {
-    id: randomUUID(),
-    topic: `/subscriptions/${target.subscriptionId}`,
-    subject: resourceUri,
-    eventType,
-    eventTime: new Date().toISOString(),
-    dataVersion: "2",
-    metadataVersion: "1",
-    data: {
-      authorization: { scope: target.id, action: operationName, evidence: { role: "Contributor", principalId: caller.oid, principalType: "User" } },
-      claims: {
-        aud: "https://management.core.windows.net/",
-        iss: `https://sts.windows.net/${TENANT}/`,
-        appid: caller.appid,
-        ipaddr: caller.ipaddr,
-        name: caller.name,
-        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name": caller.upn,
-        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": caller.upn,
-        "http://schemas.microsoft.com/identity/claims/objectidentifier": caller.oid,
-        "http://schemas.microsoft.com/identity/claims/tenantid": TENANT,
-        "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation",
-        ver: "1.0",
-      },
-      correlationId,
-      httpRequest: { clientRequestId: randomUUID(), clientIpAddress: caller.ipaddr, method, url: `https://management.azure.com${req.url ?? ""}` },
-      resourceProvider: "Microsoft.Compute",
-      resourceUri,
-      operationName,
-      status: "Succeeded",
-      subscriptionId: target.subscriptionId,
-      tenantId: TENANT,
-    },
-  };
-}
+const invalidContent = () => armError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.");
+const groupBeingDeleted = (name: string) => armError(409, "ResourceGroupBeingDeleted", `The resource group '${name}' is in deprovisioning state and cannot perform this operation.`);
+const parentNotFound = (parentId: string) => armError(404, "ParentResourceNotFound", `Can not perform requested operation on nested resource. Parent resource '${parentId}' not found.`);
+const resourceNotFound = (target: ParsedPath) => {
+  const typeAndName = target.id.split("/providers/")[1] ?? target.id;
+  return armError(404, "ResourceNotFound", `The Resource '${typeAndName}' under resource group '${target.resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+};
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];

@@ -23,6 +23,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   sim = await startArmSimulator({ settleMs: 300, eventSink: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, schema: "EventGridSchema" } });
+  // ARM refuses writes into a resource group that does not exist (ResourceGroupNotFound).
+  sim.estate.putResourceGroup(SUB, "rg");
 });
 afterAll(async () => {
   await sim?.close();

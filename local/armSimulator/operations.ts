@@ -1,0 +1,93 @@
+/**
+ * Asynchronous operations as ARM and the Compute RP expose them. A long-running PUT / PATCH /
+ * DELETE / POST (`x-ms-long-running-operation` in GalleryRP.json and virtualMachineScaleSet.json)
+ * is accepted with two headers:
+ *
+ * - `Azure-AsyncOperation`: the operation-status resource
+ *   `/subscriptions/{s}/providers/Microsoft.Compute/locations/{region}/operations/{id}`, whose body
+ *   is `{ name, status: InProgress | Succeeded | Failed, startTime, endTime?, error? }`
+ *   (https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations);
+ * - `Location`: the same operation with `monitor=true`, which answers 202 while it runs and then
+ *   the final result (the resource for PUT / PATCH, the echo body for the share action, 204 for
+ *   DELETE). GalleryRP marks its operations `"final-state-via": "location"`, so the SDK's poller
+ *   reads its result there.
+ *
+ * A resource-group delete answers with ARM's own `Location` poll,
+ * `/subscriptions/{s}/operationresults/{id}`: 202 while running, 200 when done
+ * (https://learn.microsoft.com/rest/api/resources/resource-groups/delete).
+ */
+import { randomUUID } from "node:crypto";
+import type { ArmErrorDetail } from "./errors.js";
+
+export type OperationOutcome = "Succeeded" | "Failed";
+
+export interface FinalResult {
+  readonly status: number;
+  readonly body?: unknown;
+}
+
+export interface AsyncOperation {
+  readonly id: string;
+  readonly subscriptionId: string;
+  /** Region segment of the status URL (normalised: lower case, no spaces). */
+  readonly region: string;
+  readonly startedAt: number;
+  readonly settlesAt: number;
+  readonly outcome: OperationOutcome;
+  readonly error?: ArmErrorDetail;
+  readonly kind: "compute" | "resources";
+  /** What the `Location` (monitor) poll answers once the operation has ended. */
+  readonly result: () => FinalResult;
+}
+
+export interface OperationStatus {
+  readonly name: string;
+  readonly status: "InProgress" | "Succeeded" | "Failed";
+  readonly startTime: string;
+  readonly endTime?: string;
+  readonly error?: ArmErrorDetail;
+}
+
+export class Operations {
+  private readonly operations = new Map<string, AsyncOperation>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  begin(init: Omit<AsyncOperation, "id" | "startedAt" | "region"> & { readonly region: string; readonly startedAt?: number }): AsyncOperation {
+    const operation: AsyncOperation = { ...init, id: randomUUID(), startedAt: init.startedAt ?? this.now(), region: normaliseRegion(init.region) };
+    this.operations.set(operation.id, operation);
+    return operation;
+  }
+
+  get(id: string): AsyncOperation | undefined {
+    return this.operations.get(id.toLowerCase()) ?? this.operations.get(id);
+  }
+
+  done(operation: AsyncOperation): boolean {
+    return this.now() >= operation.settlesAt;
+  }
+
+  status(operation: AsyncOperation): OperationStatus {
+    const done = this.done(operation);
+    return {
+      name: operation.id,
+      status: !done ? "InProgress" : operation.outcome,
+      startTime: new Date(operation.startedAt).toISOString(),
+      ...(done ? { endTime: new Date(operation.settlesAt).toISOString() } : {}),
+      ...(done && operation.outcome === "Failed" && operation.error ? { error: operation.error } : {}),
+    };
+  }
+
+  /** The two headers of an accepted long-running request. */
+  headers(baseUrl: string, operation: AsyncOperation, apiVersion: string): Record<string, string> {
+    if (operation.kind === "resources") {
+      return { location: `${baseUrl}/subscriptions/${operation.subscriptionId}/operationresults/${operation.id}?api-version=${apiVersion}`, "retry-after": "1" };
+    }
+    const status = `${baseUrl}/subscriptions/${operation.subscriptionId}/providers/Microsoft.Compute/locations/${operation.region}/operations/${operation.id}`;
+    return { "azure-asyncoperation": `${status}?api-version=${apiVersion}`, location: `${status}?monitor=true&api-version=${apiVersion}` };
+  }
+}
+
+export function normaliseRegion(region: string): string {
+  return region.toLowerCase().replace(/\s+/g, "");
+}
