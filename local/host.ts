@@ -2,16 +2,24 @@
  * A local Functions host: Core Tools cannot be installed here and `@azure/functions` discards
  * `app.*` registrations outside the Functions runtime, so this serves the same
  * `FunctionDeclaration`s the way the runtime does:
- * - Event Grid webhook `POST /runtime/webhooks/eventgrid?functionName=NAME` with the subscription
- *   validation handshake (Event Grid schema) and the CloudEvents abuse-protection OPTIONS;
- *   one invocation per event; 500 when any invocation threw (Event Grid then retries).
+ * - Event Grid webhook `POST /runtime/webhooks/eventgrid?functionName=NAME`, as strict as the
+ *   Event Grid extension (see `eventGridDelivery` below): `aeg-event-type` required for Event Grid
+ *   schema deliveries, envelopes validated (refusals summarised in one log line per delivery), the
+ *   subscription validation handshake (Event Grid schema) and the CloudEvents abuse-protection
+ *   OPTIONS; one invocation per event; 500 when any invocation threw (Event Grid then retries);
+ *   the `eventgrid_extension` system key required as `code` when configured.
+ * - Bodies over the limit get 413 and the connection stays usable (the rest of the body is drained;
+ *   a body far over the limit gets `Connection: close` instead).
+ * - Keys when configured: `authLevel: function` HTTP functions (all of ours, see functions/index.ts)
+ *   need a function key as `x-functions-key` or `?code=`; without keys the host is open, like Core
+ *   Tools locally (https://learn.microsoft.com/azure/azure-functions/function-keys-how-to).
  * - Timers on their NCRONTAB schedules (croner), never overlapping themselves.
  * - Storage-queue triggers polling Azurite: Base64 messages, retried, poisoned after 5 dequeues.
  * - HTTP triggers under `/api/<route>`; `POST /admin/functions/NAME` runs a non-HTTP function now.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import functions from "@azure/functions";
 import type { HttpMethod, InvocationContext as Context } from "@azure/functions";
 import { QueueClient } from "@azure/storage-queue";
@@ -33,6 +41,12 @@ export interface LocalHostOptions {
   readonly retryVisibilitySeconds?: number;
   /** Invocations running at once, like the Functions host's per-instance concurrency (default 16). */
   readonly maxConcurrency?: number;
+  /** Function keys: when given, every HTTP function (`authLevel: function`) needs one; when absent the host is open, like Core Tools. */
+  readonly functionKeys?: readonly string[];
+  /** The `eventgrid_extension` system key: when given, the Event Grid webhook needs it as `?code=` (Event Grid's subscription URL carries it). */
+  readonly eventGridSystemKey?: string;
+  /** The master key: accepted wherever a key is; when given, `/admin/functions/*` needs it as `x-functions-key`. */
+  readonly masterKey?: string;
 }
 
 export interface LocalHost {
@@ -46,6 +60,12 @@ export interface LocalHost {
 }
 
 const MAX_DEQUEUE = 5;
+/** A body over the limit is read and discarded up to this much more, so the keep-alive connection survives; beyond it the connection is closed. */
+const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
+/** Reasons quoted in the one log line summarising a delivery's refused events. */
+const REASONS_QUOTED = 3;
+
+type Body = { readonly text: string } | { readonly tooLarge: true; readonly close: boolean };
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const byName = new Map(options.declarations.map((d) => [d.name.toLowerCase(), d]));
@@ -112,16 +132,47 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     });
   });
 
-  async function readBody(req: http.IncomingMessage): Promise<string | undefined> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > maxBody) return undefined;
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks).toString();
+  /**
+   * The request body, or "too large". Over the limit the rest is still read and discarded (bounded by
+   * DRAIN_LIMIT_BYTES), so the 413 goes out on a connection the client can keep using; breaking off
+   * mid-body would leave the unread bytes to be parsed as the next request, or reset the socket.
+   */
+  function readBody(req: http.IncomingMessage): Promise<Body> {
+    return new Promise((resolve, reject) => {
+      const declared = Number(req.headers["content-length"]);
+      if (Number.isFinite(declared) && declared > maxBody + DRAIN_LIMIT_BYTES) return resolve({ tooLarge: true, close: true });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      let settled = false;
+      const settle = (body: Body) => {
+        if (settled) return;
+        settled = true;
+        resolve(body);
+      };
+      req.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (!over && size > maxBody) {
+          over = true;
+          chunks.length = 0;
+        }
+        if (!over) chunks.push(chunk);
+        else if (size > maxBody + DRAIN_LIMIT_BYTES) settle({ tooLarge: true, close: true });
+      });
+      req.once("end", () => settle(over ? { tooLarge: true, close: false } : { text: Buffer.concat(chunks).toString("utf8") }));
+      req.once("error", (error) => (settled ? undefined : reject(error)));
+    });
   }
+
+  function tooLarge(res: http.ServerResponse, body: Extract<Body, { tooLarge: true }>, what: string): void {
+    options.log.warn({ what }, `${what} refused: body over ${maxBody} bytes`);
+    res.writeHead(413, { "content-type": "application/json", ...(body.close ? { connection: "close" } : {}) });
+    res.end(JSON.stringify({ error: `body over ${maxBody} bytes` }));
+    // Far over the limit: the client is still sending; end the connection once the answer is out.
+    if (body.close) res.once("finish", () => res.socket?.destroy());
+  }
+
+  const keyOk = (given: string | null | undefined, keys: ReadonlyArray<string | undefined>) => given != null && given !== "" && keys.some((key) => key !== undefined && sameSecret(given, key));
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -131,6 +182,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     };
 
     if (url.pathname === "/runtime/webhooks/eventgrid") {
+      // System keys guard the extension's webhook; Event Grid's subscription URL carries `code`.
+      if (options.eventGridSystemKey !== undefined && !keyOk(url.searchParams.get("code"), [options.eventGridSystemKey, options.masterKey])) return reply(401);
       const name = url.searchParams.get("functionName") ?? "";
       const declaration = byName.get(name.toLowerCase());
       if (!declaration || declaration.trigger.kind !== "eventGrid") return reply(404, { error: `no Event Grid function named '${name.slice(0, 100)}'` });
@@ -140,41 +193,58 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         return reply(200, undefined, origin ? { "WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*" } : {});
       }
       if (req.method !== "POST") return reply(405);
-      const text = await readBody(req);
-      if (text === undefined) {
-        options.log.warn({ functionName: name }, `Event Grid delivery refused: body over ${maxBody} bytes`);
-        return reply(413, { error: `body over ${maxBody} bytes` });
+      const body = await readBody(req);
+      if ("tooLarge" in body) return tooLarge(res, body, `Event Grid delivery to ${declaration.name}`);
+      const delivery = eventGridDelivery(req.headers, body.text);
+      if (delivery.kind === "refused") {
+        options.log.warn({ functionName: declaration.name }, `Event Grid delivery to ${declaration.name} refused: ${delivery.reason}`);
+        return reply(delivery.status, { error: delivery.reason });
       }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        options.log.warn({ functionName: name }, "Event Grid delivery refused: body is not JSON");
-        return reply(400, { error: "body is not JSON" });
-      }
-      const events = Array.isArray(parsed) ? parsed : [parsed];
-      const first = events[0] as Record<string, unknown> | undefined;
-      if (req.headers["aeg-event-type"] === "SubscriptionValidation" || first?.eventType === "Microsoft.EventGrid.SubscriptionValidationEvent") {
-        const code = (first?.data as { validationCode?: string } | undefined)?.validationCode;
-        return code ? reply(200, { validationResponse: code }) : reply(400, { error: "validation event without data.validationCode" });
+      if (delivery.kind === "unsubscribe") return reply(202);
+      const { events, refused, total, validationCode } = delivery;
+      if (refused.length > 0) {
+        // One line per delivery, however many events it carried: a flood of bad events must not become a flood of log lines.
+        const quoted = refused.slice(0, REASONS_QUOTED).map((r) => `${r.id ?? `#${r.index}`}: ${r.reason}`);
+        options.log.warn(
+          { functionName: declaration.name, refused: refused.length, total, reasons: quoted },
+          `Event Grid delivery to ${declaration.name}: refused ${refused.length} of ${total} event(s) — ${quoted.join("; ")}${refused.length > REASONS_QUOTED ? `; and ${refused.length - REASONS_QUOTED} more` : ""}`,
+        );
       }
       let failed = 0;
-      for (const event of events) {
-        try {
-          await run(declaration, event, { eventId: (event as { id?: string })?.id });
-        } catch {
-          failed++;
-        }
+      // The extension dispatches every event of the batch at once; the host's concurrency bounds it. Chunks keep memory flat.
+      for (let i = 0; i < events.length; i += 256) {
+        await Promise.all(
+          events.slice(i, i + 256).map((event) =>
+            run(declaration, event, { eventId: (event as { id?: unknown }).id }).catch(() => {
+              failed++;
+            }),
+          ),
+        );
       }
-      return failed > 0 ? reply(500, { error: `${failed} of ${events.length} event(s) failed; Event Grid will retry` }) : reply(200);
+      if (failed > 0) return reply(500, { error: `${failed} of ${events.length} event(s) failed; Event Grid will retry` });
+      if (validationCode !== undefined) {
+        options.log.info({ functionName: declaration.name }, `Event Grid subscription validation handshake for ${declaration.name}`);
+        return reply(200, { validationResponse: validationCode });
+      }
+      // Nothing in the delivery could be processed: 400 tells Event Grid not to retry (it dead-letters instead).
+      if (events.length === 0 && refused.length > 0) return reply(400, { error: `all ${refused.length} event(s) refused: ${refused[0]!.reason}` });
+      return reply(200);
     }
 
     const admin = /^\/admin\/functions\/([^/]+)$/.exec(url.pathname);
     if (admin && req.method === "POST") {
+      // Admin APIs take the master key (https://learn.microsoft.com/azure/azure-functions/functions-manually-run-non-http).
+      if (options.masterKey !== undefined && !keyOk(header(req, "x-functions-key"), [options.masterKey])) return reply(401);
       const declaration = byName.get(decodeURIComponent(admin[1]!).toLowerCase());
       if (!declaration || declaration.trigger.kind === "http") return reply(404, { error: "no such non-HTTP function" });
-      const text = (await readBody(req)) ?? "";
-      const input = text ? ((JSON.parse(text) as { input?: string }).input ?? undefined) : undefined;
+      const body = await readBody(req);
+      if ("tooLarge" in body) return tooLarge(res, body, `admin invocation of ${declaration.name}`);
+      let input: string | undefined;
+      try {
+        input = body.text ? ((JSON.parse(body.text) as { input?: string }).input ?? undefined) : undefined;
+      } catch {
+        return reply(400, { error: "body is not JSON" });
+      }
       void run(declaration, input === undefined ? undefined : safeJson(input)).catch(() => undefined);
       return reply(202);
     }
@@ -185,7 +255,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         if (declaration.trigger.kind !== "http") continue;
         const params = matchRoute(declaration.trigger.route, route);
         if (!params || !declaration.trigger.methods.includes((req.method ?? "GET") as HttpMethod)) continue;
-        const text = (await readBody(req)) ?? "";
+        // authLevel: function — a function key (or the master key) as header or `code` query.
+        if (options.functionKeys !== undefined && !keyOk(header(req, "x-functions-key") ?? url.searchParams.get("code"), [...options.functionKeys, options.masterKey])) return reply(401);
+        const body = await readBody(req);
+        if ("tooLarge" in body) return tooLarge(res, body, `HTTP request to ${declaration.name}`);
+        const text = body.text;
         const request = new HttpRequest({
           method: req.method ?? "GET",
           url: `http://127.0.0.1${req.url ?? "/"}`,
@@ -277,7 +351,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
   return {
     url,
-    eventGridUrl: (functionName) => `${url}/runtime/webhooks/eventgrid?functionName=${encodeURIComponent(functionName)}`,
+    eventGridUrl: (functionName) =>
+      `${url}/runtime/webhooks/eventgrid?functionName=${encodeURIComponent(functionName)}${options.eventGridSystemKey !== undefined ? `&code=${encodeURIComponent(options.eventGridSystemKey)}` : ""}`,
     async invoke(name, input) {
       const declaration = byName.get(name.toLowerCase());
       if (!declaration) throw new Error(`no function named '${name}'`);
@@ -302,6 +377,101 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       while (inFlight.size > 0 && Date.now() < deadline) await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 100))]);
     },
   };
+}
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Constant-time comparison of two secrets of any length. */
+function sameSecret(a: string, b: string): boolean {
+  const digest = (value: string) => createHash("sha256").update(value).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+const VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent";
+
+type Delivery =
+  | { readonly kind: "refused"; readonly status: 400; readonly reason: string }
+  | { readonly kind: "unsubscribe" }
+  | {
+      readonly kind: "events";
+      /** Events that passed envelope validation, in delivery order, validation events excluded. */
+      readonly events: readonly Record<string, unknown>[];
+      readonly refused: ReadonlyArray<{ readonly index: number; readonly id?: string; readonly reason: string }>;
+      readonly total: number;
+      /** Present when the delivery carried a subscription validation event. */
+      readonly validationCode?: string;
+    };
+
+/**
+ * What the Event Grid extension's webhook makes of a request
+ * (https://learn.microsoft.com/azure/azure-functions/functions-bindings-event-grid-trigger ,
+ * https://learn.microsoft.com/azure/event-grid/receive-events):
+ * - `aeg-event-type` says what it is: `Notification`, `SubscriptionValidation` or `Unsubscribe`.
+ *   Event Grid sends it with every delivery; without it an Event Grid schema request is not an Event
+ *   Grid delivery (400). A CloudEvents request (`application/cloudevents+json` or
+ *   `…cloudevents-batch+json`) may come from any CloudEvents producer and needs no header.
+ * - A JSON array is a batch; a JSON object a single (CloudEvents) event.
+ * - Each event's envelope is validated the way the typed bindings do (`EventGridEvent` / `CloudEvent`
+ *   parse; the same checks as @azure/eventgrid's `validateEventGridEvent` / `validateCloudEventEvent`):
+ *   Event Grid schema needs `id`, `subject`, `eventType`, `eventTime` strings
+ *   (https://learn.microsoft.com/azure/event-grid/event-schema); CloudEvents needs `specversion`
+ *   "1.0" and non-empty `id`, `source`, `type` (https://github.com/cloudevents/spec/blob/v1.0/spec.md#required-attributes ,
+ *   https://learn.microsoft.com/azure/event-grid/cloud-event-schema). An event that fails is refused,
+ *   not invoked; the others in the delivery still are.
+ * - A subscription validation event is answered (its `validationCode`), never passed to the function,
+ *   and does not swallow the events after it. Real Event Grid sends it alone.
+ */
+function eventGridDelivery(headers: http.IncomingHttpHeaders, text: string): Delivery {
+  const eventType = String(headers["aeg-event-type"] ?? "").toLowerCase();
+  const cloudContent = /^application\/cloudevents(-batch)?\+json/i.test(String(headers["content-type"] ?? ""));
+  if (eventType === "unsubscribe") return { kind: "unsubscribe" };
+  if (eventType === "" && !cloudContent) return { kind: "refused", status: 400, reason: "no aeg-event-type header: not an Event Grid delivery (Event Grid sends aeg-event-type: Notification)" };
+  if (eventType !== "" && eventType !== "notification" && eventType !== "subscriptionvalidation") return { kind: "refused", status: 400, reason: `aeg-event-type '${eventType.slice(0, 40)}' is not Notification or SubscriptionValidation` };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { kind: "refused", status: 400, reason: "body is not JSON" };
+  }
+  if (parsed === null || typeof parsed !== "object") return { kind: "refused", status: 400, reason: `body is a JSON ${parsed === null ? "null" : typeof parsed}, not an event or a batch` };
+  const batch: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
+  const events: Record<string, unknown>[] = [];
+  const refused: Array<{ index: number; id?: string; reason: string }> = [];
+  let validationCode: string | undefined;
+  batch.forEach((item, index) => {
+    const event = item !== null && typeof item === "object" && !Array.isArray(item) ? (item as Record<string, unknown>) : undefined;
+    const id = typeof event?.id === "string" ? event.id.slice(0, 64) : undefined;
+    if (event?.eventType === VALIDATION_EVENT) {
+      const code = (event.data as { validationCode?: unknown } | undefined)?.validationCode;
+      if (typeof code === "string" && code.length > 0 && code.length <= 256) validationCode ??= code;
+      else refused.push({ index, ...(id ? { id } : {}), reason: "subscription validation event without data.validationCode" });
+      return;
+    }
+    const reason = !event ? `not an event object (a JSON ${item === null ? "null" : Array.isArray(item) ? "array" : typeof item})` : cloudContent || "specversion" in event ? cloudEventProblem(event) : eventGridEventProblem(event);
+    if (reason) refused.push({ index, ...(id ? { id } : {}), reason });
+    else events.push(event!);
+  });
+  if (eventType === "subscriptionvalidation" && validationCode === undefined) return { kind: "refused", status: 400, reason: "SubscriptionValidation delivery without a validation event carrying data.validationCode" };
+  return { kind: "events", events, refused, total: batch.length, ...(validationCode !== undefined ? { validationCode } : {}) };
+}
+
+function eventGridEventProblem(event: Record<string, unknown>): string | undefined {
+  for (const key of ["id", "subject", "eventType", "eventTime"] as const) {
+    if (typeof event[key] !== "string") return `Event Grid schema: '${key}' is ${event[key] === undefined ? "missing" : `a ${typeof event[key]}, not a string`}`;
+  }
+  if (event.id === "" || event.eventType === "") return "Event Grid schema: 'id' and 'eventType' must not be empty";
+  return undefined;
+}
+
+function cloudEventProblem(event: Record<string, unknown>): string | undefined {
+  if (event.specversion !== "1.0") return `CloudEvents: specversion ${JSON.stringify(event.specversion ?? null).slice(0, 20)} is not "1.0"`;
+  for (const key of ["id", "source", "type"] as const) {
+    if (typeof event[key] !== "string" || event[key] === "") return `CloudEvents: required attribute '${key}' is ${event[key] === undefined ? "missing" : "not a non-empty string"}`;
+  }
+  return undefined;
 }
 
 function safeJson(text: string): unknown {
