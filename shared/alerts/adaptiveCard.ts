@@ -5,7 +5,7 @@
  * message limit by summarising long lists ("and 440 more"), never by cutting JSON.
  * Pure: time comes in with the data.
  */
-import type { FactValue, Finding, FindingTransition, Severity } from "../domain/findings.js";
+import { RULE_IDS, SEVERITY_ORDER, type FactValue, type Finding, type FindingTransition, type Severity } from "../domain/findings.js";
 import type { Attribution } from "../ports.js";
 
 export const MAX_CARD_BYTES = 25_000;
@@ -14,18 +14,29 @@ const LIST_ITEMS = 12;
 const KIND_WORD: Readonly<Record<FindingTransition["kind"], string>> = {
   opened: "Opened",
   escalated: "Escalated",
+  deescalated: "De-escalated",
   changed: "Changed",
   excepted: "Excepted",
   reopened: "Reopened",
   resolved: "Resolved",
 };
 
+/** Container styles and text colours of https://adaptivecards.io/explorer/Container.html and TextBlock.html. */
 const SEVERITY_STYLE: Readonly<Record<Severity, { color: string; container: string }>> = {
   critical: { color: "Attention", container: "attention" },
   high: { color: "Attention", container: "warning" },
   medium: { color: "Warning", container: "warning" },
   low: { color: "Default", container: "emphasis" },
 };
+
+/** Good news and accepted risk must not look like an open critical. */
+const KIND_STYLE: Partial<Readonly<Record<FindingTransition["kind"], { color: string; container: string }>>> = {
+  resolved: { color: "Good", container: "good" },
+  excepted: { color: "Accent", container: "accent" },
+};
+
+/** Needs attention first among transitions of equal severity. */
+const KIND_RANK: Readonly<Record<FindingTransition["kind"], number>> = { opened: 0, reopened: 0, escalated: 0, deescalated: 1, changed: 2, excepted: 3, resolved: 4 };
 
 export interface AlertForCard {
   readonly alertId: string;
@@ -37,27 +48,46 @@ type Element = Record<string, unknown>;
 
 const text = (value: string, extra: Element = {}): Element => ({ type: "TextBlock", text: value, wrap: true, ...extra });
 
+/**
+ * TextBlocks and FactSet values render a Markdown subset (https://learn.microsoft.com/adaptive-cards/authoring-cards/text-features),
+ * so text someone else controls (event claims, tag values, ARM messages) could carry a link or an
+ * image that looks like ours. Backslash-escapes every character with Markdown meaning anywhere;
+ * `-`, `+` and `1. ` only mean a list where a line starts (CommonMark list items), so only there —
+ * "CAB-4711" and "203.0.113.24" stay as they are; line breaks become spaces so no line can start
+ * inside the value.
+ */
+export function escapeMarkdown(value: string): string {
+  return value
+    .replace(/[\r\n\u2028\u2029]+/g, " ")
+    .replace(/[\\`*_[\]()#!<>|]/g, (c) => `\\${c}`)
+    .replace(/^(\s*)([-+])/, "$1\\$2")
+    .replace(/^(\s*\d{1,9})\.(?=\s|$)/, "$1\\.");
+}
+
 /** "3 items: a, b, c" or "a, b, … and 440 more". */
 export function summariseList(values: readonly string[], max = LIST_ITEMS): string {
   if (values.length <= max) return values.join(", ");
   return `${values.slice(0, max).join(", ")} … and ${values.length - max} more`;
 }
 
-function factText(value: FactValue): string {
-  if (value === null) return "—";
-  if (Array.isArray(value)) return value.length === 0 ? "none" : summariseList(value as string[]);
-  return String(value).slice(0, 300);
+/** A fact's value as card text: data, never Markdown. */
+function factText(value: FactValue | undefined): string {
+  if (value === null || value === undefined) return "—";
+  if (Array.isArray(value)) return value.length === 0 ? "none" : escapeMarkdown(summariseList(value.map(String)));
+  return escapeMarkdown(String(value).slice(0, 300));
 }
 
 function who(attribution: Attribution | undefined): Element[] {
   if (!attribution) return [text("Found by the nightly sweep or a re-check: no caller recorded.", { isSubtle: true })];
-  const caller = [attribution.callerName, attribution.callerUpn && `(${attribution.callerUpn})`].filter(Boolean).join(" ") || (attribution.callerAppId ? `app ${attribution.callerAppId}` : "unknown caller");
+  // Every value here comes from the event's claims: escaped, so a display name cannot become a link.
+  const e = (v: string) => escapeMarkdown(v.slice(0, 300));
+  const caller = [attribution.callerName && e(attribution.callerName), attribution.callerUpn && `(${e(attribution.callerUpn)})`].filter(Boolean).join(" ") || (attribution.callerAppId ? `app ${e(attribution.callerAppId)}` : "unknown caller");
   const facts = [
     { title: "Who", value: caller },
-    ...(attribution.callerAppId ? [{ title: "App id", value: attribution.callerAppId }] : []),
-    ...(attribution.clientIp ? [{ title: "Client IP", value: attribution.clientIp }] : []),
-    ...(attribution.operationName ? [{ title: "Operation", value: attribution.operationName }] : []),
-    ...(attribution.correlationId ? [{ title: "Correlation id", value: attribution.correlationId }] : []),
+    ...(attribution.callerAppId ? [{ title: "App id", value: e(attribution.callerAppId) }] : []),
+    ...(attribution.clientIp ? [{ title: "Client IP", value: e(attribution.clientIp) }] : []),
+    ...(attribution.operationName ? [{ title: "Operation", value: e(attribution.operationName) }] : []),
+    ...(attribution.correlationId ? [{ title: "Correlation id", value: e(attribution.correlationId) }] : []),
   ];
   return [{ type: "FactSet", facts }];
 }
@@ -79,48 +109,134 @@ function where(finding: Finding): Element {
   };
 }
 
-export function alertMessage(alert: AlertForCard): { type: "message"; attachments: unknown[] } {
-  const { transition: t, attribution } = alert;
+/** "2026-11-30 (end of day UTC)" for a date-only expiry (stored as the next midnight), else "2026-11-30 14:00 UTC". */
+function until(expires: string): string {
+  const at = Date.parse(expires);
+  if (Number.isNaN(at)) return escapeMarkdown(expires.slice(0, 40));
+  const d = new Date(at);
+  if (d.getUTCHours() === 0 && d.getUTCMinutes() === 0 && d.getUTCSeconds() === 0 && d.getUTCMilliseconds() === 0) return `${new Date(at - 1).toISOString().slice(0, 10)} (end of day UTC)`;
+  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value ?? null);
+}
+
+/** Before → after, fact by fact, for what a transition changed (facts both sides know). */
+function changes(t: FindingTransition): Array<{ title: string; value: string }> {
+  const before = t.before;
+  if (!before || !["resolved", "escalated", "deescalated"].includes(t.kind)) return [];
+  const out: Array<{ title: string; value: string }> = [];
+  if (before.severity !== t.after.severity) out.push({ title: "Severity", value: `${before.severity} → ${t.after.severity}` });
+  for (const [title, after] of Object.entries(t.after.facts)) {
+    if (title === "resolution" || !(title in before.facts)) continue;
+    const was = before.facts[title];
+    if (canonical(was) !== canonical(after)) out.push({ title, value: `${factText(was)} → ${factText(after)}` });
+  }
+  return out;
+}
+
+/** Most severe first; equal severity: what needs attention, then the rules' own order. */
+export function cardOrder(a: AlertForCard, b: AlertForCard): number {
+  const x = a.transition;
+  const y = b.transition;
+  return (
+    SEVERITY_ORDER[y.after.severity] - SEVERITY_ORDER[x.after.severity] ||
+    KIND_RANK[x.kind] - KIND_RANK[y.kind] ||
+    rank(x.after.ruleId) - rank(y.after.ruleId) ||
+    (a.alertId < b.alertId ? -1 : a.alertId > b.alertId ? 1 : 0)
+  );
+}
+
+function rank(ruleId: string): number {
+  const i = (RULE_IDS as readonly string[]).indexOf(ruleId);
+  return i < 0 ? RULE_IDS.length : i;
+}
+
+/** The coloured block that opens each transition: headline, exception header, summary, what changed. */
+function header(t: FindingTransition, lead: boolean): Element {
   const f = t.after;
-  const style = SEVERITY_STYLE[f.severity];
-  const headline = `${KIND_WORD[t.kind]}: ${f.ruleId} (${f.severity})`;
-  const when = attribution?.eventTime || t.at;
-  const body: Element[] = [
-    {
-      type: "Container",
-      style: t.kind === "resolved" ? "good" : style.container,
-      bleed: true,
-      items: [text(headline, { size: "Large", weight: "Bolder", color: t.kind === "resolved" ? "Good" : style.color }), text(f.summary)],
-    },
-    text("Where", { weight: "Bolder", spacing: "Medium" }),
-    where(f),
-    text("Who and when", { weight: "Bolder", spacing: "Medium" }),
-    ...who(attribution),
-    { type: "FactSet", facts: [{ title: "When (UTC)", value: when }, { title: "Status", value: `${f.status} (revision ${f.revision})` }] },
-    text("How bad", { weight: "Bolder", spacing: "Medium" }),
+  const style = KIND_STYLE[t.kind] ?? SEVERITY_STYLE[f.severity];
+  const items: Element[] = [text(`${KIND_WORD[t.kind]}: ${f.ruleId} (${f.severity})`, { size: lead ? "Large" : "Medium", weight: "Bolder", color: style.color })];
+  if (t.kind === "excepted" && f.exception?.status === "active") {
+    // The reason comes from a tag value: escaped.
+    items.push(text(`Excepted until ${until(f.exception.expires)}: ${escapeMarkdown(f.exception.reason)}`, { weight: "Bolder" }));
+  }
+  items.push(text(f.summary));
+  const changed = changes(t);
+  if (changed.length > 0) items.push(text("What changed", { weight: "Bolder", spacing: "Small" }), { type: "FactSet", facts: changed });
+  return { type: "Container", style: style.container, bleed: true, items };
+}
+
+/** How bad, the exception and what to do, for one transition. `compact` leaves the facts out (large groups). */
+function details(t: FindingTransition, heading: string, compact: boolean): Element[] {
+  const f = t.after;
+  const out: Element[] = [
+    text(heading, { weight: "Bolder", spacing: "Medium" }),
     {
       type: "FactSet",
-      facts: [{ title: "Severity", value: f.severity }, ...Object.entries(f.facts).map(([title, value]) => ({ title, value: factText(value) }))],
+      facts: [
+        { title: "Severity", value: f.severity },
+        { title: "Status", value: `${f.status} (revision ${f.revision})` },
+        ...(compact ? [] : Object.entries(f.facts).map(([title, value]) => ({ title, value: factText(value) }))),
+      ],
     },
   ];
-  if (f.exception) {
+  if (f.exception && t.kind !== "excepted") {
     const e = f.exception;
-    body.push(text(e.status === "invalid" ? `Exception tag not honoured: ${e.why}` : `Exception (${e.status}): ${e.reason}, expires ${e.expires}`, { isSubtle: true }));
+    // Tag text: escaped.
+    out.push(text(e.status === "invalid" ? `Exception tag not honoured: ${escapeMarkdown(e.why)}` : `Exception (${e.status}): ${escapeMarkdown(e.reason)}, expires ${until(e.expires)}`, { isSubtle: true }));
   }
   if (t.kind !== "resolved") {
-    body.push(text("What to do", { weight: "Bolder", spacing: "Medium" }), text(f.remediation.advice));
-    for (const command of f.remediation.commands) body.push(text(command, { fontType: "Monospace", size: "Small" }));
+    out.push(text(compact ? `What to do: ${f.remediation.advice}` : "What to do", { weight: compact ? "Default" : "Bolder", spacing: "Small" }));
+    if (!compact) out.push(text(f.remediation.advice));
+    for (const command of f.remediation.commands) out.push(text(command, { fontType: "Monospace", size: "Small" }));
   }
-  body.push(text(`alert ${alert.alertId}`, { isSubtle: true, size: "Small" }));
+  return out;
+}
+
+function render(sorted: readonly AlertForCard[], compact: boolean): { type: "message"; attachments: unknown[] } {
+  const lead = sorted[0]!;
+  const attribution = sorted.find((a) => a.attribution)?.attribution;
+  const single = sorted.length === 1;
+  const body: Element[] = [
+    ...sorted.map((a, i) => header(a.transition, i === 0)),
+    text("Where", { weight: "Bolder", spacing: "Medium" }),
+    where(lead.transition.after),
+    text("Who and when", { weight: "Bolder", spacing: "Medium" }),
+    ...who(attribution),
+    { type: "FactSet", facts: [{ title: "When (UTC)", value: attribution?.eventTime || lead.transition.at }] },
+    ...sorted.flatMap((a, i) => details(a.transition, single ? "How bad" : `How bad: ${a.transition.after.ruleId}`, compact && i > 0)),
+    // One line per alert: the outbox ids this card delivers (the first is the lead's).
+    ...sorted.map((a) => text(`alert ${a.alertId}`, { isSubtle: true, size: "Small", spacing: "None" })),
+  ];
   const card = {
     $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
     type: "AdaptiveCard",
     version: "1.5",
     msteams: { width: "Full" },
     body,
-    actions: [{ type: "Action.OpenUrl", title: "Open in Azure portal", url: f.remediation.portalUrl }],
+    actions: [{ type: "Action.OpenUrl", title: "Open in Azure portal", url: lead.transition.after.remediation.portalUrl }],
   };
   return envelope(card);
+}
+
+/** The card for one transition. */
+export function alertMessage(alert: AlertForCard): { type: "message"; attachments: unknown[] } {
+  return alertsMessage([alert]);
+}
+
+/**
+ * One card for every transition one change caused on one resource, most severe first: the
+ * headline blocks first (what happened), then where, who and when once, then how bad and what
+ * to do per transition. A large group drops the facts of all but the first transition to stay
+ * under the size limit.
+ */
+export function alertsMessage(alerts: readonly AlertForCard[]): { type: "message"; attachments: unknown[] } {
+  if (alerts.length === 0) throw new Error("alertsMessage needs at least one alert");
+  const sorted = [...alerts].sort(cardOrder);
+  const full = render(sorted, false);
+  return sorted.length > 1 && Buffer.byteLength(JSON.stringify(full)) > MAX_CARD_BYTES ? render(sorted, true) : full;
 }
 
 export interface Digest {

@@ -1,13 +1,17 @@
 /**
- * Sends what the outbox owes Teams: claims due alerts with a lease, renders each card, sends in
- * order, and on failure schedules the next attempt with exponential backoff and jitter —
- * never sooner than the receiver's Retry-After. After `maxAttempts` (about a day of tries) or a
- * permanent refusal the alert is marked failed: kept, listed and logged, never dropped silently.
+ * Sends what the outbox owes Teams: claims due alerts with a lease, groups them by change (one
+ * card per change to one resource, see `changeKey`), renders and sends each card in order, and
+ * marks every alert of a card delivered together. On failure the whole group is scheduled for
+ * the same next attempt with exponential backoff and jitter — never sooner than the receiver's
+ * Retry-After — so it is claimed, and sent, as one card again. After `maxAttempts` (about a day
+ * of tries) or a permanent refusal its alerts are marked failed: kept, listed and logged, never
+ * dropped silently.
  */
-import type { AlertOutbox, Clock, FindingStore, TeamsNotifier } from "../ports.js";
+import type { AlertOutbox, Clock, FindingStore, OutboxAlert, TeamsNotifier } from "../ports.js";
 import type { Logger } from "pino";
 import { AlertDeliveryError } from "../errors.js";
-import { alertMessage } from "./adaptiveCard.js";
+import { alertsMessage, cardOrder } from "./adaptiveCard.js";
+import { changeKey } from "./changeKey.js";
 
 export interface DeliverySettings {
   readonly batchSize?: number;
@@ -18,9 +22,12 @@ export interface DeliverySettings {
 }
 
 export interface DeliveryFigures {
+  /** Alerts (outbox rows) delivered, retried, given up. */
   delivered: number;
   retried: number;
   failed: number;
+  /** Cards posted: one per change to one resource, however many alerts it carried. */
+  cards?: number;
 }
 
 /** 2^attempt seconds, capped at an hour, ±20 % jitter; at least Retry-After. */
@@ -33,34 +40,53 @@ export async function deliverAlerts(
   deps: { outbox: AlertOutbox; findings: FindingStore; teams: TeamsNotifier; clock: Clock; log: Logger },
   settings: DeliverySettings = {},
 ): Promise<DeliveryFigures> {
-  const figures: DeliveryFigures = { delivered: 0, retried: 0, failed: 0 };
+  const figures: DeliveryFigures = { delivered: 0, retried: 0, failed: 0, cards: 0 };
   await reconcileStaged(deps);
   const maxAttempts = settings.maxAttempts ?? 20;
   for (;;) {
     const due = await deps.outbox.claimDue(deps.clock.now().toISOString(), settings.batchSize ?? 20, settings.leaseMs ?? 60_000);
     if (due.length === 0) return figures;
-    for (const alert of due) {
-      const teams = alert.transition.after.severity === "critical" && settings.criticalTeams ? settings.criticalTeams : deps.teams;
+    for (const group of byChange(due)) {
+      const ids = group.map((a) => a.alertId);
+      const lead = group[0]!;
+      const critical = group.some((a) => a.transition.after.severity === "critical");
+      const teams = critical && settings.criticalTeams ? settings.criticalTeams : deps.teams;
       try {
-        await teams.send(alertMessage(alert), alert.alertId);
-        await deps.outbox.markDelivered(alert.alertId, deps.clock.now().toISOString());
-        figures.delivered++;
+        await teams.send(alertsMessage(group), lead.alertId);
+        const at = deps.clock.now().toISOString();
+        for (const id of ids) await deps.outbox.markDelivered(id, at);
+        figures.delivered += group.length;
+        figures.cards = (figures.cards ?? 0) + 1;
       } catch (error) {
         if (!(error instanceof AlertDeliveryError)) throw error;
-        const attempt = alert.attempts + 1;
+        const attempt = Math.max(...group.map((a) => a.attempts)) + 1;
         if (error.permanent || attempt >= maxAttempts) {
-          await deps.outbox.markFailed(alert.alertId, deps.clock.now().toISOString(), error.message);
-          deps.log.error({ alertId: alert.alertId, attempts: attempt, status: error.status }, `alert delivery given up: ${error.message}`);
-          figures.failed++;
+          const at = deps.clock.now().toISOString();
+          for (const id of ids) await deps.outbox.markFailed(id, at, error.message);
+          deps.log.error({ alertId: lead.alertId, alertIds: ids, attempts: attempt, status: error.status }, `alert delivery given up: ${error.message}`);
+          figures.failed += group.length;
           continue;
         }
+        // One next attempt for the whole group, so it comes due — and is sent — as one card again.
         const next = new Date(deps.clock.now().getTime() + nextAttemptDelayMs(attempt, error.retryAfterMs)).toISOString();
-        await deps.outbox.markRetry(alert.alertId, next, error.message);
-        deps.log.warn({ alertId: alert.alertId, attempts: attempt, status: error.status, nextAttemptAt: next }, `alert delivery will be retried: ${error.message}`);
-        figures.retried++;
+        for (const id of ids) await deps.outbox.markRetry(id, next, error.message);
+        deps.log.warn({ alertId: lead.alertId, alertIds: ids, attempts: attempt, status: error.status, nextAttemptAt: next }, `alert delivery will be retried: ${error.message}`);
+        figures.retried += group.length;
       }
     }
   }
+}
+
+/** Claimed alerts grouped by change, in claim order (oldest change first), each group most severe first. */
+function byChange(alerts: readonly OutboxAlert[]): OutboxAlert[][] {
+  const groups = new Map<string, OutboxAlert[]>();
+  for (const alert of alerts) {
+    const key = changeKey(alert);
+    const group = groups.get(key);
+    if (group) group.push(alert);
+    else groups.set(key, [alert]);
+  }
+  return [...groups.values()].map((group) => group.sort(cardOrder));
 }
 
 /**

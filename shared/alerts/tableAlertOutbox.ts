@@ -7,6 +7,7 @@
 import type { FindingTransition } from "../domain/findings.js";
 import type { AlertOutbox, AlertState, Attribution, OutboxAlert } from "../ports.js";
 import { ConcurrentUpdateError } from "../errors.js";
+import { changeKey } from "./changeKey.js";
 import { encodeKey } from "../storage/tableKeys.js";
 import { call, getOrUndefined, insertIfAbsent, listAll, odata, openTable, readBody, bodyProperties, type StorageConnection } from "../storage/tableClients.js";
 
@@ -28,6 +29,10 @@ function entity(item: Pick<OutboxAlert, "alertId" | "transition" | "attribution"
   if (overflow.length > 0) throw new Error(`alert ${item.alertId} is larger than one table entity`);
   const row: AlertRow = { alertId: item.alertId, state, attempts: 0, nextAttemptAt: now, leaseUntil: "", createdAt: now };
   return { partitionKey: PARTITION, rowKey: encodeKey(item.alertId), ...row, ...properties };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function createTableAlertOutbox(conn: StorageConnection, prefix: string): AlertOutbox {
@@ -64,17 +69,23 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
     async claimDue(now, limit, leaseMs) {
       const table = await alerts();
       const rows = await listAll<AlertRow>(table, `PartitionKey eq '${PARTITION}' and state eq 'pending' and nextAttemptAt le ${odata(now)}`);
-      rows.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+      // Oldest first, and the alerts of one change next to each other: the card for a change is
+      // built from one claim, so `limit` may be exceeded to finish the change it is in.
+      const due = await Promise.all(rows.map(async (row) => ({ row, alert: await toAlert(row) })));
+      const keyed = due.map((d) => ({ ...d, key: changeKey(d.alert) }));
+      keyed.sort((a, b) => compare(a.row.createdAt, b.row.createdAt) || compare(a.key, b.key) || compare(a.row.alertId, b.row.alertId));
       const leaseUntil = new Date(Date.parse(now) + leaseMs).toISOString();
       const claimed: OutboxAlert[] = [];
-      for (const row of rows) {
-        if (claimed.length >= limit) break;
+      let lastKey: string | undefined;
+      for (const { row, alert, key } of keyed) {
+        if (claimed.length >= limit && key !== lastKey) break;
         if (row.leaseUntil && row.leaseUntil > now) continue;
         try {
           await call(table.tableName, "updateEntity", (abortSignal) =>
             table.updateEntity({ partitionKey: PARTITION, rowKey: row.rowKey ?? "", leaseUntil }, "Merge", { etag: row.etag, abortSignal }),
           );
-          claimed.push(await toAlert(row));
+          claimed.push(alert);
+          lastKey = key;
         } catch (error) {
           if (error instanceof ConcurrentUpdateError) continue; // another sender claimed it first
           throw error;

@@ -13,7 +13,21 @@ export interface WorkflowsNotifierOptions {
   readonly webhookUrl: string;
   readonly timeoutMs?: number;
   readonly maxRequestsPerSecond?: number;
+  /**
+   * Resolves when the next request may leave. Default: `createRequestPacer(maxRequestsPerSecond)` on
+   * the real clock. Tests pass one on a fake scheduler, so spacing is asserted in virtual time and
+   * never on a busy machine's wall clock (that measurement belongs to `npm run bench`).
+   */
+  readonly pace?: () => Promise<void>;
 }
+
+/** The clock a pacer reads and sleeps on. */
+export interface PacerClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: PacerClock = { now: Date.now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
 
 /** Seconds or an HTTP date → milliseconds from now. */
 export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
@@ -28,7 +42,7 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
  * Paces requests at least `1000 / rps` ms apart (plus 5 %, so network jitter cannot squeeze an
  * extra request into one second at the receiver): never more than `rps` in any one-second window.
  */
-export function createRequestPacer(requestsPerSecond: number, clock: { now(): number; sleep(ms: number): Promise<void> } = { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }): () => Promise<void> {
+export function createRequestPacer(requestsPerSecond: number, clock: PacerClock = realClock): () => Promise<void> {
   const spacingMs = Math.ceil((1000 / requestsPerSecond) * 1.05);
   const oneAtATime = pLimit(1);
   let nextSlot = 0;
@@ -42,7 +56,7 @@ export function createRequestPacer(requestsPerSecond: number, clock: { now(): nu
 
 export function createWorkflowsTeamsNotifier(options: WorkflowsNotifierOptions): TeamsNotifier {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const waitForSlot = createRequestPacer(options.maxRequestsPerSecond ?? 4);
+  const waitForSlot = options.pace ?? createRequestPacer(options.maxRequestsPerSecond ?? 4);
 
   return {
     async send(payload, alertId) {

@@ -53,12 +53,36 @@ export type ExceptionVerdict =
   | { readonly status: "expired"; readonly reason: string; readonly expires: string; readonly tag: string }
   | { readonly status: "invalid"; readonly why: string; readonly tag: string };
 
-/** One rule's result on one subject, with any exception tag considered. */
-export interface RuleResult {
-  readonly violation: Violation;
-  /** Absent when no exception tag is present. */
-  readonly exception?: ExceptionVerdict;
+/**
+ * What a rule sees on a subject it has nothing against: the current facts, so that a finding it
+ * resolves can say what is true now ("replicated to westeurope, northeurope") instead of
+ * repeating the old violation.
+ */
+export interface Observation {
+  readonly ruleId: FindingRuleId;
+  readonly resourceKey: string;
+  readonly resourceId: string;
+  readonly resourceKind: ResourceKind;
+  /** One sentence on the subject as it is now, e.g. "Gallery gal is Private now". */
+  readonly summary: string;
+  /** The same fact names the rule's violations use, so before → after can be compared. */
+  readonly facts: Readonly<Record<string, FactValue>>;
 }
+
+/** One rule's result on one subject: a violation (with any exception tag considered), or what it observed when clean. */
+export type RuleResult =
+  | {
+      readonly violation: Violation;
+      /** Absent when no exception tag is present. */
+      readonly exception?: ExceptionVerdict;
+      readonly observation?: undefined;
+    }
+  | {
+      /** Not a violation: only used to describe a finding this evaluation resolves. */
+      readonly observation: Observation;
+      readonly violation?: undefined;
+      readonly exception?: undefined;
+    };
 
 /** Everything the rules concluded about a set of subjects at `evaluatedAt`. */
 export interface Evaluation {
@@ -66,6 +90,7 @@ export interface Evaluation {
   readonly subjects: readonly string[];
   /** Rules that ran; findings of other rules on those subjects are left untouched. */
   readonly rules: readonly FindingRuleId[];
+  /** Violations, plus observations of clean subjects (which never open anything). */
   readonly results: readonly RuleResult[];
   readonly evaluatedAt: string;
 }
@@ -95,8 +120,9 @@ export interface Finding {
 
 export type TransitionKind =
   | "opened" // new finding
-  | "escalated" // facts got worse (higher magnitude or severity)
-  | "changed" // facts changed but not worse: recorded, no alert
+  | "escalated" // facts got worse (higher severity, or higher magnitude at the same severity)
+  | "deescalated" // still violates, at a lower severity (e.g. Community → Groups: critical → high)
+  | "changed" // facts changed but neither severity nor magnitude got worse: recorded, no alert
   | "excepted" // an active exception now covers it
   | "reopened" // was resolved or excepted (exception expired / removed) and violates again
   | "resolved"; // no longer violates, or the resource is gone

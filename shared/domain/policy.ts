@@ -17,6 +17,8 @@ export interface Policy {
   readonly exceptionTag: string;
   /** Rules switched on. */
   readonly enabledRules: ReadonlySet<RuleId>;
+  /** Azure portal base for the findings' deep links (GW_PORTAL_URL; sovereign clouds have their own portal). Absent: the public portal. */
+  readonly portalUrl?: string;
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -26,4 +28,5 @@ export const DEFAULT_POLICY: Policy = {
   requiredTags: ["owner", "approver"],
   exceptionTag: "gallery-watch-exception",
   enabledRules: new Set<RuleId>(RULE_IDS),
+  portalUrl: "https://portal.azure.com",
 };

@@ -2,13 +2,15 @@
  * Finding lifecycle as a pure function: stored findings + a fresh evaluation → transitions.
  *
  *   (none) ──violates──► open ──worse facts──► escalated
- *     │                   │  ▲                    │
+ *     │                   │  ▲ ◄── deescalated ───┤ (lower severity, still violating)
  *     │ active exception  │  └── reopened ◄───────┼── resolved / exception expired or removed
  *     ▼                   ▼                       ▼
  *   excepted           resolved ◄── no longer violates, or the resource is gone
  *
  * Evaluating the same state twice yields nothing; facts that change without getting worse are
- * recorded as `changed` without an alert.
+ * recorded as `changed` without an alert. A resolved finding carries what the rule observes now
+ * (`after.facts`, `after.summary`), so its card says what changed rather than repeating the
+ * old violation.
  */
 import { createHash } from "node:crypto";
 import {
@@ -18,9 +20,15 @@ import {
   type FindingRuleId,
   type FindingStatus,
   type FindingTransition,
+  type Observation,
   type RuleResult,
   type TransitionKind,
+  type Violation,
 } from "./findings.js";
+import { tryParseResourceId } from "./resourceId.js";
+import { RULES } from "./rules/index.js";
+import { displayName } from "./rules/describe.js";
+import { readAccessRestoredSummary } from "./rules/readAccess.js";
 
 /** Stable per (rule, resource): the same finding keeps its identity while its facts change. */
 export function fingerprintOf(ruleId: FindingRuleId, resourceKey: string): string {
@@ -35,16 +43,23 @@ export function computeTransitions(stored: readonly Finding[], evaluation: Evalu
   const transitions: FindingTransition[] = [];
   const seen = new Set<string>();
 
+  const observed = new Map<string, Observation>();
+
   for (const result of evaluation.results) {
-    const fingerprint = fingerprintOf(result.violation.ruleId, result.violation.resourceKey);
+    if (!result.violation) {
+      observed.set(fingerprintOf(result.observation.ruleId, result.observation.resourceKey), result.observation);
+      continue;
+    }
+    const violation: Violation = result.violation;
+    const fingerprint = fingerprintOf(violation.ruleId, violation.resourceKey);
     if (seen.has(fingerprint)) continue;
     seen.add(fingerprint);
     const before = inScope.get(fingerprint);
-    const next = judge(before, result);
+    const next = judge(before, violation, result);
     if (!next) continue;
     const after: Finding = {
       fingerprint,
-      ...result.violation,
+      ...violation,
       ...(result.exception ? { exception: result.exception } : {}),
       status: next.status,
       firstSeenAt: before && before.status !== "resolved" ? before.firstSeenAt : (before?.firstSeenAt ?? at),
@@ -56,38 +71,62 @@ export function computeTransitions(stored: readonly Finding[], evaluation: Evalu
 
   for (const before of inScope.values()) {
     if (seen.has(before.fingerprint) || before.status === "resolved") continue;
-    transitions.push(resolved(before, at, "no longer violates"));
+    transitions.push(resolved(before, at, "no longer violates", cleanSummary(before, observed.get(before.fingerprint)), observed.get(before.fingerprint)?.facts));
   }
   return transitions;
 }
 
 /** Every unresolved finding on a resource that is gone. */
 export function resolveAllFor(stored: readonly Finding[], resourceKey: string, at: string, reason: string): FindingTransition[] {
-  return stored.filter((f) => f.resourceKey === resourceKey && f.status !== "resolved").map((f) => resolved(f, at, reason));
+  return stored
+    .filter((f) => f.resourceKey === resourceKey && f.status !== "resolved")
+    .map((f) => resolved(f, at, reason, `${capitalised(nameOf(f))} was deleted, so this finding is closed. It said: ${f.summary}`));
 }
 
-function resolved(before: Finding, at: string, reason: string): FindingTransition {
+/**
+ * The resolved finding: what is true now (the rule's observation: facts and summary) — or, when
+ * nothing was observed, the old facts with a sentence saying why it closed.
+ */
+function resolved(before: Finding, at: string, reason: string, summary: string, facts?: Finding["facts"]): FindingTransition {
   const { exception: _dropped, ...rest } = before;
-  const after: Finding = { ...rest, status: "resolved", facts: { ...before.facts, resolution: reason }, updatedAt: at, resolvedAt: at, revision: before.revision + 1 };
+  const after: Finding = { ...rest, status: "resolved", summary, facts: { ...(facts ?? before.facts), resolution: reason }, updatedAt: at, resolvedAt: at, revision: before.revision + 1 };
   return { kind: "resolved", fingerprint: before.fingerprint, before, after, alert: true, at };
 }
 
-function judge(before: Finding | undefined, result: RuleResult): { kind: TransitionKind; status: FindingStatus } | undefined {
+/** What a finding that no longer violates says: the rule's wording of now versus before, else a plain sentence. */
+function cleanSummary(before: Finding, observation: Observation | undefined): string {
+  if (before.ruleId === "read-access") return readAccessRestoredSummary(before);
+  if (!observation) return `${capitalised(nameOf(before))} no longer violates ${before.ruleId}. It said: ${before.summary}`;
+  const rule = RULES.find((r) => r.id === before.ruleId && r.appliesTo === before.resourceKind);
+  return rule?.resolution?.(before, observation) ?? observation.summary;
+}
+
+function nameOf(finding: Finding): string {
+  const parsed = tryParseResourceId(finding.resourceId);
+  return parsed.ok ? displayName(parsed.id) : finding.resourceId;
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function judge(before: Finding | undefined, v: Violation, result: RuleResult): { kind: TransitionKind; status: FindingStatus } | undefined {
   const excepted = result.exception?.status === "active";
   if (!before) return excepted ? { kind: "excepted", status: "excepted" } : { kind: "opened", status: "open" };
   if (before.status === "resolved") return excepted ? { kind: "excepted", status: "excepted" } : { kind: "reopened", status: "open" };
   if (excepted) {
     if (before.status !== "excepted") return { kind: "excepted", status: "excepted" };
-    return sameVerdict(before, result) ? undefined : { kind: "changed", status: "excepted" };
+    return sameVerdict(before, v, result) ? undefined : { kind: "changed", status: "excepted" };
   }
   if (before.status === "excepted") return { kind: "reopened", status: "open" };
-  const v = result.violation;
-  if (SEVERITY_ORDER[v.severity] > SEVERITY_ORDER[before.severity] || v.magnitude > before.magnitude) return { kind: "escalated", status: "escalated" };
-  return sameVerdict(before, result) ? undefined : { kind: "changed", status: before.status };
+  const severity = SEVERITY_ORDER[v.severity] - SEVERITY_ORDER[before.severity];
+  // Severity decides first; magnitude only orders findings of the same severity (more regions is worse).
+  if (severity > 0 || (severity === 0 && v.magnitude > before.magnitude)) return { kind: "escalated", status: "escalated" };
+  if (severity < 0) return { kind: "deescalated", status: "open" };
+  return sameVerdict(before, v, result) ? undefined : { kind: "changed", status: before.status };
 }
 
-function sameVerdict(before: Finding, result: RuleResult): boolean {
-  const v = result.violation;
+function sameVerdict(before: Finding, v: Violation, result: RuleResult): boolean {
   return (
     before.severity === v.severity &&
     before.magnitude === v.magnitude &&

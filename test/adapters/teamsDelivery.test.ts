@@ -27,27 +27,75 @@ function transitions(count: number) {
   });
 }
 
+/**
+ * Virtual time for the pacer: `sleep` only registers a timer; `run` lets every pending promise
+ * and I/O settle, then jumps to the earliest timer, until the work is done. No real waiting, and
+ * a departure is recorded at the virtual instant it happened.
+ */
+function fakeScheduler() {
+  let now = 0;
+  const timers: Array<{ at: number; fire: () => void }> = [];
+  return {
+    now: () => now,
+    clock: { now: () => now, sleep: (ms: number) => new Promise<void>((fire) => void timers.push({ at: now + ms, fire })) },
+    async run<T>(work: Promise<T>): Promise<T> {
+      let done = false;
+      void work.finally(() => (done = true)).catch(() => undefined);
+      const deadline = Date.now() + 20_000;
+      while (!done && Date.now() < deadline) {
+        await new Promise((resolve) => setImmediate(resolve));
+        timers.sort((x, y) => x.at - y.at);
+        const next = timers.shift();
+        if (next) {
+          now = Math.max(now, next.at);
+          next.fire();
+        }
+      }
+      return work;
+    },
+  };
+}
+
+/** A minimal valid card carrying its alert id the way real cards do, so the inbox can tell them apart. */
+function cardFor(alertId: string) {
+  return { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: `alert ${alertId}` }] } }] };
+}
+
 describe("Workflows webhook delivery", () => {
-  it("paces departures so no one-second window holds more than 4 (fake clock)", async () => {
-    let now = 0;
+  it("paces departures so no one-second window holds more than 4, also for concurrent callers (fake scheduler)", async () => {
+    const time = fakeScheduler();
     const departures: number[] = [];
-    const pace = createRequestPacer(4, { now: () => now, sleep: async (ms) => void (now += ms) });
-    for (let i = 0; i < 12; i++) {
-      await pace();
-      departures.push(now);
-    }
+    const pace = createRequestPacer(4, time.clock);
+    const record = () => pace().then(() => void departures.push(time.now()));
+    await time.run((async () => {
+      for (let i = 0; i < 6; i++) await record();
+      await Promise.all(Array.from({ length: 6 }, record));
+    })());
+    expect(departures).toHaveLength(12);
     for (let i = 4; i < departures.length; i++) expect(departures[i]! - departures[i - 4]!).toBeGreaterThan(1000);
+    expect(departures[1]! - departures[0]!).toBeLessThan(300); // paced, not serialised a second apart
   });
 
-  it("sends a burst of 10 cards paced at the receiver too (allowing for network jitter)", async () => {
-    const before = inbox.attempts().length;
+  it("the notifier waits for its pacer before every request (fake scheduler, real HTTP): all cards arrive, none twice", async () => {
+    const time = fakeScheduler();
+    const departures: number[] = [];
+    const pacer = createRequestPacer(4, time.clock);
+    const before = inbox.cards().length;
+    const notifier = createWorkflowsTeamsNotifier({ webhookUrl: inbox.webhookUrl, maxRequestsPerSecond: 4, pace: () => pacer().then(() => void departures.push(time.now())) });
+    await time.run(Promise.all(Array.from({ length: 10 }, (_, i) => notifier.send(cardFor(`feed${i}:1`), `feed${i}:1`))));
+    expect(departures).toHaveLength(10);
+    for (let i = 4; i < departures.length; i++) expect(departures[i]! - departures[i - 4]!).toBeGreaterThan(1000);
+    const ids = inbox.cards().slice(before).map((c) => c.alertId).sort();
+    expect(ids).toEqual(Array.from({ length: 10 }, (_, i) => `feed${i}:1`).sort());
+  });
+
+  it("sends a burst of 10 cards with the real pacer: every card arrives exactly once (spacing is the benchmark's business)", async () => {
+    const before = inbox.cards().length;
     const notifier = createWorkflowsTeamsNotifier({ webhookUrl: inbox.webhookUrl, maxRequestsPerSecond: 4 });
-    const message = { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: { type: "AdaptiveCard", version: "1.5", body: [] } }] };
-    await Promise.all(Array.from({ length: 10 }, (_, i) => notifier.send(message, `rate-${i}`)));
-    const times = inbox.attempts().slice(before).map((a) => Date.parse(a.at)).sort((a, b) => a - b);
-    expect(times).toHaveLength(10);
-    // Departures are paced exactly (above); arrival timestamps carry scheduling jitter, hence the margin.
-    for (let i = 4; i < times.length; i++) expect(times[i]! - times[i - 4]!).toBeGreaterThanOrEqual(900);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => notifier.send(cardFor(`abc${i}:1`), `abc${i}:1`)));
+    const ids = inbox.cards().slice(before).map((c) => c.alertId);
+    expect(ids).toHaveLength(10);
+    expect(new Set(ids)).toEqual(new Set(Array.from({ length: 10 }, (_, i) => `abc${i}:1`)));
   });
 
   it("classifies receiver answers: 429 with Retry-After is retryable with the wait, 400 is permanent", async () => {
@@ -85,5 +133,29 @@ describe("Workflows webhook delivery", () => {
     expect(runs.map((r) => [r.delivered, r.retried])).toEqual([[0, 1], [0, 1], [1, 0], [0, 0]]);
     expect(inbox.cards().slice(before).map((c) => c.alertId)).toEqual([alert.alertId]);
     expect((await outbox.list())[0]).toMatchObject({ state: "delivered" });
+  });
+  it("one change to one resource with several transitions arrives as one card; every alert of it is delivered once", async () => {
+    const prefix = `t${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+    const conn = { connectionString: inject("azuriteConnectionString") };
+    const outbox = createTableAlertOutbox(conn, prefix);
+    const findings = createTableFindingStore(conn, prefix);
+    const v = aVersion({ tags: {}, excludeFromLatest: false, endOfLifeDate: undefined, targetRegions: regions("West Europe", "North Europe", "East US") });
+    const all = computeTransitions([], { subjects: [v.id.key], rules: [...RULE_IDS], results: evaluateSubject(v, { definitions: [], versions: [] }, policy(), NOW), evaluatedAt: NOW.toISOString() });
+    expect(all).toHaveLength(4);
+    const attribution = { eventId: "e-group", eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: NOW.toISOString(), callerName: "Priya Patel" };
+    const alerts = all.map((t) => ({ alertId: `${t.fingerprint}:1`, transition: t, attribution }));
+    await outbox.enqueue(alerts, NOW.toISOString());
+    await outbox.release(alerts, NOW.toISOString());
+    const clock = { now: () => new Date(NOW.getTime() + 1000) };
+    const deps = { outbox, findings, teams: createWorkflowsTeamsNotifier({ webhookUrl: inbox.webhookUrl }), clock, log: pino({ level: "silent" }) };
+    const before = inbox.cards().length;
+    // A batch smaller than the group: the outbox still hands over the whole change at once.
+    expect(await deliverAlerts(deps, { batchSize: 2 })).toMatchObject({ delivered: 4, retried: 0, failed: 0 });
+    expect(await deliverAlerts(deps, { batchSize: 2 })).toMatchObject({ delivered: 0 });
+    const cards = inbox.cards().slice(before);
+    expect(cards).toHaveLength(1);
+    const text = JSON.stringify(cards[0]!.card);
+    for (const a of alerts) expect(text).toContain(`alert ${a.alertId}`);
+    expect((await outbox.list()).map((a) => a.state)).toEqual(["delivered", "delivered", "delivered", "delivered"]);
   });
 });

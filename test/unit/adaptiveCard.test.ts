@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { alertMessage, digestMessage, MAX_CARD_BYTES } from "../../shared/alerts/adaptiveCard.js";
+import { alertMessage, alertsMessage, digestMessage, escapeMarkdown, MAX_CARD_BYTES } from "../../shared/alerts/adaptiveCard.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
 import { computeTransitions } from "../../shared/domain/transitions.js";
 import { RULE_IDS, type Finding, type FindingTransition, type TransitionKind } from "../../shared/domain/findings.js";
@@ -89,6 +89,37 @@ describe("Teams card for a finding transition", () => {
     expect(JSON.stringify(message)).toContain("and 488 more");
     expect(JSON.stringify(message)).toContain("and 48 more");
     expect(complaints((message.attachments[0] as { content: unknown }).content)).toEqual([]);
+  });
+
+  it("a de-escalation and a whole change's group are valid cards too; a group of six with 500-item facts stays under 25 KB", () => {
+    const t = opened.find((x) => x.after.ruleId === "replication-breadth")!;
+    const down: FindingTransition = { ...t, kind: "deescalated", before: { ...t.after, severity: "critical" }, after: { ...t.after, revision: 2 } };
+    const single = alertMessage({ alertId: "d:2", transition: down, attribution });
+    expect(envelopeProblem(single)).toBeUndefined();
+    expect(complaints((single.attachments[0] as { content: unknown }).content)).toEqual([]);
+    expect(JSON.stringify(single)).toContain("critical → high");
+
+    const wide = (x: FindingTransition): FindingTransition => ({ ...x, after: { ...x.after, facts: { ...x.after.facts, scaleSets: Array.from({ length: 500 }, (_, i) => `vmss-proxy-${i}-${"x".repeat(200)}`) } } });
+    const group = [...opened, ...opened.slice(0, 2)].map((x, i) => ({ alertId: `${i}${x.fingerprint.slice(1)}:1`, transition: wide(x), attribution }));
+    const message = alertsMessage(group);
+    expect(envelopeProblem(message)).toBeUndefined();
+    expect(complaints((message.attachments[0] as { content: unknown }).content)).toEqual([]);
+    expect(Buffer.byteLength(JSON.stringify(message))).toBeLessThan(MAX_CARD_BYTES);
+    for (const a of group) expect(JSON.stringify(message)).toContain(`alert ${a.alertId}`);
+  });
+
+  it.each([
+    ["[click](https://evil)", String.raw`\[click\]\(https://evil\)`],
+    ["![x](https://evil/p.png)", String.raw`\!\[x\]\(https://evil/p.png\)`],
+    ["**bold** _it_ `code` # h > q | p <b> \\", String.raw`\*\*bold\*\* \_it\_ \`code\` \# h \> q \| p \<b\> \\`],
+    ["- list item", String.raw`\- list item`],
+    ["+ list item", String.raw`\+ list item`],
+    ["1. numbered", String.raw`1\. numbered`],
+    ["line\n- injected", "line - injected"],
+    ["CAB-4711 emergency rollback", "CAB-4711 emergency rollback"],
+    ["203.0.113.24", "203.0.113.24"],
+  ])("escapes Markdown in %j", (raw, escaped) => {
+    expect(escapeMarkdown(raw)).toBe(escaped);
   });
 
   it("renders the nightly digest as a valid card", () => {

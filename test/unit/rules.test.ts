@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateSubject } from "../../shared/domain/evaluate.js";
+import { evaluateSubject, violationsOf } from "../../shared/domain/evaluate.js";
 import type { RuleId, RuleResult } from "../../shared/domain/findings.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
@@ -7,7 +7,7 @@ import type { RelatedResources } from "../../shared/domain/rules/related.js";
 import { aDefinition, aGallery, aScaleSet, aVersion, BASE, NOW, policy, regions } from "../support/snapshotBuilders.js";
 
 const none: RelatedResources = { definitions: [], versions: [] };
-const only = (rule: RuleId, results: RuleResult[]) => results.filter((r) => r.violation.ruleId === rule);
+const only = (rule: RuleId, results: RuleResult[]) => results.filter((r) => r.violation?.ruleId === rule);
 const fire = (rule: RuleId, subject: Snapshot, related: RelatedResources = none, p = policy(), now = NOW) => only(rule, evaluateSubject(subject, related, p, now))[0]?.violation;
 
 describe("replication-breadth", () => {
@@ -171,9 +171,9 @@ describe("scale-set-use", () => {
 describe("policy switches", () => {
   it("a rule switched off produces nothing", () => {
     const wide = aVersion({ targetRegions: regions("West Europe", "North Europe", "East US"), excludeFromLatest: false });
-    const all = evaluateSubject(wide, none, policy(), NOW).map((r) => r.violation.ruleId).sort();
+    const all = violationsOf(evaluateSubject(wide, none, policy(), NOW)).map((v) => v.ruleId).sort();
     expect(all).toEqual(["replication-breadth", "selectable-as-latest"]);
-    const without = evaluateSubject(wide, none, policy({ enabledRules: new Set<RuleId>(["selectable-as-latest"]) }), NOW).map((r) => r.violation.ruleId);
-    expect(without).toEqual(["selectable-as-latest"]);
+    const without = evaluateSubject(wide, none, policy({ enabledRules: new Set<RuleId>(["selectable-as-latest"]) }), NOW);
+    expect(without.map((r) => r.violation?.ruleId ?? r.observation?.ruleId)).toEqual(["selectable-as-latest"]); // not even an observation from a rule switched off
   });
 });

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { evaluateSubject } from "../../shared/domain/evaluate.js";
+import { evaluateSubject, violationsOf } from "../../shared/domain/evaluate.js";
 import { parseExceptionTag } from "../../shared/domain/exceptions.js";
 import { computeTransitions, fingerprintOf, resolveAllFor } from "../../shared/domain/transitions.js";
 import type { Evaluation, Finding, FindingRuleId, FindingTransition } from "../../shared/domain/findings.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
 import type { RelatedResources } from "../../shared/domain/rules/related.js";
 import { RULE_IDS } from "../../shared/domain/findings.js";
+import { readAccessViolation } from "../../shared/domain/rules/readAccess.js";
 import { aDefinition, aGallery, aScaleSet, aVersion, NOW, policy, regions } from "../support/snapshotBuilders.js";
 
 const none: RelatedResources = { definitions: [], versions: [] };
@@ -53,7 +54,7 @@ describe("exception tags", () => {
   it("is read from the resource, case-insensitively, and for a version from its definition", () => {
     const wide = { targetRegions: regions("West Europe", "North Europe", "East US") };
     const onVersion = evaluateSubject(aVersion({ ...wide, tags: { owner: "o", approver: "a", "Gallery-Watch-Exception": "reason=DR test;expires=2026-12-01" } }), none, policy(), NOW);
-    expect(onVersion.find((r) => r.violation.ruleId === "replication-breadth")?.exception).toMatchObject({ status: "active", reason: "DR test" });
+    expect(onVersion.find((r) => r.violation?.ruleId === "replication-breadth")?.exception).toMatchObject({ status: "active", reason: "DR test" });
     const viaDefinition = evaluateSubject(aVersion(wide), { definition: aDefinition({ tags: { owner: "o", approver: "a", "gallery-watch-exception": "reason=CAB-7;expires=2026-12-01" } }), definitions: [], versions: [] }, policy(), NOW);
     expect(viaDefinition[0]?.exception).toMatchObject({ status: "active", reason: "CAB-7" });
   });
@@ -124,6 +125,39 @@ describe("finding transitions", () => {
   });
 });
 
+describe("resolved findings describe the state that resolved them", () => {
+  const resolveBy = (from: Snapshot, to: Snapshot, ruleId: FindingRuleId, now = NOW) => {
+    const stored = apply([], computeTransitions([], evaluation([[from]], now)));
+    return computeTransitions(stored, evaluation([[to]], now)).find((t) => t.after.ruleId === ruleId);
+  };
+  it.each([
+    ["selectable-as-latest", aVersion({ excludeFromLatest: false }), aVersion({ excludeFromLatest: true }), "is now excluded from latest: only a pinned version id deploys it (was selectable as latest in northeurope, westeurope)."],
+    ["lifecycle", aVersion({ endOfLifeDate: undefined }), aVersion({ endOfLifeDate: "2027-01-31T00:00:00Z" }), "now has an end-of-life date, 2027-01-31 (it had none)."],
+    ["governance-tags", aVersion({ tags: { owner: "o" } }), aVersion({ tags: { owner: "o", approver: "a" } }), "now has its owner and approver tags (approver was missing)."],
+  ] as const)("%s", (ruleId, from, to, phrase) => {
+    const t = resolveBy(from, to, ruleId);
+    expect(t).toMatchObject({ kind: "resolved", alert: true, after: { status: "resolved" } });
+    expect(t!.after.summary).toContain(phrase);
+    expect(t!.after.summary).not.toBe(t!.before!.summary);
+  });
+
+  it("lifecycle past its date: resolved once no region holds the version any more", () => {
+    const later = new Date("2027-02-01T00:00:00Z");
+    const t = resolveBy(aVersion({ endOfLifeDate: "2027-01-31T00:00:00Z" }), aVersion({ endOfLifeDate: "2027-01-31T00:00:00Z", targetRegions: [] }), "lifecycle", later);
+    expect(t!.after.summary).toContain("is past its end-of-life date 2027-01-31 and is no longer replicated to any region (it was past its end-of-life date 2027-01-31 and still replicated to 2 region(s): northeurope, westeurope).");
+    expect(t!.after.facts.regions).toEqual([]);
+  });
+
+  it("read-access: says the resource can be read again", () => {
+    const id = aVersion().id;
+    const blind: Evaluation = { subjects: [id.key], rules: ["read-access"], results: [{ violation: readAccessViolation(id, "AuthorizationFailed") }], evaluatedAt: NOW.toISOString() };
+    const stored = apply([], computeTransitions([], blind));
+    const [t] = computeTransitions(stored, { ...evaluation([[aVersion()]]), rules: RULES });
+    expect(t).toMatchObject({ kind: "resolved", after: { ruleId: "read-access" } });
+    expect(t!.after.summary).toMatch(/^gallery-watch can read image version gal\/def\/1\.0\.0 again/);
+  });
+});
+
 describe("properties", () => {
   const names = ["West Europe", "westeurope", "North Europe", "East US", "eastus", "UK South", "Japan East", "Brazil South"];
   type VersionShape = { regions: string[]; counts: Array<number | undefined>; replicaCount: number | undefined; excludeFromLatest: boolean; osState: "Specialized" | "Generalized" | "Unknown"; eol: number | undefined; owner: boolean };
@@ -155,7 +189,8 @@ describe("properties", () => {
         expect(evaluateSubject(version, none, policy(), NOW)).toEqual(a);
         // Duplicate region entries keep their first count, so order only matters when names repeat.
         if (new Set(version.targetRegions.map((t) => t.region)).size === version.targetRegions.length) {
-          expect(evaluateSubject(reversed, none, policy(), NOW).map((x) => [x.violation.ruleId, x.violation.facts, x.violation.magnitude])).toEqual(a.map((x) => [x.violation.ruleId, x.violation.facts, x.violation.magnitude]));
+          const verdicts = (results: typeof a) => violationsOf(results).map((v) => [v.ruleId, v.facts, v.magnitude]);
+          expect(verdicts(evaluateSubject(reversed, none, policy(), NOW))).toEqual(verdicts(a));
         }
       }),
       { numRuns: 200 },

@@ -1,11 +1,38 @@
 /** Shared wording and links for rule results: names, portal links, `az` argument blocks. */
+import type { FactValue, Observation } from "../findings.js";
+import type { Policy } from "../policy.js";
 import type { ResourceId } from "../resourceId.js";
-import type { InheritedOsState } from "../snapshots.js";
+import type { InheritedOsState, Snapshot } from "../snapshots.js";
 
 export const DEFAULT_PORTAL = "https://portal.azure.com";
 
-export function portalLink(id: ResourceId, portalBase = DEFAULT_PORTAL): string {
-  return `${portalBase.replace(/\/$/, "")}/#@/resource${id.display}/overview`;
+/** Portal deep link; the base comes from the policy (GW_PORTAL_URL), e.g. https://portal.azure.us for Azure Government. */
+export function portalLink(id: ResourceId, portalBase: string | Pick<Policy, "portalUrl"> | undefined = DEFAULT_PORTAL): string {
+  const base = (typeof portalBase === "string" ? portalBase : portalBase?.portalUrl) || DEFAULT_PORTAL;
+  return `${base.replace(/\/+$/, "")}/#@/resource${id.display}/overview`;
+}
+
+/** An observation of `subject` by `ruleId`. */
+export function observation(ruleId: Observation["ruleId"], subject: Snapshot, summary: string, facts: Readonly<Record<string, FactValue>>): Observation {
+  return { ruleId, resourceKey: subject.id.key, resourceId: subject.id.display, resourceKind: subject.kind, summary, facts };
+}
+
+/** A stored fact as a list (facts are stored as JSON, so a list may come back as anything). */
+export function listFact(value: FactValue | undefined): string[] {
+  return Array.isArray(value) ? value.map(String) : [];
+}
+
+/** "a, b, c" or "a, b, … and 40 more": sentences stay short however long the list. */
+export function someOf(values: readonly string[], max = 12): string {
+  return values.length <= max ? values.join(", ") : `${values.slice(0, max).join(", ")} … and ${values.length - max} more`;
+}
+
+/** `gallery/definition[/version]` from a gallery image id, else the id unchanged. */
+export function shortImage(id: string): string {
+  const parts = id.split("/");
+  const at = parts.findIndex((p) => p.toLowerCase() === "galleries");
+  if (at < 0) return id;
+  return parts.filter((_, i) => i > at && (i - at) % 2 === 1).join("/");
 }
 
 /** `--resource-group … --gallery-name … --gallery-image-definition … [--gallery-image-version …]` */

@@ -1,7 +1,7 @@
 import type { Violation } from "../findings.js";
 import type { ImageVersionSnapshot } from "../snapshots.js";
 import type { Rule } from "./rule.js";
-import { dateOnly, displayName, isJudged, osStatePhrase, portalLink, sigArgs, subscriptionArg } from "./describe.js";
+import { dateOnly, displayName, isJudged, listFact, observation, osStatePhrase, portalLink, sigArgs, someOf, subscriptionArg } from "./describe.js";
 
 const DAY = 86_400_000;
 
@@ -13,7 +13,7 @@ export const lifecycle: Rule<ImageVersionSnapshot> = {
   id: "lifecycle",
   appliesTo: "imageVersion",
   title: "Specialized image not retired",
-  evaluate(version, _related, _policy, now): Violation | undefined {
+  evaluate(version, _related, policy, now): Violation | undefined {
     if (!isJudged(version.osState)) return undefined;
     const base = {
       ruleId: "lifecycle" as const,
@@ -34,7 +34,7 @@ export const lifecycle: Rule<ImageVersionSnapshot> = {
         summary: `The ${osStatePhrase(version.osState)} ${displayName(version.id)} ${why}, so nothing says when it must be retired.`,
         facts: { osState: version.osState, endOfLifeDate: version.endOfLifeDate ?? null, regionCount: version.targetRegions.length },
         magnitude: 1,
-        remediation: { advice: "Set an end-of-life date no further out than the recovery need.", commands: [setEol], portalUrl: portalLink(version.id) },
+        remediation: { advice: "Set an end-of-life date no further out than the recovery need.", commands: [setEol], portalUrl: portalLink(version.id, policy) },
       };
     }
     if (now.getTime() < eol || version.targetRegions.length === 0) return undefined;
@@ -50,8 +50,30 @@ export const lifecycle: Rule<ImageVersionSnapshot> = {
       remediation: {
         advice: "Delete the retired version (or, if it is still needed, extend its end-of-life date with an approval).",
         commands: [`az sig image-version delete ${sigArgs(version.id)} ${subscriptionArg(version.id)}`, setEol],
-        portalUrl: portalLink(version.id),
+        portalUrl: portalLink(version.id, policy),
       },
     };
+  },
+
+  observe(version, _related, _policy, now) {
+    const eol = version.endOfLifeDate === undefined ? Number.NaN : Date.parse(version.endOfLifeDate);
+    const regions = [...new Set(version.targetRegions.map((t) => t.region))].sort();
+    const facts = { osState: version.osState, endOfLifeDate: Number.isNaN(eol) ? (version.endOfLifeDate ?? null) : new Date(eol).toISOString(), regions };
+    const name = `${isJudged(version.osState) ? `${osStatePhrase(version.osState)} ` : ""}${displayName(version.id)}`;
+    if (!isJudged(version.osState)) return observation("lifecycle", version, `The ${name} is ${version.osState.toLowerCase()}, so its lifecycle is not judged.`, facts);
+    if (Number.isNaN(eol)) return undefined; // evaluate flags a missing or unreadable date
+    const summary =
+      now.getTime() < eol
+        ? `The ${name} now has an end-of-life date, ${dateOnly(new Date(eol).toISOString())}.`
+        : `The ${name} is past its end-of-life date ${dateOnly(new Date(eol).toISOString())} and is no longer replicated to any region.`;
+    return observation("lifecycle", version, summary, facts);
+  },
+
+  resolution(before, now) {
+    if (before.facts.endOfLifeDate === null) return now.summary.replace(/\.$/, " (it had none).");
+    if (before.severity === "medium") return now.summary.replace(/\.$/, ` (it had '${String(before.facts.endOfLifeDate).slice(0, 40)}', which is not a date).`);
+    const regions = listFact(before.facts.regions);
+    const was = typeof before.facts.endOfLifeDate === "string" ? dateOnly(before.facts.endOfLifeDate) : "?";
+    return now.summary.replace(/\.$/, ` (it was past its end-of-life date ${was} and still replicated to ${regions.length} region(s)${regions.length > 0 ? `: ${someOf(regions)}` : ""}).`);
   },
 };

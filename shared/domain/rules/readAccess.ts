@@ -1,9 +1,13 @@
-import type { Violation } from "../findings.js";
-import type { ResourceId } from "../resourceId.js";
+import type { Finding, Violation } from "../findings.js";
+import type { Policy } from "../policy.js";
+import { tryParseResourceId, type ResourceId } from "../resourceId.js";
 import { displayName, portalLink } from "./describe.js";
 
-/** The watcher could not read a resource: a blind spot is a finding too, never silence. */
-export function readAccessViolation(id: ResourceId, message: string, portalBase?: string): Violation {
+/**
+ * The watcher could not read a resource: a blind spot is a finding too, never silence.
+ * `portal` is the policy (its `portalUrl`, from GW_PORTAL_URL) or, as before, the portal base itself.
+ */
+export function readAccessViolation(id: ResourceId, message: string, portal?: string | Pick<Policy, "portalUrl">): Violation {
   return {
     ruleId: "read-access",
     severity: "medium",
@@ -16,7 +20,13 @@ export function readAccessViolation(id: ResourceId, message: string, portalBase?
     remediation: {
       advice: "Grant gallery-watch's managed identity Reader on the subscription (or resource group).",
       commands: [`az role assignment create --assignee <gallery-watch identity principal id> --role Reader --scope /subscriptions/${id.subscriptionId}`],
-      portalUrl: portalLink(id, portalBase),
+      portalUrl: portalLink(id, portal),
     },
   };
+}
+
+/** The resolved read-access finding: access is back (there is no rule to observe it, the successful read is the news). */
+export function readAccessRestoredSummary(before: Pick<Finding, "resourceId" | "facts">): string {
+  const parsed = tryParseResourceId(before.resourceId);
+  return `gallery-watch can read ${parsed.ok ? displayName(parsed.id) : before.resourceId} again, so changes to it are checked (it could not: ${String(before.facts.reason ?? "access denied").slice(0, 160)}).`;
 }

@@ -1,7 +1,7 @@
 import type { Violation } from "../findings.js";
 import type { ImageVersionSnapshot } from "../snapshots.js";
 import type { Rule } from "./rule.js";
-import { dateOnly, displayName, isJudged, osStatePhrase, portalLink, sigArgs, subscriptionArg } from "./describe.js";
+import { dateOnly, displayName, isJudged, listFact, observation, someOf, osStatePhrase, portalLink, sigArgs, subscriptionArg } from "./describe.js";
 
 /** Replicas per distinct region: a region's own count, else the version-level default, else 1. Duplicate entries count once. */
 export function replicasByRegion(version: Pick<ImageVersionSnapshot, "targetRegions" | "replicaCount">): Map<string, number> {
@@ -61,8 +61,31 @@ export const replicationBreadth: Rule<ImageVersionSnapshot> = {
       remediation: {
         advice: keep.length > 0 ? `Replicate only to ${keep.join(" and ")} (primary and recovery), removing the other regions.` : "Remove the regions outside the allowed list.",
         commands: [`az sig image-version update ${sigArgs(version.id)} ${subscriptionArg(version.id)} --target-regions ${keepArgs}`],
-        portalUrl: portalLink(version.id),
+        portalUrl: portalLink(version.id, policy),
       },
     };
+  },
+
+  observe(version, _related, policy) {
+    const byRegion = replicasByRegion(version);
+    const listed = [...byRegion.keys()];
+    const totalReplicas = [...byRegion.values()].reduce((a, b) => a + b, 0);
+    const where = listed.length === 0 ? "is now replicated to no region" : `is now replicated to ${listed.join(", ")}`;
+    return observation(
+      "replication-breadth",
+      version,
+      isJudged(version.osState) ? `The ${osStatePhrase(version.osState)} ${displayName(version.id)} ${where} (${listed.length} region${listed.length === 1 ? "" : "s"}).` : `The ${displayName(version.id)} is ${version.osState.toLowerCase()}, so its replication is not judged.`,
+      { osState: version.osState, regions: [...listed].sort(), regionCount: listed.length, maxRegions: policy.maxRegions, totalReplicas, maxTotalReplicas: policy.maxTotalReplicas },
+    );
+  },
+
+  resolution(before, now) {
+    if (now.facts.osState !== "Specialized" && now.facts.osState !== "Unknown") return now.summary;
+    const was = listFact(before.facts.regions);
+    // Replicas are mentioned only when their total was part of the problem.
+    const tooMany = Number(before.facts.totalReplicas) > Number(before.facts.maxTotalReplicas);
+    const replicas = tooMany ? `; ${String(now.facts.totalReplicas)} replicas in total, was ${String(before.facts.totalReplicas)}` : "";
+    // "… (2 regions)." → "… (2 regions, was 5: eastus, …)."
+    return now.summary.replace(/\)\.$/, `, was ${was.length}: ${someOf(was)}${replicas}).`);
   },
 };

@@ -2,7 +2,7 @@ import type { Violation } from "../findings.js";
 import { resolveLatest, type InheritedOsState, type ScaleSetSnapshot } from "../snapshots.js";
 import type { RelatedResources } from "./related.js";
 import type { Rule } from "./rule.js";
-import { isJudged, portalLink } from "./describe.js";
+import { isJudged, observation, portalLink, shortImage } from "./describe.js";
 
 interface ImageFacts {
   readonly image: string;
@@ -48,7 +48,7 @@ export const scaleSetUse: Rule<ScaleSetSnapshot> = {
   id: "scale-set-use",
   appliesTo: "scaleSet",
   title: "Scale set built from a specialized image",
-  evaluate(scaleSet, related): Violation | undefined {
+  evaluate(scaleSet, related, policy): Violation | undefined {
     const facts = imageFacts(scaleSet, related);
     if (facts === undefined) return undefined;
     const name = scaleSet.id.scaleSet ?? "";
@@ -64,7 +64,7 @@ export const scaleSetUse: Rule<ScaleSetSnapshot> = {
         `az vmss update --resource-group ${scaleSet.id.resourceGroup} --name ${name} --subscription ${scaleSet.id.subscriptionId} --set virtualMachineProfile.storageProfile.imageReference.id=<generalized image definition id>`,
         `az vmss update-instances --resource-group ${scaleSet.id.resourceGroup} --name ${name} --subscription ${scaleSet.id.subscriptionId} --instance-ids "*"`,
       ],
-      portalUrl: portalLink(scaleSet.id),
+      portalUrl: portalLink(scaleSet.id, policy),
     };
     if ("unresolvable" in facts) {
       // Cross-tenant images we cannot read are not assumed safe: said plainly, at lower severity.
@@ -73,7 +73,8 @@ export const scaleSetUse: Rule<ScaleSetSnapshot> = {
         severity: "medium",
         summary: `Scale set ${name} (${scaleSet.capacity} instance(s)) runs an image gallery-watch could not verify (${facts.unresolvable}); it may be specialized.`,
         facts: { scaleSet: name, capacity: scaleSet.capacity, image: facts.image, reason: facts.unresolvable },
-        magnitude: scaleSet.capacity,
+        // Not the capacity: autoscaling 10 → 12 instances is not a new problem. Severity carries how bad.
+        magnitude: 1,
         remediation,
       };
     }
@@ -92,8 +93,34 @@ export const scaleSetUse: Rule<ScaleSetSnapshot> = {
         osState: facts.osState,
         orchestrationMode: scaleSet.orchestrationMode ?? null,
       },
-      magnitude: scaleSet.capacity,
+      // Capacity is a fact, not the magnitude: autoscaling must not "escalate" and page anyone; 0 → n
+      // instances still escalates through severity (high → critical).
+      magnitude: 1,
       remediation,
     };
+  },
+
+  observe(scaleSet, related) {
+    const name = scaleSet.id.scaleSet ?? "";
+    const facts = imageFacts(scaleSet, related);
+    const base = { scaleSet: name, capacity: scaleSet.capacity };
+    if (facts === undefined) {
+      const image = scaleSet.imageReference.kind === "other" ? scaleSet.imageReference.description : "its image";
+      return observation("scale-set-use", scaleSet, `Scale set ${name} (${scaleSet.capacity} instance(s)) now uses ${image} (not a gallery image).`, { ...base, image, osState: null });
+    }
+    if ("unresolvable" in facts) return undefined; // evaluate flags these; nothing clean to observe
+    const following = facts.follows === "latest" ? `, following latest${facts.resolvedVersion ? ` (now ${facts.resolvedVersion})` : ""}` : "";
+    return observation("scale-set-use", scaleSet, `Scale set ${name} (${scaleSet.capacity} instance(s)) now uses ${shortImage(facts.image)} (${facts.osState})${following}.`, {
+      ...base,
+      image: facts.image,
+      follows: facts.follows,
+      resolvedVersion: facts.resolvedVersion,
+      osState: facts.osState,
+    });
+  },
+
+  resolution(before, now) {
+    const was = typeof before.facts.image === "string" ? `; it used ${shortImage(before.facts.image)}${typeof before.facts.osState === "string" ? ` (${before.facts.osState})` : ""}` : "";
+    return now.summary.replace(/\.$/, `${was}.`);
   },
 };

@@ -1,7 +1,7 @@
 import type { Violation } from "../findings.js";
 import type { ImageVersionSnapshot } from "../snapshots.js";
 import type { Rule } from "./rule.js";
-import { displayName, isJudged, osStatePhrase, portalLink, sigArgs, subscriptionArg } from "./describe.js";
+import { displayName, isJudged, listFact, observation, osStatePhrase, portalLink, sigArgs, someOf, subscriptionArg } from "./describe.js";
 
 /** Whether deployments asking for `latest` can get this version in at least one of its regions. */
 export function isSelectableAsLatest(version: Pick<ImageVersionSnapshot, "excludeFromLatest" | "targetRegions">): boolean {
@@ -17,7 +17,7 @@ export const selectableAsLatest: Rule<ImageVersionSnapshot> = {
   id: "selectable-as-latest",
   appliesTo: "imageVersion",
   title: "Specialized image selectable as latest",
-  evaluate(version): Violation | undefined {
+  evaluate(version, _related, policy): Violation | undefined {
     if (!isJudged(version.osState) || !isSelectableAsLatest(version)) return undefined;
     const regions = version.targetRegions.filter((t) => t.excludeFromLatest !== true).map((t) => t.region).sort();
     return {
@@ -32,8 +32,21 @@ export const selectableAsLatest: Rule<ImageVersionSnapshot> = {
       remediation: {
         advice: "Exclude the version from latest; deploy it only by its pinned version id.",
         commands: [`az sig image-version update ${sigArgs(version.id)} ${subscriptionArg(version.id)} --set publishingProfile.excludeFromLatest=true`],
-        portalUrl: portalLink(version.id),
+        portalUrl: portalLink(version.id, policy),
       },
     };
+  },
+
+  observe(version) {
+    const summary = isJudged(version.osState)
+      ? `The ${osStatePhrase(version.osState)} ${displayName(version.id)} is now excluded from latest${version.excludeFromLatest ? "" : " in every region it is replicated to"}: only a pinned version id deploys it.`
+      : `The ${displayName(version.id)} is ${version.osState.toLowerCase()}, so it may be selected as latest.`;
+    const regions = version.targetRegions.filter((t) => t.excludeFromLatest !== true).map((t) => t.region).sort();
+    return observation("selectable-as-latest", version, summary, { osState: version.osState, excludeFromLatest: version.excludeFromLatest, selectableInRegions: isSelectableAsLatest(version) ? regions : [] });
+  },
+
+  resolution(before, now) {
+    const regions = listFact(before.facts.selectableInRegions);
+    return now.summary.replace(/\.$/, ` (was selectable as latest${regions.length > 0 ? ` in ${someOf(regions)}` : ""}).`);
   },
 };

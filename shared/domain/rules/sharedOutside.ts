@@ -1,7 +1,7 @@
 import type { Violation } from "../findings.js";
 import type { GallerySnapshot } from "../snapshots.js";
 import type { Rule } from "./rule.js";
-import { portalLink, subscriptionArg } from "./describe.js";
+import { listFact, observation, portalLink, someOf, subscriptionArg } from "./describe.js";
 
 /**
  * A gallery shared to other subscriptions/tenants (Groups) or to everyone (Community) hands its
@@ -11,7 +11,7 @@ export const sharedOutside: Rule<GallerySnapshot> = {
   id: "shared-outside",
   appliesTo: "gallery",
   title: "Gallery with specialized images shared outside",
-  evaluate(gallery, related): Violation | undefined {
+  evaluate(gallery, related, policy): Violation | undefined {
     const permission = gallery.sharing.permissions.toLowerCase();
     if (permission !== "groups" && permission !== "community") return undefined;
     const specialized = related.definitions.filter((d) => d.osState === "Specialized").map((d) => d.id.image ?? "").sort();
@@ -40,8 +40,29 @@ export const sharedOutside: Rule<GallerySnapshot> = {
       remediation: {
         advice: "Make the gallery private again, or move the specialized definitions to a private gallery.",
         commands: [`az sig share reset ${args}`],
-        portalUrl: portalLink(gallery.id),
+        portalUrl: portalLink(gallery.id, policy),
       },
     };
+  },
+
+  observe(gallery, related) {
+    const specialized = related.definitions.filter((d) => d.osState === "Specialized").map((d) => d.id.image ?? "").sort();
+    const permissions = gallery.sharing.permissions;
+    const shared = ["groups", "community"].includes(permissions.toLowerCase());
+    const summary = shared
+      ? `Gallery ${gallery.id.gallery} is still shared (${permissions}) but holds no specialized image definition now.`
+      : `Gallery ${gallery.id.gallery} is ${permissions} now.`;
+    return observation("shared-outside", gallery, summary, {
+      permissions,
+      sharedWith: gallery.sharing.groups.flatMap((g) => g.ids.map((id) => `${g.type}:${id}`)).sort(),
+      publicNames: [...(gallery.sharing.community?.publicNames ?? [])].sort(),
+      specializedDefinitions: specialized,
+    });
+  },
+
+  resolution(before, now) {
+    if (before.facts.permissions !== now.facts.permissions) return now.summary.replace(/\.$/, ` (was ${String(before.facts.permissions)}).`);
+    const was = listFact(before.facts.specializedDefinitions);
+    return now.summary.replace(/\.$/, ` (was ${was.length}: ${someOf(was, 5)}).`);
   },
 };
