@@ -1,7 +1,12 @@
 /**
- * The one use case behind the Event Grid function, the re-check queue and the sweep:
- * re-read a resource from ARM (the event is only a hint), record what changed, judge it and
- * whatever depends on it, and turn changed verdicts into finding transitions and outbox alerts.
+ * The one judging use case, behind the Event Grid function, the re-check queue and the sweep:
+ * take what ARM says about a resource now (the event is only a hint), record what changed, judge
+ * it and whatever depends on it, and turn changed verdicts into finding transitions and alerts.
+ *
+ * One failure policy for every ARM read, the subject's and its related resources', in `conclude`:
+ *   found → judge with it · gone → judge without it · no access → a blind-spot finding, and the
+ *   rules that needed it reach no verdict · throttled / failed → throw (the platform retries), so
+ *   no verdict is ever computed from partial information.
  *
  * Order of writes, so that no transition is lost or alerted twice under retries:
  *   snapshot (content-addressed, idempotent) → outbox rows (deterministic ids, insert-if-absent)
@@ -10,23 +15,17 @@
  */
 import type { Logger } from "pino";
 import { galleryOf, parentOf, type ResourceId } from "./domain/resourceId.js";
-import {
-  isSettled,
-  type GallerySnapshot,
-  type ImageDefinitionSnapshot,
-  type ImageVersionSnapshot,
-  type ScaleSetSnapshot,
-  type Snapshot,
-} from "./domain/snapshots.js";
-import type { Evaluation, FindingRuleId, FindingTransition, RuleResult } from "./domain/findings.js";
+import { isSettled, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type Snapshot } from "./domain/snapshots.js";
+import type { Evaluation, FindingRuleId, FindingTransition } from "./domain/findings.js";
 import type { Policy } from "./domain/policy.js";
 import type { RelatedResources } from "./domain/rules/related.js";
 import { evaluateSubject } from "./domain/evaluate.js";
 import { computeTransitions, resolveAllFor } from "./domain/transitions.js";
 import { readAccessViolation } from "./domain/rules/readAccess.js";
+import { blindSpotViolation, undecidableRules } from "./domain/judgeable.js";
 import { contentHashOf } from "./storage/contentHash.js";
 import { ArmReadError, ConcurrentUpdateError } from "./errors.js";
-import type { Attribution, Dependencies, Trigger } from "./ports.js";
+import type { Attribution, Dependencies, ReadOutcome, Trigger } from "./ports.js";
 
 export interface CheckSettings {
   readonly policy: Policy;
@@ -45,42 +44,71 @@ export interface CheckOutcome {
   readonly transitions: readonly FindingTransition[];
 }
 
+export interface CheckOptions {
+  /**
+   * Also judge what depends on the resource (the scale sets following a definition as `latest`,
+   * the gallery holding a definition). The sweep judges everything itself and turns this off.
+   */
+  readonly dependents?: boolean;
+}
+
 /** Re-read `id` and act on what ARM says now. Throws ArmReadError when the platform should retry. */
-export async function checkResource(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
-  const outcome = await deps.arm.read(id);
+export async function checkResource(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger, options: CheckOptions = {}): Promise<CheckOutcome> {
+  return actOn(deps, settings, id, await deps.arm.read(id), trigger, options);
+}
+
+/**
+ * A resource as a listing returned it: judged exactly as an event's re-read would be. Listed
+ * scale sets have their image resolved first; a listed gallery carries no sharing (ARM returns it
+ * only to a GET with `$select=Permissions`), so galleries go through `checkResource`.
+ */
+export async function checkListed(deps: Dependencies, settings: CheckSettings, listed: Snapshot, trigger: Trigger, options: CheckOptions = {}): Promise<CheckOutcome> {
+  if (listed.kind === "gallery") return checkResource(deps, settings, listed.id, trigger, options);
+  const outcome: ReadOutcome<Snapshot> = listed.kind === "scaleSet" ? await deps.arm.resolveImage({ ...listed, image: { outcome: "pending" } }) : { status: "found", snapshot: listed };
+  return actOn(deps, settings, listed.id, outcome, trigger, options);
+}
+
+/** What the rules may conclude from one read: the one place every ARM read outcome is mapped. */
+type Conclusion<T> = { readonly kind: "known"; readonly value: T } | { readonly kind: "absent" } | { readonly kind: "blind"; readonly message: string };
+
+function conclude<T>(outcome: ReadOutcome<T>, id: string): Conclusion<T> {
+  switch (outcome.status) {
+    case "found":
+      return { kind: "known", value: outcome.snapshot };
+    case "gone":
+      return { kind: "absent" };
+    case "noAccess":
+      return { kind: "blind", message: outcome.message };
+    case "throttled":
+      throw new ArmReadError("throttled", "read", id, outcome.message, outcome.retryAfterMs);
+    case "failed":
+      throw new ArmReadError("failed", "read", id, outcome.message, undefined, { cause: outcome.cause });
+  }
+}
+
+async function actOn(deps: Dependencies, settings: CheckSettings, id: ResourceId, outcome: ReadOutcome<Snapshot>, trigger: Trigger, options: CheckOptions): Promise<CheckOutcome> {
+  const conclusion = conclude(outcome, id.display);
   const now = deps.clock.now();
   const observedAt = now.toISOString();
   const attribution = attributionOf(trigger);
+  const dependents = options.dependents ?? true;
 
-  switch (outcome.status) {
-    case "throttled":
-      throw new ArmReadError("throttled", "read", id.display, outcome.message, outcome.retryAfterMs);
-    case "failed":
-      throw new ArmReadError("failed", "read", id.display, outcome.message, undefined, { cause: outcome.cause });
-    case "noAccess": {
-      await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "noAccess", observedAt, trigger });
-      const evaluation: Evaluation = {
-        subjects: [id.key],
-        rules: ["read-access"],
-        results: [{ violation: readAccessViolation(id, outcome.message, settings.portalUrl) }],
-        evaluatedAt: observedAt,
-      };
-      const transitions = await settle(deps, evaluation, attribution);
-      return { resourceId: id.display, status: "blindSpot", changed: false, transitions };
-    }
-    case "gone": {
-      await deps.resources.recordDeletion(id, observedAt, trigger);
-      const stored = await deps.findings.forResource(id.key);
-      const transitions = await persist(deps, resolveAllFor(stored, id.key, observedAt, "resource deleted"), attribution);
-      // What depended on it is judged again: `latest` may fall back, a gallery may hold no specialized definition any more.
-      transitions.push(...(await evaluateDependents(deps, settings, id, now, attribution)));
-      return { resourceId: id.display, status: "deleted", changed: true, transitions };
-    }
-    case "found":
-      break;
+  if (conclusion.kind === "blind") {
+    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "noAccess", observedAt, trigger });
+    const evaluation: Evaluation = { subjects: [id.key], rules: ["read-access"], results: [{ violation: readAccessViolation(id, conclusion.message, settings.portalUrl) }], evaluatedAt: observedAt };
+    return { resourceId: id.display, status: "blindSpot", changed: false, transitions: await settle(deps, evaluation, attribution) };
   }
 
-  const snapshot = outcome.snapshot;
+  if (conclusion.kind === "absent") {
+    await deps.resources.recordDeletion(id, observedAt, trigger);
+    const stored = await deps.findings.forResource(id.key);
+    const transitions = await persist(deps, resolveAllFor(stored, id.key, observedAt, deletionReason(trigger)), attribution);
+    // What depended on it is judged again: `latest` may fall back, a gallery may hold no specialized definition any more.
+    if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger)));
+    return { resourceId: id.display, status: "deleted", changed: true, transitions };
+  }
+
+  const snapshot = conclusion.value;
   if (!isSettled(snapshot)) {
     const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
     if (attempt < settings.recheckMaxAttempts) {
@@ -92,30 +120,79 @@ export async function checkResource(deps: Dependencies, settings: CheckSettings,
   }
 
   const { changed } = await deps.resources.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt, trigger });
-  const transitions = await evaluateAndSettle(deps, settings, [await subjectWithRelated(deps, snapshot)], now, attribution);
-  transitions.push(...(await evaluateDependents(deps, settings, id, now, attribution, snapshot)));
+  const transitions = await judge(deps, settings, snapshot, now, attribution);
+  if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger)));
   return { resourceId: id.display, status: "evaluated", changed, transitions };
 }
 
-export interface Judged {
-  readonly subject: Snapshot;
+/** What a subject is judged with, read through the one failure policy. */
+interface Context {
   readonly related: RelatedResources;
+  /** Something the subject depends on that gallery-watch may not read. */
+  readonly blind?: { readonly unreadable: string; readonly message: string };
 }
 
-/** Evaluate subjects against the rules and settle the resulting transitions. */
-export async function evaluateAndSettle(
-  deps: Dependencies,
-  settings: CheckSettings,
-  judged: readonly Judged[],
-  now: Date,
-  attribution: Attribution | undefined,
-): Promise<FindingTransition[]> {
-  if (judged.length === 0) return [];
-  const results: RuleResult[] = [];
-  for (const { subject, related } of judged) results.push(...evaluateSubject(subject, related, settings.policy, now));
-  const rules: FindingRuleId[] = [...settings.policy.enabledRules, "read-access"];
-  const evaluation: Evaluation = { subjects: judged.map((j) => j.subject.id.key), rules, results, evaluatedAt: now.toISOString() };
-  return settle(deps, evaluation, attribution);
+/** The one place that decides what a resource's verdict depends on. */
+async function contextOf(deps: Dependencies, subject: Snapshot): Promise<Context> {
+  switch (subject.kind) {
+    case "gallery": {
+      try {
+        return { related: { definitions: await collect(deps.arm.listImageDefinitions(subject.id)), versions: [] } };
+      } catch (error) {
+        if (error instanceof ArmReadError && error.kind === "noAccess") return { related: { definitions: [], versions: [] }, blind: { unreadable: `${subject.id.display}/images`, message: error.message } };
+        throw error;
+      }
+    }
+    case "imageDefinition":
+      return { related: { definitions: [], versions: [] } };
+    case "imageVersion": {
+      const definitionId = parentOf(subject.id)!;
+      const read = conclude(await deps.arm.readImageDefinition(definitionId), definitionId.display);
+      if (read.kind === "blind") return { related: { definitions: [], versions: [] }, blind: { unreadable: definitionId.display, message: read.message } };
+      return { related: { definitions: [], versions: [], ...(read.kind === "known" ? { definition: read.value } : {}) } };
+    }
+    case "scaleSet": {
+      const image = subject.image;
+      if (image.outcome === "noAccess") return { related: { definitions: [], versions: [] }, blind: { unreadable: image.definitionId, message: image.reason } };
+      const ref = subject.imageReference;
+      const definitionId = ref.kind === "definition" ? ref.definitionId : ref.kind === "version" ? parentOf(ref.versionId) : undefined;
+      if (!definitionId || image.outcome !== "resolved") return { related: { definitions: [], versions: [] } };
+      const read = conclude(await deps.arm.readImageDefinition(definitionId), definitionId.display);
+      const definition: ImageDefinitionSnapshot | undefined = read.kind === "known" ? read.value : undefined;
+      const versions: ImageVersionSnapshot[] = ref.kind === "definition" && definition ? await collect(deps.arm.listImageVersions(definitionId)) : [];
+      return { related: { definitions: [], versions, ...(definition ? { definition } : {}) } };
+    }
+  }
+}
+
+/** Judge one subject: the rules that can reach a verdict, plus its blind spot (or its absence). */
+async function judge(deps: Dependencies, settings: CheckSettings, subject: Snapshot, now: Date, attribution: Attribution | undefined): Promise<FindingTransition[]> {
+  const { related, blind } = await contextOf(deps, subject);
+  const undecided = undecidableRules(subject, related, blind !== undefined);
+  // A rule that cannot see its facts reaches no verdict: its results are dropped and it is left out of `rules`, so its stored finding stays as it was.
+  const results = evaluateSubject(subject, related, settings.policy, now).filter((r) => !undecided.has((r.violation ?? r.observation).ruleId as never));
+  if (blind) results.push({ violation: blindSpotViolation(subject.id, blind.unreadable, blind.message, settings.portalUrl) });
+  const rules: FindingRuleId[] = [...[...settings.policy.enabledRules].filter((r) => !undecided.has(r)), "read-access"];
+  return settle(deps, { subjects: [subject.id.key], rules, results, evaluatedAt: now.toISOString() }, attribution);
+}
+
+/**
+ * Resources whose verdict depends on `id`: a version or definition changes what `latest` means
+ * for the scale sets following the definition; a definition changes whether its gallery holds
+ * specialized images. Followers are re-resolved from the store's reference index, not re-read.
+ */
+async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<FindingTransition[]> {
+  const transitions: FindingTransition[] = [];
+  if (id.kind === "imageVersion" || id.kind === "imageDefinition") {
+    const definitionId = id.kind === "imageVersion" ? parentOf(id)! : id;
+    for (const follower of await deps.resources.scaleSetsReferencing(definitionId.key)) {
+      transitions.push(...(await checkListed(deps, settings, follower, trigger, { dependents: false })).transitions);
+    }
+  }
+  if (id.kind === "imageDefinition") {
+    transitions.push(...(await checkResource(deps, settings, galleryOf(id)!, trigger, { dependents: false })).transitions);
+  }
+  return transitions;
 }
 
 async function settle(deps: Dependencies, evaluation: Evaluation, attribution: Attribution | undefined): Promise<FindingTransition[]> {
@@ -147,97 +224,10 @@ export function alertIdOf(t: FindingTransition): string {
   return `${t.fingerprint}:${t.after.revision}`;
 }
 
-/** The related resources a subject is judged with: parents from ARM (cached per inventory), siblings from the store. */
-export async function subjectWithRelated(deps: Dependencies, subject: Snapshot): Promise<Judged> {
-  switch (subject.kind) {
-    case "gallery": {
-      const definitions = await collect(deps.arm.listImageDefinitions(subject.id));
-      for (const d of definitions) await recordQuietly(deps, d);
-      return { subject, related: { definitions, versions: [] } };
-    }
-    case "imageDefinition":
-      return { subject, related: { definitions: [], versions: [], gallery: await currentGallery(deps, subject.id) } };
-    case "imageVersion": {
-      const definition = await readParentDefinition(deps, subject.id);
-      return { subject, related: { definitions: [], versions: [], ...(definition ? { definition } : {}), gallery: await currentGallery(deps, subject.id) } };
-    }
-    case "scaleSet":
-      return { subject, related: await scaleSetRelated(deps, subject) };
-  }
-}
-
-/**
- * Resources whose verdict depends on `id`: a version changes what `latest` means for the scale sets
- * following its definition; a definition changes whether its gallery holds specialized images.
- */
-async function evaluateDependents(
-  deps: Dependencies,
-  settings: CheckSettings,
-  id: ResourceId,
-  now: Date,
-  attribution: Attribution | undefined,
-  snapshot?: Snapshot,
-): Promise<FindingTransition[]> {
-  const judged: Judged[] = [];
-  if (id.kind === "imageVersion" || id.kind === "imageDefinition") {
-    const definitionId = id.kind === "imageVersion" ? parentOf(id)! : id;
-    const followers = await deps.resources.scaleSetsReferencing(definitionId.key);
-    if (followers.length > 0) {
-      const definition = snapshot?.kind === "imageDefinition" ? snapshot : await readParentDefinition(deps, id, definitionId);
-      const versions = await collect(deps.arm.listImageVersions(definitionId));
-      for (const scaleSet of followers) judged.push({ subject: scaleSet, related: { definitions: [], versions, ...(definition ? { definition } : {}) } });
-    }
-  }
-  if (id.kind === "imageDefinition") {
-    const gallery = await currentGallery(deps, id);
-    if (gallery) {
-      const definitions = (await deps.resources.definitionsOf(gallery.id.key)).filter((d) => d.id.key !== id.key);
-      if (snapshot?.kind === "imageDefinition") definitions.push(snapshot);
-      judged.push({ subject: gallery, related: { definitions, versions: [] } });
-    }
-  }
-  return evaluateAndSettle(deps, settings, judged, now, attribution);
-}
-
-async function scaleSetRelated(deps: Dependencies, scaleSet: ScaleSetSnapshot): Promise<RelatedResources> {
-  const ref = scaleSet.imageReference;
-  const definitionId = ref.kind === "definition" ? ref.definitionId : ref.kind === "version" ? parentOf(ref.versionId) : undefined;
-  if (!definitionId) return { definitions: [], versions: [] };
-  const definitionRead = await deps.arm.readImageDefinition(definitionId);
-  const definition = definitionRead.status === "found" ? definitionRead.snapshot : undefined;
-  const versions = ref.kind === "definition" ? await collect(deps.arm.listImageVersions(definitionId)) : [];
-  return { definitions: [], versions, ...(definition ? { definition } : {}) };
-}
-
-async function readParentDefinition(deps: Dependencies, id: ResourceId, definitionId = parentOf(id)): Promise<ImageDefinitionSnapshot | undefined> {
-  if (!definitionId) return undefined;
-  const read = await deps.arm.readImageDefinition(definitionId);
-  if (read.status === "found") return read.snapshot;
-  if (read.status === "throttled" || read.status === "failed") {
-    throw new ArmReadError(read.status, "read", definitionId.display, read.message);
-  }
-  return undefined;
-}
-
-async function currentGallery(deps: Dependencies, id: ResourceId): Promise<GallerySnapshot | undefined> {
-  const galleryId = galleryOf(id);
-  if (!galleryId) return undefined;
-  const stored = await deps.resources.current(galleryId.key);
-  if (stored?.kind === "gallery") return stored;
-  const read = await deps.arm.readGallery(galleryId);
-  if (read.status !== "found") return undefined;
-  await recordQuietly(deps, read.snapshot); // the next event under this gallery finds it in the store
-  return read.snapshot;
-}
-
-/** Keep the store's view of siblings current when we list them anyway (hash-deduplicated, so cheap). */
-async function recordQuietly(deps: Dependencies, snapshot: GallerySnapshot | ImageDefinitionSnapshot | ImageVersionSnapshot): Promise<void> {
-  await deps.resources.recordSnapshot({
-    snapshot,
-    contentHash: contentHashOf(snapshot),
-    observedAt: deps.clock.now().toISOString(),
-    trigger: { source: "sweep", runId: "read-as-related" },
-  });
+function deletionReason(trigger: Trigger): string {
+  if (trigger.source === "sweep") return "found missing by the sweep";
+  const operation = attributionOf(trigger)?.operationName ?? "";
+  return /resourcegroups\/delete$/i.test(operation) ? "resource group deleted" : "resource deleted";
 }
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {

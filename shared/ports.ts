@@ -25,22 +25,30 @@ export type ReadOutcome<T> =
   | { readonly status: "failed"; readonly id: ResourceId; readonly message: string; readonly cause?: unknown };
 
 /**
- * Read-only view of the Azure estate. Reads return outcomes; list iterators throw
- * `ArmReadError` (the sweep retries the whole subscription) and hold at most one page in memory.
+ * Read-only view of the Azure estate, one per invocation or sweep run (it caches definitions and
+ * version lists for its own lifetime). Reads return outcomes; list iterators throw `ArmReadError`
+ * and hold at most one page in memory.
  */
 export interface ArmInventory {
-  /** Dispatches on `id.kind`. */
+  /** Dispatches on `id.kind`. A scale set comes back with its image resolved. */
   read(id: ResourceId): Promise<ReadOutcome<Snapshot>>;
+  /** With `$select=Permissions` and `$expand=SharingProfile/Groups`: the only read that carries sharing. */
   readGallery(id: ResourceId): Promise<ReadOutcome<GallerySnapshot>>;
   readImageDefinition(id: ResourceId): Promise<ReadOutcome<ImageDefinitionSnapshot>>;
-  /** The version carries its definition's osState (the definition is read once per inventory and cached). */
+  /** The version carries its definition's osState (`Unknown` when the definition could not be read). */
   readImageVersion(id: ResourceId): Promise<ReadOutcome<ImageVersionSnapshot>>;
-  /** The scale set's image reference resolved: `latest`, pinned, shared / community (or why not). */
   readScaleSet(id: ResourceId): Promise<ReadOutcome<ScaleSetSnapshot>>;
+  /** Resolve (again) what a scale set's image reference means now: `latest`, pinned, shared / community, or why not. */
+  resolveImage(scaleSet: ScaleSetSnapshot): Promise<ReadOutcome<ScaleSetSnapshot>>;
+  /** Lists carry no sharing profile: a listed gallery's sharing is `Unknown`. */
   listGalleries(subscriptionId: string): AsyncIterable<GallerySnapshot>;
   listImageDefinitions(galleryId: ResourceId): AsyncIterable<ImageDefinitionSnapshot>;
+  /** Cached per inventory (the definitions' followers and the sweep ask for the same list). */
   listImageVersions(definitionId: ResourceId): AsyncIterable<ImageVersionSnapshot>;
+  /** Listed scale sets carry `image: { outcome: "pending" }` until `resolveImage`. */
   listScaleSets(subscriptionId: string): AsyncIterable<ScaleSetSnapshot>;
+  /** ARM requests this inventory has made (pages and reads), for the sweep's record. */
+  requests(): number;
 }
 
 // ---------------------------------------------------------------- history
@@ -97,6 +105,12 @@ export interface ResourceStore {
   /** Record a change that produced no snapshot (no access, unchanged re-read); deduplicated by event id. */
   recordChange(change: ChangeRecord): Promise<void>;
   current(key: string): Promise<Snapshot | undefined>;
+  /**
+   * Ids of every stored current (not deleted) resource of a subscription, optionally of one
+   * resource group: what the sweep reconciles against its listing and a resource-group delete re-reads.
+   * Key-range queries only (galleries → their definitions → their versions, then scale sets).
+   */
+  currentIn(subscriptionId: string, resourceGroup?: string): AsyncIterable<ResourceId>;
   /** Current (not deleted) children and referrers, for rule context. */
   definitionsOf(galleryKey: string): Promise<ImageDefinitionSnapshot[]>;
   versionsOf(definitionKey: string): Promise<ImageVersionSnapshot[]>;
@@ -164,6 +178,45 @@ export interface TeamsNotifier {
   send(payload: unknown, alertId: string): Promise<void>;
 }
 
+// ---------------------------------------------------------------- sweep runs
+
+/** Something a sweep run could not list or read, after its bounded retries. */
+export interface SweepFailure {
+  /** What could not be read: a subscription, gallery, definition or scale set id. */
+  readonly resourceId: string;
+  /** The ARM operation, e.g. `galleryImages.listByGallery`. */
+  readonly operation: string;
+  /** `noAccess`, `throttled` or `failed`, with ARM's message. */
+  readonly reason: string;
+}
+
+/** The record of one sweep of one subscription (`<prefix>SweepRuns`). */
+export interface SweepRun {
+  readonly runId: string;
+  readonly subscriptionId: string;
+  readonly startedAt: string;
+  /** Absent while the run is under way. */
+  readonly finishedAt?: string;
+  /** `partial`: finished, but some parts could not be read (see `failures`). */
+  readonly status: "running" | "succeeded" | "partial" | "failed";
+  readonly seen: { readonly galleries: number; readonly definitions: number; readonly versions: number; readonly scaleSets: number };
+  /** ARM requests the run made (lists, pages and reads). */
+  readonly armRequests: number;
+  readonly snapshotsWritten: number;
+  readonly transitions: Readonly<Partial<Record<import("./domain/findings.js").TransitionKind, number>>>;
+  /** Stored resources the listing no longer returned, re-read by id and found gone. */
+  readonly reconciled: number;
+  readonly failures: readonly SweepFailure[];
+}
+
+export interface SweepRunStore {
+  /** Insert or replace the run's record (called at start and at the end; idempotent). */
+  record(run: SweepRun): Promise<void>;
+  get(subscriptionId: string, runId: string): Promise<SweepRun | undefined>;
+  /** Newest first; `since` bounds startedAt. */
+  list(options?: { readonly since?: string; readonly subscriptionId?: string; readonly limit?: number }): Promise<SweepRun[]>;
+}
+
 // ---------------------------------------------------------------- scheduling, time
 
 export interface RecheckQueue {
@@ -182,6 +235,7 @@ export interface Dependencies {
   readonly outbox: AlertOutbox;
   readonly teams: TeamsNotifier;
   readonly recheck: RecheckQueue;
+  readonly sweepRuns: SweepRunStore;
   readonly clock: Clock;
   readonly log: Logger;
 }

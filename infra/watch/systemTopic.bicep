@@ -26,11 +26,26 @@ resource toFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06
         'Microsoft.Resources.ResourceDeleteSuccess'
         'Microsoft.Resources.ResourceActionSuccess'
       ]
+      // Exactly the operations gallery-watch acts on (shared/events/resourceEvent.ts): not scale-set
+      // instance, extension or restart traffic, not gallery applications. String filters are
+      // case-insensitive: https://learn.microsoft.com/azure/event-grid/event-filtering#advanced-filtering
       advancedFilters: [
         {
-          operatorType: 'StringBeginsWith'
+          operatorType: 'StringIn'
           key: 'data.operationName'
-          values: [ 'Microsoft.Compute/galleries', 'Microsoft.Compute/virtualMachineScaleSets' ]
+          values: [
+            'Microsoft.Compute/galleries/write'
+            'Microsoft.Compute/galleries/delete'
+            'Microsoft.Compute/galleries/share/action'
+            'Microsoft.Compute/galleries/images/write'
+            'Microsoft.Compute/galleries/images/delete'
+            'Microsoft.Compute/galleries/images/versions/write'
+            'Microsoft.Compute/galleries/images/versions/delete'
+            'Microsoft.Compute/virtualMachineScaleSets/write'
+            'Microsoft.Compute/virtualMachineScaleSets/delete'
+            'Microsoft.Resources/tags/write'
+            'Microsoft.Resources/subscriptions/resourceGroups/delete'
+          ]
         }
       ]
     }

@@ -12,10 +12,11 @@ import { ComputeManagementClient } from "@azure/arm-compute";
 import type { TokenCredential } from "@azure/core-auth";
 import type { ResourceId } from "../domain/resourceId.js";
 import { parentOf, tryParseResourceId } from "../domain/resourceId.js";
-import { resolveLatest, type ImageDefinitionSnapshot, type ImageResolution, type ImageVersionSnapshot, type InheritedOsState, type Snapshot } from "../domain/snapshots.js";
+import { resolveLatest, type ImageDefinitionSnapshot, type ImageResolution, type ImageVersionSnapshot, type InheritedOsState, type ScaleSetSnapshot, type Snapshot } from "../domain/snapshots.js";
 import type { ArmInventory, ReadOutcome } from "../ports.js";
 import { ArmReadError } from "../errors.js";
-import { imageReferenceTarget, listedId, parseSharedImageId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot } from "./snapshotMapping.js";
+import { resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
+import { imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot } from "./snapshotMapping.js";
 
 export interface ArmInventoryOptions {
   readonly credential: TokenCredential;
@@ -37,7 +38,10 @@ class LongRetryAfter extends Error {
 
 type Client = ComputeManagementClient;
 
-/** Builds one inventory; clients are shared across inventories (they are stateless and pooled). */
+/** Most subscriptions whose clients are kept; the least recently used is dropped beyond that. */
+const MAX_CLIENTS = 32;
+
+/** Builds one inventory; clients are shared across inventories (they are stateless and pooled), at most MAX_CLIENTS of them. */
 export function computeArmInventoryFactory(options: ArmInventoryOptions): () => ArmInventory {
   const clients = new Map<string, Client>();
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -47,7 +51,9 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
 
   const client = (subscriptionId: string): Client => {
     let c = clients.get(subscriptionId);
-    if (!c) {
+    if (c) {
+      clients.delete(subscriptionId); // re-inserted below: Map order is recency order
+    } else {
       c = new ComputeManagementClient(options.credential, subscriptionId, {
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         retryOptions: { maxRetries, retryDelayInMs: 500, maxRetryDelayInMs: 10_000 },
@@ -71,8 +77,9 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
           },
         ],
       });
-      clients.set(subscriptionId, c);
     }
+    clients.set(subscriptionId, c);
+    if (clients.size > MAX_CLIENTS) clients.delete(clients.keys().next().value!);
     return c;
   };
 
@@ -81,8 +88,14 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
 
 function createInventory(client: (subscriptionId: string) => Client, limits: { timeoutMs: number; maxRetries: number }): ArmInventory {
   const definitions = new Map<string, Promise<ReadOutcome<ImageDefinitionSnapshot>>>();
+  const versionLists = new Map<string, Promise<ImageVersionSnapshot[]>>();
+  const definitionLists = new Map<string, Promise<ImageDefinitionSnapshot[]>>();
+  let requests = 0;
   // The whole operation, retries included, stays bounded.
-  const opts = () => ({ abortSignal: AbortSignal.timeout(limits.timeoutMs * (limits.maxRetries + 1) + 5_000) });
+  const opts = () => {
+    requests++;
+    return { abortSignal: AbortSignal.timeout(limits.timeoutMs * (limits.maxRetries + 1) + 5_000) };
+  };
 
   async function attempt<T>(id: ResourceId, operation: string, read: () => Promise<T>): Promise<ReadOutcome<T>> {
     try {
@@ -97,18 +110,23 @@ function createInventory(client: (subscriptionId: string) => Client, limits: { t
     if (!cached) {
       cached = attempt(id, "galleryImages.get", async () => toDefinitionSnapshot(id, await client(id.subscriptionId).galleryImages.get(id.resourceGroup, id.gallery!, id.image!, opts())));
       definitions.set(id.key, cached);
+      // A throttled or failed read is not remembered: the next caller tries again.
+      void cached.then((o) => (o.status === "throttled" || o.status === "failed" ? definitions.delete(id.key) : undefined));
     }
     return cached;
   };
 
-  const osStateOf = async (versionId: ResourceId) => {
-    const definition = await readImageDefinition(parentOf(versionId)!);
-    return definition.status === "found" ? definition.snapshot.osState : ("Unknown" as const);
-  };
+  /** A definition read that ARM could not answer now stops the whole read: no snapshot is built on a guess. */
+  const definitionOrThrow = async (id: ResourceId) => orThrow(await readImageDefinition(id), "galleryImages.get", id.display);
 
   async function* pages<T>(iterator: { byPage(): AsyncIterableIterator<T[]> }, id: string, operation: string): AsyncIterable<T> {
     try {
-      for await (const page of iterator.byPage()) yield* page;
+      requests++;
+      for await (const page of iterator.byPage()) {
+        yield* page;
+        requests++;
+      }
+      requests--; // the last increment announced a page that never came
     } catch (error) {
       const outcome = outcomeOf(undefined, operation, error);
       if (outcome.status === "gone") return;
@@ -116,54 +134,38 @@ function createInventory(client: (subscriptionId: string) => Client, limits: { t
     }
   }
 
-  async function resolveImage(scaleSetLocation: string | undefined, reference: ReturnType<typeof imageReferenceTarget>, subscriptionId: string): Promise<ImageResolution> {
-    switch (reference.kind) {
-      case "definition": {
-        const definition = await readImageDefinition(reference.definitionId);
-        if (definition.status !== "found") return unresolvable(definition);
-        const versions: ImageVersionSnapshot[] = [];
-        for await (const v of listVersions(reference.definitionId, definition.snapshot)) versions.push(v);
-        const latest = resolveLatest(versions, scaleSetLocation);
-        return { outcome: "resolved", definitionId: reference.definitionId.display, osState: definition.snapshot.osState, ...(latest ? { versionId: latest.id.display } : {}) };
-      }
-      case "version": {
-        const definition = await readImageDefinition(parentOf(reference.versionId)!);
-        if (definition.status !== "found") return unresolvable(definition);
-        return { outcome: "resolved", definitionId: definition.snapshot.id.display, osState: definition.snapshot.osState, versionId: reference.versionId.display };
-      }
-      case "sharedGallery":
-      case "communityGallery": {
-        const parts = parseSharedImageId(reference.id);
-        if (!parts) return { outcome: "unresolvable", reason: `'${reference.id.slice(0, 200)}' is not a ${reference.kind === "sharedGallery" ? "shared" : "community"} gallery image id` };
-        if (!scaleSetLocation) return { outcome: "unresolvable", reason: "the scale set has no location to read the shared image in" };
-        try {
-          const c = client(subscriptionId);
-          const image =
-            reference.kind === "sharedGallery"
-              ? await c.sharedGalleryImages.get(scaleSetLocation, parts.gallery, parts.image, opts())
-              : await c.communityGalleryImages.get(scaleSetLocation, parts.gallery, parts.image, opts());
-          return { outcome: "resolved", definitionId: reference.id, osState: image.osState === "Specialized" ? "Specialized" : image.osState === "Generalized" ? "Generalized" : "Unknown" };
-        } catch (error) {
-          const outcome = outcomeOf(undefined, `${reference.kind}Images.get`, error);
-          return { outcome: "unresolvable", reason: `${reference.kind === "sharedGallery" ? "shared" : "community"} gallery image could not be read (${outcome.status}: ${"message" in outcome ? outcome.message : "not found"})` };
+  const versionsOf = (definitionId: ResourceId, osState: InheritedOsState): Promise<ImageVersionSnapshot[]> => {
+    let cached = versionLists.get(definitionId.key);
+    if (!cached) {
+      cached = (async () => {
+        const out: ImageVersionSnapshot[] = [];
+        const iterator = client(definitionId.subscriptionId).galleryImageVersions.listByGalleryImage(definitionId.resourceGroup, definitionId.gallery!, definitionId.image!, opts());
+        for await (const model of pages(iterator, definitionId.display, "galleryImageVersions.listByGalleryImage")) {
+          const name = (model as { name?: string }).name;
+          const id = name ? tryParseResourceId(`${definitionId.display}/versions/${name}`) : undefined;
+          if (id?.ok) out.push(toVersionSnapshot(id.id, model, osState));
         }
-      }
-      case "other":
-        // A gallery-looking id we cannot parse is not "safe": say it could not be resolved.
-        return reference.description.startsWith("unreadable gallery image id") ? { outcome: "unresolvable", reason: reference.description } : { outcome: "notGalleryImage" };
+        return out;
+      })();
+      versionLists.set(definitionId.key, cached);
+      cached.catch(() => versionLists.delete(definitionId.key));
     }
-  }
+    return cached;
+  };
 
-  async function* listVersions(definitionId: ResourceId, definition?: ImageDefinitionSnapshot): AsyncIterable<ImageVersionSnapshot> {
-    const read = definition ? undefined : await readImageDefinition(definitionId);
-    const osState: InheritedOsState = definition?.osState ?? (read?.status === "found" ? read.snapshot.osState : "Unknown");
-    const iterator = client(definitionId.subscriptionId).galleryImageVersions.listByGalleryImage(definitionId.resourceGroup, definitionId.gallery!, definitionId.image!, opts());
-    for await (const model of pages(iterator, definitionId.display, "galleryImageVersions.listByGalleryImage")) {
-      const name = (model as { name?: string }).name;
-      const id = name ? tryParseResourceId(`${definitionId.display}/versions/${name}`) : undefined;
-      if (id?.ok) yield toVersionSnapshot(id.id, model, osState);
-    }
-  }
+  const imageReads: ImageReads = {
+    definition: readImageDefinition,
+    versions: versionsOf,
+    async sharedImage(subscriptionId, kind, location, gallery, image) {
+      const c = client(subscriptionId);
+      return attempt({} as ResourceId, `${kind}Images.get`, async () => {
+        const model = kind === "sharedGallery" ? await c.sharedGalleryImages.get(location, gallery, image, opts()) : await c.communityGalleryImages.get(location, gallery, image, opts());
+        return model.osState === "Specialized" ? "Specialized" : model.osState === "Generalized" ? "Generalized" : "Unknown";
+      });
+    },
+  };
+  const withImage = (scaleSet: ScaleSetSnapshot): Promise<ReadOutcome<ScaleSetSnapshot>> =>
+    attempt(scaleSet.id, "resolveImage", async () => ({ ...scaleSet, image: await resolveImage(scaleSet, imageReads) }));
 
   const inventory: ArmInventory = {
     read(id): Promise<ReadOutcome<Snapshot>> {
@@ -178,19 +180,20 @@ function createInventory(client: (subscriptionId: string) => Client, limits: { t
           return inventory.readScaleSet(id);
       }
     },
-    readGallery: (id) => attempt(id, "galleries.get", async () => toGallerySnapshot(id, await client(id.subscriptionId).galleries.get(id.resourceGroup, id.gallery!, { select: "Permissions", ...opts() }))),
+    readGallery: (id) =>
+      attempt(id, "galleries.get", async () => toGallerySnapshot(id, await client(id.subscriptionId).galleries.get(id.resourceGroup, id.gallery!, { select: "Permissions", expand: "SharingProfile/Groups", ...opts() }))),
     readImageDefinition,
     readImageVersion: (id) =>
       attempt(id, "galleryImageVersions.get", async () => {
-        const model = await client(id.subscriptionId).galleryImageVersions.get(id.resourceGroup, id.gallery!, id.image!, id.version!, { expand: "ReplicationStatus", ...opts() });
-        return toVersionSnapshot(id, model, await osStateOf(id));
+        const model = await client(id.subscriptionId).galleryImageVersions.get(id.resourceGroup, id.gallery!, id.image!, id.version!, opts());
+        const definition = await definitionOrThrow(parentOf(id)!);
+        return toVersionSnapshot(id, model, definition.status === "found" ? definition.snapshot.osState : "Unknown");
       }),
-    readScaleSet: (id) =>
-      attempt(id, "virtualMachineScaleSets.get", async () => {
-        const model = await client(id.subscriptionId).virtualMachineScaleSets.get(id.resourceGroup, id.scaleSet!, opts());
-        const reference = imageReferenceTarget(model.virtualMachineProfile?.storageProfile?.imageReference);
-        return toScaleSetSnapshot(id, model, await resolveImage(model.location, reference, id.subscriptionId));
-      }),
+    readScaleSet: async (id) => {
+      const read = await attempt(id, "virtualMachineScaleSets.get", async () => toScaleSetSnapshot(id, await client(id.subscriptionId).virtualMachineScaleSets.get(id.resourceGroup, id.scaleSet!, opts()), { outcome: "pending" }));
+      return read.status === "found" ? withImage(read.snapshot) : read;
+    },
+    resolveImage: withImage,
     async *listGalleries(subscriptionId) {
       for await (const model of pages(client(subscriptionId).galleries.list(opts()), `/subscriptions/${subscriptionId}`, "galleries.list")) {
         const id = listedId(model, "gallery");
@@ -198,42 +201,39 @@ function createInventory(client: (subscriptionId: string) => Client, limits: { t
       }
     },
     async *listImageDefinitions(galleryId) {
-      const iterator = client(galleryId.subscriptionId).galleryImages.listByGallery(galleryId.resourceGroup, galleryId.gallery!, opts());
-      for await (const model of pages(iterator, galleryId.display, "galleryImages.listByGallery")) {
-        const name = (model as { name?: string }).name;
-        const id = name ? tryParseResourceId(`${galleryId.display}/images/${name}`) : undefined;
-        if (!id?.ok) continue;
-        const snapshot = toDefinitionSnapshot(id.id, model);
-        definitions.set(id.id.key, Promise.resolve({ status: "found", snapshot }));
-        yield snapshot;
+      let cached = definitionLists.get(galleryId.key);
+      if (!cached) {
+        cached = (async () => {
+          const out: ImageDefinitionSnapshot[] = [];
+          const iterator = client(galleryId.subscriptionId).galleryImages.listByGallery(galleryId.resourceGroup, galleryId.gallery!, opts());
+          for await (const model of pages(iterator, galleryId.display, "galleryImages.listByGallery")) {
+            const name = (model as { name?: string }).name;
+            const id = name ? tryParseResourceId(`${galleryId.display}/images/${name}`) : undefined;
+            if (!id?.ok) continue;
+            const snapshot = toDefinitionSnapshot(id.id, model);
+            definitions.set(id.id.key, Promise.resolve({ status: "found", snapshot }));
+            out.push(snapshot);
+          }
+          return out;
+        })();
+        definitionLists.set(galleryId.key, cached);
+        cached.catch(() => definitionLists.delete(galleryId.key));
       }
+      yield* await cached;
     },
-    listImageVersions: (definitionId) => listVersions(definitionId),
+    async *listImageVersions(definitionId) {
+      const definition = await definitionOrThrow(definitionId);
+      yield* await versionsOf(definitionId, definition.status === "found" ? definition.snapshot.osState : "Unknown");
+    },
     async *listScaleSets(subscriptionId) {
-      // List calls only: a scale set's image is resolved from the definitions this inventory already holds (the sweep lists galleries first).
       for await (const model of pages(client(subscriptionId).virtualMachineScaleSets.listAll(opts()), `/subscriptions/${subscriptionId}`, "virtualMachineScaleSets.listAll")) {
         const id = listedId(model, "scaleSet");
-        if (!id) continue;
-        const reference = imageReferenceTarget(model.virtualMachineProfile?.storageProfile?.imageReference);
-        const definitionId = reference.kind === "definition" ? reference.definitionId : reference.kind === "version" ? parentOf(reference.versionId) : undefined;
-        const known = definitionId ? await definitions.get(definitionId.key) : undefined;
-        const image: ImageResolution =
-          reference.kind === "other"
-            ? reference.description.startsWith("unreadable gallery image id")
-              ? { outcome: "unresolvable", reason: reference.description }
-              : { outcome: "notGalleryImage" }
-            : known?.status === "found"
-              ? { outcome: "resolved", definitionId: known.snapshot.id.display, osState: known.snapshot.osState, ...(reference.kind === "version" ? { versionId: reference.versionId.display } : {}) }
-              : { outcome: "unresolvable", reason: "image not seen in the galleries swept (another subscription, a shared or community gallery, or no access)" };
-        yield toScaleSetSnapshot(id, model, image);
+        if (id) yield toScaleSetSnapshot(id, model, { outcome: "pending" });
       }
     },
+    requests: () => requests,
   };
   return inventory;
-}
-
-function unresolvable(outcome: ReadOutcome<unknown>): ImageResolution {
-  return { outcome: "unresolvable", reason: outcome.status === "found" ? "" : `image definition ${outcome.status}${"message" in outcome ? `: ${outcome.message}` : ""}` };
 }
 
 type FailedOutcome = Exclude<ReadOutcome<never>, { status: "found" }>;
@@ -245,6 +245,11 @@ function outcomeOf(id: ResourceId | undefined, operation: string, error: unknown
   const rid = id ?? ({} as ResourceId);
   const message = `${operation}: ${status ?? e.code ?? e.name ?? "error"} ${(e.message ?? "").split("\n")[0]?.slice(0, 200) ?? ""}`.trim();
   if (error instanceof LongRetryAfter) return { status: "throttled", id: rid, message: `${operation}: ${error.message}`, retryAfterMs: error.retryAfterMs };
+  if (error instanceof ArmReadError) {
+    const reason = error.kind;
+    if (reason === "noAccess") return { status: "noAccess", id: rid, message: error.message };
+    return reason === "throttled" ? { status: "throttled", id: rid, message: error.message, ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}) } : { status: "failed", id: rid, message: error.message, cause: error };
+  }
   if (status === 404) return { status: "gone", id: rid };
   if (status === 401 || status === 403) return { status: "noAccess", id: rid, message };
   if (status === 429) {

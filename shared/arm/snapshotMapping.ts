@@ -38,7 +38,8 @@ export function toGallerySnapshot(id: ResourceId, gallery: Loose): GallerySnapsh
     kind: "gallery",
     ...base(id, gallery),
     sharing: {
-      permissions: (sharing?.permissions as string | undefined) ?? "Private",
+      // Plain GETs and lists carry no sharingProfile (Gallery_Get.json, Gallery_ListBySubscription.json): unknown, never Private.
+      permissions: (sharing?.permissions as string | undefined) ?? "Unknown",
       groups: ((sharing?.groups ?? []) as Loose[]).map((g) => ({ type: String(g?.type ?? ""), ids: ((g?.ids ?? []) as unknown[]).map(String) })),
       ...(community
         ? {
@@ -59,7 +60,7 @@ export function toDefinitionSnapshot(id: ResourceId, image: Loose): ImageDefinit
   return {
     kind: "imageDefinition",
     ...base(id, image),
-    osState: image?.osState === "Specialized" ? "Specialized" : "Generalized",
+    osState: image?.osState === "Specialized" ? "Specialized" : image?.osState === "Generalized" ? "Generalized" : "Unknown",
     osType: String(image?.osType ?? ""),
     identifier: { publisher: String(identifier.publisher ?? ""), offer: String(identifier.offer ?? ""), sku: String(identifier.sku ?? "") },
     ...prune({ endOfLifeDate: iso(image?.endOfLifeDate) }),
@@ -69,7 +70,6 @@ export function toDefinitionSnapshot(id: ResourceId, image: Loose): ImageDefinit
 export function toVersionSnapshot(id: ResourceId, version: Loose, osState: InheritedOsState): ImageVersionSnapshot {
   const publishing = (version?.publishingProfile ?? {}) as Record<string, any>;
   const source = version?.storageProfile?.source as Loose;
-  const replication = version?.replicationStatus as Loose;
   return {
     kind: "imageVersion",
     ...base(id, version),
@@ -92,14 +92,6 @@ export function toVersionSnapshot(id: ResourceId, version: Loose, osState: Inher
     }),
     excludeFromLatest: publishing.excludeFromLatest === true,
     ...(source ? { source: prune({ id: source.id as string | undefined, virtualMachineId: source.virtualMachineId as string | undefined, communityGalleryImageId: source.communityGalleryImageId as string | undefined }) } : {}),
-    ...(replication
-      ? {
-          replication: prune({
-            aggregatedState: replication.aggregatedState as string | undefined,
-            regions: ((replication.summary ?? []) as Loose[]).map((r) => prune({ region: normalizeRegion(String(r?.region ?? "")), state: r?.state as string | undefined, progress: r?.progress as number | undefined })),
-          }),
-        }
-      : {}),
   };
 }
 

@@ -32,7 +32,8 @@ export const MAX_RESOURCE_ID_LENGTH = 1024;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Azure naming rules: https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftcompute
-const RESOURCE_GROUP = /^[-\w._()]{1,90}$/u;
+// Resource groups allow Unicode letters and digits (`rg-zürich`), underscores, hyphens, periods and parentheses, not ending in a period.
+const RESOURCE_GROUP = /^[-\p{L}\p{N}_.()]{0,89}[-\p{L}\p{N}_()]$/u;
 const GALLERY = /^[A-Za-z0-9][A-Za-z0-9._]{0,79}$/;
 const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 const VERSION = /^\d{1,10}\.\d{1,10}\.\d{1,10}$/;
@@ -93,6 +94,21 @@ export function parseResourceId(raw: unknown): ResourceId {
   if (!VERSION.test(version)) return refuse(`version '${version}' is not Major.Minor.Patch`);
   if (extra.length > 0) return refuse("it has segments after the version");
   return make({ kind: "imageVersion", subscriptionId: sub, resourceGroup, gallery, image, version }, `${imageDisplay}/versions/${version}`);
+}
+
+/** A resource group, as a `ResourceDeleteSuccess` for the group names it. */
+export interface ResourceGroupRef {
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+}
+
+/** `/subscriptions/{guid}/resourceGroups/{name}`, or the reason it is not one. */
+export function tryParseResourceGroupId(raw: string): { ok: true; group: ResourceGroupRef } | { ok: false; reason: string } {
+  const m = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/?$/i.exec(raw);
+  if (!m) return { ok: false, reason: "it is not /subscriptions/{id}/resourceGroups/{name}" };
+  if (!GUID.test(m[1]!)) return { ok: false, reason: `subscription '${m[1]!.slice(0, 60)}' is not a GUID` };
+  if (!RESOURCE_GROUP.test(m[2]!)) return { ok: false, reason: `resource group '${m[2]!.slice(0, 100)}' is not a valid name` };
+  return { ok: true, group: { subscriptionId: m[1]!.toLowerCase(), resourceGroup: m[2]! } };
 }
 
 export type ResourceIdParse = { ok: true; id: ResourceId } | { ok: false; error: InvalidResourceIdError };

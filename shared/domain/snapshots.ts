@@ -17,7 +17,8 @@ interface SnapshotBase {
   readonly provisioningState?: string;
 }
 
-export type SharingPermission = "Private" | "Groups" | "Community" | (string & {});
+/** `Unknown` when ARM's answer carried no sharing profile (only `$select=Permissions` returns it): never read as Private. */
+export type SharingPermission = "Private" | "Groups" | "Community" | "Unknown" | (string & {});
 
 export interface GallerySnapshot extends SnapshotBase {
   readonly kind: "gallery";
@@ -36,7 +37,8 @@ export interface GallerySnapshot extends SnapshotBase {
 
 export interface ImageDefinitionSnapshot extends SnapshotBase {
   readonly kind: "imageDefinition";
-  readonly osState: OsState;
+  /** `Unknown` when ARM's answer had none: never assumed Generalized. */
+  readonly osState: InheritedOsState;
   readonly osType: string;
   readonly identifier: { readonly publisher: string; readonly offer: string; readonly sku: string };
   readonly endOfLifeDate?: string;
@@ -66,10 +68,6 @@ export interface ImageVersionSnapshot extends SnapshotBase {
   readonly endOfLifeDate?: string;
   readonly publishedDate?: string;
   readonly source?: { readonly id?: string; readonly virtualMachineId?: string; readonly communityGalleryImageId?: string };
-  readonly replication?: {
-    readonly aggregatedState?: string;
-    readonly regions: ReadonlyArray<{ readonly region: string; readonly state?: string; readonly progress?: number }>;
-  };
 }
 
 /** What a scale set's `imageReference` points at, parsed. */
@@ -89,8 +87,13 @@ export type ImageResolution =
       /** The version `latest` means now, or the pinned one; absent when the definition has no eligible version. */
       readonly versionId?: string;
     }
+  /** Another tenant's shared or community image that could not be read, or an id that does not parse. */
   | { readonly outcome: "unresolvable"; readonly reason: string }
-  | { readonly outcome: "notGalleryImage" };
+  /** gallery-watch may not read the image definition (403): a blind spot, not a verdict. */
+  | { readonly outcome: "noAccess"; readonly definitionId: string; readonly reason: string }
+  | { readonly outcome: "notGalleryImage" }
+  /** Listed, not resolved yet: the judging use case resolves it (`ArmInventory.resolveImage`) before anything is stored or judged. */
+  | { readonly outcome: "pending" };
 
 export interface ScaleSetSnapshot extends SnapshotBase {
   readonly kind: "scaleSet";

@@ -9,15 +9,19 @@
  */
 import { EventGridDeserializer } from "@azure/eventgrid";
 import { z } from "zod";
-import { tryParseResourceId, type ResourceId } from "../domain/resourceId.js";
+import { tryParseResourceGroupId, tryParseResourceId, type ResourceGroupRef, type ResourceId } from "../domain/resourceId.js";
 import type { Attribution } from "../ports.js";
 
 export type ResourceEventAction = "write" | "delete" | "action";
 
-export interface ResourceEvent {
-  readonly action: ResourceEventAction;
-  readonly resourceId: ResourceId;
-  readonly attribution: Attribution;
+export type ResourceEvent =
+  | { readonly action: ResourceEventAction; readonly resourceId: ResourceId; readonly attribution: Attribution }
+  /** A resource group was deleted: Azure sends this one event, none for what the group held. */
+  | { readonly action: "resourceGroupDelete"; readonly resourceGroup: ResourceGroupRef; readonly attribution: Attribution };
+
+/** The subscription an accepted event is about. */
+export function subscriptionOf(event: ResourceEvent): string {
+  return event.action === "resourceGroupDelete" ? event.resourceGroup.subscriptionId : event.resourceId.subscriptionId;
 }
 
 export type EventDisposition =
@@ -33,10 +37,32 @@ const EVENT_ACTIONS: Readonly<Record<string, ResourceEventAction>> = {
   "Microsoft.Resources.ResourceActionSuccess": "action",
 };
 
-/** Operations we watch; everything else under Microsoft.Compute is ignored. */
-const WATCHED_OPERATION = /^Microsoft\.Compute\/(galleries|virtualMachineScaleSets)(\/|$)/i;
-/** Actions that change what we judge; other actions (e.g. VMSS restart) are ignored. */
-const WATCHED_ACTION = /^Microsoft\.Compute\/galleries\/share\/action$/i;
+/**
+ * The operations whose events gallery-watch acts on — declared once: the Event Grid filter in
+ * `infra/watch/systemTopic.bicep` lists exactly these (a test holds the two together). Everything
+ * else a subscription's system topic carries (gallery applications, scale-set instances,
+ * extensions, restart actions, other providers) is ignored and counted, not refused.
+ * https://learn.microsoft.com/azure/event-grid/event-schema-subscriptions
+ */
+export const WATCHED_OPERATIONS = [
+  "Microsoft.Compute/galleries/write",
+  "Microsoft.Compute/galleries/delete",
+  "Microsoft.Compute/galleries/share/action",
+  "Microsoft.Compute/galleries/images/write",
+  "Microsoft.Compute/galleries/images/delete",
+  "Microsoft.Compute/galleries/images/versions/write",
+  "Microsoft.Compute/galleries/images/versions/delete",
+  "Microsoft.Compute/virtualMachineScaleSets/write",
+  "Microsoft.Compute/virtualMachineScaleSets/delete",
+  // Tag edits through the Tags API or the portal (including the fixes and exception tags cards ask for).
+  "Microsoft.Resources/tags/write",
+  // Azure sends this one event for a group, none for what it held.
+  "Microsoft.Resources/subscriptions/resourceGroups/delete",
+] as const;
+const WATCHED = new Set<string>(WATCHED_OPERATIONS.map((o) => o.toLowerCase()));
+const TAGS_SUFFIX = /\/providers\/Microsoft\.Resources\/tags\/default$/i;
+/** Event Grid event ids are GUIDs in practice; a longer one is hostile or broken. */
+const MAX_EVENT_ID_CHARS = 256;
 
 const CLAIM = {
   name: ["name", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"],
@@ -71,6 +97,9 @@ export async function classifyEvent(raw: unknown, maxBytes: number): Promise<Eve
   }
   const record = raw as Record<string, unknown>;
   const eventId = typeof record.id === "string" ? record.id.slice(0, 128) : undefined;
+  if (typeof record.id === "string" && record.id.length > MAX_EVENT_ID_CHARS) {
+    return { kind: "invalid", eventId, reason: `event id is ${record.id.length} characters long; at most ${MAX_EVENT_ID_CHARS} are accepted` };
+  }
   let size: number;
   try {
     size = Buffer.byteLength(JSON.stringify(raw));
@@ -92,27 +121,11 @@ export async function classifyEvent(raw: unknown, maxBytes: number): Promise<Eve
     return { kind: "invalid", eventId: id, reason: `data.${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}` };
   }
   const d = parsed.data;
-  if (!WATCHED_OPERATION.test(d.operationName)) {
-    return { kind: "ignored", eventId: id, reason: `operation '${d.operationName.slice(0, 120)}' is not a gallery or scale set operation` };
-  }
-  if (action === "action" && !WATCHED_ACTION.test(d.operationName)) {
-    return { kind: "ignored", eventId: id, reason: `action '${d.operationName.slice(0, 120)}' does not change what gallery-watch judges` };
-  }
   if (d.status !== undefined && d.status.toLowerCase() !== "succeeded") {
     return { kind: "ignored", eventId: id, reason: `status '${d.status.slice(0, 40)}' is not Succeeded` };
   }
-
-  // The resource: data.resourceUri, else the subject. Share actions name the gallery.
-  const resourceIdRaw = (d.resourceUri ?? subject).replace(/\/share$/i, "");
-  const idParse = tryParseResourceId(resourceIdRaw);
-  if (!idParse.ok) {
-    // A child we do not watch (e.g. VMSS instances, extensions) is legitimate noise, not an attack.
-    if (/\/virtualMachineScaleSets\/[^/]+\/.+/i.test(resourceIdRaw)) {
-      return { kind: "ignored", eventId: id, reason: "scale set child resource" };
-    }
-    return { kind: "invalid", eventId: id, reason: idParse.error.message };
-  }
-
+  const target = targetOf(action, d.operationName, d.resourceUri ?? subject);
+  if (target.kind !== "accepted") return { ...target, eventId: id };
   const claims = d.claims ?? {};
   const attribution: Attribution = prune({
     eventId: id,
@@ -128,7 +141,34 @@ export async function classifyEvent(raw: unknown, maxBytes: number): Promise<Eve
     httpMethod: d.httpRequest?.method,
     role: d.authorization?.evidence?.role,
   });
-  return { kind: "accepted", event: { action, resourceId: idParse.id, attribution } };
+  return { kind: "accepted", event: "resourceGroup" in target ? { action: "resourceGroupDelete", resourceGroup: target.resourceGroup, attribution } : { action, resourceId: target.resourceId, attribution } };
+}
+
+type Target =
+  | { readonly kind: "accepted"; readonly resourceId: ResourceId }
+  | { readonly kind: "accepted"; readonly resourceGroup: ResourceGroupRef }
+  | { readonly kind: "ignored" | "invalid"; readonly reason: string };
+
+/** What the event is about, from its operation and resource URI; the one place that knows which operations matter. */
+function targetOf(action: ResourceEventAction, operationName: string, resourceUri: string): Target {
+  const operation = operationName.slice(0, 120);
+  const lower = operationName.toLowerCase();
+  if (action === "delete" && lower === "microsoft.resources/subscriptions/resourcegroups/delete") {
+    const group = tryParseResourceGroupId(resourceUri);
+    return group.ok ? { kind: "accepted", resourceGroup: group.group } : { kind: "invalid", reason: `resource group id: ${group.reason}` };
+  }
+  const tags = lower === "microsoft.resources/tags/write";
+  if (!WATCHED.has(lower)) {
+    const ours = /^Microsoft\.Compute\/(galleries|virtualMachineScaleSets)(\/|$)/i.test(operationName);
+    return { kind: "ignored", reason: ours ? `operation '${operation}' does not change what gallery-watch judges` : `operation '${operation}' is not a gallery or scale set operation` };
+  }
+  // The resource: data.resourceUri, else the subject. Share actions name the gallery; tag writes name the tags child.
+  const raw = resourceUri.replace(/\/share$/i, "").replace(TAGS_SUFFIX, "");
+  const parsed = tryParseResourceId(raw);
+  if (parsed.ok) return { kind: "accepted", resourceId: parsed.id };
+  // Tags on something that is not ours (a storage account, a VM) are the topic's ordinary traffic.
+  if (tags) return { kind: "ignored", reason: "tags written on a resource gallery-watch does not watch" };
+  return { kind: "invalid", reason: parsed.error.message };
 }
 
 interface Envelope {

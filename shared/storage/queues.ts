@@ -32,11 +32,20 @@ export function openQueue(conn: StorageConnection, name: string): Promise<QueueC
 }
 
 export async function sendJson(queue: QueueClient, body: unknown, visibilityTimeoutSeconds = 0): Promise<void> {
-  try {
-    await queue.sendMessage(Buffer.from(JSON.stringify(body)).toString("base64"), {
+  const send = () =>
+    queue.sendMessage(Buffer.from(JSON.stringify(body)).toString("base64"), {
       visibilityTimeout: visibilityTimeoutSeconds,
       abortSignal: AbortSignal.timeout(15_000),
     });
+  try {
+    try {
+      await send();
+    } catch (error) {
+      // A queue lost under a running app (a restarted Azurite, a deleted queue) is created again.
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      await queue.createIfNotExists();
+      await send();
+    }
   } catch (error) {
     throw new StorageError("sendMessage", queue.name, (error as Error).message.split("\n")[0] ?? "", { cause: error });
   }

@@ -13,6 +13,8 @@ export type StorageConnection =
 
 const TIMEOUT_MS = 15_000;
 const clients = new Map<string, Promise<TableClient>>();
+/** The clients by table name, so a table lost under a running app (a restarted Azurite, a deleted table) is created again. */
+const byName = new Map<string, TableClient>();
 
 export function isLoopback(url: string): boolean {
   try {
@@ -44,17 +46,29 @@ async function create(conn: StorageConnection, name: string): Promise<TableClien
         })
       : new TableClient(conn.tableEndpoint, name, conn.credential, { retryOptions, allowInsecureConnection: isLoopback(conn.tableEndpoint) });
   await call(name, "createTable", () => client.createTable());
+  byName.set(name, client);
   return client;
+}
+
+function isTableNotFound(error: unknown): boolean {
+  return statusOf(error) === 404 && (error as { details?: { errorCode?: string } }).details?.errorCode === "TableNotFound";
 }
 
 export function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
 }
 
-/** Run one storage call with a timeout; translate failures. 404 → undefined when `allowMissing`. */
+/** Run one storage call with a timeout; translate failures. A table that disappeared is created again and the call retried once. */
 export async function call<T>(table: string, operation: string, fn: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
   try {
-    return await fn(AbortSignal.timeout(TIMEOUT_MS));
+    try {
+      return await fn(AbortSignal.timeout(TIMEOUT_MS));
+    } catch (error) {
+      const client = byName.get(table);
+      if (!isTableNotFound(error) || !client) throw error;
+      await client.createTable({ abortSignal: AbortSignal.timeout(TIMEOUT_MS) });
+      return await fn(AbortSignal.timeout(TIMEOUT_MS));
+    }
   } catch (error) {
     const status = statusOf(error);
     const code = (error as { details?: { errorCode?: string } }).details?.errorCode ?? (error as { code?: string }).code ?? "";
@@ -65,23 +79,19 @@ export async function call<T>(table: string, operation: string, fn: (abortSignal
 }
 
 export async function getOrUndefined<T extends object>(client: TableClient, pk: string, rk: string): Promise<TableEntityResult<T> | undefined> {
-  try {
-    return await client.getEntity<T>(pk, rk, { abortSignal: AbortSignal.timeout(TIMEOUT_MS) });
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined;
-    return call(client.tableName, "getEntity", () => Promise.reject(error));
-  }
+  return call(client.tableName, "getEntity", (abortSignal) =>
+    client.getEntity<T>(pk, rk, { abortSignal }).catch((error: unknown) => (statusOf(error) === 404 && !isTableNotFound(error) ? undefined : Promise.reject(error))),
+  );
 }
 
 /** Insert; false when the row already exists (409). */
 export async function insertIfAbsent(client: TableClient, entity: TableEntity<object>): Promise<boolean> {
-  try {
-    await client.createEntity(entity, { abortSignal: AbortSignal.timeout(TIMEOUT_MS) });
-    return true;
-  } catch (error) {
-    if (statusOf(error) === 409) return false;
-    return call(client.tableName, "createEntity", () => Promise.reject(error));
-  }
+  return call(client.tableName, "createEntity", (abortSignal) =>
+    client.createEntity(entity, { abortSignal }).then(
+      () => true,
+      (error: unknown) => (statusOf(error) === 409 ? false : Promise.reject(error)),
+    ),
+  );
 }
 
 export async function listAll<T extends object>(client: TableClient, filter: string, top?: number): Promise<Array<TableEntityResult<T>>> {

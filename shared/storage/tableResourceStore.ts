@@ -158,6 +158,26 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       return row && !row.deleted ? loadSnapshot(table, row) : undefined;
     },
 
+    async *currentIn(subscriptionId: string, resourceGroup?: string) {
+      const table = await resources();
+      const inGroup = (id: ResourceId) => resourceGroup === undefined || id.resourceGroup.toLowerCase() === resourceGroup.toLowerCase();
+      // Deleted parents are walked too: a resource-group delete leaves their children marked current.
+      const rowsOf = (partitionKey: string, kind: string) => listAll<CurrentRow>(table, `PartitionKey eq ${odata(partitionKey)} and kind eq ${odata(kind)}`);
+      for (const gallery of await rowsOf(`galleries~${subscriptionId.toLowerCase()}`, "gallery")) {
+        const galleryId = parseResourceId(gallery.resourceId);
+        if (!inGroup(galleryId)) continue;
+        if (!gallery.deleted) yield galleryId;
+        for (const definition of await rowsOf(encodeKey(gallery.resourceKey), "imageDefinition")) {
+          if (!definition.deleted) yield parseResourceId(definition.resourceId);
+          for (const version of await rowsOf(encodeKey(definition.resourceKey), "imageVersion")) if (!version.deleted) yield parseResourceId(version.resourceId);
+        }
+      }
+      for (const scaleSet of await rowsOf(`scaleSets~${subscriptionId.toLowerCase()}`, "scaleSet")) {
+        const id = parseResourceId(scaleSet.resourceId);
+        if (!scaleSet.deleted && inGroup(id)) yield id;
+      }
+    },
+
     definitionsOf: (galleryKey) => listCurrent<ImageDefinitionSnapshot>(encodeKey(galleryKey), "imageDefinition"),
     versionsOf: (definitionKey) => listCurrent<ImageVersionSnapshot>(encodeKey(definitionKey), "imageVersion"),
 
@@ -174,7 +194,8 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       const rows = await listAll<Record<string, unknown>>(table, filter, options.limit ?? 50);
       return Promise.all(
         rows
-          .filter((row) => !String(row.rowKey).includes("~c"))
+          // Continuation rows of a large body carry no contentHash of their own.
+          .filter((row) => typeof row.contentHash === "string")
           .map(async (row) => ({
             snapshot: await loadSnapshot(table, row),
             contentHash: String(row.contentHash),

@@ -50,13 +50,15 @@ afterAll(async () => sim?.close());
 beforeEach(() => sim.faults.clear());
 
 describe("mapping and resolution", () => {
-  it("reads a version with its definition's osState, regions normalised and replication status", async () => {
+  it("reads a version with its definition's osState and regions normalised, the same snapshot a list gives (no replicationStatus, so event and sweep never rewrite each other)", async () => {
     const outcome = await reader().readImageVersion(id(`${def}/versions/1.0.0`));
     expect(outcome.status).toBe("found");
     if (outcome.status !== "found") return;
     expect(outcome.snapshot).toMatchObject({ kind: "imageVersion", version: "1.0.0", osState: "Specialized", excludeFromLatest: false, provisioningState: "Succeeded" });
     expect(outcome.snapshot.targetRegions.map((t) => [t.region, t.regionalReplicaCount])).toEqual([["westeurope", undefined], ["eastus", 2]]);
-    expect(outcome.snapshot.replication?.regions.map((r) => r.state)).toEqual(["Completed", "Completed"]);
+    const listed: unknown[] = [];
+    for await (const v of reader().listImageVersions(id(def))) if (v.version === "1.0.0") listed.push(v);
+    expect(listed).toEqual([outcome.snapshot]);
   });
 
   it("reads a definition once however many of its versions are read", async () => {
@@ -114,6 +116,18 @@ describe("outcomes for injected faults", () => {
   ] as const)("%s → %s", async (_label, fault, status) => {
     sim.faults.add({ ...fault, path: "/galleries/gal" });
     expect((await gallery()).status).toBe(status);
+  });
+
+  it("a scale set whose image definition ARM throttles is itself throttled — never 'unresolvable' on a guess", async () => {
+    sim.faults.add({ kind: "throttle", retryAfterSeconds: 3600, method: "GET", path: /\/images\/def$/i });
+    const outcome = await reader().readScaleSet(id(`${base}/virtualMachineScaleSets/latest`));
+    expect(outcome).toMatchObject({ status: "throttled", retryAfterMs: 3_600_000 });
+  });
+
+  it("a scale set whose image definition answers 403 carries a noAccess resolution naming it (a blind spot, not a verdict)", async () => {
+    sim.faults.add({ kind: "error", status: 403, method: "GET", path: /\/images\/def$/i });
+    const outcome = await reader().readScaleSet(id(`${base}/virtualMachineScaleSets/latest`));
+    expect(outcome.status === "found" && outcome.snapshot.image).toMatchObject({ outcome: "noAccess", definitionId: def });
   });
 
   it("does not wait out a long Retry-After inside a function: throttled, with when to come back", async () => {

@@ -16,6 +16,7 @@ import type { Snapshot } from "../../shared/domain/snapshots.js";
 import type { Trigger } from "../../shared/ports.js";
 import { aScaleSet, aVersion, BASE, NOW, policy, regions } from "../support/snapshotBuilders.js";
 
+const parentOfVersion = (v: { id: { display: string } }) => parseResourceId(v.id.display.replace(/\/versions\/[^/]+$/, ""));
 const conn = () => ({ connectionString: inject("azuriteConnectionString") });
 const prefix = () => `t${randomUUID().replace(/-/g, "").slice(0, 12)}`;
 const event = (id: string, time: string): Trigger => ({ source: "event", attribution: { eventId: id, eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: time, callerUpn: "priya@contoso.example" } });
@@ -41,6 +42,50 @@ describe("table keys", () => {
 });
 
 describe("tableResourceStore", () => {
+  it("returns every stored state, including those whose content hash starts with 'c' (continuation rows are told apart by content, not by '~c')", async () => {
+    const store = createTableResourceStore(conn(), prefix());
+    const states = ["c0ffee", "cafe00", "0abc00"].map((hashStart, i) => ({
+      ...record(aVersion({ targetRegions: regions(...["West Europe", "North Europe", "East US"].slice(0, i + 1)) }), `2026-11-2${i}T10:00:00.000Z`, event(`e${i}`, `2026-11-2${i}T10:00:00Z`)),
+      contentHash: `${hashStart}${"0".repeat(58)}`,
+    }));
+    for (const state of states) await store.recordSnapshot(state);
+    const history = await store.history(aVersion().id.key);
+    expect(history.map((h) => h.contentHash.slice(0, 6))).toEqual(["0abc00", "cafe00", "c0ffee"]);
+  });
+
+  it("creates its tables again when they disappear under a running app (a restarted Azurite, a deleted table)", async () => {
+    const p = prefix();
+    const store = createTableResourceStore(conn(), p);
+    await store.recordSnapshot(record(aVersion(), "2026-11-20T10:00:00.000Z", event("e1", "2026-11-20T10:00:00Z")));
+    const { TableServiceClient } = await import("@azure/data-tables");
+    const service = TableServiceClient.fromConnectionString(inject("azuriteConnectionString"), { allowInsecureConnection: true });
+    for (const table of ["Resources", "Snapshots", "Changes"]) await service.deleteTable(`${p}${table}`);
+
+    const v2 = aVersion({ targetRegions: regions("West Europe") });
+    expect((await store.recordSnapshot(record(v2, "2026-11-21T10:00:00.000Z", event("e2", "2026-11-21T10:00:00Z")))).changed).toBe(true);
+    expect((await store.current(v2.id.key))?.kind).toBe("imageVersion");
+    expect((await store.history(v2.id.key)).length).toBe(1);
+  });
+
+  it("lists the current resources of a subscription or one resource group by keys: galleries, their definitions and versions, scale sets", async () => {
+    const store = createTableResourceStore(conn(), prefix());
+    const other = aVersion({ id: parseResourceId(`${BASE.replace("/resourceGroups/rg/", "/resourceGroups/rg-other/")}/galleries/gal/images/def/versions/1.0.0`) });
+    for (const s of [aVersion(), aScaleSet(), other]) await store.recordSnapshot(record(s, "2026-11-20T10:00:00.000Z", event(`e-${s.id.key}`, "2026-11-20T10:00:00Z")));
+    // Parents are stored when they are judged; here only the leaves were, so write their rows too.
+    const { aGallery, aDefinition } = await import("../support/snapshotBuilders.js");
+    for (const s of [aGallery(), aDefinition(), aGallery({ id: parseResourceId(other.id.display.replace(/\/images\/.*$/, "")) }), aDefinition({ id: parentOfVersion(other) })]) {
+      await store.recordSnapshot(record(s, "2026-11-20T10:00:00.000Z", event(`p-${s.id.key}`, "2026-11-20T10:00:00Z")));
+    }
+    await store.recordDeletion(aScaleSet().id, "2026-11-21T10:00:00.000Z", event("d1", "2026-11-21T10:00:00Z"));
+
+    const all: string[] = [];
+    for await (const id of store.currentIn(aVersion().id.subscriptionId)) all.push(id.key);
+    expect(all.sort()).toEqual([aGallery().id.key, aDefinition().id.key, aVersion().id.key, other.id.key, parentOfVersion(other).key, other.id.key.replace(/\/images\/.*$/, "")].sort());
+    const inGroup: string[] = [];
+    for await (const id of store.currentIn(aVersion().id.subscriptionId, "RG-OTHER")) inGroup.push(id.key);
+    expect(inGroup).toHaveLength(3);
+  });
+
   it("writes history only when content changes, and answers 'as of' with one query", async () => {
     const store = createTableResourceStore(conn(), prefix());
     const v1 = aVersion();

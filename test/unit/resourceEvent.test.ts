@@ -1,7 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { classifyEvent } from "../../shared/events/resourceEvent.js";
+import { WATCHED_OPERATIONS, classifyEvent, type ResourceEvent } from "../../shared/events/resourceEvent.js";
+
+/** The resource a resource event names (a resource-group delete names none). */
+function idOf(event: ResourceEvent) {
+  if (event.action === "resourceGroupDelete") throw new Error("a resource-group delete names no resource");
+  return event.resourceId;
+}
 
 const SUB = "00000000-1111-2222-3333-444444444444";
 const VERSION_ID = `/subscriptions/${SUB}/resourceGroups/rg-plant/providers/Microsoft.Compute/galleries/plantGallery/images/gateway-os/versions/1.0.0`;
@@ -45,8 +51,8 @@ describe("classifyEvent", () => {
     expect(result.kind).toBe("accepted");
     if (result.kind !== "accepted") return;
     expect(result.event.action).toBe("write");
-    expect(result.event.resourceId.kind).toBe("imageVersion");
-    expect(result.event.resourceId.display).toBe(VERSION_ID);
+    expect(idOf(result.event).kind).toBe("imageVersion");
+    expect(idOf(result.event).display).toBe(VERSION_ID);
     expect(result.event.attribution).toEqual({
       eventId: "5f0e8c1e-0000-4000-8000-000000000001",
       eventType: "Microsoft.Resources.ResourceWriteSuccess",
@@ -71,7 +77,7 @@ describe("classifyEvent", () => {
     expect(result.kind).toBe("accepted");
     if (result.kind === "accepted") {
       expect(result.event.attribution.eventId).toBe("ce-1");
-      expect(result.event.resourceId.key).toBe(VERSION_ID.toLowerCase());
+      expect(idOf(result.event).key).toBe(VERSION_ID.toLowerCase());
     }
   });
 
@@ -84,7 +90,7 @@ describe("classifyEvent", () => {
     expect(result.kind).toBe("accepted");
     if (result.kind === "accepted") {
       expect(result.event.action).toBe("action");
-      expect(result.event.resourceId.kind).toBe("gallery");
+      expect(idOf(result.event).kind).toBe("gallery");
     }
   });
 
@@ -92,7 +98,11 @@ describe("classifyEvent", () => {
     ["another provider", eventGridEvent({}, { operationName: "Microsoft.Storage/storageAccounts/write" }), /not a gallery or scale set operation/],
     ["another event type", eventGridEvent({ eventType: "Microsoft.Resources.ResourceWriteFailure" }), /is not watched/],
     ["an action that changes nothing we judge", eventGridEvent({ eventType: "Microsoft.Resources.ResourceActionSuccess" }, { operationName: "Microsoft.Compute/virtualMachineScaleSets/restart/action" }), /does not change/],
-    ["a scale set instance", eventGridEvent({}, { operationName: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/write", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss/virtualMachines/3` }), /child resource/],
+    ["a scale set instance", eventGridEvent({}, { operationName: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/write", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss/virtualMachines/3` }), /does not change/],
+    ["a scale set extension", eventGridEvent({}, { operationName: "Microsoft.Compute/virtualMachineScaleSets/extensions/write", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss/extensions/health` }), /does not change/],
+    ["a gallery application", eventGridEvent({}, { operationName: "Microsoft.Compute/galleries/applications/write", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/applications/app` }), /does not change/],
+    ["a gallery application version", eventGridEvent({}, { operationName: "Microsoft.Compute/galleries/applications/versions/write", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/applications/app/versions/1.0.0` }), /does not change/],
+    ["tags on a storage account", eventGridEvent({}, { operationName: "Microsoft.Resources/tags/write", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st/providers/Microsoft.Resources/tags/default` }), /does not watch/],
   ])("ignores %s", async (_label, event, reason) => {
     const result = await classifyEvent(event, MAX);
     expect(result.kind).toBe("ignored");
@@ -107,6 +117,8 @@ describe("classifyEvent", () => {
     ["a hostile resource id", eventGridEvent({}, { resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/galleries/../../x` }), /'\.\.'/],
     ["a resource id with control characters", eventGridEvent({}, { resourceUri: `${VERSION_ID}\u0000` }), /control characters/],
     ["an oversized event", eventGridEvent({}, { padding: "x".repeat(2 * MAX) }), /bytes; at most/],
+    ["a 40,000-character event id (it would end up in a table key)", eventGridEvent({ id: "x".repeat(40_000) }), /event id is 40000 characters long/],
+    ["a resource-group delete naming no group", eventGridEvent({ eventType: "Microsoft.Resources.ResourceDeleteSuccess" }, { operationName: "Microsoft.Resources/subscriptions/resourceGroups/delete", resourceUri: `/subscriptions/${SUB}` }), /resource group id/],
     ["a 10 KB operation name", eventGridEvent({}, { operationName: `Microsoft.Compute/galleries/${"a".repeat(10_000)}` }), /operationName/],
   ])("refuses %s with a reason", async (_label, event, reason) => {
     const result = await classifyEvent(event, MAX);
@@ -115,6 +127,28 @@ describe("classifyEvent", () => {
       expect(result.reason).toMatch(reason);
       expect(result.reason.length).toBeLessThan(500);
     }
+  });
+
+  it("accepts a tag edit through the Tags API as a write of the tagged resource (Microsoft.Resources/tags/write)", async () => {
+    const result = await classifyEvent(eventGridEvent({}, { operationName: "Microsoft.Resources/tags/write", resourceUri: `${VERSION_ID}/providers/Microsoft.Resources/tags/default` }), MAX);
+    expect(result.kind).toBe("accepted");
+    if (result.kind === "accepted") expect(idOf(result.event).key).toBe(VERSION_ID.toLowerCase());
+  });
+
+  it("accepts a resource-group delete, the one event Azure sends for everything the group held", async () => {
+    const result = await classifyEvent(
+      eventGridEvent({ eventType: "Microsoft.Resources.ResourceDeleteSuccess" }, { operationName: "Microsoft.Resources/subscriptions/resourceGroups/delete", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg-zürich` }),
+      MAX,
+    );
+    expect(result.kind).toBe("accepted");
+    if (result.kind === "accepted") expect(result.event).toMatchObject({ action: "resourceGroupDelete", resourceGroup: { subscriptionId: SUB, resourceGroup: "rg-zürich" } });
+  });
+
+  it("the Event Grid filter in infra/ admits exactly the operations gallery-watch acts on", () => {
+    const bicep = readFileSync(path.resolve(import.meta.dirname, "../../infra/watch/systemTopic.bicep"), "utf8");
+    const filter = /key: 'data.operationName'\s*values: \[([^\]]*)\]/.exec(bicep)?.[1] ?? "";
+    const admitted = [...filter.matchAll(/'([^']+)'/g)].map((m) => m[1]);
+    expect(admitted.sort()).toEqual([...WATCHED_OPERATIONS].sort());
   });
 
   const fixture = path.resolve(import.meta.dirname, "../../../shared/fixtures/eventgrid/ResourceDeleteSuccess.eventgrid.json");

@@ -24,6 +24,16 @@ describe("parseResourceId", () => {
     expect(id.key).toBe(display.toLowerCase());
   });
 
+  it("accepts resource groups with Unicode letters, as Azure does (rg-zürich, rg-東京), with one key whatever the case", () => {
+    // https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftresources
+    const zurich = parseResourceId(`/subscriptions/${SUB}/resourceGroups/rg-Zürich/providers/Microsoft.Compute/galleries/g`);
+    expect(zurich.resourceGroup).toBe("rg-Zürich");
+    expect(parseResourceId(`/subscriptions/${SUB}/resourceGroups/RG-ZÜRICH/providers/Microsoft.Compute/galleries/g`).key).toBe(zurich.key);
+    expect(parseResourceId(`/subscriptions/${SUB}/resourceGroups/rg-東京(prod)/providers/Microsoft.Compute/virtualMachineScaleSets/v`).kind).toBe("scaleSet");
+    expect(tryParseResourceId(`/subscriptions/${SUB}/resourceGroups/rg-ends-with-dot./providers/Microsoft.Compute/galleries/g`).ok).toBe(false);
+    expect(tryParseResourceId(`/subscriptions/${SUB}/resourceGroups/rg with space/providers/Microsoft.Compute/galleries/g`).ok).toBe(false);
+  });
+
   it("gives the same key to ids differing only in case, keeping the original names for display", () => {
     const a = parseResourceId(`${base}/galleries/Gal1/images/Def-1`);
     const b = parseResourceId(`${base.toLowerCase()}/GALLERIES/gal1/IMAGES/def-1`);

@@ -1,0 +1,71 @@
+/**
+ * What the rules may conclude when part of what they need could not be read. Pure.
+ *
+ * Unknown is never clean and never critical: a rule that cannot see its facts (a version whose
+ * definition is unreadable, a gallery whose sharing ARM did not return, a scale set whose image
+ * gallery-watch may not read) reaches *no verdict* — its stored finding stays exactly as it was,
+ * neither resolved nor raised.
+ */
+import type { RuleId, Violation } from "./findings.js";
+import type { ResourceId } from "./resourceId.js";
+import type { Snapshot } from "./snapshots.js";
+import type { RelatedResources } from "./rules/related.js";
+import { RULES } from "./rules/index.js";
+import { displayName, portalLink } from "./rules/describe.js";
+
+/** The rules that apply to a kind of resource, derived from the rule table. */
+export function rulesFor(kind: Snapshot["kind"]): RuleId[] {
+  return [...new Set(RULES.filter((r) => r.appliesTo === kind).map((r) => r.id))];
+}
+
+/**
+ * Rules that cannot judge `subject` with `related` as read. `blind` says that something the
+ * subject depends on could not be read at all (no access).
+ */
+export function undecidableRules(subject: Snapshot, related: RelatedResources, blind: boolean): Set<RuleId> {
+  const all = () => new Set(rulesFor(subject.kind));
+  switch (subject.kind) {
+    case "imageDefinition":
+    case "imageVersion":
+      return subject.osState === "Unknown" ? all() : new Set();
+    case "gallery": {
+      if (blind || subject.sharing.permissions === "Unknown") return all();
+      const known = related.definitions.some((d) => d.osState === "Specialized");
+      return !known && related.definitions.some((d) => d.osState === "Unknown") ? all() : new Set();
+    }
+    case "scaleSet": {
+      const image = subject.image;
+      if (blind || image.outcome === "noAccess" || image.outcome === "pending") return all();
+      const osState = related.definition?.osState ?? (image.outcome === "resolved" ? image.osState : undefined);
+      return image.outcome === "resolved" && osState === "Unknown" ? all() : new Set();
+    }
+  }
+}
+
+/**
+ * gallery-watch could not read something `subject`'s verdict depends on: a blind spot on the
+ * subject, naming what could not be read. It resolves by itself once that read succeeds.
+ */
+export function blindSpotViolation(subject: ResourceId, unreadable: string, message: string, portalBase?: string): Violation {
+  const what = unreadable.split("/").slice(-3).join("/");
+  return {
+    ruleId: "read-access",
+    severity: "medium",
+    resourceKey: subject.key,
+    resourceId: subject.display,
+    resourceKind: subject.kind,
+    summary: `gallery-watch cannot read ${what}, which ${displayName(subject)} depends on (${message.slice(0, 160)}); its verdict cannot be reached.`,
+    facts: { unreadable, reason: message.slice(0, 300) },
+    magnitude: 1,
+    remediation: {
+      advice: "Grant gallery-watch's managed identity Reader on the subscription that holds it (or on its resource group).",
+      commands: [`az role assignment create --assignee <gallery-watch identity principal id> --role Reader --scope ${scopeOf(unreadable)}`],
+      portalUrl: portalLink(subject, portalBase),
+    },
+  };
+}
+
+function scopeOf(id: string): string {
+  const m = /^\/subscriptions\/[^/]+(\/resourceGroups\/[^/]+)?/i.exec(id);
+  return m ? m[0] : id;
+}

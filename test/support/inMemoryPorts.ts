@@ -1,0 +1,308 @@
+/**
+ * In-memory adapters of every port the judging use case takes, with the same contracts as the
+ * real ones (ARM answers as Azure does: lists carry no sharing profile; findings writes are
+ * conditional on revision), so the judging path and its failure policy are tested in milliseconds.
+ */
+import pino from "pino";
+import { parentOf, type ResourceId } from "../../shared/domain/resourceId.js";
+import type { Finding, FindingTransition } from "../../shared/domain/findings.js";
+import type { GallerySnapshot, ImageDefinitionSnapshot, ImageVersionSnapshot, ScaleSetSnapshot, Snapshot } from "../../shared/domain/snapshots.js";
+import { resolveImage, type ImageReads } from "../../shared/arm/resolveImage.js";
+import { ArmReadError, ConcurrentUpdateError } from "../../shared/errors.js";
+import type {
+  AlertOutbox,
+  ArmInventory,
+  ChangeRecord,
+  Dependencies,
+  FindingStore,
+  OutboxAlert,
+  ReadOutcome,
+  RecheckQueue,
+  ResourceStore,
+  SnapshotRecord,
+  SweepRun,
+  SweepRunStore,
+} from "../../shared/ports.js";
+import { FakeClock } from "./inMemoryDigestPorts.js";
+import { NOW } from "./snapshotBuilders.js";
+
+export type Fault = "noAccess" | "throttled" | "failed";
+
+/** The Azure estate as snapshots, with faults per resource key or per list (`list:<parent key>`). */
+export class FakeAzure {
+  readonly resources = new Map<string, Snapshot>();
+  readonly faults = new Map<string, Fault>();
+  requests = 0;
+
+  put(...snapshots: Snapshot[]): this {
+    for (const s of snapshots) this.resources.set(s.id.key, s);
+    return this;
+  }
+  remove(id: ResourceId): void {
+    this.resources.delete(id.key);
+  }
+  fault(key: string, fault: Fault | undefined): void {
+    if (fault) this.faults.set(key, fault);
+    else this.faults.delete(key);
+  }
+
+  inventory(): ArmInventory {
+    const azure = this;
+    const outcome = <T extends Snapshot>(id: ResourceId, shape: (s: T) => T = (s) => s): ReadOutcome<T> => {
+      azure.requests++;
+      const fault = azure.faults.get(id.key);
+      if (fault === "noAccess") return { status: "noAccess", id, message: "403 AuthorizationFailed" };
+      if (fault === "throttled") return { status: "throttled", id, message: "429 SubscriptionRequestsThrottled", retryAfterMs: 1000 };
+      if (fault === "failed") return { status: "failed", id, message: "500 InternalServerError" };
+      const found = azure.resources.get(id.key) as T | undefined;
+      return found ? { status: "found", snapshot: shape(found) } : { status: "gone", id };
+    };
+    const listFault = (key: string, operation: string) => {
+      azure.requests++;
+      const fault = azure.faults.get(`list:${key}`);
+      if (fault) throw new ArmReadError(fault, operation, key, `${fault} (injected)`, fault === "throttled" ? 1000 : undefined);
+    };
+    const children = <T extends Snapshot>(kind: T["kind"], parent: (s: T) => string | undefined, key: string): T[] =>
+      [...azure.resources.values()].filter((s): s is T => s.kind === kind && parent(s as T) === key);
+    const inherit = (v: ImageVersionSnapshot): ImageVersionSnapshot => {
+      const definition = azure.resources.get(parentOf(v.id)!.key) as ImageDefinitionSnapshot | undefined;
+      const blocked = azure.faults.get(parentOf(v.id)!.key);
+      return { ...v, osState: definition && !blocked ? definition.osState : "Unknown" };
+    };
+    const reads: ImageReads = {
+      definition: async (id) => outcome<ImageDefinitionSnapshot>(id),
+      versions: async (definitionId) => {
+        listFault(definitionId.key, "galleryImageVersions.listByGalleryImage");
+        return children<ImageVersionSnapshot>("imageVersion", (v) => parentOf(v.id)?.key, definitionId.key).map(inherit);
+      },
+      sharedImage: async (_subscription, _kind, _location, gallery) => {
+        azure.requests++;
+        return { status: "noAccess", id: {} as ResourceId, message: `403 on shared gallery ${gallery}` };
+      },
+    };
+    const withImage = async (scaleSet: ScaleSetSnapshot): Promise<ReadOutcome<ScaleSetSnapshot>> => {
+      try {
+        return { status: "found", snapshot: { ...scaleSet, image: await resolveImage(scaleSet, reads) } };
+      } catch (error) {
+        if (error instanceof ArmReadError) return error.kind === "throttled" ? { status: "throttled", id: scaleSet.id, message: error.message } : { status: "failed", id: scaleSet.id, message: error.message };
+        throw error;
+      }
+    };
+    const inventory: ArmInventory = {
+      async read(id) {
+        switch (id.kind) {
+          case "gallery":
+            return inventory.readGallery(id);
+          case "imageDefinition":
+            return inventory.readImageDefinition(id);
+          case "imageVersion":
+            return inventory.readImageVersion(id);
+          case "scaleSet":
+            return inventory.readScaleSet(id);
+        }
+      },
+      readGallery: async (id) => outcome<GallerySnapshot>(id),
+      readImageDefinition: reads.definition,
+      async readImageVersion(id) {
+        const read = outcome<ImageVersionSnapshot>(id, inherit);
+        const parentFault = azure.faults.get(parentOf(id)!.key);
+        if (read.status === "found" && (parentFault === "throttled" || parentFault === "failed")) return parentFault === "throttled" ? { status: "throttled", id, message: "429 on definition" } : { status: "failed", id, message: "500 on definition" };
+        return read;
+      },
+      async readScaleSet(id) {
+        const read = outcome<ScaleSetSnapshot>(id);
+        return read.status === "found" ? withImage(read.snapshot) : read;
+      },
+      resolveImage: withImage,
+      async *listGalleries(subscriptionId) {
+        listFault(`/subscriptions/${subscriptionId}/galleries`, "galleries.list");
+        // As Azure lists them: no sharing profile (Gallery_ListBySubscription.json).
+        for (const g of [...azure.resources.values()].filter((s): s is GallerySnapshot => s.kind === "gallery" && s.id.subscriptionId === subscriptionId)) {
+          yield { ...g, sharing: { permissions: "Unknown", groups: [] } };
+        }
+      },
+      async *listImageDefinitions(galleryId) {
+        listFault(galleryId.key, "galleryImages.listByGallery");
+        yield* children<ImageDefinitionSnapshot>("imageDefinition", (d) => parentOf(d.id)?.key, galleryId.key);
+      },
+      async *listImageVersions(definitionId) {
+        yield* await reads.versions(definitionId, "Unknown");
+      },
+      async *listScaleSets(subscriptionId) {
+        listFault(`/subscriptions/${subscriptionId}/scalesets`, "virtualMachineScaleSets.listAll");
+        for (const s of [...azure.resources.values()].filter((s): s is ScaleSetSnapshot => s.kind === "scaleSet" && s.id.subscriptionId === subscriptionId)) {
+          yield { ...s, image: { outcome: "pending" } };
+        }
+      },
+      requests: () => azure.requests,
+    };
+    return inventory;
+  }
+}
+
+interface Row {
+  snapshot: Snapshot;
+  contentHash: string;
+  observedAt: string;
+  deleted: boolean;
+}
+
+export class MemoryResourceStore implements ResourceStore {
+  readonly rows = new Map<string, Row>();
+  readonly historyRows: Array<SnapshotRecord> = [];
+  readonly changeRows: ChangeRecord[] = [];
+
+  async recordSnapshot(record: SnapshotRecord) {
+    const current = this.rows.get(record.snapshot.id.key);
+    const changed = !current || current.deleted || current.contentHash !== record.contentHash;
+    if (changed) {
+      this.rows.set(record.snapshot.id.key, { snapshot: record.snapshot, contentHash: record.contentHash, observedAt: record.observedAt, deleted: false });
+      this.historyRows.push(record);
+    }
+    if (changed || record.trigger.source !== "sweep") {
+      await this.recordChange({ resourceKey: record.snapshot.id.key, resourceId: record.snapshot.id.display, action: changed ? "written" : "unchanged", observedAt: record.observedAt, contentHash: record.contentHash, trigger: record.trigger });
+    }
+    return { changed };
+  }
+  async recordDeletion(id: ResourceId, observedAt: string, trigger: SnapshotRecord["trigger"]) {
+    const current = this.rows.get(id.key);
+    if (current) current.deleted = true;
+    await this.recordChange({ resourceKey: id.key, resourceId: id.display, action: "deleted", observedAt, trigger });
+  }
+  async recordChange(change: ChangeRecord) {
+    const eventId = change.trigger.source === "event" ? change.trigger.attribution.eventId : undefined;
+    if (eventId && this.changeRows.some((c) => c.resourceKey === change.resourceKey && c.trigger.source === "event" && c.trigger.attribution.eventId === eventId)) return;
+    this.changeRows.push(change);
+  }
+  async current(key: string) {
+    const row = this.rows.get(key);
+    return row && !row.deleted ? row.snapshot : undefined;
+  }
+  async *currentIn(subscriptionId: string, resourceGroup?: string) {
+    for (const row of this.rows.values()) {
+      const id = row.snapshot.id;
+      if (!row.deleted && id.subscriptionId === subscriptionId && (resourceGroup === undefined || id.resourceGroup.toLowerCase() === resourceGroup.toLowerCase())) yield id;
+    }
+  }
+  async definitionsOf(galleryKey: string) {
+    return this.live().filter((s): s is ImageDefinitionSnapshot => s.kind === "imageDefinition" && parentOf(s.id)?.key === galleryKey);
+  }
+  async versionsOf(definitionKey: string) {
+    return this.live().filter((s): s is ImageVersionSnapshot => s.kind === "imageVersion" && parentOf(s.id)?.key === definitionKey);
+  }
+  async scaleSetsReferencing(definitionKey: string) {
+    return this.live().filter((s): s is ScaleSetSnapshot => {
+      if (s.kind !== "scaleSet") return false;
+      const ref = s.imageReference;
+      return (ref.kind === "definition" && ref.definitionId.key === definitionKey) || (ref.kind === "version" && parentOf(ref.versionId)?.key === definitionKey);
+    });
+  }
+  async history(key: string) {
+    return this.historyRows.filter((h) => h.snapshot.id.key === key).reverse();
+  }
+  async changes(key: string) {
+    return this.changeRows.filter((c) => c.resourceKey === key).reverse();
+  }
+  private live(): Snapshot[] {
+    return [...this.rows.values()].filter((r) => !r.deleted).map((r) => r.snapshot);
+  }
+}
+
+export class MemoryFindingStore implements FindingStore {
+  readonly findings = new Map<string, Finding>();
+  readonly applied: FindingTransition[] = [];
+  async forResource(resourceKey: string) {
+    return [...this.findings.values()].filter((f) => f.resourceKey === resourceKey);
+  }
+  async apply(transitions: readonly FindingTransition[]) {
+    for (const t of transitions) {
+      if ((this.findings.get(t.fingerprint)?.revision ?? 0) !== (t.before?.revision ?? 0)) throw new ConcurrentUpdateError("apply", "findings", "revision moved");
+    }
+    for (const t of transitions) {
+      this.findings.set(t.fingerprint, t.after);
+      this.applied.push(t);
+    }
+  }
+  async open(options: { ruleId?: string } = {}) {
+    return [...this.findings.values()].filter((f) => f.status !== "resolved" && (!options.ruleId || f.ruleId === options.ruleId));
+  }
+  async asOf() {
+    return [];
+  }
+  /** The finding of `ruleId` on `id`, if any. */
+  of(ruleId: string, id: ResourceId): Finding | undefined {
+    return [...this.findings.values()].find((f) => f.ruleId === ruleId && f.resourceKey === id.key);
+  }
+}
+
+export class MemoryOutbox implements AlertOutbox {
+  readonly alerts = new Map<string, OutboxAlert>();
+  async enqueue(alerts: ReadonlyArray<Pick<OutboxAlert, "alertId" | "transition" | "attribution">>, now: string) {
+    for (const a of alerts) if (!this.alerts.has(a.alertId)) this.alerts.set(a.alertId, { ...a, state: "staged", attempts: 0, nextAttemptAt: now, createdAt: now });
+  }
+  async release(alerts: ReadonlyArray<Pick<OutboxAlert, "alertId" | "transition" | "attribution">>, now: string) {
+    for (const a of alerts) this.alerts.set(a.alertId, { ...(this.alerts.get(a.alertId) ?? { ...a, attempts: 0, nextAttemptAt: now, createdAt: now }), state: "pending" });
+  }
+  async discard(alertIds: readonly string[]) {
+    for (const id of alertIds) if (this.alerts.get(id)?.state === "staged") this.alerts.delete(id);
+  }
+  async staged() {
+    return [...this.alerts.values()].filter((a) => a.state === "staged");
+  }
+  async claimDue() {
+    return [];
+  }
+  async markDelivered() {}
+  async markRetry() {}
+  async markFailed() {}
+  async list() {
+    return [...this.alerts.values()];
+  }
+}
+
+export class MemorySweepRuns implements SweepRunStore {
+  readonly runs = new Map<string, SweepRun>();
+  async record(run: SweepRun) {
+    this.runs.set(`${run.subscriptionId}|${run.runId}`, run);
+  }
+  async get(subscriptionId: string, runId: string) {
+    return this.runs.get(`${subscriptionId}|${runId}`);
+  }
+  async list() {
+    return [...this.runs.values()].reverse();
+  }
+}
+
+export interface World {
+  readonly azure: FakeAzure;
+  readonly resources: MemoryResourceStore;
+  readonly findings: MemoryFindingStore;
+  readonly outbox: MemoryOutbox;
+  readonly rechecks: Array<{ id: string; attempt: number }>;
+  readonly sweepRuns: MemorySweepRuns;
+  readonly clock: FakeClock;
+  /** Fresh ports for one invocation (a new ARM inventory, as in the Functions app). */
+  deps(): Dependencies;
+}
+
+export function aWorld(): World {
+  const azure = new FakeAzure();
+  const resources = new MemoryResourceStore();
+  const findings = new MemoryFindingStore();
+  const outbox = new MemoryOutbox();
+  const rechecks: Array<{ id: string; attempt: number }> = [];
+  const sweepRuns = new MemorySweepRuns();
+  const clock = new FakeClock(NOW);
+  const recheck: RecheckQueue = { schedule: async (id, _delay, attempt) => void rechecks.push({ id: id.display, attempt }) };
+  const log = pino({ level: "silent" });
+  return {
+    azure,
+    resources,
+    findings,
+    outbox,
+    rechecks,
+    sweepRuns,
+    clock,
+    deps: () => ({ arm: azure.inventory(), resources, findings, outbox, recheck, sweepRuns, clock, log, teams: { send: async () => undefined } }),
+  };
+}

@@ -1,0 +1,241 @@
+/**
+ * The judging path (event, re-check and sweep) through in-memory adapters of its ports: one
+ * judging use case, one failure policy for every ARM read, nothing resolved or raised on a guess.
+ * Each case is a defect the verdicts issue reproduced against the local stack.
+ */
+import { beforeEach, describe, expect, it } from "vitest";
+import { parseResourceId } from "../../shared/domain/resourceId.js";
+import { checkResource } from "../../shared/checkResource.js";
+import { sweepSubscription } from "../../shared/sweepSubscription.js";
+import { handleResourceEvent, type EventSettings } from "../../shared/handleResourceEvent.js";
+import { contentHashOf } from "../../shared/storage/contentHash.js";
+import { ArmReadError } from "../../shared/errors.js";
+import { aWorld, type World } from "../support/inMemoryPorts.js";
+import { APPROVED, BASE, SUB, aDefinition, aGallery, aScaleSet, aVersion, policy, regions } from "../support/snapshotBuilders.js";
+
+const OTHER_SUB = "99999999-1111-2222-3333-444444444444";
+const settings: EventSettings = {
+  policy: policy(),
+  portalUrl: "https://portal.example.test",
+  recheckDelaySeconds: 60,
+  recheckMaxAttempts: 3,
+  maxEventBytes: 1024 * 1024,
+  watchedSubscriptions: new Set([SUB]),
+};
+const event = { source: "event", attribution: { eventId: "e-1", eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: "2026-11-24T12:00:00Z", callerUpn: "priya@contoso.example" } } as const;
+
+function rawEvent(resourceUri: string, operationName: string, eventType = "Microsoft.Resources.ResourceWriteSuccess", id = "evt-1"): Record<string, unknown> {
+  return {
+    id,
+    topic: `/subscriptions/${SUB}`,
+    subject: resourceUri,
+    eventType,
+    eventTime: "2026-11-24T12:00:00Z",
+    dataVersion: "2",
+    metadataVersion: "1",
+    data: { operationName, resourceUri, status: "Succeeded", correlationId: "corr-1", claims: { name: "Priya Patel" } },
+  };
+}
+
+const community = aGallery({ sharing: { permissions: "Community", groups: [], community: { enabled: true, publicNames: ["gal-1234"] } } });
+const specialized = aDefinition();
+const overReplicated = aVersion({ targetRegions: regions("West Europe", "North Europe", "East US", "West US") });
+
+let world: World;
+beforeEach(() => {
+  world = aWorld();
+});
+
+describe("the sweep and the event path judge alike", () => {
+  it("a sweep never resolves shared-outside on a Community gallery, although Azure's lists carry no sharingProfile (Gallery_ListBySubscription.json)", async () => {
+    world.azure.put(community, specialized);
+    await checkResource(world.deps(), settings, community.id, event);
+    expect(world.findings.of("shared-outside", community.id)?.status).toBe("open");
+
+    const run = await sweepSubscription(world.deps(), settings, SUB, "run-1");
+
+    expect(world.findings.of("shared-outside", community.id)?.status).toBe("open");
+    expect(run.transitions.resolved ?? 0).toBe(0);
+    expect([...world.outbox.alerts.values()].filter((a) => a.transition.kind === "resolved")).toEqual([]);
+  });
+
+  it("a gallery whose sharing ARM did not return is unknown: its shared-outside finding is neither resolved nor raised", async () => {
+    world.azure.put(community, specialized);
+    await checkResource(world.deps(), settings, community.id, event);
+    world.azure.put(aGallery({ sharing: { permissions: "Unknown", groups: [] } }));
+
+    const outcome = await checkResource(world.deps(), settings, community.id, { ...event, attribution: { ...event.attribution, eventId: "e-2" } });
+
+    expect(outcome.transitions).toEqual([]);
+    expect(world.findings.of("shared-outside", community.id)?.status).toBe("open");
+  });
+
+  it("a scale set on a Generalized image in an unwatched subscription gets the same verdict — none — from its event and from the sweep", async () => {
+    const foreignDefinition = parseResourceId(`/subscriptions/${OTHER_SUB}/resourceGroups/rg/providers/Microsoft.Compute/galleries/shared/images/base`);
+    const scaleSet = aScaleSet({ imageReference: { kind: "definition", definitionId: foreignDefinition } });
+    world.azure.put(scaleSet, aDefinition({ id: foreignDefinition, osState: "Generalized" }));
+
+    await checkResource(world.deps(), settings, scaleSet.id, event);
+    const run = await sweepSubscription(world.deps(), settings, SUB, "run-1");
+    await checkResource(world.deps(), settings, scaleSet.id, { ...event, attribution: { ...event.attribution, eventId: "e-3" } });
+
+    expect(world.findings.findings.size).toBe(0);
+    expect(run.transitions).toEqual({});
+  });
+});
+
+describe("reconciliation", () => {
+  it("a version deleted with its event lost has its findings resolved by the sweep, 'found missing by the sweep'", async () => {
+    world.azure.put(aGallery(), specialized, overReplicated);
+    await checkResource(world.deps(), settings, overReplicated.id, event);
+    expect(world.findings.of("replication-breadth", overReplicated.id)?.status).toBe("open");
+    world.azure.remove(overReplicated.id);
+
+    const run = await sweepSubscription(world.deps(), settings, SUB, "run-1");
+
+    const finding = world.findings.of("replication-breadth", overReplicated.id);
+    expect(finding?.status).toBe("resolved");
+    expect(finding?.facts.resolution).toBe("found missing by the sweep");
+    expect(run.reconciled).toBe(1);
+    expect(await world.resources.current(overReplicated.id.key)).toBeUndefined();
+    expect(world.resources.changeRows.at(-1)).toMatchObject({ resourceKey: overReplicated.id.key, action: "deleted", trigger: { source: "sweep", runId: "run-1" } });
+  });
+
+  it("a resource-group delete (one event, none for the children) resolves every stored resource under the group", async () => {
+    world.azure.put(community, specialized, overReplicated);
+    await checkResource(world.deps(), settings, overReplicated.id, event);
+    await checkResource(world.deps(), settings, community.id, event);
+    for (const s of [community, specialized, overReplicated]) world.azure.remove(s.id);
+
+    const result = await handleResourceEvent(world.deps(), settings, rawEvent(`/subscriptions/${SUB}/resourceGroups/rg`, "Microsoft.Resources/subscriptions/resourceGroups/delete", "Microsoft.Resources.ResourceDeleteSuccess"));
+
+    expect(result.disposition).toBe("accepted");
+    expect(world.findings.of("replication-breadth", overReplicated.id)).toMatchObject({ status: "resolved", facts: { resolution: "resource group deleted" } });
+    expect(world.findings.of("shared-outside", community.id)?.status).toBe("resolved");
+    expect(await world.resources.current(community.id.key)).toBeUndefined();
+  });
+
+  it("nothing under a listing that failed is resolved, and one bad gallery does not stop the rest of the run", async () => {
+    const bad = aGallery({ id: parseResourceId(`${BASE}/galleries/bad`) });
+    const badVersion = aVersion({ id: parseResourceId(`${BASE}/galleries/bad/images/def/versions/1.0.0`), targetRegions: overReplicated.targetRegions });
+    const badDefinition = aDefinition({ id: parseResourceId(`${BASE}/galleries/bad/images/def`) });
+    const scaleSet = aScaleSet();
+    world.azure.put(bad, badDefinition, badVersion, aGallery(), specialized, overReplicated, scaleSet);
+    await checkResource(world.deps(), settings, badVersion.id, event);
+    world.azure.fault(`list:${bad.id.key}`, "failed");
+
+    const run = await sweepSubscription({ ...world.deps() }, { ...settings, sweepAttempts: 2, sweepBackoffMs: 1 }, SUB, "run-1");
+
+    expect(run.status).toBe("partial");
+    // Its own verdict needs its definitions (shared-outside), and the listing of its children failed: both are recorded.
+    expect(run.failures.map((f) => [f.resourceId, f.operation])).toEqual([
+      [bad.id.display, "judge"],
+      [bad.id.display, "galleryImages.listByGallery"],
+    ]);
+    expect(run.failures[0]?.reason).toContain("failed (injected)");
+    expect(run.seen).toMatchObject({ galleries: 2, scaleSets: 1 });
+    expect(world.findings.of("replication-breadth", overReplicated.id)?.status).toBe("open");
+    expect(world.findings.of("scale-set-use", scaleSet.id)?.status).toBe("open");
+    expect(world.findings.of("replication-breadth", badVersion.id)?.status).toBe("open");
+    expect(run.reconciled).toBe(0);
+    expect(world.sweepRuns.runs.get(`${SUB}|run-1`)).toEqual(run);
+  });
+});
+
+describe("one failure policy for every ARM read", () => {
+  it("a throttled read of a scale set's Generalized definition fails the invocation for a retry and opens nothing", async () => {
+    const generalized = aDefinition({ osState: "Generalized" });
+    const scaleSet = aScaleSet();
+    world.azure.put(generalized, scaleSet);
+    world.azure.fault(generalized.id.key, "throttled");
+
+    await expect(checkResource(world.deps(), settings, scaleSet.id, event)).rejects.toBeInstanceOf(ArmReadError);
+    expect(world.findings.findings.size).toBe(0);
+    expect(world.outbox.alerts.size).toBe(0);
+  });
+
+  it("a definition whose osState ARM did not return is unknown: no version rule raises or resolves anything", async () => {
+    world.azure.put(aGallery(), specialized, overReplicated);
+    await checkResource(world.deps(), settings, overReplicated.id, event);
+    world.azure.put(aDefinition({ osState: "Unknown" }), aVersion({ targetRegions: regions("West Europe", "North Europe", "East US", "West US", "Japan East"), excludeFromLatest: false, tags: {} }));
+
+    const outcome = await checkResource(world.deps(), settings, overReplicated.id, { ...event, attribution: { ...event.attribution, eventId: "e-2" } });
+
+    expect(outcome.transitions).toEqual([]);
+    expect([...world.findings.findings.values()].map((f) => [f.ruleId, f.status])).toEqual([["replication-breadth", "open"]]);
+  });
+
+  it("a 403 on the subscription holding a scale set's image raises a blind spot naming it, with no retry and no scale-set-use verdict", async () => {
+    const foreignDefinition = parseResourceId(`/subscriptions/${OTHER_SUB}/resourceGroups/rg-img/providers/Microsoft.Compute/galleries/shared/images/base`);
+    const scaleSet = aScaleSet({ imageReference: { kind: "definition", definitionId: foreignDefinition } });
+    world.azure.put(scaleSet, aDefinition({ id: foreignDefinition }));
+    await checkResource(world.deps(), settings, scaleSet.id, event);
+    expect(world.findings.of("scale-set-use", scaleSet.id)?.status).toBe("open");
+    world.azure.fault(foreignDefinition.key, "noAccess");
+
+    const outcome = await checkResource(world.deps(), settings, scaleSet.id, { ...event, attribution: { ...event.attribution, eventId: "e-2" } });
+
+    expect(outcome.status).toBe("evaluated");
+    const blind = world.findings.of("read-access", scaleSet.id);
+    expect(blind).toMatchObject({ status: "open", facts: { unreadable: foreignDefinition.display } });
+    expect(blind?.remediation.commands[0]).toContain(`--scope /subscriptions/${OTHER_SUB}/resourceGroups/rg-img`);
+    expect(world.findings.of("scale-set-use", scaleSet.id)?.status).toBe("open");
+
+    world.azure.fault(foreignDefinition.key, undefined);
+    await checkResource(world.deps(), settings, scaleSet.id, { ...event, attribution: { ...event.attribution, eventId: "e-3" } });
+    expect(world.findings.of("read-access", scaleSet.id)?.status).toBe("resolved");
+  });
+
+  it("a failed read of a version's definition is retried by the platform, never judged as Unknown", async () => {
+    world.azure.put(aGallery(), specialized, overReplicated);
+    world.azure.fault(specialized.id.key, "failed");
+    await expect(checkResource(world.deps(), settings, overReplicated.id, event)).rejects.toBeInstanceOf(ArmReadError);
+    expect(world.findings.findings.size).toBe(0);
+  });
+});
+
+describe("what depends on a resource", () => {
+  it("a new version under a definition a scale set follows as latest re-resolves the scale set's stored image", async () => {
+    const scaleSet = aScaleSet();
+    const v1 = aVersion({ version: "1.0.0", excludeFromLatest: false });
+    world.azure.put(aGallery(), specialized, v1, scaleSet);
+    await checkResource(world.deps(), settings, scaleSet.id, event);
+    const before = await world.resources.current(scaleSet.id.key);
+    expect(before?.kind === "scaleSet" && before.image.outcome === "resolved" ? before.image.versionId : undefined).toBe(v1.id.display);
+
+    const v2 = aVersion({ version: "1.1.0", excludeFromLatest: false });
+    world.azure.put(v2);
+    await checkResource(world.deps(), settings, v2.id, { ...event, attribution: { ...event.attribution, eventId: "e-2" } });
+
+    const after = await world.resources.current(scaleSet.id.key);
+    expect(after?.kind === "scaleSet" && after.image.outcome === "resolved" ? after.image.versionId : undefined).toBe(v2.id.display);
+  });
+});
+
+describe("only what is watched, exactly as Azure names it", () => {
+  it("events for a subscription nobody watches are ignored: no ARM read, no change row, no finding", async () => {
+    const foreign = `/subscriptions/${OTHER_SUB}/resourceGroups/rg/providers/Microsoft.Compute/galleries/gal`;
+    const result = await handleResourceEvent(world.deps(), settings, rawEvent(foreign, "Microsoft.Compute/galleries/write"));
+    expect(result.disposition).toBe("ignored");
+    expect(world.azure.requests).toBe(0);
+    expect(world.resources.changeRows).toEqual([]);
+    expect(world.findings.findings.size).toBe(0);
+  });
+
+  it("a tag edit through the Tags API re-reads the tagged resource", async () => {
+    world.azure.put(aGallery(), specialized, aVersion({ tags: { ...APPROVED } }));
+    const version = aVersion();
+    await checkResource(world.deps(), settings, version.id, event);
+    world.azure.put(aVersion({ tags: {} }));
+
+    const result = await handleResourceEvent(world.deps(), settings, rawEvent(`${version.id.display}/providers/Microsoft.Resources/tags/default`, "Microsoft.Resources/tags/write"));
+
+    expect(result.disposition).toBe("accepted");
+    expect(world.findings.of("governance-tags", version.id)?.status).toBe("open");
+  });
+
+  it("ids that differ only in case describe the same content", () => {
+    const lower = aVersion({ id: parseResourceId(`${BASE}/galleries/gal/images/def/versions/1.0.0`.replace("resourceGroups/rg", "resourceGroups/RG")) });
+    expect(contentHashOf(lower)).toBe(contentHashOf(aVersion()));
+  });
+});
