@@ -4,11 +4,13 @@
  * host; replays the case studies; prints what happened; keeps running until Ctrl-C / SIGTERM.
  * `npm start -- --once` exits after the summary (used by the tests).
  */
+import path from "node:path";
 import { pino } from "pino";
 import { startLocalStack, type LocalStack } from "./stack.js";
 import { caseStudySeed } from "./scenarios/caseStudies.js";
 import { caseStudySteps } from "./scenarios/replay.js";
 import { waitUntilQuiet } from "./quiet.js";
+import { removeStackState, stackStateOf, stackStatePath, writeStackState } from "./stackState.js";
 
 const once = process.argv.includes("--once");
 const log = pino({ level: process.env.GW_LOG_LEVEL ?? "warn" }, pino.destination(2));
@@ -18,11 +20,15 @@ async function main(): Promise<void> {
   const now = new Date();
   say("gallery-watch: starting Azurite, the simulated Azure control plane, a Teams inbox and the local Functions host …");
   const stack = await startLocalStack({ seed: caseStudySeed(undefined, now), log });
+  // The `gallery-watch` CLI finds this stack through the state file; it goes when the stack does.
+  writeStackState(stackStateOf(stack));
+  process.once("exit", () => removeStackState());
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     say(`\ngallery-watch: ${signal}, stopping …`);
+    removeStackState();
     await stack.close();
     process.exit(0);
   };
@@ -36,9 +42,11 @@ async function main(): Promise<void> {
   await replay(stack, now);
   await summarise(stack);
   if (once) {
+    removeStackState();
     await stack.close();
     return;
   }
+  say(`\nThe gallery-watch CLI talks to this stack (state in ${path.relative(process.cwd(), stackStatePath()) || stackStatePath()}): npx gallery-watch --help`);
   say("\nRunning. Drive the simulated ARM with curl and watch the Teams inbox; Ctrl-C stops everything.");
 }
 
@@ -59,12 +67,12 @@ async function summarise(stack: LocalStack): Promise<void> {
   const events = stats.eventGridResourceEvent ?? { succeeded: 0, failed: 0 };
   const kinds: Record<string, number> = {};
   for (const { card } of stack.inbox.cards()) {
-    const kind = /\b(opened|escalated|excepted|reopened|resolved)\b/i.exec(cardTitle(card))?.[1]?.toLowerCase() ?? "other";
+    const kind = /\b(opened|de-escalated|escalated|excepted|reopened|resolved)\b/i.exec(cardTitle(card))?.[1]?.toLowerCase() ?? "other";
     kinds[kind] = (kinds[kind] ?? 0) + 1;
   }
   say("\nSummary");
   say(`  events processed:  ${events.succeeded} (${events.failed} failed and retried)`);
-  say(`  findings:          ${["opened", "escalated", "excepted", "reopened", "resolved"].map((k) => `${kinds[k] ?? 0} ${k}`).join(", ")}`);
+  say(`  findings:          ${["opened", "escalated", "de-escalated", "excepted", "reopened", "resolved"].map((k) => `${kinds[k] ?? 0} ${k}`).join(", ")}`);
   say(`  cards delivered:   ${stack.inbox.cards().length}`);
   say(`Teams inbox: ${stack.inbox.url}`);
   say(`Simulated ARM: ${stack.arm.url}`);

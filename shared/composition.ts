@@ -1,8 +1,9 @@
 /**
- * The one place that builds real adapters from the loaded config. Settings are read and
- * validated once per process, on first use (a wrong setting stops the first invocation with a
- * ConfigError naming it). Each invocation gets fresh per-invocation parts: a child logger and an
- * ARM inventory whose definition cache lives only as long as the invocation.
+ * The one place that builds real adapters from the loaded config, for the Functions app and the
+ * `gallery-watch` CLI alike. Settings are read and validated once per process, on first use (a
+ * wrong setting stops the first invocation with a ConfigError naming it). Each invocation gets
+ * fresh per-invocation parts: a child logger and an ARM inventory whose caches live only as long
+ * as the invocation.
  */
 import { DefaultAzureCredential } from "@azure/identity";
 import type { DestinationStream } from "pino";
@@ -11,24 +12,38 @@ import { createLogger, invocationLogger, type Logger } from "./logging.js";
 import { computeArmInventoryFactory } from "./arm/computeArmInventory.js";
 import { createTableResourceStore } from "./storage/tableResourceStore.js";
 import { createTableFindingStore } from "./storage/tableFindingStore.js";
+import { createTableSweepRunStore } from "./storage/tableSweepRunStore.js";
 import { createQueueRecheckQueue, createQueueSweepQueue, type SweepQueue } from "./storage/queues.js";
 import type { StorageConnection } from "./storage/tableClients.js";
 import { createTableAlertOutbox } from "./alerts/tableAlertOutbox.js";
 import { createWorkflowsTeamsNotifier } from "./alerts/workflowsTeamsNotifier.js";
 import { deliverAlerts, type DeliveryFigures } from "./alerts/deliverAlerts.js";
-import type { EventSettings } from "./handleResourceEvent.js";
-import type { Clock, Dependencies } from "./ports.js";
+import { createTableFindingActivity } from "./storage/tableFindingActivity.js";
+import { createTableDigestLog } from "./storage/tableDigestLog.js";
+import { createBlobDeadLetterStore, createQueuePoisonQueues } from "./storage/blobDeadLetters.js";
+import { handleResourceEvent, type EventSettings } from "./handleResourceEvent.js";
+import type { DigestDependencies } from "./digest.js";
+import type { RedriveDependencies } from "./deadLetters.js";
+import type { Clock, Dependencies, SweepRunStore, TeamsNotifier } from "./ports.js";
+
+type Invocation = { readonly invocationId: string; readonly functionName: string };
 
 export interface Runtime {
   readonly config: Config;
   readonly settings: EventSettings;
   readonly clock: Clock;
   readonly sweepQueue: SweepQueue;
+  readonly sweepRuns: SweepRunStore;
+  readonly teams: TeamsNotifier;
   readonly log: Logger;
   /** Ports for one invocation. */
-  dependencies(context: { invocationId: string; functionName: string }): Dependencies;
+  dependencies(context: Invocation): Dependencies;
+  /** The daily digest's ports. */
+  digest(context: Invocation, clock?: Clock): DigestDependencies;
+  /** The dead-letter and poison-queue re-drive's ports; events go through the Event Grid function's handler. */
+  redrive(context: Invocation): RedriveDependencies;
   /** Send what the outbox owes Teams now (also the outbox timer's job). Delivery trouble is logged, not thrown: the outbox keeps it. */
-  deliverNow(context: { invocationId: string; functionName: string }): Promise<DeliveryFigures | undefined>;
+  deliverNow(context: Invocation): Promise<DeliveryFigures | undefined>;
 }
 
 const systemClock: Clock = { now: () => new Date() };
@@ -37,7 +52,7 @@ let current: Runtime | undefined;
 let logDestination: DestinationStream | undefined;
 
 export function runtime(): Runtime {
-  current ??= build(process.env);
+  current ??= buildRuntime(loadConfig(process.env));
   return current;
 }
 
@@ -47,9 +62,9 @@ export function resetRuntime(options: { logDestination?: DestinationStream } = {
   logDestination = options.logDestination;
 }
 
-function build(env: NodeJS.ProcessEnv): Runtime {
-  const config = loadConfig(env);
-  const log = createLogger({ level: config.logLevel, ...(logDestination ? { destination: logDestination } : {}) });
+/** A runtime over an already validated config (the CLI resolves its own settings); `log` replaces the app's logger. */
+export function buildRuntime(config: Config, options: { readonly log?: Logger } = {}): Runtime {
+  const log = options.log ?? createLogger({ level: config.logLevel, ...(logDestination ? { destination: logDestination } : {}) });
   const isLocalArm = /^https:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(config.arm.endpoint);
   // Loopback ARM is the simulator: any bearer token does, so no Entra ID is needed locally.
   const armCredential = isLocalArm ? localSimulatorCredential() : new DefaultAzureCredential();
@@ -69,12 +84,16 @@ function build(env: NodeJS.ProcessEnv): Runtime {
     ? createWorkflowsTeamsNotifier({ webhookUrl: config.teams.criticalWebhookUrl, timeoutMs: config.teams.timeoutMs, maxRequestsPerSecond: config.teams.maxRequestsPerSecond })
     : undefined;
   const recheck = createQueueRecheckQueue(storage, config.queues.recheck);
+  const sweepRuns = createTableSweepRunStore(storage, config.tablePrefix);
+  const findingActivity = createTableFindingActivity(storage, config.tablePrefix);
+  const digests = createTableDigestLog(storage, config.tablePrefix);
   const settings: EventSettings = {
     policy: config.policy,
     portalUrl: config.portalUrl,
     recheckDelaySeconds: config.recheck.delaySeconds,
     recheckMaxAttempts: config.recheck.maxAttempts,
     maxEventBytes: config.maxEventBytes,
+    watchedSubscriptions: new Set(config.subscriptions),
   };
   return {
     config,
@@ -82,6 +101,20 @@ function build(env: NodeJS.ProcessEnv): Runtime {
     clock: systemClock,
     log,
     sweepQueue: createQueueSweepQueue(storage, config.queues.sweep),
+    sweepRuns,
+    teams,
+    digest: (context, clock = systemClock) => ({ findings, findingActivity, sweepRuns, digests, teams, clock, log: invocationLogger(log, context) }),
+    redrive(context) {
+      const deps = this.dependencies(context);
+      return {
+        deadLetters: createBlobDeadLetterStore(storage, config.deadLetters.container),
+        poison: createQueuePoisonQueues(storage),
+        queues: [config.queues.recheck, config.queues.sweep],
+        clock: systemClock,
+        log: deps.log,
+        handle: (event) => handleResourceEvent(deps, settings, event),
+      };
+    },
     dependencies: (context) => ({
       arm: newInventory(),
       resources,
@@ -89,6 +122,7 @@ function build(env: NodeJS.ProcessEnv): Runtime {
       outbox,
       teams,
       recheck,
+      sweepRuns,
       clock: systemClock,
       log: invocationLogger(log, context),
     }),

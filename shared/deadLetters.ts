@@ -16,14 +16,10 @@
  *
  * Both are counted and raised as a log warning, so an alert rule on the logs sees them.
  */
-import { DefaultAzureCredential } from "@azure/identity";
 import type { Logger } from "pino";
-import type { Runtime } from "./composition.js";
 import { fromDeadLetteredEvent, type DeadLetterStore, type PoisonMessage, type PoisonQueues } from "./deadLetterPorts.js";
-import { handleResourceEvent, type EventResult } from "./handleResourceEvent.js";
+import type { EventResult } from "./handleResourceEvent.js";
 import type { Clock } from "./ports.js";
-import { createBlobDeadLetterStore, createQueuePoisonQueues } from "./storage/blobDeadLetters.js";
-import type { StorageConnection } from "./storage/tableClients.js";
 
 export interface RedriveDependencies {
   readonly deadLetters: DeadLetterStore;
@@ -128,28 +124,4 @@ export async function redriveDeadLetteredEvents(deps: RedriveDependencies, optio
   }
 
   return { deadLettered: { container, found, blobs: names.length, redriven, failed, unreadable, reasons }, poison, alerted };
-}
-
-/**
- * The real adapters for one invocation, from the app's runtime (its storage account, settings and
- * the Event Grid handler). Kept next to the use case because `shared/composition.ts` has no
- * dead-letter port yet.
- */
-export function deadLetterDependencies(app: Runtime, context: { invocationId: string; functionName: string }): RedriveDependencies {
-  const deps = app.dependencies(context);
-  const storage: StorageConnection = "connectionString" in app.config.storage ? app.config.storage : { ...app.config.storage, credential: credential() };
-  return {
-    deadLetters: createBlobDeadLetterStore(storage, app.config.deadLetters.container),
-    poison: createQueuePoisonQueues(storage),
-    queues: [app.config.queues.recheck, app.config.queues.sweep],
-    clock: app.clock,
-    log: deps.log,
-    handle: (event) => handleResourceEvent(deps, app.settings, event),
-  };
-}
-
-let sharedCredential: DefaultAzureCredential | undefined;
-function credential(): DefaultAzureCredential {
-  sharedCredential ??= new DefaultAzureCredential();
-  return sharedCredential;
 }

@@ -1,0 +1,70 @@
+/** What every command gets: settings (resolved on first use, so `--help` needs none), output, logging, progress. */
+import { pino } from "pino";
+import type { Logger } from "pino";
+import { createLogger } from "../shared/logging.js";
+import { buildRuntime, type Runtime } from "../shared/composition.js";
+import type { Clock } from "../shared/ports.js";
+import { resolveSettings, type SettingsSource } from "./settings.js";
+import { createOutput, type Output, type OutputFormat } from "./output.js";
+
+export interface GlobalOptions {
+  readonly output: OutputFormat;
+  readonly verbose?: boolean;
+  readonly debug?: boolean;
+  readonly onlyShowErrors?: boolean;
+}
+
+export interface CliIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly stdout: (chunk: string) => void;
+  readonly stderr: (chunk: string) => void;
+  /** Whether stderr is a terminal (progress rewrites one line) or a pipe/file (one line per change). */
+  readonly interactive: boolean;
+  readonly clock: Clock;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+export interface CliContext {
+  readonly io: CliIo;
+  readonly output: Output;
+  readonly log: Logger;
+  readonly settings: SettingsSource;
+  /** The same adapters the Functions app uses, built from the resolved settings. */
+  readonly app: Runtime;
+  /** A note for people (stderr), hidden by --only-show-errors. */
+  note(line: string): void;
+  warn(line: string): void;
+}
+
+export function createContext(io: CliIo, options: GlobalOptions): CliContext {
+  const level = options.debug ? "debug" : options.verbose ? "info" : options.onlyShowErrors ? "error" : "warn";
+  const log = createLogger({ level, destination: pino.destination({ fd: 2, sync: true }), base: { tool: "cli" } });
+  let settings: SettingsSource | undefined;
+  let app: Runtime | undefined;
+  const resolved = () => {
+    if (!settings) {
+      settings = resolveSettings(io.env, io.cwd);
+      if (options.verbose || options.debug) io.stderr(`settings: ${settings.description}\n`);
+    }
+    return settings;
+  };
+  return {
+    io,
+    output: createOutput(options.output, io.stdout),
+    log,
+    get settings() {
+      return resolved();
+    },
+    get app() {
+      app ??= buildRuntime(resolved().config, { log });
+      return app;
+    },
+    note: (line) => {
+      if (!options.onlyShowErrors) io.stderr(`${line}\n`);
+    },
+    warn: (line) => {
+      if (!options.onlyShowErrors) io.stderr(`WARNING: ${line}\n`);
+    },
+  };
+}
