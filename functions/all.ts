@@ -4,14 +4,18 @@ import { eventGridResourceEvent } from "./eventGridResourceEvent.js";
 import { recheckResource } from "./recheckResource.js";
 import { deliverAlerts } from "./deliverAlerts.js";
 import { nightlySweep } from "./nightlySweep.js";
+import { nightlyDigest } from "./nightlyDigest.js";
 import { sweepSubscription } from "./sweepSubscription.js";
 import { resourceHistory } from "./resourceHistory.js";
+import { redriveDeadLetters } from "./redriveDeadLetters.js";
 
 export const declarations: readonly FunctionDeclaration[] = [
   eventGridResourceEvent,
   recheckResource,
   deliverAlerts,
   nightlySweep,
+  nightlyDigest,
   sweepSubscription,
   resourceHistory,
+  redriveDeadLetters,
 ];

@@ -56,6 +56,10 @@ module functionApp 'app/function.bicep' = {
       GW_REQUIRED_TAGS: requiredTags
       GW_SWEEP_SCHEDULE: sweepSchedule
       GW_OUTBOX_SCHEDULE: '*/30 * * * * *'
+      GW_DIGEST_SCHEDULE: '0 0 7 * * *'
+      GW_REDRIVE_SCHEDULE: '0 */5 * * * *'
+      // The container the Event Grid subscriptions dead-letter to (infra/watch/systemTopic.bicep).
+      GW_DEADLETTER_CONTAINER: 'eventgrid-deadletter'
       GW_RECHECK_QUEUE: 'gw-recheck'
       GW_SWEEP_QUEUE: 'gw-sweep'
       GW_TABLE_PREFIX: 'gw'

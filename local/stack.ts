@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import type { DestinationStream, Logger } from "pino";
 import { startAzurite, type RunningAzurite } from "./azurite.js";
-import { startArmSimulator, type RunningArmSimulator, type SimulatedResource } from "./armSimulator/index.js";
+import { startArmSimulator, type RunningArmSimulator, type SimulatedResource, type ThrottleOptions } from "./armSimulator/index.js";
 import { startTeamsInbox } from "./teamsInbox.js";
 import { startLocalHost } from "./host.js";
 import { declarations } from "../functions/all.js";
@@ -22,8 +22,16 @@ import { LOCAL_SUBSCRIPTION } from "./subscription.js";
 export interface LocalStackOptions {
   readonly seed?: readonly SimulatedResource[];
   readonly eventSchema?: "EventGridSchema" | "CloudEventSchemaV1_0";
-  /** ms a PUT stays "Creating" in the simulator. */
+  /**
+   * ms a write stays Creating / Updating / Deleting in the simulator before it settles (default
+   * 1500: every run exercises the "not settled yet → re-check" path, as Azure's long-running
+   * operations do). Tests that need instant settling pass 0.
+   */
   readonly settleMs?: number;
+  /** ARM's throttling in the simulator (default: ARM's real limits); `false` switches it off (the benchmark's bursts). */
+  readonly throttle?: ThrottleOptions | false;
+  /** Event Grid's retry schedule compressed by this factor (default 1/100: the 10 s first retry takes 100 ms). */
+  readonly eventTimeScale?: number;
   /** Extra or overriding app settings. */
   readonly settings?: Readonly<Record<string, string>>;
   readonly log: Logger;
@@ -46,6 +54,9 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
+/** How long a simulated write takes to settle unless a caller asks otherwise. */
+export const DEFAULT_SETTLE_MS = 1500;
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const cleanups: Array<() => Promise<void>> = [];
   const close = async () => {
@@ -59,7 +70,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const hostPort = await freePort();
     const arm = await startArmSimulator({
       seed: options.seed ?? [],
-      settleMs: options.settleMs ?? 0,
+      settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
+      ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
+      eventDelivery: {
+        timeScale: options.eventTimeScale ?? 1 / 100,
+        log: options.log,
+        deadLetter: { connectionString: azurite.connectionString, container: options.settings?.GW_DEADLETTER_CONTAINER ?? "deadletters" },
+      },
       eventSink: {
         url: `http://127.0.0.1:${hostPort}/runtime/webhooks/eventgrid?functionName=eventGridResourceEvent`,
         schema: options.eventSchema ?? "EventGridSchema",
@@ -80,7 +97,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       GW_ARM_CA_CERT_FILE: caCertFile,
       GW_ARM_TIMEOUT_MS: "10000",
       GW_TEAMS_WEBHOOK_URL: inbox.webhookUrl,
-      GW_RECHECK_DELAY_SECONDS: "5",
+      GW_RECHECK_DELAY_SECONDS: "2",
       GW_OUTBOX_SCHEDULE: "*/2 * * * * *",
       GW_TABLE_PREFIX: `gw${Math.random().toString(36).slice(2, 8)}`,
       GW_LOG_LEVEL: "warn",

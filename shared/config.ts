@@ -40,11 +40,14 @@ export const SETTINGS: readonly Setting[] = [
   { name: "GW_EXCEPTION_TAG", required: false, default: "gallery-watch-exception", sample: "gallery-watch-exception", description: "Name of the exception tag; value `reason=…;expires=YYYY-MM-DD[;rules=…]`." },
   { name: "GW_DISABLED_RULES", required: false, default: "", sample: "", description: `Rules switched off, comma separated: ${RULE_IDS.join(", ")}.` },
   { name: "GW_SWEEP_SCHEDULE", required: false, default: "0 0 2 * * *", sample: "0 0 2 * * *", description: "Nightly sweep, NCRONTAB with 6 fields `{second} {minute} {hour} {day} {month} {day-of-week}` (UTC)." },
+  { name: "GW_DIGEST_SCHEDULE", required: false, default: "0 0 7 * * *", sample: "0 0 7 * * *", description: "Daily digest card (open findings, what changed, expiring exceptions, sweep runs), NCRONTAB with 6 fields (UTC)." },
   { name: "GW_OUTBOX_SCHEDULE", required: false, default: "*/30 * * * * *", sample: "*/30 * * * * *", description: "How often undelivered alerts are retried (NCRONTAB, 6 fields)." },
   { name: "GW_SWEEP_QUEUE", required: false, default: "gw-sweep", sample: "gw-sweep", description: "Queue for the sweep fan-out (one message per subscription)." },
   { name: "GW_RECHECK_QUEUE", required: false, default: "gw-recheck", sample: "gw-recheck", description: "Queue for re-checks of resources still provisioning." },
-  { name: "GW_RECHECK_DELAY_SECONDS", required: false, default: "60", sample: "60", description: "Delay before re-reading a resource still Creating/Updating (5–3600 s)." },
+  { name: "GW_RECHECK_DELAY_SECONDS", required: false, default: "60", sample: "60", description: "Delay before re-reading a resource still Creating/Updating (1–3600 s)." },
   { name: "GW_RECHECK_MAX_ATTEMPTS", required: false, default: "10", sample: "10", description: "Re-checks before a never-settling resource is judged as it is (1–50)." },
+  { name: "GW_DEADLETTER_CONTAINER", required: false, default: "deadletters", sample: "deadletters", description: "Blob container (in the AzureWebJobsStorage account) the Event Grid subscription dead-letters to; redriveDeadLetters re-drives what lands there." },
+  { name: "GW_REDRIVE_SCHEDULE", required: false, default: "0 */5 * * * *", sample: "0 */5 * * * *", description: "How often dead-lettered events and -poison queue messages are re-driven (NCRONTAB, 6 fields)." },
   { name: "GW_TABLE_PREFIX", required: false, default: "gw", sample: "gw", description: "Prefix of the table names (letters and digits, starting with a letter, ≤ 20)." },
   { name: "GW_PORTAL_URL", required: false, default: "https://portal.azure.com", sample: "https://portal.azure.com", description: "Azure portal base for links in cards." },
   { name: "GW_MAX_EVENT_BYTES", required: false, default: "1048576", sample: "1048576", description: "Largest single event accepted; bigger ones are refused with a log line (1024–1048576)." },
@@ -59,10 +62,11 @@ export interface Config {
   readonly arm: { readonly endpoint: string; readonly caCertPem?: string; readonly timeoutMs: number; readonly maxRetries: number };
   readonly teams: { readonly webhookUrl: string; readonly criticalWebhookUrl?: string; readonly maxRequestsPerSecond: number; readonly timeoutMs: number };
   readonly policy: Policy;
-  readonly schedules: { readonly sweep: string; readonly outbox: string };
+  readonly schedules: { readonly sweep: string; readonly outbox: string; readonly digest: string };
   readonly recheck: { readonly delaySeconds: number; readonly maxAttempts: number };
   readonly portalUrl: string;
   readonly maxEventBytes: number;
+  readonly deadLetters: { readonly container: string; readonly redriveSchedule: string };
   readonly logLevel: string;
 }
 
@@ -200,11 +204,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       requiredTags,
       exceptionTag,
       enabledRules: new Set<RuleId>([...DEFAULT_POLICY.enabledRules].filter((r) => !disabled.includes(r))),
+      // Validated below as `portalUrl`; an invalid value fails the whole config, so the raw value is safe here.
+      portalUrl: raw("GW_PORTAL_URL") ?? "https://portal.azure.com",
     },
-    schedules: { sweep: schedule("GW_SWEEP_SCHEDULE"), outbox: schedule("GW_OUTBOX_SCHEDULE") },
-    recheck: { delaySeconds: int("GW_RECHECK_DELAY_SECONDS", 5, 3600), maxAttempts: int("GW_RECHECK_MAX_ATTEMPTS", 1, 50) },
+    schedules: { sweep: schedule("GW_SWEEP_SCHEDULE"), outbox: schedule("GW_OUTBOX_SCHEDULE"), digest: schedule("GW_DIGEST_SCHEDULE") },
+    recheck: { delaySeconds: int("GW_RECHECK_DELAY_SECONDS", 1, 3600), maxAttempts: int("GW_RECHECK_MAX_ATTEMPTS", 1, 50) },
     portalUrl: url("GW_PORTAL_URL", { required: true, allowLoopbackHttp: false }) ?? "https://portal.azure.com",
     maxEventBytes: int("GW_MAX_EVENT_BYTES", 1024, 1_048_576),
+    deadLetters: { container: name("GW_DEADLETTER_CONTAINER", /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "a blob container name: 3–63 lower-case letters, digits and single hyphens"), redriveSchedule: schedule("GW_REDRIVE_SCHEDULE") },
     logLevel,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -11,7 +11,11 @@ const DAY = 86_400_000;
 export function caseStudySeed(subscriptionId = LOCAL_SUBSCRIPTION, today = new Date()): SimulatedResource[] {
   const date = (days: number) => new Date(today.getTime() + days * DAY).toISOString().slice(0, 10) + "T00:00:00Z";
   const rg = (name: string) => `/subscriptions/${subscriptionId}/resourceGroups/${name}/providers/Microsoft.Compute`;
-  const gallery = (id: string, description: string): SimulatedResource => ({ id, body: { location: "westeurope", tags: { owner: "platform-images" }, properties: { description, sharingProfile: { permissions: "Private" } } } });
+  // Community sharing needs the publisher's community info on the gallery first (Gallery_EnableCommunityGallery / communityGalleryInfo in GalleryRP.json).
+  const gallery = (id: string, description: string, community?: Record<string, string>): SimulatedResource => ({
+    id,
+    body: { location: "westeurope", tags: { owner: "platform-images" }, properties: { description, sharingProfile: { permissions: "Private", ...(community ? { communityGalleryInfo: community } : {}) } } },
+  });
   const definition = (id: string, osState: "Specialized" | "Generalized", sku: string, tags: Record<string, string>): SimulatedResource => ({
     id,
     body: { location: "westeurope", tags, properties: { osType: "Linux", osState, hyperVGeneration: "V2", identifier: { publisher: "contoso", offer: id.split("/").pop(), sku } } },
@@ -38,7 +42,7 @@ export function caseStudySeed(subscriptionId = LOCAL_SUBSCRIPTION, today = new D
     definition(`${plant}/images/gateway-os`, "Specialized", "gateway-2026", approved),
     version(`${plant}/images/gateway-os/versions/1.0.0`, ["West Europe", "North Europe"], { excludeFromLatest: true, endOfLife: date(180), tags: approved }),
     // 2. Forensics lab: three specialized definitions, approved and retiring; older versions excluded from latest.
-    gallery(forensics, "Forensics lab workstation images"),
+    gallery(forensics, "Forensics lab workstation images", { publisherUri: "https://contoso.example", publisherContact: "forensics@contoso.example", eula: "https://contoso.example/eula", publicNamePrefix: "contosoforensics" }),
     ...["triage-ws", "memory-lab", "disk-lab"].flatMap((name, i) => [
       definition(`${forensics}/images/${name}`, "Specialized", `${name}-2026`, approved),
       version(`${forensics}/images/${name}/versions/1.0.0`, ["West Europe"], { excludeFromLatest: true, endOfLife: i === 1 ? date(-1) : date(120), tags: approved }),

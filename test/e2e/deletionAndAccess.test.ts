@@ -18,7 +18,7 @@ const titles = () => s.inbox.cards().map((c) => JSON.stringify(c.card).match(/(O
 describe("deletion and missing access", () => {
   it("deleting a violating version records the deletion and resolves its findings", async () => {
     const version = `${ids(s).saasEmergency}/versions/1.0.0`;
-    await armWrite(s.arm, CALLERS.jo, "PUT", version, { location: "westeurope", tags: { owner: "o", approver: "a" }, properties: { publishingProfile: { targetRegions: [{ name: "West Europe" }], excludeFromLatest: false, endOfLifeDate: "2027-01-31T00:00:00Z" } } });
+    await armWrite(s.arm, CALLERS.jo, "PUT", version, { location: "westeurope", tags: { owner: "o", approver: "a" }, properties: { publishingProfile: { targetRegions: [{ name: "West Europe" }], excludeFromLatest: false, endOfLifeDate: "2027-01-31T00:00:00Z" }, storageProfile: { source: { virtualMachineId: "/subscriptions/7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f/resourceGroups/rg-capture/providers/Microsoft.Compute/virtualMachines/capture-vm" } } } });
     await waitUntilQuiet(s);
     expect(titles()).toEqual(["Opened: selectable-as-latest"]);
     await armWrite(s.arm, CALLERS.jo, "DELETE", version);

@@ -38,7 +38,7 @@ describe("npm start", () => {
     expect(out).toMatch(/^Teams inbox: http:\/\/127\.0\.0\.1:\d+$/m);
     expect(out).toMatch(/^Simulated ARM: https:\/\/127\.0\.0\.1:\d+$/m);
     expect(out).toMatch(/events processed:\s+8 \(0 failed and retried\)/);
-    expect(out).toMatch(/findings:\s+5 opened, 0 escalated, 1 excepted, 0 reopened, 3 resolved/);
+    expect(out).toMatch(/findings:\s+5 opened, 0 escalated, 0 de-escalated, 1 excepted, 0 reopened, 3 resolved/);
     expect(out).toMatch(/cards delivered:\s+9/);
   }, 120_000);
 
