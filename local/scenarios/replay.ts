@@ -44,7 +44,7 @@ function withRegions(body: Record<string, any>, regions: readonly string[]): Rec
   return { location: body.location, tags: body.tags, properties: { ...body.properties, publishingProfile: { ...body.properties.publishingProfile, targetRegions } } };
 }
 
-function scaleSetBody(imageId: string, capacity: number, tags: Record<string, string> = {}): Record<string, unknown> {
+export function scaleSetBody(imageId: string, capacity: number, tags: Record<string, string> = {}): Record<string, unknown> {
   return {
     location: "westeurope",
     tags,

@@ -1,0 +1,125 @@
+/**
+ * Verdicts you can trust, through the faithful simulated Azure: lists without sharingProfile,
+ * lost events, resource-group deletes, a 403 from another subscription and ARM throttling.
+ * Each case failed on the old main (the sweep judged from lists, never reconciled, and turned
+ * unreadable related resources into guesses).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { startLocalStack, type LocalStack } from "../../local/stack.js";
+import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
+import { CALLERS, ids, rg, scaleSetBody } from "../../local/scenarios/replay.js";
+import { armWrite } from "../../local/armWrite.js";
+import { waitUntilQuiet } from "../../local/quiet.js";
+import { runtime } from "../../shared/composition.js";
+
+const OTHER_SUB = "99999999-1111-2222-3333-444444444444";
+let s: LocalStack;
+beforeAll(async () => {
+  const foreignGallery = `/subscriptions/${OTHER_SUB}/resourceGroups/rg-shared/providers/Microsoft.Compute/galleries/sharedImages`;
+  s = await startLocalStack({
+    seed: [
+      ...caseStudySeed(undefined, new Date()),
+      { id: foreignGallery, body: { location: "westeurope", properties: {} } },
+      { id: `${foreignGallery}/images/base`, body: { location: "westeurope", properties: { osType: "Linux", osState: "Generalized", identifier: { publisher: "p", offer: "o", sku: "s" } } } },
+    ],
+    log: pino({ level: "silent" }),
+  });
+});
+afterAll(async () => s?.close());
+
+const titles = () => s.inbox.cards().map((c) => JSON.stringify(c.card).match(/(Opened|Resolved|Escalated|De-escalated|Reopened|Excepted): [a-z-]+( \(\w+\))?/)?.[0]);
+const history = async (id: string) => (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(id)}`)).json()) as Record<string, any>;
+const sweep = async () => {
+  await s.host.invoke("nightlySweep");
+  await waitUntilQuiet(s);
+  return (await runtime().sweepRuns.list({ subscriptionId: s.subscriptionId }))[0]!;
+};
+const versionBody = (regions: string[]) => ({
+  location: "westeurope",
+  tags: { owner: "o", approver: "a" },
+  properties: {
+    publishingProfile: { targetRegions: regions.map((name) => ({ name })), excludeFromLatest: false, endOfLifeDate: "2027-01-31T00:00:00Z" },
+    storageProfile: { source: { virtualMachineId: `/subscriptions/${OTHER_SUB}/resourceGroups/rg-capture/providers/Microsoft.Compute/virtualMachines/capture-vm` } },
+  },
+});
+
+describe("the sweep judges as the events do", () => {
+  it("a Community gallery stays critical after the sweep, although Azure's lists carry no sharingProfile (Gallery_ListBySubscription.json)", async () => {
+    await armWrite(s.arm, CALLERS.sam, "POST", `${ids(s).forensicsGallery}/share`, { operationType: "EnableCommunity" });
+    await waitUntilQuiet(s);
+    expect(titles().at(-1)).toBe("Opened: shared-outside (critical)");
+    const cardsBefore = s.inbox.cards().length;
+
+    const run = await sweep();
+
+    expect(run.status).toBe("succeeded");
+    expect(titles().slice(cardsBefore).filter((t) => t?.startsWith("Resolved: shared-outside"))).toEqual([]);
+    const view = await history(ids(s).forensicsGallery);
+    expect(view.findings.find((f: { ruleId: string }) => f.ruleId === "shared-outside")).toMatchObject({ status: "open", severity: "critical" });
+  });
+
+  it("a version deleted with its event lost is found missing by the sweep; the run records its figures", async () => {
+    const version = `${ids(s).saasEmergency}/versions/1.0.0`;
+    await armWrite(s.arm, CALLERS.jo, "PUT", version, versionBody(["West Europe"]));
+    await waitUntilQuiet(s);
+    expect(titles().at(-1)).toBe("Opened: selectable-as-latest (medium)");
+    await armWrite(s.arm, CALLERS.jo, "DELETE", version, undefined, { headers: { "x-simulator-drop-event": "true" }, wait: true });
+    await waitUntilQuiet(s);
+    expect(titles().at(-1)).toBe("Opened: selectable-as-latest (medium)");
+
+    const run = await sweep();
+
+    expect(titles().at(-1)).toBe("Resolved: selectable-as-latest (medium)");
+    const view = await history(version);
+    expect(view.findings[0]).toMatchObject({ status: "resolved", facts: { resolution: "found missing by the sweep" } });
+    expect(view.changes[0]).toMatchObject({ action: "deleted", trigger: { source: "sweep", runId: run.runId } });
+    expect(run).toMatchObject({ status: "succeeded", reconciled: 1, transitions: { resolved: 1 }, failures: [] });
+    expect(run.seen).toMatchObject({ galleries: 3, definitions: 6, versions: 8, scaleSets: 0 });
+    expect(run.armRequests).toBeGreaterThan(0);
+  });
+});
+
+describe("events Azure really sends", () => {
+  it("a resource-group delete — one event, none for what it held — resolves the findings under the group", async () => {
+    await armWrite(s.arm, CALLERS.priya, "PUT", ids(s).plantVersion, versionBody(["West Europe", "North Europe", "East US", "UK South"]));
+    await waitUntilQuiet(s);
+    expect(titles()).toContain("Opened: replication-breadth (high)");
+
+    await armWrite(s.arm, CALLERS.priya, "DELETE", `/subscriptions/${s.subscriptionId}/resourceGroups/rg-plant`, undefined, { wait: true });
+    await waitUntilQuiet(s);
+
+    const view = await history(ids(s).plantVersion);
+    expect(view.findings.find((f: { ruleId: string }) => f.ruleId === "replication-breadth")).toMatchObject({ status: "resolved", facts: { resolution: "resource group deleted" } });
+    expect(view.changes[0]).toMatchObject({ action: "deleted", trigger: { attribution: { callerName: CALLERS.priya.name } } });
+    expect((await history(`${rg(s, "rg-plant")}/galleries/plantGallery`)).changes[0]).toMatchObject({ action: "deleted" });
+  });
+
+  it("a 403 on the subscription holding a scale set's image raises a blind spot naming it, and the invocation does not fail", async () => {
+    const image = `/subscriptions/${OTHER_SUB}/resourceGroups/rg-shared/providers/Microsoft.Compute/galleries/sharedImages/images/base`;
+    s.arm.faults.add({ kind: "error", status: 403, method: "GET", path: `/subscriptions/${OTHER_SUB}/` });
+    const failedBefore = s.host.stats().invocations.eventGridResourceEvent?.failed ?? 0;
+    await armWrite(s.arm, CALLERS.jo, "PUT", `${rg(s, "rg-saas")}/virtualMachineScaleSets/vmss-edge`, scaleSetBody(image, 12));
+    await waitUntilQuiet(s);
+    s.arm.faults.clear();
+
+    expect(titles().at(-1)).toBe("Opened: read-access (medium)");
+    expect(JSON.stringify(s.inbox.cards().at(-1)!.card)).toContain(`/subscriptions/${OTHER_SUB}/resourceGroups/rg-shared`);
+    expect(s.host.stats().invocations.eventGridResourceEvent?.failed ?? 0).toBe(failedBefore);
+    expect(titles().filter((t) => t?.startsWith("Opened: scale-set-use"))).toEqual([]);
+  });
+
+  it("a throttled read of a scale set's Generalized image is retried, never judged on a guess", async () => {
+    const image = `/subscriptions/${OTHER_SUB}/resourceGroups/rg-shared/providers/Microsoft.Compute/galleries/sharedImages/images/base`;
+    s.arm.faults.add({ kind: "throttle", retryAfterSeconds: 120, method: "GET", path: "/images/base", times: 2 });
+    const cardsBefore = s.inbox.cards().length;
+    await armWrite(s.arm, CALLERS.jo, "PUT", `${rg(s, "rg-saas")}/virtualMachineScaleSets/vmss-batch`, scaleSetBody(image, 30));
+    await waitUntilQuiet(s);
+
+    expect(s.host.stats().invocations.eventGridResourceEvent?.failed ?? 0).toBeGreaterThan(0);
+    expect(titles().slice(cardsBefore)).toEqual([]);
+    const view = await history(`${rg(s, "rg-saas")}/virtualMachineScaleSets/vmss-batch`);
+    expect(view.snapshot.snapshot.image).toMatchObject({ outcome: "resolved", osState: "Generalized" });
+    expect(view.findings).toEqual([]);
+  });
+});
