@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => void stop("SIGTERM"));
 
   say(`Simulated ARM: ${stack.arm.url}   (trust ${stack.caCertFile}; any bearer token, a JWT names the caller)`);
+  say(`Subscription: ${stack.subscriptionId}`);
   say(`Teams inbox: ${stack.inbox.url}`);
   say(`Functions host: ${stack.host.url}   (GET /api/resources/history?id=<ARM id>&asOf=<time>)`);
   say("");

@@ -27,7 +27,7 @@ import { checkApiVersion } from "./apiVersions.js";
 import { armError, isArmFailure, type ArmFailure } from "./errors.js";
 import { armEvent, callerFrom, principalFrom, type ArmEventType, type Caller } from "./eventShape.js";
 import { applyPatch } from "./merge.js";
-import { createNoise, type NoiseControl } from "./noise.js";
+import { NOISE_KINDS, createNoise, type NoiseControl, type NoiseKind } from "./noise.js";
 import { Operations, type AsyncOperation, type FinalResult } from "./operations.js";
 import { applyShare, galleryView, withoutSharing } from "./sharing.js";
 import { Throttle, type ThrottleOptions } from "./throttle.js";
@@ -138,6 +138,8 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     const path = requestUrl.pathname.replace(/\/+/g, "/").replace(/\/$/, "");
     const method = (req.method ?? "GET").toUpperCase();
     const body = await readJson(req);
+    // Not ARM: the simulator's own control surface, so a person can make subscription-topic noise with curl.
+    if (path === "/_simulator/noise" && method === "POST") return noiseControl(res, body);
 
     let outcome: Outcome = "Succeeded";
     for (const fault of faults) {
@@ -192,6 +194,20 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
       outcome,
     };
     return route(ctx);
+  }
+
+  /** `{ "kind": "scaleSetInstance", "count": 10 }` emits now; `{ "perSecond": 5, "kinds": [...] }` starts; `{ "stop": true }` stops. */
+  function noiseControl(res: ServerResponse, body: unknown): void {
+    const request = (body ?? {}) as { kind?: string; count?: number; perSecond?: number; kinds?: string[]; stop?: boolean };
+    try {
+      if (request.stop) noise.stop();
+      else if (request.perSecond !== undefined) noise.start({ perSecond: Number(request.perSecond), ...(request.kinds ? { kinds: request.kinds as NoiseKind[] } : {}) });
+      else if (request.kind && (NOISE_KINDS as readonly string[]).includes(request.kind)) return send(res, 200, { emitted: noise.emit(request.kind as NoiseKind, Number(request.count ?? 1)) });
+      else return send(res, 400, { error: { code: "InvalidRequest", message: `give kind (one of ${NOISE_KINDS.join(", ")}) and count, or perSecond, or stop` } });
+      return send(res, 200, { running: noise.running });
+    } catch (error) {
+      return send(res, 409, { error: { code: "NothingToActOn", message: (error as Error).message } });
+    }
   }
 
   function route(ctx: Ctx): void {

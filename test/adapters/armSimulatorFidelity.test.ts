@@ -651,6 +651,29 @@ describe("the rest of a subscription topic's traffic, on demand and at a rate (L
     expect(new Set(receiver.events.map((e) => e.data.operationName))).toEqual(new Set(["Microsoft.Compute/virtualMachineScaleSets/extensions/write", "Microsoft.Compute/galleries/applications/write"]));
   });
 
+  it("can be driven with curl: POST /_simulator/noise emits now, starts at a rate and stops", async () => {
+    receiver.clear();
+    const post = async (body: unknown) => {
+      const response = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const payload = JSON.stringify(body);
+        const req = https.request(`${sim.url}/_simulator/noise`, { method: "POST", ca: sim.caCertPem, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => (text += c.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        });
+        req.on("error", reject);
+        req.end(payload);
+      });
+      return response;
+    };
+    expect(await post({ kind: "scaleSetRestart", count: 2 })).toMatchObject({ status: 200, body: { emitted: [scaleSet, scaleSet] } });
+    expect(await post({ perSecond: 20, kinds: ["galleryApplication"] })).toEqual({ status: 200, body: { running: true } });
+    expect(await post({ stop: true })).toEqual({ status: 200, body: { running: false } });
+    expect((await post({ kind: "nonsense" })).status).toBe(400);
+    await sim.events.idle();
+    expect(receiver.events.filter((e) => e.data.operationName === "Microsoft.Compute/virtualMachineScaleSets/restart/action")).toHaveLength(2);
+  });
+
   it("refuses a kind it has nothing to act on", async () => {
     const empty = await startArmSimulator({});
     try {
