@@ -30,5 +30,18 @@ resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
 module topic 'systemTopic.bicep' = {
   name: 'gallery-watch-system-topic'
   scope: group
-  params: { functionAppId: functionAppId, storageAccountId: storageAccountId }
+}
+
+// The storage account lives with the app (another resource group, possibly another subscription).
+module deadLetterRole 'deadLetterRole.bicep' = {
+  name: 'gallery-watch-dead-letter-role-${subscription().subscriptionId}'
+  scope: resourceGroup(split(storageAccountId, '/')[2], split(storageAccountId, '/')[4])
+  params: { storageAccountName: last(split(storageAccountId, '/')), topicPrincipalId: topic.outputs.principalId }
+}
+
+module eventSubscription 'eventSubscription.bicep' = {
+  name: 'gallery-watch-event-subscription'
+  scope: group
+  params: { topicName: topic.outputs.name, functionAppId: functionAppId, storageAccountId: storageAccountId }
+  dependsOn: [ deadLetterRole ]
 }

@@ -1,59 +1,14 @@
-param functionAppId string
-param storageAccountId string
-
 // One Event Grid system topic per subscription: resource write/delete/action events.
 resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   name: 'gallery-watch-${subscription().subscriptionId}'
   location: 'global'
+  // Its own identity writes dead letters: gallery-watch's storage account has shared keys disabled.
+  identity: { type: 'SystemAssigned' }
   properties: {
     source: subscription().id
     topicType: 'Microsoft.Resources.Subscriptions'
   }
 }
 
-resource toFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
-  parent: topic
-  name: 'gallery-watch'
-  properties: {
-    eventDeliverySchema: 'EventGridSchema'
-    destination: {
-      endpointType: 'AzureFunction'
-      properties: { resourceId: '${functionAppId}/functions/eventGridResourceEvent', maxEventsPerBatch: 1, preferredBatchSizeInKilobytes: 64 }
-    }
-    filter: {
-      includedEventTypes: [
-        'Microsoft.Resources.ResourceWriteSuccess'
-        'Microsoft.Resources.ResourceDeleteSuccess'
-        'Microsoft.Resources.ResourceActionSuccess'
-      ]
-      // Exactly the operations gallery-watch acts on (shared/events/resourceEvent.ts): not scale-set
-      // instance, extension or restart traffic, not gallery applications. String filters are
-      // case-insensitive: https://learn.microsoft.com/azure/event-grid/event-filtering#advanced-filtering
-      advancedFilters: [
-        {
-          operatorType: 'StringIn'
-          key: 'data.operationName'
-          values: [
-            'Microsoft.Compute/galleries/write'
-            'Microsoft.Compute/galleries/delete'
-            'Microsoft.Compute/galleries/share/action'
-            'Microsoft.Compute/galleries/images/write'
-            'Microsoft.Compute/galleries/images/delete'
-            'Microsoft.Compute/galleries/images/versions/write'
-            'Microsoft.Compute/galleries/images/versions/delete'
-            'Microsoft.Compute/virtualMachineScaleSets/write'
-            'Microsoft.Compute/virtualMachineScaleSets/delete'
-            'Microsoft.Resources/tags/write'
-            'Microsoft.Resources/subscriptions/resourceGroups/delete'
-          ]
-        }
-      ]
-    }
-    // Event Grid's maximum: 30 attempts over 24 h, then the dead-letter container keeps the event.
-    retryPolicy: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 }
-    deadLetterDestination: {
-      endpointType: 'StorageBlob'
-      properties: { resourceId: storageAccountId, blobContainerName: 'eventgrid-deadletter' }
-    }
-  }
-}
+output name string = topic.name
+output principalId string = topic.identity.principalId

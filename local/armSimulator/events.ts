@@ -41,7 +41,7 @@ export interface DeliveryClock {
 }
 
 export interface EventDeliveryOptions {
-  /** The event subscription's name (default `gallery-watch`, as in infra/watch/systemTopic.bicep). */
+  /** The event subscription's name (default `gallery-watch`, as in infra/watch/eventSubscription.bicep). */
   readonly subscriptionName?: string;
   /** The system topic's name (default `gallery-watch-<subscription id>` from the event's topic, as in infra/watch/systemTopic.bicep). */
   readonly topicName?: string;

@@ -39,7 +39,7 @@ const EVENT_ACTIONS: Readonly<Record<string, ResourceEventAction>> = {
 
 /**
  * The operations whose events gallery-watch acts on — declared once: the Event Grid filter in
- * `infra/watch/systemTopic.bicep` lists exactly these (a test holds the two together). Everything
+ * `infra/watch/eventSubscription.bicep` lists exactly these (a test holds the two together). Everything
  * else a subscription's system topic carries (gallery applications, scale-set instances,
  * extensions, restart actions, other providers) is ignored and counted, not refused.
  * https://learn.microsoft.com/azure/event-grid/event-schema-subscriptions

@@ -132,7 +132,7 @@ describe("delivery headers (delivery-properties, receive-events)", () => {
     expect(emitter.sent[0]!.attempts).toBe(2);
   });
 
-  it("keeps `new EventEmitter(sink)` working for existing callers, defaulting the subscription name to gallery-watch (infra/watch/systemTopic.bicep)", async () => {
+  it("keeps `new EventEmitter(sink)` working for existing callers, defaulting the subscription name to gallery-watch (infra/watch/eventSubscription.bicep)", async () => {
     reset([200]);
     const emitter = new EventEmitter(sink("EventGridSchema"));
     emitter.emit(writeEvent());

@@ -145,7 +145,7 @@ describe("classifyEvent", () => {
   });
 
   it("the Event Grid filter in infra/ admits exactly the operations gallery-watch acts on", () => {
-    const bicep = readFileSync(path.resolve(import.meta.dirname, "../../infra/watch/systemTopic.bicep"), "utf8");
+    const bicep = readFileSync(path.resolve(import.meta.dirname, "../../infra/watch/eventSubscription.bicep"), "utf8");
     const filter = /key: 'data.operationName'\s*values: \[([^\]]*)\]/.exec(bicep)?.[1] ?? "";
     const admitted = [...filter.matchAll(/'([^']+)'/g)].map((m) => m[1]);
     expect(admitted.sort()).toEqual([...WATCHED_OPERATIONS].sort());
