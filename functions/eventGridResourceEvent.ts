@@ -6,6 +6,8 @@ import { handleResourceEvent } from "../shared/handleResourceEvent.js";
 export const eventGridResourceEvent = eventGridFunction("eventGridResourceEvent", async (event, context) => {
     const app = runtime();
     const result = await handleResourceEvent(app.dependencies(context), app.settings, event);
+    app.eventCounts[result.disposition]++;
+    if (result.unwatched) app.eventCounts.unwatched++;
     // Cards go out at once when this event raised any; the outbox timer retries what fails.
     if (result.outcome?.transitions.some((t) => t.alert)) await app.deliverNow(context);
   });

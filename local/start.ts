@@ -10,6 +10,7 @@ import { startLocalStack, type LocalStack } from "./stack.js";
 import { caseStudySeed } from "./scenarios/caseStudies.js";
 import { caseStudySteps } from "./scenarios/replay.js";
 import { waitUntilQuiet } from "./quiet.js";
+import { runtime } from "../shared/composition.js";
 import { removeStackState, stackStateOf, stackStatePath, writeStackState } from "./stackState.js";
 
 const once = process.argv.includes("--once");
@@ -73,6 +74,8 @@ async function summarise(stack: LocalStack): Promise<void> {
   }
   say("\nSummary");
   say(`  events processed:  ${events.succeeded} (${events.failed} failed and retried)`);
+  const counts = runtime().eventCounts;
+  say(`  events judged:     ${counts.accepted} accepted, ${counts.ignored} ignored (${counts.unwatched} from unwatched subscriptions), ${counts.invalid} refused`);
   say(`  findings:          ${["opened", "escalated", "de-escalated", "excepted", "reopened", "resolved"].map((k) => `${kinds[k] ?? 0} ${k}`).join(", ")}`);
   say(`  cards delivered:   ${stack.inbox.cards().length}`);
   say(`Teams inbox: ${stack.inbox.url}`);

@@ -26,6 +26,14 @@ import type { DigestDependencies } from "./digest.js";
 import type { RedriveDependencies } from "./deadLetters.js";
 import type { Clock, Dependencies, SweepRunStore, TeamsNotifier } from "./ports.js";
 
+export interface EventCounts {
+  accepted: number;
+  ignored: number;
+  /** Of the ignored: events naming a subscription outside GW_WATCHED_SUBSCRIPTIONS. */
+  unwatched: number;
+  invalid: number;
+}
+
 type Invocation = { readonly invocationId: string; readonly functionName: string };
 
 export interface Runtime {
@@ -36,6 +44,8 @@ export interface Runtime {
   readonly sweepRuns: SweepRunStore;
   readonly teams: TeamsNotifier;
   readonly log: Logger;
+  /** Events this process handled, by disposition: what was ignored and refused is counted, not only logged. */
+  readonly eventCounts: EventCounts;
   /** Ports for one invocation. */
   dependencies(context: Invocation): Dependencies;
   /** The daily digest's ports. */
@@ -103,6 +113,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
     sweepQueue: createQueueSweepQueue(storage, config.queues.sweep),
     sweepRuns,
     teams,
+    eventCounts: { accepted: 0, ignored: 0, unwatched: 0, invalid: 0 },
     digest: (context, clock = systemClock) => ({ findings, findingActivity, sweepRuns, digests, teams, clock, log: invocationLogger(log, context) }),
     redrive(context) {
       const deps = this.dependencies(context);

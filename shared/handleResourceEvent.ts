@@ -17,6 +17,8 @@ export interface EventSettings extends CheckSettings {
 
 export interface EventResult {
   readonly disposition: EventDisposition["kind"];
+  /** Why an accepted-looking event was ignored anyway: it names a subscription nobody watches. */
+  readonly unwatched?: true;
   readonly outcome?: CheckOutcome;
 }
 
@@ -35,7 +37,7 @@ export async function handleResourceEvent(deps: Dependencies, settings: EventSet
   if (!settings.watchedSubscriptions.has(subscriptionId)) {
     // Stray or forged: judging it would spend ARM budget, storage and cards on something nobody asked to watch.
     deps.log.info({ eventDisposition: "ignored", eventId: event.attribution.eventId, reason: "subscription not watched" }, "event ignored: subscription not watched");
-    return { disposition: "ignored" };
+    return { disposition: "ignored", unwatched: true };
   }
   const log = deps.log.child({ correlationId: event.attribution.correlationId, eventId: event.attribution.eventId });
   const trigger = { source: "event", attribution: event.attribution } as const;

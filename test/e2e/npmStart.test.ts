@@ -40,6 +40,8 @@ describe("npm start", () => {
     expect(out).toMatch(/events processed:\s+8 \(0 failed and retried\)/);
     expect(out).toMatch(/findings:\s+5 opened, 0 escalated, 0 de-escalated, 1 excepted, 0 reopened, 3 resolved/);
     expect(out).toMatch(/cards delivered:\s+9/);
+    expect(out).toMatch(/events judged:\s+8 accepted, 0 ignored \(0 from unwatched subscriptions\), 0 refused/);
+    expect(out).toMatch(/^Subscription: [0-9a-f-]{36}$/m);
   }, 120_000);
 
   it("keeps running for a person to explore, then stops cleanly on SIGTERM leaving nothing listening", async () => {

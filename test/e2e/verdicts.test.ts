@@ -109,6 +109,33 @@ describe("events Azure really sends", () => {
     expect(titles().filter((t) => t?.startsWith("Opened: scale-set-use"))).toEqual([]);
   });
 
+  it("events for a subscription nobody watches are ignored and counted: no ARM read, no stored change, no card", async () => {
+    const foreign = `/subscriptions/${OTHER_SUB}/resourceGroups/rg-shared/providers/Microsoft.Compute/galleries/sharedImages`;
+    const before = { ...runtime().eventCounts };
+    const reads = () => Object.entries(s.arm.requestCounts()).filter(([k]) => k.startsWith("GET")).reduce((n, [, v]) => n + v, 0);
+    const readsBefore = reads();
+    const cardsBefore = s.inbox.cards().length;
+    const forged = Array.from({ length: 25 }, (_, i) => ({
+      id: `forged-${i}`,
+      topic: `/subscriptions/${OTHER_SUB}`,
+      subject: foreign,
+      eventType: "Microsoft.Resources.ResourceWriteSuccess",
+      eventTime: new Date().toISOString(),
+      dataVersion: "2",
+      metadataVersion: "1",
+      data: { operationName: "Microsoft.Compute/galleries/write", resourceUri: foreign, status: "Succeeded", claims: { name: "Mallory" } },
+    }));
+    const response = await fetch(s.host.eventGridUrl("eventGridResourceEvent"), { method: "POST", headers: { "content-type": "application/json", "aeg-event-type": "Notification" }, body: JSON.stringify(forged) });
+    expect(response.status).toBe(200);
+    await waitUntilQuiet(s);
+
+    expect(runtime().eventCounts.unwatched - before.unwatched).toBe(25);
+    expect(runtime().eventCounts.ignored - before.ignored).toBe(25);
+    expect(reads()).toBe(readsBefore);
+    expect(s.inbox.cards().length).toBe(cardsBefore);
+    expect((await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(foreign)}`).then((r) => r.json())) as Record<string, any>).toMatchObject({ changes: [] });
+  });
+
   it("a throttled read of a scale set's Generalized image is retried, never judged on a guess", async () => {
     const image = `/subscriptions/${OTHER_SUB}/resourceGroups/rg-shared/providers/Microsoft.Compute/galleries/sharedImages/images/base`;
     s.arm.faults.add({ kind: "throttle", retryAfterSeconds: 120, method: "GET", path: "/images/base", times: 2 });
