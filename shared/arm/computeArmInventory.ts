@@ -15,7 +15,7 @@ import { parentOf, tryParseResourceId } from "../domain/resourceId.js";
 import { resolveLatest, type ImageDefinitionSnapshot, type ImageResolution, type ImageVersionSnapshot, type InheritedOsState, type ScaleSetSnapshot, type Snapshot } from "../domain/snapshots.js";
 import type { ArmInventory, ReadOutcome } from "../ports.js";
 import { ArmReadError } from "../errors.js";
-import { resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
+import { readByKind, resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
 import { imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot } from "./snapshotMapping.js";
 
 export interface ArmInventoryOptions {
@@ -168,18 +168,7 @@ function createInventory(client: (subscriptionId: string) => Client, limits: { t
     attempt(scaleSet.id, "resolveImage", async () => ({ ...scaleSet, image: await resolveImage(scaleSet, imageReads) }));
 
   const inventory: ArmInventory = {
-    read(id): Promise<ReadOutcome<Snapshot>> {
-      switch (id.kind) {
-        case "gallery":
-          return inventory.readGallery(id);
-        case "imageDefinition":
-          return inventory.readImageDefinition(id);
-        case "imageVersion":
-          return inventory.readImageVersion(id);
-        case "scaleSet":
-          return inventory.readScaleSet(id);
-      }
-    },
+    read: (id) => readByKind(inventory, id),
     readGallery: (id) =>
       attempt(id, "galleries.get", async () => toGallerySnapshot(id, await client(id.subscriptionId).galleries.get(id.resourceGroup, id.gallery!, { select: "Permissions", expand: "SharingProfile/Groups", ...opts() }))),
     readImageDefinition,

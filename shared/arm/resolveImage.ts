@@ -12,7 +12,8 @@
 import { parentOf, type ResourceId } from "../domain/resourceId.js";
 import { resolveLatest, type ImageDefinitionSnapshot, type ImageResolution, type ImageVersionSnapshot, type InheritedOsState, type ScaleSetSnapshot } from "../domain/snapshots.js";
 import { ArmReadError } from "../errors.js";
-import type { ReadOutcome } from "../ports.js";
+import type { ArmInventory, ReadOutcome } from "../ports.js";
+import type { Snapshot } from "../domain/snapshots.js";
 import { parseSharedImageId } from "./snapshotMapping.js";
 
 export interface ImageReads {
@@ -58,4 +59,18 @@ export function orThrow<T>(read: ReadOutcome<T>, operation: string, id: string):
   if (read.status === "throttled") throw new ArmReadError("throttled", operation, id, read.message, read.retryAfterMs);
   if (read.status === "failed") throw new ArmReadError("failed", operation, id, read.message, undefined, { cause: read.cause });
   return read as Exclude<ReadOutcome<T>, { status: "throttled" | "failed" }>;
+}
+
+/** `ArmInventory.read` for every inventory: the kind of the id picks the read. */
+export function readByKind(inventory: Omit<ArmInventory, "read">, id: ResourceId): Promise<ReadOutcome<Snapshot>> {
+  switch (id.kind) {
+    case "gallery":
+      return inventory.readGallery(id);
+    case "imageDefinition":
+      return inventory.readImageDefinition(id);
+    case "imageVersion":
+      return inventory.readImageVersion(id);
+    case "scaleSet":
+      return inventory.readScaleSet(id);
+  }
 }

@@ -7,7 +7,7 @@ import pino from "pino";
 import { parentOf, type ResourceId } from "../../shared/domain/resourceId.js";
 import type { Finding, FindingTransition } from "../../shared/domain/findings.js";
 import type { GallerySnapshot, ImageDefinitionSnapshot, ImageVersionSnapshot, ScaleSetSnapshot, Snapshot } from "../../shared/domain/snapshots.js";
-import { resolveImage, type ImageReads } from "../../shared/arm/resolveImage.js";
+import { readByKind, resolveImage, type ImageReads } from "../../shared/arm/resolveImage.js";
 import { ArmReadError, ConcurrentUpdateError } from "../../shared/errors.js";
 import type {
   AlertOutbox,
@@ -89,18 +89,7 @@ export class FakeAzure {
       }
     };
     const inventory: ArmInventory = {
-      async read(id) {
-        switch (id.kind) {
-          case "gallery":
-            return inventory.readGallery(id);
-          case "imageDefinition":
-            return inventory.readImageDefinition(id);
-          case "imageVersion":
-            return inventory.readImageVersion(id);
-          case "scaleSet":
-            return inventory.readScaleSet(id);
-        }
-      },
+      read: (id) => readByKind(inventory, id),
       readGallery: async (id) => outcome<GallerySnapshot>(id),
       readImageDefinition: reads.definition,
       async readImageVersion(id) {

@@ -9,6 +9,10 @@ import {
   type TargetRegionSnapshot,
 } from "../../shared/domain/snapshots.js";
 import { DEFAULT_POLICY, type Policy } from "../../shared/domain/policy.js";
+import { RULE_IDS, type Evaluation, type FindingRuleId } from "../../shared/domain/findings.js";
+import { evaluateSubject } from "../../shared/domain/evaluate.js";
+import type { RelatedResources } from "../../shared/domain/rules/related.js";
+import type { Snapshot } from "../../shared/domain/snapshots.js";
 
 export const SUB = "00000000-1111-2222-3333-444444444444";
 export const BASE = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute`;
@@ -78,4 +82,14 @@ export function aScaleSet(overrides: Partial<ScaleSetSnapshot> & { definition?: 
 
 export function policy(overrides: Partial<Policy> = {}): Policy {
   return { ...DEFAULT_POLICY, ...overrides };
+}
+
+/** An evaluation of `subjects` (each with its related resources) by every rule, as the judging use case builds one. */
+export function evaluation(subjects: Array<[Snapshot, RelatedResources?]>, now = NOW): Evaluation {
+  return {
+    subjects: subjects.map(([s]) => s.id.key),
+    rules: [...RULE_IDS, "read-access"] satisfies FindingRuleId[],
+    results: subjects.flatMap(([s, related]) => evaluateSubject(s, related ?? { definitions: [], versions: [] }, policy(), now)),
+    evaluatedAt: now.toISOString(),
+  };
 }

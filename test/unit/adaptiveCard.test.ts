@@ -1,4 +1,3 @@
-import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { alertMessage, alertsMessage, digestMessage, escapeMarkdown, MAX_CARD_BYTES } from "../../shared/alerts/adaptiveCard.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
@@ -7,22 +6,8 @@ import { RULE_IDS, type Finding, type FindingTransition, type TransitionKind } f
 import type { Attribution } from "../../shared/ports.js";
 import { envelopeProblem } from "../../local/teamsInbox.js";
 import { aVersion, NOW, policy, regions } from "../support/snapshotBuilders.js";
+import { complaints } from "../support/adaptiveCards.js";
 
-const AC = createRequire(import.meta.url)("adaptivecards/dist/adaptivecards.js") as {
-  AdaptiveCard: new () => { parse(json: unknown, context: unknown): void; validateProperties(): { validationEvents: unknown[] } };
-  SerializationContext: new () => { eventCount: number; getEventAt(i: number): { message: string } };
-};
-
-/** Parse and validate with Microsoft's adaptivecards library; returns every complaint. */
-function complaints(content: unknown): string[] {
-  const card = new AC.AdaptiveCard();
-  const context = new AC.SerializationContext();
-  card.parse(content, context);
-  const out: string[] = [];
-  for (let i = 0; i < context.eventCount; i++) out.push(context.getEventAt(i).message);
-  out.push(...card.validateProperties().validationEvents.map((e) => JSON.stringify(e)));
-  return out;
-}
 
 const attribution: Attribution = {
   eventId: "e-1",

@@ -1,5 +1,4 @@
 /** The daily digest: what it says, that it is sent once per UTC day, and that its card is valid. */
-import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { sendDigest, type DigestContent, type DigestDependencies } from "../../shared/digest.js";
@@ -8,22 +7,8 @@ import type { Finding, FindingRuleId, Severity } from "../../shared/domain/findi
 import type { SweepRun } from "../../shared/ports.js";
 import { envelopeProblem } from "../../local/teamsInbox.js";
 import { FakeClock, InMemoryDigestLog, inMemoryFindings, inMemorySweepRuns, RecordingTeams } from "../support/inMemoryDigestPorts.js";
+import { complaints } from "../support/adaptiveCards.js";
 
-const AC = createRequire(import.meta.url)("adaptivecards/dist/adaptivecards.js") as {
-  AdaptiveCard: new () => { parse(json: unknown, context: unknown): void; validateProperties(): { validationEvents: unknown[] } };
-  SerializationContext: new () => { eventCount: number; getEventAt(i: number): { message: string } };
-};
-
-/** Parse and validate with Microsoft's adaptivecards library; returns every complaint. */
-function complaints(content: unknown): string[] {
-  const card = new AC.AdaptiveCard();
-  const context = new AC.SerializationContext();
-  card.parse(content, context);
-  const out: string[] = [];
-  for (let i = 0; i < context.eventCount; i++) out.push(context.getEventAt(i).message);
-  out.push(...card.validateProperties().validationEvents.map((e) => JSON.stringify(e)));
-  return out;
-}
 
 const SUB = "7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f";
 const PREVIOUS_UNTIL = "2026-11-23T07:00:00.000Z";

@@ -8,19 +8,11 @@ import type { Snapshot } from "../../shared/domain/snapshots.js";
 import type { RelatedResources } from "../../shared/domain/rules/related.js";
 import { RULE_IDS } from "../../shared/domain/findings.js";
 import { readAccessViolation } from "../../shared/domain/rules/readAccess.js";
-import { aDefinition, aGallery, aScaleSet, aVersion, NOW, policy, regions } from "../support/snapshotBuilders.js";
+import { aDefinition, aGallery, aScaleSet, aVersion, NOW, policy, regions, evaluation } from "../support/snapshotBuilders.js";
 
 const none: RelatedResources = { definitions: [], versions: [] };
 const RULES: FindingRuleId[] = [...RULE_IDS, "read-access"];
 
-function evaluation(subjects: Array<[Snapshot, RelatedResources?]>, now = NOW): Evaluation {
-  return {
-    subjects: subjects.map(([s]) => s.id.key),
-    rules: RULES,
-    results: subjects.flatMap(([s, related]) => evaluateSubject(s, related ?? none, policy(), now)),
-    evaluatedAt: now.toISOString(),
-  };
-}
 
 /** The stored findings after applying transitions. */
 function apply(stored: Finding[], transitions: readonly FindingTransition[]): Finding[] {

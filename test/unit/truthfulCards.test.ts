@@ -8,26 +8,17 @@ import { describe, expect, it } from "vitest";
 import { alertMessage } from "../../shared/alerts/adaptiveCard.js";
 import { loadConfig } from "../../shared/config.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
-import { RULE_IDS, type Evaluation, type Finding, type FindingRuleId, type FindingTransition } from "../../shared/domain/findings.js";
+import { type Finding, type FindingTransition } from "../../shared/domain/findings.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import { readAccessViolation } from "../../shared/domain/rules/readAccess.js";
 import type { RelatedResources } from "../../shared/domain/rules/related.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
 import { computeTransitions, resolveAllFor } from "../../shared/domain/transitions.js";
 import type { Attribution } from "../../shared/ports.js";
-import { aDefinition, aGallery, aScaleSet, aVersion, BASE, NOW, policy, regions } from "../support/snapshotBuilders.js";
+import { aDefinition, aGallery, aScaleSet, aVersion, BASE, NOW, policy, regions, evaluation } from "../support/snapshotBuilders.js";
 
 const none: RelatedResources = { definitions: [], versions: [] };
-const RULES: FindingRuleId[] = [...RULE_IDS, "read-access"];
 
-function evaluation(subjects: Array<[Snapshot, RelatedResources?]>, now = NOW): Evaluation {
-  return {
-    subjects: subjects.map(([s]) => s.id.key),
-    rules: RULES,
-    results: subjects.flatMap(([s, related]) => evaluateSubject(s, related ?? none, policy(), now)),
-    evaluatedAt: now.toISOString(),
-  };
-}
 
 /** Feeds states one after the other through computeTransitions, keeping the stored findings. */
 function history() {
