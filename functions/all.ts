@@ -3,6 +3,7 @@ import type { FunctionDeclaration } from "./declaration.js";
 import { eventGridResourceEvent } from "./eventGridResourceEvent.js";
 import { recheckResource } from "./recheckResource.js";
 import { deliverAlerts } from "./deliverAlerts.js";
+import { sendAlerts } from "./sendAlerts.js";
 import { nightlySweep } from "./nightlySweep.js";
 import { nightlyDigest } from "./nightlyDigest.js";
 import { sweepSubscription } from "./sweepSubscription.js";
@@ -13,6 +14,7 @@ export const declarations: readonly FunctionDeclaration[] = [
   eventGridResourceEvent,
   recheckResource,
   deliverAlerts,
+  sendAlerts,
   nightlySweep,
   nightlyDigest,
   sweepSubscription,

@@ -8,6 +8,6 @@ export const eventGridResourceEvent = eventGridFunction("eventGridResourceEvent"
     const result = await handleResourceEvent(app.dependencies(context), app.settings, event);
     app.eventCounts[result.disposition]++;
     if (result.unwatched) app.eventCounts.unwatched++;
-    // Cards go out at once when this event raised any; the outbox timer retries what fails.
-    if (result.outcome?.transitions.some((t) => t.alert)) await app.deliverNow(context);
+    // Storing the alerts ends this event's work: sendAlerts posts the cards (paced for Teams), the outbox timer retries.
+    if (result.outcome?.transitions.some((t) => t.alert)) await app.deliveryQueue.wake();
   });

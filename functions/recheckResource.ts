@@ -11,5 +11,5 @@ export const recheckResource = queueFunction("recheckResource", "%GW_RECHECK_QUE
     if (!decoded) return;
     const { resourceId, attempt, attribution } = decoded;
     const outcome = await checkResource(app.dependencies(context), app.settings, parseResourceId(resourceId), { source: "recheck", attempt, ...(attribution ? { attribution } : {}) });
-    if (outcome.transitions.some((t) => t.alert)) await app.deliverNow(context);
+    if (outcome.transitions.some((t) => t.alert)) await app.deliveryQueue.wake();
   });

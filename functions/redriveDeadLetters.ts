@@ -6,5 +6,5 @@ import { redriveDeadLetteredEvents } from "../shared/deadLetters.js";
 export const redriveDeadLetters = timerFunction("redriveDeadLetters", "%GW_REDRIVE_SCHEDULE%", async (_timer, context) => {
     const app = runtime();
     const report = await redriveDeadLetteredEvents(app.redrive(context));
-    if (report.alerted) await app.deliverNow(context);
+    if (report.alerted) await app.deliveryQueue.wake();
   });

@@ -10,5 +10,5 @@ export const sweepSubscription = queueFunction("sweepSubscription", "%GW_SWEEP_Q
     if (!decoded) return;
     const { subscriptionId, runId } = decoded;
     await sweep(app.dependencies(context), app.settings, subscriptionId, runId);
-    await app.deliverNow(context);
+    await app.deliveryQueue.wake();
   });

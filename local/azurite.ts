@@ -23,10 +23,11 @@ export interface RunningAzurite {
 export async function startAzurite(options: { timeoutMs?: number } = {}): Promise<RunningAzurite> {
   const require = createRequire(import.meta.url);
   const entry = path.join(path.dirname(require.resolve("azurite/package.json")), "dist/src/azurite.js");
-  // --disableTelemetry: it would otherwise try to reach the internet; --skipApiVersionCheck: storage-queue 12.30 is newer than azurite 3.35 knows.
+  // --disableTelemetry: it would otherwise try to reach the internet; --skipApiVersionCheck: storage-queue 12.30 is newer than azurite 3.35 knows;
+  // --silent: no per-request access log (parsing it cost the client 1.3 → 4.7 ms a request as it grew).
   const child = spawn(
     process.execPath,
-    [entry, "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--blobPort", "0", "--queuePort", "0", "--tablePort", "0", "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1"],
+    [entry, "--inMemoryPersistence", "--disableTelemetry", "--silent", "--skipApiVersionCheck", "--loose", "--blobPort", "0", "--queuePort", "0", "--tablePort", "0", "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1"],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   const ports = await new Promise<Record<string, number>>((resolve, reject) => {
@@ -53,6 +54,11 @@ export async function startAzurite(options: { timeoutMs?: number } = {}): Promis
     child.once("exit", (code) => fail(new Error(`Azurite exited with code ${code} before it was ready. Output:\n${output}`)));
   });
   child.removeAllListeners("exit");
+  // Stop reading what Azurite prints once it is ready, but keep draining its pipes so it never blocks on a full one.
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.removeAllListeners("data");
+    stream.resume();
+  }
   const blobUrl = `http://127.0.0.1:${ports.blob}/${DEV_ACCOUNT}`;
   const queueUrl = `http://127.0.0.1:${ports.queue}/${DEV_ACCOUNT}`;
   const tableUrl = `http://127.0.0.1:${ports.table}/${DEV_ACCOUNT}`;

@@ -13,7 +13,8 @@ import { computeArmInventoryFactory } from "./arm/computeArmInventory.js";
 import { createTableResourceStore } from "./storage/tableResourceStore.js";
 import { createTableFindingStore } from "./storage/tableFindingStore.js";
 import { createTableSweepRunStore } from "./storage/tableSweepRunStore.js";
-import { createQueueRecheckQueue, createQueueSweepQueue, type SweepQueue } from "./storage/queues.js";
+import { createQueueDeliveryQueue, createQueueRecheckQueue, createQueueSweepQueue, type DeliveryQueue, type SweepQueue } from "./storage/queues.js";
+import { createTablePacer } from "./storage/tablePacer.js";
 import type { StorageConnection } from "./storage/tableClients.js";
 import { createTableAlertOutbox } from "./alerts/tableAlertOutbox.js";
 import { createWorkflowsTeamsNotifier } from "./alerts/workflowsTeamsNotifier.js";
@@ -41,6 +42,8 @@ export interface Runtime {
   readonly settings: EventSettings;
   readonly clock: Clock;
   readonly sweepQueue: SweepQueue;
+  /** Wakes sendAlerts: storing an alert ends an event's work; cards go out on their own worker. */
+  readonly deliveryQueue: DeliveryQueue;
   readonly sweepRuns: SweepRunStore;
   readonly teams: TeamsNotifier;
   readonly log: Logger;
@@ -89,10 +92,11 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
   const resources = createTableResourceStore(storage, config.tablePrefix);
   const findings = createTableFindingStore(storage, config.tablePrefix);
   const outbox = createTableAlertOutbox(storage, config.tablePrefix);
-  const teams = createWorkflowsTeamsNotifier({ webhookUrl: config.teams.webhookUrl, timeoutMs: config.teams.timeoutMs, maxRequestsPerSecond: config.teams.maxRequestsPerSecond });
-  const criticalTeams = config.teams.criticalWebhookUrl
-    ? createWorkflowsTeamsNotifier({ webhookUrl: config.teams.criticalWebhookUrl, timeoutMs: config.teams.timeoutMs, maxRequestsPerSecond: config.teams.maxRequestsPerSecond })
-    : undefined;
+  // Paced per webhook across every instance (one conditional row each), not per process.
+  const notifier = (webhookUrl: string) =>
+    createWorkflowsTeamsNotifier({ webhookUrl, timeoutMs: config.teams.timeoutMs, pace: createTablePacer(storage, config.tablePrefix, webhookUrl, config.teams.maxRequestsPerSecond).pace });
+  const teams = notifier(config.teams.webhookUrl);
+  const criticalTeams = config.teams.criticalWebhookUrl ? notifier(config.teams.criticalWebhookUrl) : undefined;
   const recheck = createQueueRecheckQueue(storage, config.queues.recheck);
   const sweepRuns = createTableSweepRunStore(storage, config.tablePrefix);
   const findingActivity = createTableFindingActivity(storage, config.tablePrefix);
@@ -111,6 +115,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
     clock: systemClock,
     log,
     sweepQueue: createQueueSweepQueue(storage, config.queues.sweep),
+    deliveryQueue: createQueueDeliveryQueue(storage, config.queues.delivery),
     sweepRuns,
     teams,
     eventCounts: { accepted: 0, ignored: 0, unwatched: 0, invalid: 0 },

@@ -43,6 +43,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: "GW_DIGEST_SCHEDULE", required: false, default: "0 0 7 * * *", sample: "0 0 7 * * *", description: "Daily digest card (open findings, what changed, expiring exceptions, sweep runs), NCRONTAB with 6 fields (UTC)." },
   { name: "GW_OUTBOX_SCHEDULE", required: false, default: "*/30 * * * * *", sample: "*/30 * * * * *", description: "How often undelivered alerts are retried (NCRONTAB, 6 fields)." },
   { name: "GW_SWEEP_QUEUE", required: false, default: "gw-sweep", sample: "gw-sweep", description: "Queue for the sweep fan-out (one message per subscription)." },
+  { name: "GW_DELIVERY_QUEUE", required: false, default: "gw-deliver", sample: "gw-deliver", description: "Queue that wakes the alert sender (sendAlerts) when alerts are stored: judging never waits for Teams." },
   { name: "GW_RECHECK_QUEUE", required: false, default: "gw-recheck", sample: "gw-recheck", description: "Queue for re-checks of resources still provisioning." },
   { name: "GW_RECHECK_DELAY_SECONDS", required: false, default: "60", sample: "60", description: "Delay before re-reading a resource still Creating/Updating (1–3600 s)." },
   { name: "GW_RECHECK_MAX_ATTEMPTS", required: false, default: "10", sample: "10", description: "Re-checks before a never-settling resource is judged as it is (1–50)." },
@@ -57,7 +58,7 @@ export const SETTINGS: readonly Setting[] = [
 export interface Config {
   readonly storage: StorageSettings;
   readonly tablePrefix: string;
-  readonly queues: { readonly recheck: string; readonly sweep: string };
+  readonly queues: { readonly recheck: string; readonly sweep: string; readonly delivery: string };
   readonly subscriptions: readonly string[];
   readonly arm: { readonly endpoint: string; readonly caCertPem?: string; readonly timeoutMs: number; readonly maxRetries: number };
   readonly teams: { readonly webhookUrl: string; readonly criticalWebhookUrl?: string; readonly maxRequestsPerSecond: number; readonly timeoutMs: number };
@@ -193,6 +194,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     queues: {
       recheck: name("GW_RECHECK_QUEUE", /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "3–63 lower-case letters, digits and single hyphens"),
       sweep: name("GW_SWEEP_QUEUE", /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "3–63 lower-case letters, digits and single hyphens"),
+      delivery: name("GW_DELIVERY_QUEUE", /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "3–63 lower-case letters, digits and single hyphens"),
     },
     subscriptions,
     arm: { endpoint, ...(caCertPem ? { caCertPem } : {}), timeoutMs: int("GW_ARM_TIMEOUT_MS", 1000, 120_000), maxRetries: int("GW_ARM_MAX_RETRIES", 0, 10) },

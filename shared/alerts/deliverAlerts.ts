@@ -9,7 +9,7 @@
  */
 import type { AlertOutbox, Clock, FindingStore, OutboxAlert, TeamsNotifier } from "../ports.js";
 import type { Logger } from "pino";
-import { AlertDeliveryError } from "../errors.js";
+import { AlertDeliveryError, StorageError } from "../errors.js";
 import { alertsMessage, cardOrder } from "./adaptiveCard.js";
 import { changeKey } from "./changeKey.js";
 
@@ -19,6 +19,21 @@ export interface DeliverySettings {
   readonly maxAttempts?: number;
   /** Critical alerts may go to their own channel. */
   readonly criticalTeams?: TeamsNotifier;
+  /** First wait before retrying a failed "delivered" mark (default 1 s, doubling, 6 tries). */
+  readonly markBackoffMs?: number;
+}
+
+/** Retries a storage write through a stall (1, 2, 4 … 32 s by default): what it records already happened. */
+async function persistently(write: () => Promise<void>, log: Logger, alertId: string, backoffMs: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!(error instanceof StorageError) || attempt >= 7) throw error;
+      log.warn({ alertId, attempt, err: error }, "marking an alert delivered failed; retrying (the card is not sent again)");
+      await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)));
+    }
+  }
 }
 
 export interface DeliveryFigures {
@@ -44,7 +59,8 @@ export async function deliverAlerts(
   await reconcileStaged(deps);
   const maxAttempts = settings.maxAttempts ?? 20;
   for (;;) {
-    const due = await deps.outbox.claimDue(deps.clock.now().toISOString(), settings.batchSize ?? 20, settings.leaseMs ?? 60_000);
+    // The lease outlasts a storage stall: the "delivered" mark is retried for about a minute, under it.
+    const due = await deps.outbox.claimDue(deps.clock.now().toISOString(), settings.batchSize ?? 20, settings.leaseMs ?? 180_000);
     if (due.length === 0) return figures;
     for (const group of byChange(due)) {
       const ids = group.map((a) => a.alertId);
@@ -54,7 +70,8 @@ export async function deliverAlerts(
       try {
         await teams.send(alertsMessage(group), lead.alertId);
         const at = deps.clock.now().toISOString();
-        for (const id of ids) await deps.outbox.markDelivered(id, at);
+        // The card is out: a failed mark must be retried, never answered by sending the card again.
+        for (const id of ids) await persistently(() => deps.outbox.markDelivered(id, at), deps.log, id, settings.markBackoffMs ?? 1000);
         figures.delivered += group.length;
         figures.cards = (figures.cards ?? 0) + 1;
       } catch (error) {

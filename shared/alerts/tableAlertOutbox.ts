@@ -1,8 +1,11 @@
 /**
- * The alert outbox on Table Storage (`<prefix>Alerts`, one partition: alert volume is small).
+ * The alert outbox on Table Storage (`<prefix>Alerts`). The partition `outbox` keeps every alert
+ * (the delivery log); two small index partitions hold only what is owed, so a sender never
+ * scans the log: `due` (one row per pending alert: when it is due, its lease) and `staged`.
  * An alert is stored before it is sent; its id is deterministic (fingerprint:revision), so the
- * same transition recomputed after a retry never creates a second alert. Senders claim rows
- * with an etag-conditional lease, so two concurrent senders never both send one alert.
+ * same transition recomputed after a retry never creates a second alert. Senders claim index
+ * rows with an etag-conditional lease, so two concurrent senders never both send one alert, and
+ * only the lowest pending revision of a finding is claimable, so its cards arrive in order.
  */
 import type { FindingTransition } from "../domain/findings.js";
 import type { AlertOutbox, AlertState, Attribution, OutboxAlert } from "../ports.js";
@@ -12,6 +15,18 @@ import { encodeKey } from "../storage/tableKeys.js";
 import { call, getOrUndefined, insertIfAbsent, listAll, odata, openTable, readBody, bodyProperties, type StorageConnection } from "../storage/tableClients.js";
 
 const PARTITION = "outbox";
+const DUE = "due";
+const STAGED = "staged";
+
+/** Index row of an alert that is owed: what claiming needs, nothing else. */
+interface IndexRow {
+  alertId: string;
+  fingerprint: string;
+  revision: number;
+  nextAttemptAt: string;
+  createdAt: string;
+  leaseUntil: string;
+}
 
 interface AlertRow {
   alertId: string;
@@ -29,6 +44,19 @@ function entity(item: Pick<OutboxAlert, "alertId" | "transition" | "attribution"
   if (overflow.length > 0) throw new Error(`alert ${item.alertId} is larger than one table entity`);
   const row: AlertRow = { alertId: item.alertId, state, attempts: 0, nextAttemptAt: now, leaseUntil: "", createdAt: now };
   return { partitionKey: PARTITION, rowKey: encodeKey(item.alertId), ...row, ...properties };
+}
+
+function indexRow(partition: string, item: Pick<OutboxAlert, "alertId" | "transition">, createdAt: string): IndexRow & { partitionKey: string; rowKey: string } {
+  return {
+    partitionKey: partition,
+    rowKey: encodeKey(item.alertId),
+    alertId: item.alertId,
+    fingerprint: item.transition.fingerprint,
+    revision: item.transition.after.revision,
+    nextAttemptAt: createdAt,
+    createdAt,
+    leaseUntil: "",
+  };
 }
 
 function compare(a: string, b: string): number {
@@ -60,29 +88,46 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
     );
   }
 
+  async function removeIndex(partition: string, alertId: string): Promise<void> {
+    const table = await alerts();
+    await call(table.tableName, "deleteEntity", (abortSignal) => table.deleteEntity(partition, encodeKey(alertId), { abortSignal })).catch((error: unknown) => {
+      if ((error as { cause?: { statusCode?: number } }).cause?.statusCode !== 404) throw error;
+    });
+  }
+
   return {
     async enqueue(items, now) {
       const table = await alerts();
-      for (const item of items) await insertIfAbsent(table, entity(item, "staged", now));
+      for (const item of items) {
+        if (await insertIfAbsent(table, entity(item, "staged", now))) await insertIfAbsent(table, indexRow(STAGED, item, now));
+      }
     },
 
     async claimDue(now, limit, leaseMs) {
       const table = await alerts();
-      const rows = await listAll<AlertRow>(table, `PartitionKey eq '${PARTITION}' and state eq 'pending' and nextAttemptAt le ${odata(now)}`);
+      const owed = await listAll<IndexRow>(table, `PartitionKey eq '${DUE}'`);
+      // A finding's cards go out in revision order: only its lowest owed revision may be claimed.
+      const lowest = new Map<string, number>();
+      for (const row of owed) lowest.set(row.fingerprint, Math.min(lowest.get(row.fingerprint) ?? Number.POSITIVE_INFINITY, Number(row.revision)));
+      const eligible = owed.filter((row) => Number(row.revision) === lowest.get(row.fingerprint) && row.nextAttemptAt <= now && !(row.leaseUntil && row.leaseUntil > now));
+      const loaded = await Promise.all(
+        eligible.map(async (index) => {
+          const row = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(index.alertId));
+          return row && row.state === "pending" ? { index, alert: await toAlert(row) } : undefined;
+        }),
+      );
       // Oldest first, and the alerts of one change next to each other: the card for a change is
       // built from one claim, so `limit` may be exceeded to finish the change it is in.
-      const due = await Promise.all(rows.map(async (row) => ({ row, alert: await toAlert(row) })));
-      const keyed = due.map((d) => ({ ...d, key: changeKey(d.alert) }));
-      keyed.sort((a, b) => compare(a.row.createdAt, b.row.createdAt) || compare(a.key, b.key) || compare(a.row.alertId, b.row.alertId));
+      const keyed = loaded.filter((d) => d !== undefined).map((d) => ({ ...d, key: changeKey(d.alert) }));
+      keyed.sort((a, b) => compare(a.index.createdAt, b.index.createdAt) || compare(a.key, b.key) || compare(a.index.alertId, b.index.alertId));
       const leaseUntil = new Date(Date.parse(now) + leaseMs).toISOString();
       const claimed: OutboxAlert[] = [];
       let lastKey: string | undefined;
-      for (const { row, alert, key } of keyed) {
+      for (const { index, alert, key } of keyed) {
         if (claimed.length >= limit && key !== lastKey) break;
-        if (row.leaseUntil && row.leaseUntil > now) continue;
         try {
           await call(table.tableName, "updateEntity", (abortSignal) =>
-            table.updateEntity({ partitionKey: PARTITION, rowKey: row.rowKey ?? "", leaseUntil }, "Merge", { etag: row.etag, abortSignal }),
+            table.updateEntity({ partitionKey: DUE, rowKey: index.rowKey ?? "", leaseUntil }, "Merge", { etag: index.etag, abortSignal }),
           );
           claimed.push(alert);
           lastKey = key;
@@ -99,7 +144,10 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
       for (const item of items) {
         const existing = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(item.alertId));
         if (existing && existing.state !== "staged") continue; // already pending, delivered or failed: leave it
-        await call(table.tableName, "upsertEntity", (abortSignal) => table.upsertEntity(entity(item, "pending", existing?.createdAt ?? now), "Replace", { abortSignal }));
+        const createdAt = existing?.createdAt ?? now;
+        await call(table.tableName, "upsertEntity", (abortSignal) => table.upsertEntity(entity(item, "pending", createdAt), "Replace", { abortSignal }));
+        await call(table.tableName, "upsertEntity", (abortSignal) => table.upsertEntity(indexRow(DUE, item, createdAt), "Replace", { abortSignal }));
+        await removeIndex(STAGED, item.alertId);
       }
     },
 
@@ -111,25 +159,32 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
         await call(table.tableName, "deleteEntity", (abortSignal) => table.deleteEntity(PARTITION, encodeKey(alertId), { etag: row.etag, abortSignal })).catch((error: unknown) => {
           if (!(error instanceof ConcurrentUpdateError) && (error as { cause?: { statusCode?: number } }).cause?.statusCode !== 404) throw error;
         });
+        await removeIndex(STAGED, alertId);
       }
     },
 
     async staged(before) {
       const table = await alerts();
-      const rows = await listAll<AlertRow>(table, `PartitionKey eq '${PARTITION}' and state eq 'staged' and createdAt lt ${odata(before)}`);
-      return Promise.all(rows.map((row) => toAlert(row)));
+      const staged = await listAll<IndexRow>(table, `PartitionKey eq '${STAGED}' and createdAt lt ${odata(before)}`);
+      const rows = await Promise.all(staged.map((index) => getOrUndefined<AlertRow>(table, PARTITION, encodeKey(index.alertId))));
+      return Promise.all(rows.filter((row): row is NonNullable<typeof row> => row?.state === "staged").map((row) => toAlert(row)));
     },
 
-    markDelivered: (alertId, at) => update(alertId, { state: "delivered", deliveredAt: at, leaseUntil: "" }),
+    async markDelivered(alertId, at) {
+      await update(alertId, { state: "delivered", deliveredAt: at, leaseUntil: "" });
+      await removeIndex(DUE, alertId);
+    },
 
     async markRetry(alertId, nextAttemptAt, error) {
       const table = await alerts();
       const row = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(alertId));
       await update(alertId, { attempts: (row?.attempts ?? 0) + 1, nextAttemptAt, lastError: error.slice(0, 500), leaseUntil: "" });
+      await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ partitionKey: DUE, rowKey: encodeKey(alertId), nextAttemptAt, leaseUntil: "" }, "Merge", { abortSignal }));
     },
 
     async markFailed(alertId, at, error) {
       await update(alertId, { state: "failed", lastError: `${at}: ${error}`.slice(0, 500), leaseUntil: "" });
+      await removeIndex(DUE, alertId);
     },
 
     async list(options = {}) {

@@ -101,3 +101,16 @@ export interface SweepQueue {
 export function createQueueSweepQueue(conn: StorageConnection, name: string): SweepQueue {
   return { enqueue: async (message) => sendJson(await openQueue(conn, name), message) };
 }
+
+/** Wakes the alert sender: the message carries nothing, the outbox holds the alerts. */
+export interface DeliveryQueue {
+  wake(): Promise<void>;
+}
+
+export function createQueueDeliveryQueue(conn: StorageConnection, name: string): DeliveryQueue {
+  return {
+    async wake() {
+      await sendJson(await openQueue(conn, name), { wake: true });
+    },
+  };
+}

@@ -191,6 +191,31 @@ describe("tableFindingStore and the outbox", () => {
     await outbox.discard([lost.alertId]);
     expect((await outbox.list()).map((a) => a.alertId)).toEqual([alert.alertId]);
   });
+
+  it("keeps one finding's cards in order: a later revision is not claimed while an earlier one is still owed", async () => {
+    const outbox = createTableAlertOutbox(conn(), prefix());
+    const findings = createTableFindingStore(conn(), prefix());
+    const opened = computeTransitions([], evaluate(NOW));
+    await findings.apply(opened);
+    const resolved = computeTransitions(await findings.forResource(violating.id.key), { ...evaluate(new Date(NOW.getTime() + 1000)), results: [] });
+    const first = { alertId: `${opened[0]!.fingerprint}:1`, transition: opened[0]! };
+    const second = { alertId: `${resolved[0]!.fingerprint}:2`, transition: resolved[0]! };
+    for (const a of [first, second]) {
+      await outbox.enqueue([a], NOW.toISOString());
+      await outbox.release([a], NOW.toISOString());
+    }
+    const later = new Date(NOW.getTime() + 60_000).toISOString();
+    const [claimedFirst] = await outbox.claimDue(NOW.toISOString(), 10, 1000);
+    expect(claimedFirst?.alertId).toBe(first.alertId);
+    await outbox.markRetry(first.alertId, later, "429"); // Teams refused the Opened card for now
+    expect(await outbox.claimDue(new Date(NOW.getTime() + 2000).toISOString(), 10, 1000)).toEqual([]); // the Resolved waits for it
+    expect((await outbox.claimDue(later, 10, 1000)).map((a) => a.alertId)).toEqual([first.alertId]);
+    await outbox.markDelivered(first.alertId, later);
+    expect((await outbox.claimDue(later, 10, 1000)).map((a) => a.alertId)).toEqual([second.alertId]);
+    await outbox.markDelivered(second.alertId, later);
+    expect(await outbox.claimDue(later, 10, 1000)).toEqual([]);
+    expect((await outbox.list({ state: "delivered" })).map((a) => a.alertId).sort()).toEqual([first.alertId, second.alertId].sort());
+  });
 });
 
 it("parses resource ids used as keys back", () => {

@@ -12,7 +12,7 @@ import { RULE_IDS, type FindingTransition } from "../../shared/domain/findings.j
 import { computeTransitions } from "../../shared/domain/transitions.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
-import { AlertDeliveryError } from "../../shared/errors.js";
+import { AlertDeliveryError, StorageError } from "../../shared/errors.js";
 import type { AlertOutbox, Attribution, FindingStore, OutboxAlert, TeamsNotifier } from "../../shared/ports.js";
 import { aVersion, BASE, NOW, policy, regions } from "../support/snapshotBuilders.js";
 
@@ -137,5 +137,27 @@ describe("one change to one resource is one card", () => {
     const message = alertsMessage(transitions.map((t) => ({ alertId: `${t.fingerprint}:1`, transition: t })));
     const first = /alert ([0-9a-f]+:\d+)/.exec(JSON.stringify(message))?.[1];
     expect(first).toBe(`${transitions.find((t) => t.after.ruleId === "replication-breadth")!.fingerprint}:1`);
+  });
+});
+
+describe("exactly once through a storage stall", () => {
+  it("a card whose 'delivered' mark fails while storage stalls is marked again, never sent again", async () => {
+    const outbox = memoryOutbox();
+    const [t] = opened(aVersion({ targetRegions: regions("West Europe", "North Europe", "East US") }));
+    await outbox.enqueue([{ alertId: `${t!.fingerprint}:1`, transition: t!, attribution: attribution("e-9") }], NOW.toISOString());
+    const markDelivered = outbox.markDelivered.bind(outbox);
+    let stalls = 3;
+    outbox.markDelivered = async (id, at) => {
+      if (stalls-- > 0) throw new StorageError("updateEntity", "gwAlerts", "no answer within 15000 ms");
+      await markDelivered(id, at);
+    };
+    const teams = recordingTeams();
+
+    const figures = await deliverAlerts({ outbox, findings: noFindings, teams, clock: { now: () => NOW }, log: pino({ level: "silent" }) }, { markBackoffMs: 1 });
+    await deliverAlerts({ outbox, findings: noFindings, teams, clock: { now: () => new Date(NOW.getTime() + 600_000) }, log: pino({ level: "silent" }) }, { markBackoffMs: 1 });
+
+    expect(teams.sent).toHaveLength(1);
+    expect(figures.delivered).toBe(1);
+    expect([...outbox.rows.values()].map((r) => r.state)).toEqual(["delivered"]);
   });
 });
