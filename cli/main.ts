@@ -4,7 +4,7 @@
  * `--subscription`, `--verbose` / `--debug` / `--only-show-errors`, results on stdout, everything
  * else on stderr, exit code 0 on success.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError } from "../shared/errors.js";
@@ -12,8 +12,11 @@ import { createContext, type CliIo, type GlobalOptions } from "./context.js";
 import { OUTPUT_FORMATS } from "./output.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { digestCommand } from "./commands/digest.js";
+import { policyCommand } from "./commands/policy.js";
 
-const version = (JSON.parse(readFileSync(path.resolve(import.meta.dirname, "..", "package.json"), "utf8")) as { version: string }).version;
+// ../package.json from the sources, ../../package.json from dist/cli.
+const packageJson = [path.resolve(import.meta.dirname, "..", "package.json"), path.resolve(import.meta.dirname, "..", "..", "package.json")].find((f) => existsSync(f))!;
+const version = (JSON.parse(readFileSync(packageJson, "utf8")) as { version: string }).version;
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command("gallery-watch")
@@ -31,7 +34,7 @@ export function buildProgram(io: CliIo): Command {
         "Otherwise it reads the app settings from the environment over local.settings.json (Values), validated as the function app does.\n",
     );
   const context = (command: Command) => createContext(io, command.optsWithGlobals<GlobalOptions>());
-  for (const command of [sweepCommand(context), digestCommand(context)]) {
+  for (const command of [sweepCommand(context), digestCommand(context), policyCommand(context)]) {
     // addCommand (unlike .command) copies no settings: errors and help of subcommands must also come back here.
     program.addCommand(command.exitOverride().showHelpAfterError("(add --help for usage)").configureOutput({ writeOut: io.stdout, writeErr: io.stderr }));
   }

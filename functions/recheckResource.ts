@@ -1,15 +1,15 @@
 import { decodeQueueMessage, queueFunction } from "./declaration.js";
 import { runtime } from "../shared/composition.js";
-import { checkResource } from "../shared/checkResource.js";
+import { checkCoalesced } from "../shared/checkResource.js";
 import { decodeRecheckMessage } from "../shared/storage/queues.js";
 import { parseResourceId } from "../shared/domain/resourceId.js";
 
-/** A resource that was still provisioning is read again after a delay. */
+/** A resource still provisioning, or one whose events were coalesced, is read again after a delay. */
 export const recheckResource = queueFunction("recheckResource", "%GW_RECHECK_QUEUE%", async (message, context) => {
     const app = runtime();
     const decoded = decodeQueueMessage(decodeRecheckMessage, message, context);
     if (!decoded) return;
     const { resourceId, attempt, attribution } = decoded;
-    const outcome = await checkResource(app.dependencies(context), app.settings, parseResourceId(resourceId), { source: "recheck", attempt, ...(attribution ? { attribution } : {}) });
+    const outcome = await checkCoalesced(app.dependencies(context), app.settings, parseResourceId(resourceId), { source: "recheck", attempt, ...(attribution ? { attribution } : {}) });
     if (outcome.transitions.some((t) => t.alert)) await app.deliveryQueue.wake();
   });

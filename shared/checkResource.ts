@@ -29,12 +29,14 @@ import type { Attribution, Dependencies, ReadOutcome, Trigger } from "./ports.js
 
 export interface CheckSettings {
   readonly policy: Policy;
+  /** Events for one resource within this window lead to one re-read and one judgement (the first runs at once). */
+  readonly coalesceWindowSeconds?: number;
   readonly portalUrl: string;
   readonly recheckDelaySeconds: number;
   readonly recheckMaxAttempts: number;
 }
 
-export type CheckStatus = "evaluated" | "deferred" | "deleted" | "blindSpot";
+export type CheckStatus = "evaluated" | "deferred" | "deleted" | "blindSpot" | "coalesced";
 
 export interface CheckOutcome {
   readonly resourceId: string;
@@ -66,6 +68,32 @@ export async function checkListed(deps: Dependencies, settings: CheckSettings, l
   if (listed.kind === "gallery") return checkResource(deps, settings, listed.id, trigger, options);
   const outcome: ReadOutcome<Snapshot> = listed.kind === "scaleSet" ? await deps.arm.resolveImage({ ...listed, image: { outcome: "pending" } }) : { status: "found", snapshot: listed };
   return actOn(deps, settings, listed.id, outcome, trigger, options);
+}
+
+/**
+ * The event and re-check paths: `checkResource` behind the coalescing gate. The first event of a
+ * quiet resource is checked at once; events arriving while a check is under way (on any instance)
+ * are recorded for attribution and folded into one follow-up check after the window.
+ */
+export async function checkCoalesced(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
+  const now = deps.clock.now().toISOString();
+  const queued = trigger.source === "recheck";
+  const entry = queued ? { kind: "run" as const, token: await deps.gate.takeOver(id.key, now) } : await deps.gate.enter(id.key, now);
+  if (entry.kind === "coalesced") {
+    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "coalesced", observedAt: now, trigger });
+    if (entry.queueFollowUp) await deps.recheck.schedule(id, settings.coalesceWindowSeconds ?? 2, 0, attributionOf(trigger));
+    return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
+  }
+  let outcome: CheckOutcome;
+  try {
+    outcome = await checkResource(deps, settings, id, trigger);
+  } catch (error) {
+    // The platform retries this event or message; the gate must not hold later events back meanwhile.
+    await deps.gate.leave(id.key, entry.token, { pending: false }).catch(() => undefined);
+    throw error;
+  }
+  await deps.gate.leave(id.key, entry.token, { pending: outcome.status === "deferred" });
+  return outcome;
 }
 
 /** What the rules may conclude from one read: the one place every ARM read outcome is mapped. */

@@ -15,6 +15,7 @@ import { createTableFindingStore } from "./storage/tableFindingStore.js";
 import { createTableSweepRunStore } from "./storage/tableSweepRunStore.js";
 import { createQueueDeliveryQueue, createQueueRecheckQueue, createQueueSweepQueue, type DeliveryQueue, type SweepQueue } from "./storage/queues.js";
 import { createTablePacer } from "./storage/tablePacer.js";
+import { createTableCheckGate } from "./storage/tableCheckGate.js";
 import type { StorageConnection } from "./storage/tableClients.js";
 import { createTableAlertOutbox } from "./alerts/tableAlertOutbox.js";
 import { createWorkflowsTeamsNotifier } from "./alerts/workflowsTeamsNotifier.js";
@@ -99,6 +100,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
   const criticalTeams = config.teams.criticalWebhookUrl ? notifier(config.teams.criticalWebhookUrl) : undefined;
   const recheck = createQueueRecheckQueue(storage, config.queues.recheck);
   const sweepRuns = createTableSweepRunStore(storage, config.tablePrefix);
+  const gate = createTableCheckGate(storage, config.tablePrefix);
   const findingActivity = createTableFindingActivity(storage, config.tablePrefix);
   const digests = createTableDigestLog(storage, config.tablePrefix);
   const settings: EventSettings = {
@@ -106,6 +108,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
     portalUrl: config.portalUrl,
     recheckDelaySeconds: config.recheck.delaySeconds,
     recheckMaxAttempts: config.recheck.maxAttempts,
+    coalesceWindowSeconds: config.coalesceWindowSeconds,
     maxEventBytes: config.maxEventBytes,
     watchedSubscriptions: new Set(config.subscriptions),
   };
@@ -139,6 +142,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
       teams,
       recheck,
       sweepRuns,
+      gate,
       clock: systemClock,
       log: invocationLogger(log, context),
     }),

@@ -5,7 +5,7 @@
  * Event Grid retries the delivery.
  */
 import { classifyEvent, subscriptionOf, type EventDisposition } from "./events/resourceEvent.js";
-import { checkResource, type CheckOutcome, type CheckSettings } from "./checkResource.js";
+import { checkCoalesced, checkResource, type CheckOutcome, type CheckSettings } from "./checkResource.js";
 import type { FindingTransition } from "./domain/findings.js";
 import type { Dependencies } from "./ports.js";
 
@@ -54,7 +54,7 @@ export async function handleResourceEvent(deps: Dependencies, settings: EventSet
     log.info({ eventDisposition: "accepted", resourceGroup: resourceGroup.resourceGroup, deleted, transitions: transitions.length }, "event processed: resource group deleted");
     return { disposition: "accepted", outcome: { resourceId: `/subscriptions/${resourceGroup.subscriptionId}/resourceGroups/${resourceGroup.resourceGroup}`, status: "deleted", changed: deleted > 0, transitions } };
   }
-  const outcome = await checkResource({ ...deps, log }, settings, event.resourceId, trigger);
+  const outcome = await checkCoalesced({ ...deps, log }, settings, event.resourceId, trigger);
   log.info(
     { eventDisposition: "accepted", resourceId: outcome.resourceId, status: outcome.status, changed: outcome.changed, transitions: outcome.transitions.length },
     `event processed: ${event.action} ${event.resourceId.kind}`,

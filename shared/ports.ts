@@ -224,6 +224,20 @@ export interface RecheckQueue {
   schedule(id: ResourceId, delaySeconds: number, attempt: number, attribution?: Attribution): Promise<void>;
 }
 
+/**
+ * Coalescing across instances: one row per resource with a check under way. The first event of a
+ * quiet resource runs at once; events arriving while a check runs (or is queued) only make sure
+ * one follow-up check is queued. ARM is re-read, so one check after the last change covers them all.
+ */
+export interface CheckGate {
+  /** `run`: check now, then `leave`. `coalesced`: a check is under way; `queueFollowUp` says this caller must queue the one follow-up. */
+  enter(key: string, now: string): Promise<{ readonly kind: "run"; readonly token: string } | { readonly kind: "coalesced"; readonly queueFollowUp: boolean }>;
+  /** A queued follow-up or re-check starts: it owns the row from now on. */
+  takeOver(key: string, now: string): Promise<string>;
+  /** The check is done. `pending`: a re-check is already queued (the resource is still provisioning), so later events coalesce into it. */
+  leave(key: string, token: string, options: { readonly pending: boolean }): Promise<void>;
+}
+
 export interface Clock {
   now(): Date;
 }
@@ -236,6 +250,7 @@ export interface Dependencies {
   readonly teams: TeamsNotifier;
   readonly recheck: RecheckQueue;
   readonly sweepRuns: SweepRunStore;
+  readonly gate: CheckGate;
   readonly clock: Clock;
   readonly log: Logger;
 }

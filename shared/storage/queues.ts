@@ -66,7 +66,7 @@ function messageObject(message: unknown): unknown {
 }
 
 const Attribution = z.object({ eventId: z.string(), eventType: z.string(), eventTime: z.string() }).passthrough();
-const RecheckMessage = z.object({ resourceId: z.string().max(1024), attempt: z.number().int().min(1).max(1000), attribution: Attribution.optional() });
+const RecheckMessage = z.object({ resourceId: z.string().max(1024), attempt: z.number().int().min(0).max(1000), attribution: Attribution.optional() });
 const SweepMessage = z.object({ subscriptionId: z.string().uuid(), runId: z.string().max(200) });
 
 function decode<T>(schema: z.ZodType<T>, kind: string, message: unknown): T {

@@ -22,6 +22,7 @@ import type {
   SnapshotRecord,
   SweepRun,
   SweepRunStore,
+  CheckGate,
 } from "../../shared/ports.js";
 import { FakeClock } from "./inMemoryDigestPorts.js";
 import { NOW } from "./snapshotBuilders.js";
@@ -33,6 +34,10 @@ export class FakeAzure {
   readonly resources = new Map<string, Snapshot>();
   readonly faults = new Map<string, Fault>();
   requests = 0;
+  /** While set, every read waits for it: a check "under way" for as long as a test needs. */
+  hold?: Promise<void>;
+  /** Keys read, in order. */
+  readonly reads: string[] = [];
 
   put(...snapshots: Snapshot[]): this {
     for (const s of snapshots) this.resources.set(s.id.key, s);
@@ -50,6 +55,7 @@ export class FakeAzure {
     const azure = this;
     const outcome = <T extends Snapshot>(id: ResourceId, shape: (s: T) => T = (s) => s): ReadOutcome<T> => {
       azure.requests++;
+      azure.reads.push(id.key);
       const fault = azure.faults.get(id.key);
       if (fault === "noAccess") return { status: "noAccess", id, message: "403 AuthorizationFailed" };
       if (fault === "throttled") return { status: "throttled", id, message: "429 SubscriptionRequestsThrottled", retryAfterMs: 1000 };
@@ -90,9 +96,10 @@ export class FakeAzure {
     };
     const inventory: ArmInventory = {
       read: (id) => readByKind(inventory, id),
-      readGallery: async (id) => outcome<GallerySnapshot>(id),
+      readGallery: async (id) => (await azure.hold, outcome<GallerySnapshot>(id)),
       readImageDefinition: reads.definition,
       async readImageVersion(id) {
+        await azure.hold;
         const read = outcome<ImageVersionSnapshot>(id, inherit);
         const parentFault = azure.faults.get(parentOf(id)!.key);
         if (read.status === "found" && (parentFault === "throttled" || parentFault === "failed")) return parentFault === "throttled" ? { status: "throttled", id, message: "429 on definition" } : { status: "failed", id, message: "500 on definition" };
@@ -249,6 +256,32 @@ export class MemoryOutbox implements AlertOutbox {
   }
 }
 
+/** The coalescing gate with the table adapter's contract: every decision is conditional on the row's version. */
+export class MemoryCheckGate implements CheckGate {
+  readonly rows = new Map<string, { version: number; claimedAt: string; followUp: boolean }>();
+  private versions = 0;
+  async enter(key: string, now: string) {
+    const row = this.rows.get(key);
+    if (!row) {
+      this.rows.set(key, { version: ++this.versions, claimedAt: now, followUp: false });
+      return { kind: "run" as const, token: String(this.versions) };
+    }
+    if (row.followUp) return { kind: "coalesced" as const, queueFollowUp: false };
+    this.rows.set(key, { ...row, version: ++this.versions, followUp: true });
+    return { kind: "coalesced" as const, queueFollowUp: true };
+  }
+  async takeOver(key: string, now: string) {
+    this.rows.set(key, { version: ++this.versions, claimedAt: now, followUp: false });
+    return String(this.versions);
+  }
+  async leave(key: string, token: string, options: { pending: boolean }) {
+    const row = this.rows.get(key);
+    if (!row || String(row.version) !== token) return;
+    if (options.pending) this.rows.set(key, { ...row, version: ++this.versions, followUp: true });
+    else this.rows.delete(key);
+  }
+}
+
 export class MemorySweepRuns implements SweepRunStore {
   readonly runs = new Map<string, SweepRun>();
   async record(run: SweepRun) {
@@ -269,6 +302,7 @@ export interface World {
   readonly outbox: MemoryOutbox;
   readonly rechecks: Array<{ id: string; attempt: number }>;
   readonly sweepRuns: MemorySweepRuns;
+  readonly gate: MemoryCheckGate;
   readonly clock: FakeClock;
   /** Fresh ports for one invocation (a new ARM inventory, as in the Functions app). */
   deps(): Dependencies;
@@ -281,6 +315,7 @@ export function aWorld(): World {
   const outbox = new MemoryOutbox();
   const rechecks: Array<{ id: string; attempt: number }> = [];
   const sweepRuns = new MemorySweepRuns();
+  const gate = new MemoryCheckGate();
   const clock = new FakeClock(NOW);
   const recheck: RecheckQueue = { schedule: async (id, _delay, attempt) => void rechecks.push({ id: id.display, attempt }) };
   const log = pino({ level: "silent" });
@@ -291,7 +326,8 @@ export function aWorld(): World {
     outbox,
     rechecks,
     sweepRuns,
+    gate,
     clock,
-    deps: () => ({ arm: azure.inventory(), resources, findings, outbox, recheck, sweepRuns, clock, log, teams: { send: async () => undefined } }),
+    deps: () => ({ arm: azure.inventory(), resources, findings, outbox, recheck, sweepRuns, gate, clock, log, teams: { send: async () => undefined } }),
   };
 }

@@ -1,0 +1,77 @@
+/**
+ * CheckGate on Table Storage (`<prefix>Checks`, PK = encoded resource key, RK `check`): holds
+ * across instances, since every decision is a conditional write on the one row. A row older than
+ * `staleMs` (an invocation that died mid-check) no longer holds anything back.
+ */
+import type { CheckGate } from "../ports.js";
+import { ConcurrentUpdateError } from "../errors.js";
+import { encodeKey } from "./tableKeys.js";
+import { call, getOrUndefined, insertIfAbsent, openTable, type StorageConnection } from "./tableClients.js";
+
+interface GateRow {
+  claimedAt: string;
+  /** A follow-up or re-check is queued: further events need do nothing. */
+  followUp: boolean;
+}
+
+const RK = "check";
+
+export function createTableCheckGate(conn: StorageConnection, prefix: string, staleMs = 300_000): CheckGate {
+  const table = () => openTable(conn, `${prefix}Checks`);
+  const isStale = (row: GateRow, now: string) => Date.parse(now) - Date.parse(row.claimedAt) > staleMs;
+
+  return {
+    async enter(key, now) {
+      const client = await table();
+      const pk = encodeKey(key);
+      for (let attempt = 1; attempt <= 20; attempt++) {
+        if (await insertIfAbsent(client, { partitionKey: pk, rowKey: RK, claimedAt: now, followUp: false } as GateRow & { partitionKey: string; rowKey: string })) {
+          const row = await getOrUndefined<GateRow>(client, pk, RK);
+          return { kind: "run", token: row?.etag ?? "" };
+        }
+        const row = await getOrUndefined<GateRow>(client, pk, RK);
+        if (!row) continue; // cleared in between: try to claim again
+        try {
+          if (isStale(row, now)) {
+            const { etag } = await call(client.tableName, "updateEntity", (abortSignal) =>
+              client.updateEntity({ partitionKey: pk, rowKey: RK, claimedAt: now, followUp: false }, "Replace", { etag: row.etag, abortSignal }),
+            );
+            return { kind: "run", token: etag ?? "" };
+          }
+          if (row.followUp) return { kind: "coalesced", queueFollowUp: false };
+          await call(client.tableName, "updateEntity", (abortSignal) => client.updateEntity({ partitionKey: pk, rowKey: RK, followUp: true }, "Merge", { etag: row.etag, abortSignal }));
+          return { kind: "coalesced", queueFollowUp: true };
+        } catch (error) {
+          if (!(error instanceof ConcurrentUpdateError)) throw error;
+        }
+      }
+      // Heavy contention on one resource: checking once more is always safe.
+      return { kind: "run", token: "" };
+    },
+
+    async takeOver(key, now) {
+      const client = await table();
+      const { etag } = await call(client.tableName, "upsertEntity", (abortSignal) =>
+        client.upsertEntity({ partitionKey: encodeKey(key), rowKey: RK, claimedAt: now, followUp: false }, "Replace", { abortSignal }),
+      );
+      return etag ?? "";
+    },
+
+    async leave(key, token, options) {
+      const client = await table();
+      const pk = encodeKey(key);
+      try {
+        if (options.pending) {
+          await call(client.tableName, "updateEntity", (abortSignal) => client.updateEntity({ partitionKey: pk, rowKey: RK, followUp: true }, "Merge", { etag: token || "*", abortSignal }));
+        } else {
+          await call(client.tableName, "deleteEntity", (abortSignal) => client.deleteEntity(pk, RK, { etag: token || "*", abortSignal }));
+        }
+      } catch (error) {
+        // The row changed under us: an event queued a follow-up, which now owns it. A row already gone is fine too.
+        if (error instanceof ConcurrentUpdateError) return;
+        if ((error as { cause?: { statusCode?: number } }).cause?.statusCode === 404) return;
+        throw error;
+      }
+    },
+  };
+}

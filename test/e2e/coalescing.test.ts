@@ -1,0 +1,63 @@
+/**
+ * Coalescing across instances: two Functions hosts sharing one Azurite (as instances of a Flex
+ * Consumption app share one storage account) receive a burst of duplicate and distinct events for
+ * one resource. The check gate is a conditional row in Table Storage, so the burst costs a couple
+ * of ARM re-reads and one card, not one re-read per delivery.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { startLocalStack, type LocalStack } from "../../local/stack.js";
+import { startLocalHost, type LocalHost } from "../../local/host.js";
+import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
+import { CALLERS, ids } from "../../local/scenarios/replay.js";
+import { armWrite } from "../../local/armWrite.js";
+import { waitUntilQuiet } from "../../local/quiet.js";
+import { declarations } from "../../functions/all.js";
+
+let s: LocalStack;
+let second: LocalHost;
+beforeAll(async () => {
+  s = await startLocalStack({ seed: caseStudySeed(undefined, new Date()), settleMs: 0, log: pino({ level: "silent" }) });
+  second = await startLocalHost({ declarations, settings: { ...process.env }, storageConnectionString: s.azurite.connectionString, log: pino({ level: "silent" }) });
+});
+afterAll(async () => {
+  await second?.close();
+  await s?.close();
+});
+
+describe("coalescing across two host instances", () => {
+  it("a burst of 40 deliveries (duplicates and distinct events) for one version, split across both hosts, costs at most 3 re-reads and one card", async () => {
+    const version = ids(s).plantVersion;
+    const body = structuredClone(s.arm.estate.get(version)) as Record<string, any>;
+    body.properties.publishingProfile.targetRegions = ["West Europe", "North Europe", "East US", "UK South"].map((name) => ({ name }));
+    // Change ARM without an event, then deliver a burst of events for it by hand.
+    await armWrite(s.arm, CALLERS.priya, "PUT", version, { location: body.location, tags: body.tags, properties: body.properties }, { headers: { "x-simulator-drop-event": "true" }, wait: true });
+    const readsBefore = s.arm.requestCounts()["GET imageVersion"] ?? 0;
+    const cardsBefore = s.inbox.cards().length;
+    const event = (n: number) => ({
+      id: `burst-${n % 20}`, // every event delivered twice
+      topic: `/subscriptions/${s.subscriptionId}`,
+      subject: version,
+      eventType: "Microsoft.Resources.ResourceWriteSuccess",
+      eventTime: new Date().toISOString(),
+      dataVersion: "2",
+      metadataVersion: "1",
+      data: { operationName: "Microsoft.Compute/galleries/images/versions/write", resourceUri: version, status: "Succeeded", claims: { name: "Priya Patel" } },
+    });
+    await Promise.all(
+      Array.from({ length: 40 }, (_, n) =>
+        fetch((n % 2 === 0 ? s.host : second).eventGridUrl("eventGridResourceEvent"), { method: "POST", headers: { "content-type": "application/json", "aeg-event-type": "Notification" }, body: JSON.stringify([event(n)]) }),
+      ),
+    );
+    await second.idle();
+    await waitUntilQuiet(s);
+    await second.idle();
+    await waitUntilQuiet(s);
+
+    const reads = (s.arm.requestCounts()["GET imageVersion"] ?? 0) - readsBefore;
+    expect(reads).toBeGreaterThanOrEqual(1);
+    expect(reads).toBeLessThanOrEqual(3);
+    const cards = s.inbox.cards().slice(cardsBefore).map((c) => JSON.stringify(c.card).match(/(Opened|Escalated): [a-z-]+/)?.[0]);
+    expect(cards).toEqual(["Opened: replication-breadth"]);
+  });
+});

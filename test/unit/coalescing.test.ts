@@ -1,0 +1,76 @@
+/**
+ * Coalescing: events for one resource arriving while a check is under way lead to one follow-up
+ * re-read, not one per event; the first event of a quiet resource is judged at once; re-checks of
+ * a resource still provisioning coalesce too. In-memory adapters with the table adapters' contracts.
+ */
+import { beforeEach, describe, expect, it } from "vitest";
+import { handleResourceEvent, type EventSettings } from "../../shared/handleResourceEvent.js";
+import { checkCoalesced } from "../../shared/checkResource.js";
+import { aWorld, type World } from "../support/inMemoryPorts.js";
+import { SUB, aDefinition, aGallery, aVersion, policy, regions } from "../support/snapshotBuilders.js";
+
+const settings: EventSettings = { policy: policy(), portalUrl: "https://portal.example.test", recheckDelaySeconds: 60, recheckMaxAttempts: 3, coalesceWindowSeconds: 2, maxEventBytes: 1024 * 1024, watchedSubscriptions: new Set([SUB]) };
+const version = aVersion({ targetRegions: regions("West Europe", "North Europe", "East US") });
+const event = (n: number) => ({
+  id: `evt-${n}`,
+  topic: `/subscriptions/${SUB}`,
+  subject: version.id.display,
+  eventType: "Microsoft.Resources.ResourceWriteSuccess",
+  eventTime: "2026-11-24T12:00:00Z",
+  dataVersion: "2",
+  metadataVersion: "1",
+  data: { operationName: "Microsoft.Compute/galleries/images/versions/write", resourceUri: version.id.display, status: "Succeeded", claims: { name: `Caller ${n}` } },
+});
+
+let world: World;
+beforeEach(() => {
+  world = aWorld();
+  world.azure.put(aGallery(), aDefinition(), version);
+});
+
+describe("coalescing", () => {
+  it("the first event of a quiet resource is judged at once, with no follow-up", async () => {
+    const result = await handleResourceEvent(world.deps(), settings, event(1));
+    expect(result.outcome?.status).toBe("evaluated");
+    expect(world.findings.of("replication-breadth", version.id)?.status).toBe("open");
+    expect(world.rechecks).toEqual([]);
+    expect(world.gate.rows.size).toBe(0);
+  });
+
+  it("ten events arriving while a check is under way queue exactly one follow-up, and every caller is kept in the change log", async () => {
+    let release!: () => void;
+    world.azure.hold = new Promise<void>((resolve) => (release = resolve));
+    const first = handleResourceEvent(world.deps(), settings, event(0));
+    await new Promise((resolve) => setImmediate(resolve));
+    const others = await Promise.all(Array.from({ length: 10 }, (_, i) => handleResourceEvent(world.deps(), settings, event(i + 1))));
+    release();
+    world.azure.hold = undefined;
+    await first;
+
+    expect(others.map((r) => r.outcome?.status)).toEqual(Array(10).fill("coalesced"));
+    expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(1);
+    expect(world.rechecks).toEqual([{ id: version.id.display, attempt: 0 }]);
+    expect(world.resources.changeRows.filter((c) => c.action === "coalesced")).toHaveLength(10);
+
+    // The follow-up re-reads once and judges the state all ten events left behind.
+    await checkCoalesced(world.deps(), settings, version.id, { source: "recheck", attempt: 0 });
+    expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(2);
+    expect(world.gate.rows.size).toBe(0);
+  });
+
+  it("a resource still provisioning schedules one re-check however many events arrive for it", async () => {
+    world.azure.put({ ...version, provisioningState: "Updating" });
+    await handleResourceEvent(world.deps(), settings, event(0));
+    for (let i = 1; i <= 100; i++) await handleResourceEvent(world.deps(), settings, event(i));
+    expect(world.rechecks).toEqual([{ id: version.id.display, attempt: 1 }]);
+    expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(1);
+  });
+
+  it("a check that fails lets the next event through at once (the platform retries the failed one)", async () => {
+    world.azure.fault(version.id.key, "throttled");
+    await expect(handleResourceEvent(world.deps(), settings, event(0))).rejects.toThrow(/throttled/);
+    world.azure.fault(version.id.key, undefined);
+    const retried = await handleResourceEvent(world.deps(), settings, event(0));
+    expect(retried.outcome?.status).toBe("evaluated");
+  });
+});
