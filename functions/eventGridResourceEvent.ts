@@ -7,6 +7,7 @@ export const eventGridResourceEvent = eventGridFunction("eventGridResourceEvent"
     const app = runtime();
     const result = await handleResourceEvent(app.dependencies(context), app.settings, event);
     app.eventCounts[result.disposition]++;
+    app.telemetry.eventHandled(result.disposition, result.unwatched ? "unwatched subscription" : undefined);
     if (result.unwatched) app.eventCounts.unwatched++;
     // Storing the alerts ends this event's work: sendAlerts posts the cards (paced for Teams), the outbox timer retries.
     if (result.outcome?.transitions.some((t) => t.alert)) await app.deliveryQueue.wake();

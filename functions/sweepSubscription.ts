@@ -9,6 +9,6 @@ export const sweepSubscription = queueFunction("sweepSubscription", "%GW_SWEEP_Q
     const decoded = decodeQueueMessage(decodeSweepMessage, message, context);
     if (!decoded) return;
     const { subscriptionId, runId } = decoded;
-    await sweep(app.dependencies(context), app.settings, subscriptionId, runId);
+    app.telemetry.sweepRun(await sweep(app.dependencies(context), app.settings, subscriptionId, runId));
     await app.deliveryQueue.wake();
   });

@@ -115,6 +115,7 @@ function conclude<T>(outcome: ReadOutcome<T>, id: string): Conclusion<T> {
 }
 
 async function actOn(deps: Dependencies, settings: CheckSettings, id: ResourceId, outcome: ReadOutcome<Snapshot>, trigger: Trigger, options: CheckOptions): Promise<CheckOutcome> {
+  deps.telemetry.armRead(`${id.kind}.read`, outcome.status);
   const conclusion = conclude(outcome, id.display);
   const now = deps.clock.now();
   const observedAt = now.toISOString();
@@ -244,6 +245,7 @@ async function persist(deps: Dependencies, transitions: FindingTransition[], att
   }
   if (alerts.length > 0) await deps.outbox.release(alerts, deps.clock.now().toISOString());
   logTransitions(deps.log, transitions);
+  for (const t of transitions) deps.telemetry.findingTransition(t.kind, t.after.ruleId, t.after.severity);
   return transitions;
 }
 

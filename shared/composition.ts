@@ -27,6 +27,7 @@ import { handleResourceEvent, type EventSettings } from "./handleResourceEvent.j
 import type { DigestDependencies } from "./digest.js";
 import type { RedriveDependencies } from "./deadLetters.js";
 import type { Clock, Dependencies, SweepRunStore, TeamsNotifier } from "./ports.js";
+import { noTelemetry, startTelemetry, type Telemetry } from "./telemetry.js";
 
 export interface EventCounts {
   accepted: number;
@@ -48,6 +49,8 @@ export interface Runtime {
   readonly sweepRuns: SweepRunStore;
   readonly teams: TeamsNotifier;
   readonly log: Logger;
+  /** Metrics and spans (Application Insights through OpenTelemetry, or the console, when configured). */
+  readonly telemetry: Telemetry;
   /** Events this process handled, by disposition: what was ignored and refused is counted, not only logged. */
   readonly eventCounts: EventCounts;
   /** Ports for one invocation. */
@@ -101,6 +104,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
   const recheck = createQueueRecheckQueue(storage, config.queues.recheck);
   const sweepRuns = createTableSweepRunStore(storage, config.tablePrefix);
   const gate = createTableCheckGate(storage, config.tablePrefix);
+  const telemetry = deferredTelemetry(config, log);
   const findingActivity = createTableFindingActivity(storage, config.tablePrefix);
   const digests = createTableDigestLog(storage, config.tablePrefix);
   const settings: EventSettings = {
@@ -122,6 +126,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
     sweepRuns,
     teams,
     eventCounts: { accepted: 0, ignored: 0, unwatched: 0, invalid: 0 },
+    telemetry,
     digest: (context, clock = systemClock) => ({ findings, findingActivity, sweepRuns, digests, teams, clock, log: invocationLogger(log, context) }),
     redrive(context) {
       const deps = this.dependencies(context);
@@ -143,18 +148,39 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
       recheck,
       sweepRuns,
       gate,
+      telemetry,
       clock: systemClock,
       log: invocationLogger(log, context),
     }),
     async deliverNow(context) {
       const invocationLog = invocationLogger(log, context);
       try {
-        return await deliverAlerts({ outbox, findings, teams, clock: systemClock, log: invocationLog }, criticalTeams ? { criticalTeams } : {});
+        const figures = await deliverAlerts({ outbox, findings, teams, clock: systemClock, log: invocationLog }, criticalTeams ? { criticalTeams } : {});
+        for (const [outcome, n] of [["delivered", figures.delivered], ["retried", figures.retried], ["failed", figures.failed]] as const) for (let i = 0; i < n; i++) telemetry.alertDelivery(outcome);
+        return figures;
       } catch (error) {
         invocationLog.warn({ err: error }, "alert delivery deferred to the outbox timer");
         return undefined;
       }
     },
+  };
+}
+
+/**
+ * Telemetry starts asynchronously (the Azure Monitor distro is loaded only when a connection
+ * string is set); until it is up, what happens is not recorded rather than held back.
+ */
+function deferredTelemetry(config: Config, log: Logger): Telemetry {
+  let active: Telemetry = noTelemetry;
+  void startTelemetry(config, undefined, { log }).then((started) => (active = started));
+  return {
+    eventHandled: (...args) => active.eventHandled(...args),
+    armRead: (...args) => active.armRead(...args),
+    armThrottled: (...args) => active.armThrottled(...args),
+    findingTransition: (...args) => active.findingTransition(...args),
+    alertDelivery: (...args) => active.alertDelivery(...args),
+    sweepRun: (...args) => active.sweepRun(...args),
+    withSpan: (name, ids, fn) => active.withSpan(name, ids, fn),
   };
 }
 

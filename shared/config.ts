@@ -44,6 +44,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: "GW_OUTBOX_SCHEDULE", required: false, default: "*/30 * * * * *", sample: "*/30 * * * * *", description: "How often undelivered alerts are retried (NCRONTAB, 6 fields)." },
   { name: "GW_SWEEP_QUEUE", required: false, default: "gw-sweep", sample: "gw-sweep", description: "Queue for the sweep fan-out (one message per subscription)." },
   { name: "GW_DELIVERY_QUEUE", required: false, default: "gw-deliver", sample: "gw-deliver", description: "Queue that wakes the alert sender (sendAlerts) when alerts are stored: judging never waits for Teams." },
+  { name: "GW_COALESCE_WINDOW_SECONDS", required: false, default: "2", sample: "2", description: "Events for one resource within this window lead to one ARM re-read and one judgement; the first event of a quiet resource is judged at once (1–300 s)." },
   { name: "GW_RECHECK_QUEUE", required: false, default: "gw-recheck", sample: "gw-recheck", description: "Queue for re-checks of resources still provisioning." },
   { name: "GW_RECHECK_DELAY_SECONDS", required: false, default: "60", sample: "60", description: "Delay before re-reading a resource still Creating/Updating (1–3600 s)." },
   { name: "GW_RECHECK_MAX_ATTEMPTS", required: false, default: "10", sample: "10", description: "Re-checks before a never-settling resource is judged as it is (1–50)." },
@@ -53,6 +54,8 @@ export const SETTINGS: readonly Setting[] = [
   { name: "GW_PORTAL_URL", required: false, default: "https://portal.azure.com", sample: "https://portal.azure.com", description: "Azure portal base for links in cards." },
   { name: "GW_MAX_EVENT_BYTES", required: false, default: "1048576", sample: "1048576", description: "Largest single event accepted; bigger ones are refused with a log line (1024–1048576)." },
   { name: "GW_LOG_LEVEL", required: false, default: "info", sample: "info", description: "pino log level: fatal, error, warn, info, debug, trace." },
+  { name: "APPLICATIONINSIGHTS_CONNECTION_STRING", required: false, sample: "", secret: true, description: "Application Insights connection string: metrics and traces go there through OpenTelemetry, authenticated with the managed identity (Entra ID; it needs Monitoring Metrics Publisher). Unset: no telemetry is exported. Holds the instrumentation key." },
+  { name: "GW_TELEMETRY_CONSOLE", required: false, default: "false", sample: "false", description: "`true` prints the same metrics and spans to the console (local runs); `false` does not." },
 ];
 
 export interface Config {
@@ -64,11 +67,14 @@ export interface Config {
   readonly teams: { readonly webhookUrl: string; readonly criticalWebhookUrl?: string; readonly maxRequestsPerSecond: number; readonly timeoutMs: number };
   readonly policy: Policy;
   readonly schedules: { readonly sweep: string; readonly outbox: string; readonly digest: string };
+  readonly coalesceWindowSeconds: number;
   readonly recheck: { readonly delaySeconds: number; readonly maxAttempts: number };
   readonly portalUrl: string;
   readonly maxEventBytes: number;
   readonly deadLetters: { readonly container: string; readonly redriveSchedule: string };
   readonly logLevel: string;
+  /** Exporters for shared/telemetry.ts; neither set: telemetry is off. */
+  readonly telemetry: { readonly connectionString?: string; readonly console: boolean };
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -188,6 +194,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const logLevel = raw("GW_LOG_LEVEL") ?? "info";
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) problem("GW_LOG_LEVEL", `'${logLevel}' is not a log level`, "use fatal, error, warn, info, debug or trace");
 
+  // Telemetry. The connection string carries the instrumentation key: problems never echo it.
+  const insights = raw("APPLICATIONINSIGHTS_CONNECTION_STRING");
+  if (insights && !/(^|;)\s*InstrumentationKey=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*(;|$)/i.test(insights)) {
+    problem("APPLICATIONINSIGHTS_CONNECTION_STRING", "the value is not an Application Insights connection string (no InstrumentationKey=<GUID>)", "copy the connection string from the Application Insights resource's Overview page, or unset it to turn telemetry off");
+  }
+  const telemetryConsole = (raw("GW_TELEMETRY_CONSOLE") ?? "false").toLowerCase();
+  if (!["true", "false"].includes(telemetryConsole)) problem("GW_TELEMETRY_CONSOLE", `'${telemetryConsole.slice(0, 20)}' is not true or false`, "set true to print telemetry to the console, or false");
+
   const config: Config = {
     storage,
     tablePrefix: name("GW_TABLE_PREFIX", /^[A-Za-z][A-Za-z0-9]{0,19}$/, "letters and digits, starting with a letter, at most 20"),
@@ -210,11 +224,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       portalUrl: raw("GW_PORTAL_URL") ?? "https://portal.azure.com",
     },
     schedules: { sweep: schedule("GW_SWEEP_SCHEDULE"), outbox: schedule("GW_OUTBOX_SCHEDULE"), digest: schedule("GW_DIGEST_SCHEDULE") },
+    coalesceWindowSeconds: int("GW_COALESCE_WINDOW_SECONDS", 1, 300),
     recheck: { delaySeconds: int("GW_RECHECK_DELAY_SECONDS", 1, 3600), maxAttempts: int("GW_RECHECK_MAX_ATTEMPTS", 1, 50) },
     portalUrl: url("GW_PORTAL_URL", { required: true, allowLoopbackHttp: false }) ?? "https://portal.azure.com",
     maxEventBytes: int("GW_MAX_EVENT_BYTES", 1024, 1_048_576),
     deadLetters: { container: name("GW_DEADLETTER_CONTAINER", /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "a blob container name: 3–63 lower-case letters, digits and single hyphens"), redriveSchedule: schedule("GW_REDRIVE_SCHEDULE") },
     logLevel,
+    telemetry: { ...(insights ? { connectionString: insights } : {}), console: telemetryConsole === "true" },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -54,7 +54,9 @@ export async function handleResourceEvent(deps: Dependencies, settings: EventSet
     log.info({ eventDisposition: "accepted", resourceGroup: resourceGroup.resourceGroup, deleted, transitions: transitions.length }, "event processed: resource group deleted");
     return { disposition: "accepted", outcome: { resourceId: `/subscriptions/${resourceGroup.subscriptionId}/resourceGroups/${resourceGroup.resourceGroup}`, status: "deleted", changed: deleted > 0, transitions } };
   }
-  const outcome = await checkCoalesced({ ...deps, log }, settings, event.resourceId, trigger);
+  const outcome = await deps.telemetry.withSpan("gallerywatch.event", { correlationId: event.attribution.correlationId, eventId: event.attribution.eventId, resourceId: event.resourceId.display }, () =>
+    checkCoalesced({ ...deps, log }, settings, event.resourceId, trigger),
+  );
   log.info(
     { eventDisposition: "accepted", resourceId: outcome.resourceId, status: outcome.status, changed: outcome.changed, transitions: outcome.transitions.length },
     `event processed: ${event.action} ${event.resourceId.kind}`,

@@ -12,7 +12,8 @@ import type {
   ScaleSetSnapshot,
   Snapshot,
 } from "./domain/snapshots.js";
-import type { Finding, FindingTransition } from "./domain/findings.js";
+import type { Finding, FindingRuleId, FindingTransition, Severity, TransitionKind } from "./domain/findings.js";
+import type { AlertDeliveryOutcome, ArmReadOutcome, EventDispositionLabel } from "./telemetry/attributes.js";
 
 // ---------------------------------------------------------------- ARM
 
@@ -242,6 +243,41 @@ export interface Clock {
   now(): Date;
 }
 
+// ---------------------------------------------------------------- telemetry
+
+/** Ids a span carries so the operator can find one event's work (span attributes only, never metric attributes). */
+export interface SpanIds {
+  /** Event Grid `data.correlationId`: ARM's correlation id of the operation that caused the event. */
+  readonly correlationId?: string;
+  readonly eventId?: string;
+  readonly resourceId?: string;
+}
+
+/** The calls the use cases make. Every method is cheap, synchronous (except `withSpan`) and never throws. */
+export interface Telemetry {
+  /** One event classified: accepted, ignored or refused (`invalid`). `reason` may be the human text; the metric keeps a bounded code. */
+  eventHandled(disposition: EventDispositionLabel, reason?: string): void;
+  /**
+   * One ARM read ended with `outcome`. `operation` is a code-shaped name (`galleries.get`), never
+   * an id. A `throttled` outcome also counts one `gallerywatch.arm.throttles`.
+   */
+  armRead(operation: string, outcome: ArmReadOutcome): void;
+  /** ARM answered 429 and the reader's retry absorbed it (the read went on). Together with `armRead(…, "throttled")` this counts every 429 once. */
+  armThrottled(operation: string): void;
+  /** A stored finding transition (opened, resolved, …) of a rule at a severity. */
+  findingTransition(kind: TransitionKind, ruleId: FindingRuleId, severity: Severity): void;
+  /** One Teams delivery attempt of one alert. */
+  alertDelivery(outcome: AlertDeliveryOutcome): void;
+  /** A finished sweep run (runs still `running` are not counted): its duration and its failed parts. */
+  sweepRun(run: SweepRun): void;
+  /**
+   * Runs `fn` in a span named `name`, a child of the active context. The ids become span
+   * attributes (scrubbed, truncated); an error is recorded (scrubbed) and rethrown.
+   */
+  withSpan<T>(name: string, ids: SpanIds, fn: () => Promise<T>): Promise<T>;
+}
+
+
 export interface Dependencies {
   readonly arm: ArmInventory;
   readonly resources: ResourceStore;
@@ -251,6 +287,8 @@ export interface Dependencies {
   readonly recheck: RecheckQueue;
   readonly sweepRuns: SweepRunStore;
   readonly gate: CheckGate;
+  /** Metrics and spans (shared/telemetry.ts); `noTelemetry` where none is wanted. */
+  readonly telemetry: Telemetry;
   readonly clock: Clock;
   readonly log: Logger;
 }

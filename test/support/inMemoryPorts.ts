@@ -25,6 +25,7 @@ import type {
   CheckGate,
 } from "../../shared/ports.js";
 import { FakeClock } from "./inMemoryDigestPorts.js";
+import { noTelemetry } from "../../shared/telemetry.js";
 import { NOW } from "./snapshotBuilders.js";
 
 export type Fault = "noAccess" | "throttled" | "failed";
@@ -328,6 +329,6 @@ export function aWorld(): World {
     sweepRuns,
     gate,
     clock,
-    deps: () => ({ arm: azure.inventory(), resources, findings, outbox, recheck, sweepRuns, gate, clock, log, teams: { send: async () => undefined } }),
+    deps: () => ({ arm: azure.inventory(), resources, findings, outbox, recheck, sweepRuns, gate, telemetry: noTelemetry, clock, log, teams: { send: async () => undefined } }),
   };
 }
