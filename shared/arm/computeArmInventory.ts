@@ -16,6 +16,7 @@ import { resolveLatest, type ImageDefinitionSnapshot, type ImageResolution, type
 import type { ArmInventory, ReadOutcome } from "../ports.js";
 import { ArmReadError } from "../errors.js";
 import { readByKind, resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
+import { ReadBudget } from "./readBudget.js";
 import { imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot } from "./snapshotMapping.js";
 
 export interface ArmInventoryOptions {
@@ -27,6 +28,8 @@ export interface ArmInventoryOptions {
   readonly maxRetries?: number;
   /** A Retry-After longer than this is not waited out inside a function: the read reports `throttled`. */
   readonly maxRetryAfterMs?: number;
+  /** Client-side read budget per subscription (default: ARM's 250 burst, 25/s), shared by every inventory of the process. */
+  readonly readBudget?: ReadBudget;
 }
 
 /** Thrown by our per-try policy when ARM asks us to wait longer than we may. */
@@ -48,6 +51,7 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
   const maxRetries = options.maxRetries ?? 3;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
   const agent = options.caCertPem ? new https.Agent({ ca: options.caCertPem, keepAlive: true }) : undefined;
+  const budget = options.readBudget ?? new ReadBudget();
 
   const client = (subscriptionId: string): Client => {
     let c = clients.get(subscriptionId);
@@ -65,7 +69,14 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
               async sendRequest(request, next) {
                 if (agent) request.agent = agent;
                 request.timeout = timeoutMs;
+                const read = request.method === "GET";
+                if (read) await budget.take(subscriptionId);
                 const response = await next(request);
+                if (read) {
+                  const remaining = response.headers.get("x-ms-ratelimit-remaining-subscription-reads");
+                  const retryAfter = response.status === 429 ? Number(response.headers.get("retry-after") ?? Number.NaN) : Number.NaN;
+                  budget.observe(subscriptionId, remaining === undefined ? undefined : Number(remaining), Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
+                }
                 if (response.status === 429) {
                   const header = response.headers.get("retry-after");
                   const seconds = header === undefined ? Number.NaN : Number(header);
