@@ -1,5 +1,6 @@
-// Lets the system topic's managed identity write dead letters into gallery-watch's storage
-// account (shared keys disabled): Storage Blob Data Contributor on that account only.
+// Lets a system topic's managed identity write dead letters into gallery-watch's storage account
+// (shared keys disabled): Storage Blob Data Contributor on that account only.
+// https://learn.microsoft.com/azure/event-grid/managed-service-identity#supported-destinations-and-azure-roles
 param storageAccountName string
 param topicPrincipalId string
 

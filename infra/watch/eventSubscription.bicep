@@ -1,8 +1,11 @@
 // The event subscription of the subscription's system topic, delivering to eventGridResourceEvent.
+// Deployed in the topic's resource group by subscription.bicep, only once the function is
+// deployed: Event Grid refuses an AzureFunction destination whose function does not exist yet.
 param topicName string
 param functionAppId string
 param storageAccountId string
-param deadLetterContainer string = 'eventgrid-deadletter'
+@description('Container in the storage account that receives dead letters (GW_DEADLETTER_CONTAINER).')
+param deadLetterContainer string
 
 resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
   name: topicName
