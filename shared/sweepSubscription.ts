@@ -14,6 +14,7 @@
  * (honouring Retry-After), and what still failed is recorded on the run
  * (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling).
  */
+import pLimit from "p-limit";
 import type { TransitionKind } from "./domain/findings.js";
 import type { ResourceId } from "./domain/resourceId.js";
 import type { Snapshot } from "./domain/snapshots.js";
@@ -28,6 +29,8 @@ export interface SweepSettings extends CheckSettings {
   readonly sweepMaxBackoffMs?: number;
   /** First wait between attempts when ARM gave no Retry-After (default 500 ms, doubling). */
   readonly sweepBackoffMs?: number;
+  /** Resources judged at once (default 16); the ARM read budget paces the reads. */
+  readonly sweepConcurrency?: number;
 }
 
 export async function sweepSubscription(deps: Dependencies, settings: SweepSettings, subscriptionId: string, runId: string): Promise<SweepRun> {
@@ -93,26 +96,40 @@ export async function sweepSubscription(deps: Dependencies, settings: SweepSetti
   };
 
   const subscriptionScope = `/subscriptions/${subscriptionId}`;
-  for (const gallery of await list(`${subscriptionScope}/providers/Microsoft.Compute/galleries`, "galleries.list", () => deps.arm.listGalleries(subscriptionId))) {
+  // In parallel, paced by the ARM read budget (shared/arm/readBudget.ts) rather than by waiting on one request at a time.
+  const judging = pLimit(settings.sweepConcurrency ?? 16);
+  const galleries = pLimit(4);
+  const sweepGallery = async (gallery: Snapshot) => {
     counts.galleries++;
     seen.add(gallery.id.key);
-    await judge(gallery);
-    for (const definition of await list(gallery.id.display, "galleryImages.listByGallery", () => deps.arm.listImageDefinitions(gallery.id))) {
-      counts.definitions++;
-      seen.add(definition.id.key);
-      await judge(definition);
-      for (const version of await list(definition.id.display, "galleryImageVersions.listByGalleryImage", () => deps.arm.listImageVersions(definition.id))) {
-        counts.versions++;
-        seen.add(version.id.key);
-        await judge(version);
-      }
-    }
-  }
-  for (const scaleSet of await list(`${subscriptionScope}/providers/Microsoft.Compute/virtualMachineScaleSets`, "virtualMachineScaleSets.listAll", () => deps.arm.listScaleSets(subscriptionId))) {
-    counts.scaleSets++;
-    seen.add(scaleSet.id.key);
-    await judge(scaleSet);
-  }
+    await judging(() => judge(gallery));
+    const definitions = await list(gallery.id.display, "galleryImages.listByGallery", () => deps.arm.listImageDefinitions(gallery.id));
+    await Promise.all(
+      definitions.map(async (definition) => {
+        counts.definitions++;
+        seen.add(definition.id.key);
+        await judging(() => judge(definition));
+        const versions = await judging(() => list(definition.id.display, "galleryImageVersions.listByGalleryImage", () => deps.arm.listImageVersions(definition.id)));
+        await Promise.all(
+          versions.map((version) => {
+            counts.versions++;
+            seen.add(version.id.key);
+            return judging(() => judge(version));
+          }),
+        );
+      }),
+    );
+  };
+  const listedGalleries = await list(`${subscriptionScope}/providers/Microsoft.Compute/galleries`, "galleries.list", () => deps.arm.listGalleries(subscriptionId));
+  await Promise.all(listedGalleries.map((gallery) => galleries(() => sweepGallery(gallery))));
+  const scaleSets = await list(`${subscriptionScope}/providers/Microsoft.Compute/virtualMachineScaleSets`, "virtualMachineScaleSets.listAll", () => deps.arm.listScaleSets(subscriptionId));
+  await Promise.all(
+    scaleSets.map((scaleSet) => {
+      counts.scaleSets++;
+      seen.add(scaleSet.id.key);
+      return judging(() => judge(scaleSet));
+    }),
+  );
 
   // Reconciliation: what the store holds but the listing did not return is re-read by id.
   const missing: ResourceId[] = [];
@@ -120,13 +137,17 @@ export async function sweepSubscription(deps: Dependencies, settings: SweepSetti
     missing.length = 0;
     for await (const id of deps.resources.currentIn(subscriptionId)) if (!seen.has(id.key) && !underUnlisted(id, unlisted)) missing.push(id);
   });
-  for (const id of missing) {
-    await isolated(id.display, "reconcile", async () => {
-      const outcome = await checkResource(deps, settings, id, trigger, { dependents: false });
-      if (outcome.status === "deleted") tally.reconciled++;
-      count(outcome);
-    });
-  }
+  await Promise.all(
+    missing.map((id) =>
+      judging(() =>
+        isolated(id.display, "reconcile", async () => {
+          const outcome = await checkResource(deps, settings, id, trigger, { dependents: false });
+          if (outcome.status === "deleted") tally.reconciled++;
+          count(outcome);
+        }),
+      ),
+    ),
+  );
 
   const run = snapshotOf(failures.length === 0 ? "succeeded" : "partial", deps.clock.now().toISOString());
   await deps.sweepRuns.record(run);
