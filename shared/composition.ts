@@ -5,11 +5,10 @@
  * fresh per-invocation parts: a child logger and an ARM inventory whose caches live only as long
  * as the invocation.
  */
-import { DefaultAzureCredential } from "@azure/identity";
 import type { DestinationStream } from "pino";
 import { loadConfig, type Config } from "./config.js";
 import { createLogger, invocationLogger, type Logger } from "./logging.js";
-import { computeArmInventoryFactory } from "./arm/computeArmInventory.js";
+import { lazyArmInventoryFactory, lazyDeadLetterPorts, lazyDefaultAzureCredential } from "./lazyAdapters.js";
 import { createTableResourceStore } from "./storage/tableResourceStore.js";
 import { createTableFindingStore } from "./storage/tableFindingStore.js";
 import { createTableSweepRunStore } from "./storage/tableSweepRunStore.js";
@@ -22,7 +21,6 @@ import { createWorkflowsTeamsNotifier } from "./alerts/workflowsTeamsNotifier.js
 import { deliverAlerts, type DeliveryFigures } from "./alerts/deliverAlerts.js";
 import { createTableFindingActivity } from "./storage/tableFindingActivity.js";
 import { createTableDigestLog } from "./storage/tableDigestLog.js";
-import { createBlobDeadLetterStore, createQueuePoisonQueues } from "./storage/blobDeadLetters.js";
 import { handleResourceEvent, type EventSettings } from "./handleResourceEvent.js";
 import type { DigestDependencies } from "./digest.js";
 import type { RedriveDependencies } from "./deadLetters.js";
@@ -84,9 +82,11 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
   const log = options.log ?? createLogger({ level: config.logLevel, ...(logDestination ? { destination: logDestination } : {}) });
   const isLocalArm = /^https:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(config.arm.endpoint);
   // Loopback ARM is the simulator: any bearer token does, so no Entra ID is needed locally.
-  const armCredential = isLocalArm ? localSimulatorCredential() : new DefaultAzureCredential();
-  const storage: StorageConnection = "connectionString" in config.storage ? config.storage : { ...config.storage, credential: new DefaultAzureCredential() };
-  const newInventory = computeArmInventoryFactory({
+  // @azure/identity, @azure/arm-compute and @azure/storage-blob load on first use, not at cold start (lazyAdapters.ts).
+  const azureCredential = lazyDefaultAzureCredential();
+  const armCredential = isLocalArm ? localSimulatorCredential() : azureCredential;
+  const storage: StorageConnection = "connectionString" in config.storage ? config.storage : { ...config.storage, credential: azureCredential };
+  const newInventory = lazyArmInventoryFactory({
     credential: armCredential,
     endpoint: config.arm.endpoint,
     ...(config.arm.caCertPem ? { caCertPem: config.arm.caCertPem } : {}),
@@ -103,7 +103,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
   const criticalTeams = config.teams.criticalWebhookUrl ? notifier(config.teams.criticalWebhookUrl) : undefined;
   const recheck = createQueueRecheckQueue(storage, config.queues.recheck);
   const sweepRuns = createTableSweepRunStore(storage, config.tablePrefix);
-  const gate = createTableCheckGate(storage, config.tablePrefix);
+  const gate = createTableCheckGate(storage, config.tablePrefix, config.coalesceWindowSeconds * 1000);
   const telemetry = deferredTelemetry(config, log);
   const findingActivity = createTableFindingActivity(storage, config.tablePrefix);
   const digests = createTableDigestLog(storage, config.tablePrefix);
@@ -131,8 +131,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
     redrive(context) {
       const deps = this.dependencies(context);
       return {
-        deadLetters: createBlobDeadLetterStore(storage, config.deadLetters.container),
-        poison: createQueuePoisonQueues(storage),
+        ...lazyDeadLetterPorts(storage, config.deadLetters.container),
         queues: [config.queues.recheck, config.queues.sweep],
         clock: systemClock,
         log: deps.log,
