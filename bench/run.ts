@@ -6,13 +6,32 @@
 import { parseArgs } from "node:util";
 import { benchRules } from "./rules.js";
 import { benchPipeline } from "./pipeline.js";
+import { benchAutoscaleStorm, benchSweep, benchTrickle } from "./speed.js";
+import { benchColdStart } from "./coldStart.js";
+import os from "node:os";
 
-const { values } = parseArgs({ options: { events: { type: "string", default: "10000" }, resources: { type: "string", default: "1000" }, only: { type: "string" } } });
+const { values } = parseArgs({ options: { events: { type: "string" }, resources: { type: "string" }, only: { type: "string" }, quick: { type: "boolean", default: false } } });
+// --quick finishes in about two minutes on this 2-core machine; the full size is the issue's.
+const size = values.quick
+  ? { events: 2_000, resources: 200, trickle: 20, sweepVersions: 1_000, sweepScaleSets: 20, stormScaleSets: 20, stormSeconds: 10, rules: [10_000, 1_000] as const }
+  : { events: 10_000, resources: 1_000, trickle: 100, sweepVersions: 10_000, sweepScaleSets: 200, stormScaleSets: 200, stormSeconds: 60, rules: [100_000, 10_000] as const };
+const events = Number(values.events ?? size.events);
+const resources = Number(values.resources ?? size.resources);
+const want = (name: string) => !values.only || values.only === name;
 
 const print = (title: string, figures: Record<string, string | number>) => {
   console.log(`\n${title}`);
   for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(48)} ${v}`);
 };
 
-if (!values.only || values.only === "rules") print("Rules (pure core)", await benchRules());
-if (!values.only || values.only === "pipeline") print(`Pipeline through the local host (node ${process.version})`, await benchPipeline(Number(values.events), Number(values.resources)));
+console.log(`gallery-watch benchmark (${values.quick ? "--quick" : "full size"}), node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; one repetition each`);
+if (want("rules")) print("Rules (pure core)", await benchRules(...size.rules));
+if (want("pipeline")) print(`Burst: ${events} events over ${resources} resources through the local host`, await benchPipeline(events, resources));
+if (want("trickle")) {
+  print("Trickle, one change at a time", await benchTrickle(size.trickle, 0));
+  print("Trickle at ARM latency", await benchTrickle(size.trickle, 80));
+}
+if (want("sweep")) print("Sweep at ARM latency", await benchSweep(size.sweepVersions, size.sweepScaleSets, 80));
+if (want("storm")) print("Autoscale storm", await benchAutoscaleStorm(size.stormScaleSets, size.stormSeconds));
+if (want("coldstart")) print("Cold start of the function entry (fresh node processes)", await benchColdStart());
+console.log(`\nload average after: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);

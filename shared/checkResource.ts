@@ -89,10 +89,10 @@ export async function checkCoalesced(deps: Dependencies, settings: CheckSettings
     outcome = await checkResource(deps, settings, id, trigger);
   } catch (error) {
     // The platform retries this event or message; the gate must not hold later events back meanwhile.
-    await deps.gate.leave(id.key, entry.token, { pending: false }).catch(() => undefined);
+    await deps.gate.leave(id.key, entry.token, "failed").catch(() => undefined);
     throw error;
   }
-  await deps.gate.leave(id.key, entry.token, { pending: outcome.status === "deferred" });
+  await deps.gate.leave(id.key, entry.token, outcome.status === "deferred" ? "pending" : "done");
   return outcome;
 }
 

@@ -235,8 +235,12 @@ export interface CheckGate {
   enter(key: string, now: string): Promise<{ readonly kind: "run"; readonly token: string } | { readonly kind: "coalesced"; readonly queueFollowUp: boolean }>;
   /** A queued follow-up or re-check starts: it owns the row from now on. */
   takeOver(key: string, now: string): Promise<string>;
-  /** The check is done. `pending`: a re-check is already queued (the resource is still provisioning), so later events coalesce into it. */
-  leave(key: string, token: string, options: { readonly pending: boolean }): Promise<void>;
+  /**
+   * The check ended. `done`: the row holds the coalescing window, so events in it queue one
+   * follow-up; `pending`: a re-check is already queued (still provisioning), later events fold
+   * into it; `failed`: the row goes, so the platform's retry runs at once.
+   */
+  leave(key: string, token: string, ended: "done" | "pending" | "failed"): Promise<void>;
 }
 
 export interface Clock {

@@ -30,6 +30,8 @@ export interface ArmInventoryOptions {
   readonly maxRetryAfterMs?: number;
   /** Client-side read budget per subscription (default: ARM's 250 burst, 25/s), shared by every inventory of the process. */
   readonly readBudget?: ReadBudget;
+  /** How long a definition read by one invocation serves the next ones of the process (default 30 s). */
+  readonly definitionTtlMs?: number;
 }
 
 /** Thrown by our per-try policy when ARM asks us to wait longer than we may. */
@@ -94,10 +96,28 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
     return c;
   };
 
-  return () => createInventory(client, { timeoutMs, maxRetries });
+  // Definitions read recently, across invocations of this process. A definition's osState cannot
+  // change (the Compute RP refuses it), so a short-lived copy only risks tags up to a few seconds old.
+  const recentDefinitions = new Map<string, { at: number; snapshot: ImageDefinitionSnapshot }>();
+  const recent: RecentDefinitions = {
+    get(key) {
+      const hit = recentDefinitions.get(key);
+      return hit && Date.now() - hit.at < (options.definitionTtlMs ?? 30_000) ? hit.snapshot : undefined;
+    },
+    set(snapshot) {
+      if (recentDefinitions.size >= 10_000) recentDefinitions.clear(); // bounded; a miss only costs one read
+      recentDefinitions.set(snapshot.id.key, { at: Date.now(), snapshot });
+    },
+  };
+  return () => createInventory(client, { timeoutMs, maxRetries }, recent);
 }
 
-function createInventory(client: (subscriptionId: string) => Client, limits: { timeoutMs: number; maxRetries: number }): ArmInventory {
+interface RecentDefinitions {
+  get(key: string): ImageDefinitionSnapshot | undefined;
+  set(snapshot: ImageDefinitionSnapshot): void;
+}
+
+function createInventory(client: (subscriptionId: string) => Client, limits: { timeoutMs: number; maxRetries: number }, recent: RecentDefinitions): ArmInventory {
   const definitions = new Map<string, Promise<ReadOutcome<ImageDefinitionSnapshot>>>();
   const versionLists = new Map<string, Promise<ImageVersionSnapshot[]>>();
   const definitionLists = new Map<string, Promise<ImageDefinitionSnapshot[]>>();
@@ -118,8 +138,17 @@ function createInventory(client: (subscriptionId: string) => Client, limits: { t
 
   const readImageDefinition = (id: ResourceId): Promise<ReadOutcome<ImageDefinitionSnapshot>> => {
     let cached = definitions.get(id.key);
+    const known = cached ? undefined : recent.get(id.key);
+    if (known) {
+      cached = Promise.resolve({ status: "found", snapshot: known });
+      definitions.set(id.key, cached);
+    }
     if (!cached) {
-      cached = attempt(id, "galleryImages.get", async () => toDefinitionSnapshot(id, await client(id.subscriptionId).galleryImages.get(id.resourceGroup, id.gallery!, id.image!, opts())));
+      cached = attempt(id, "galleryImages.get", async () => {
+        const snapshot = toDefinitionSnapshot(id, await client(id.subscriptionId).galleryImages.get(id.resourceGroup, id.gallery!, id.image!, opts()));
+        recent.set(snapshot);
+        return snapshot;
+      });
       definitions.set(id.key, cached);
       // A throttled or failed read is not remembered: the next caller tries again.
       void cached.then((o) => (o.status === "throttled" || o.status === "failed" ? definitions.delete(id.key) : undefined));

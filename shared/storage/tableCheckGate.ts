@@ -1,7 +1,9 @@
 /**
  * CheckGate on Table Storage (`<prefix>Checks`, PK = encoded resource key, RK `check`): holds
- * across instances, since every decision is a conditional write on the one row. A row older than
- * `staleMs` (an invocation that died mid-check) no longer holds anything back.
+ * across instances, since every decision is a conditional write on the one row. After a check the
+ * row stays for the coalescing window (`until`): events in that window queue one follow-up at its
+ * end instead of re-reading at once. A row past its `until`, or claimed longer ago than `staleMs`
+ * (an invocation that died mid-check), no longer holds anything back.
  */
 import type { CheckGate } from "../ports.js";
 import { ConcurrentUpdateError } from "../errors.js";
@@ -10,15 +12,17 @@ import { call, getOrUndefined, insertIfAbsent, openTable, type StorageConnection
 
 interface GateRow {
   claimedAt: string;
+  /** Set when the check finished: the row holds events back until then. */
+  until?: string;
   /** A follow-up or re-check is queued: further events need do nothing. */
   followUp: boolean;
 }
 
 const RK = "check";
 
-export function createTableCheckGate(conn: StorageConnection, prefix: string, staleMs = 300_000): CheckGate {
+export function createTableCheckGate(conn: StorageConnection, prefix: string, windowMs = 2_000, staleMs = 300_000): CheckGate {
   const table = () => openTable(conn, `${prefix}Checks`);
-  const isStale = (row: GateRow, now: string) => Date.parse(now) - Date.parse(row.claimedAt) > staleMs;
+  const isStale = (row: GateRow, now: string) => (row.until ? row.until <= now : Date.parse(now) - Date.parse(row.claimedAt) > staleMs);
 
   return {
     async enter(key, now) {
@@ -33,7 +37,7 @@ export function createTableCheckGate(conn: StorageConnection, prefix: string, st
         if (!row) continue; // cleared in between: try to claim again
         try {
           if (isStale(row, now)) {
-            const { etag } = await call(client.tableName, "updateEntity", (abortSignal) =>
+              const { etag } = await call(client.tableName, "updateEntity", (abortSignal) =>
               client.updateEntity({ partitionKey: pk, rowKey: RK, claimedAt: now, followUp: false }, "Replace", { etag: row.etag, abortSignal }),
             );
             return { kind: "run", token: etag ?? "" };
@@ -57,14 +61,18 @@ export function createTableCheckGate(conn: StorageConnection, prefix: string, st
       return etag ?? "";
     },
 
-    async leave(key, token, options) {
+    async leave(key, token, ended) {
       const client = await table();
       const pk = encodeKey(key);
       try {
-        if (options.pending) {
+        if (ended === "failed") {
+          await call(client.tableName, "deleteEntity", (abortSignal) => client.deleteEntity(pk, RK, { etag: token || "*", abortSignal }));
+        } else if (ended === "pending") {
           await call(client.tableName, "updateEntity", (abortSignal) => client.updateEntity({ partitionKey: pk, rowKey: RK, followUp: true }, "Merge", { etag: token || "*", abortSignal }));
         } else {
-          await call(client.tableName, "deleteEntity", (abortSignal) => client.deleteEntity(pk, RK, { etag: token || "*", abortSignal }));
+          // Hold the window: events in it queue one follow-up rather than each re-reading ARM.
+          const until = new Date(Date.now() + windowMs).toISOString();
+          await call(client.tableName, "updateEntity", (abortSignal) => client.updateEntity({ partitionKey: pk, rowKey: RK, until }, "Merge", { etag: token || "*", abortSignal }));
         }
       } catch (error) {
         // The row changed under us: an event queued a follow-up, which now owns it. A row already gone is fine too.

@@ -103,7 +103,7 @@ describe("dead-lettered events", () => {
       },
     ]);
     // ARM throttles every read of it: the handler throws, as it does for Event Grid to retry.
-    stack.arm.faults.add({ kind: "throttle", retryAfterSeconds: 3600, method: "GET", path: "/galleries/throttledGallery", times: 1000 });
+    stack.arm.faults.add({ kind: "throttle", retryAfterSeconds: 1, method: "GET", path: "/galleries/throttledGallery", times: 1000 });
     await stack.host.invoke("redriveDeadLetters");
     expect(await store.list(10)).toEqual(["GALLERY-WATCH-TEST/GALLERY-WATCH/2025/01/01/00/11111111-1111-4111-8111-111111111111.json"]);
     stack.arm.faults.clear();

@@ -94,7 +94,8 @@ describe("Event Grid delivery faults", () => {
 
   it("a delivery that throws (ARM throttling) is retried by Event Grid and processed once", async () => {
     const s = await start();
-    s.arm.faults.add({ kind: "throttle", retryAfterSeconds: 3600, method: "GET", path: "/versions/1.0.0", times: 4 });
+    // 429s with a 1 s Retry-After outlast the reader's own retries (1 + 3): the invocation fails and Event Grid redelivers.
+    s.arm.faults.add({ kind: "throttle", retryAfterSeconds: 1, method: "GET", path: "/versions/1.0.0", times: 4 });
     await armWrite(s.arm, CALLERS.priya, "PUT", ids(s).plantVersion, plantVersionBody(s, ["West Europe", "North Europe", "East US"]));
     await waitUntilQuiet(s);
     const stats = s.host.stats().invocations.eventGridResourceEvent!;

@@ -257,13 +257,14 @@ export class MemoryOutbox implements AlertOutbox {
   }
 }
 
-/** The coalescing gate with the table adapter's contract: every decision is conditional on the row's version. */
+/** The coalescing gate with the table adapter's contract: every decision is conditional on the row's version; a finished check holds its window. */
 export class MemoryCheckGate implements CheckGate {
-  readonly rows = new Map<string, { version: number; claimedAt: string; followUp: boolean }>();
+  readonly rows = new Map<string, { version: number; claimedAt: string; followUp: boolean; until?: string }>();
   private versions = 0;
+  constructor(private readonly clock: { now(): Date }, private readonly windowMs = 2_000) {}
   async enter(key: string, now: string) {
     const row = this.rows.get(key);
-    if (!row) {
+    if (!row || (row.until !== undefined && row.until <= now)) {
       this.rows.set(key, { version: ++this.versions, claimedAt: now, followUp: false });
       return { kind: "run" as const, token: String(this.versions) };
     }
@@ -275,11 +276,12 @@ export class MemoryCheckGate implements CheckGate {
     this.rows.set(key, { version: ++this.versions, claimedAt: now, followUp: false });
     return String(this.versions);
   }
-  async leave(key: string, token: string, options: { pending: boolean }) {
+  async leave(key: string, token: string, ended: "done" | "pending" | "failed") {
     const row = this.rows.get(key);
     if (!row || String(row.version) !== token) return;
-    if (options.pending) this.rows.set(key, { ...row, version: ++this.versions, followUp: true });
-    else this.rows.delete(key);
+    if (ended === "failed") this.rows.delete(key);
+    else if (ended === "pending") this.rows.set(key, { ...row, version: ++this.versions, followUp: true });
+    else this.rows.set(key, { ...row, version: ++this.versions, until: new Date(this.clock.now().getTime() + this.windowMs).toISOString() });
   }
 }
 
@@ -316,8 +318,8 @@ export function aWorld(): World {
   const outbox = new MemoryOutbox();
   const rechecks: Array<{ id: string; attempt: number }> = [];
   const sweepRuns = new MemorySweepRuns();
-  const gate = new MemoryCheckGate();
   const clock = new FakeClock(NOW);
+  const gate = new MemoryCheckGate(clock);
   const recheck: RecheckQueue = { schedule: async (id, _delay, attempt) => void rechecks.push({ id: id.display, attempt }) };
   const log = pino({ level: "silent" });
   return {

@@ -34,7 +34,18 @@ describe("coalescing", () => {
     expect(result.outcome?.status).toBe("evaluated");
     expect(world.findings.of("replication-breadth", version.id)?.status).toBe("open");
     expect(world.rechecks).toEqual([]);
-    expect(world.gate.rows.size).toBe(0);
+  });
+
+  it("events within the window after a check queue one follow-up; after the window the next event is judged at once again", async () => {
+    await handleResourceEvent(world.deps(), settings, event(1));
+    const within = [await handleResourceEvent(world.deps(), settings, event(2)), await handleResourceEvent(world.deps(), settings, event(3))];
+    expect(within.map((r) => r.outcome?.status)).toEqual(["coalesced", "coalesced"]);
+    expect(world.rechecks).toEqual([{ id: version.id.display, attempt: 0 }]);
+    world.clock.advance(3_000);
+    await checkCoalesced(world.deps(), settings, version.id, { source: "recheck", attempt: 0 });
+    world.clock.advance(3_000);
+    expect((await handleResourceEvent(world.deps(), settings, event(4))).outcome?.status).toBe("evaluated");
+    expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(3);
   });
 
   it("ten events arriving while a check is under way queue exactly one follow-up, and every caller is kept in the change log", async () => {
@@ -55,7 +66,6 @@ describe("coalescing", () => {
     // The follow-up re-reads once and judges the state all ten events left behind.
     await checkCoalesced(world.deps(), settings, version.id, { source: "recheck", attempt: 0 });
     expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(2);
-    expect(world.gate.rows.size).toBe(0);
   });
 
   it("a resource still provisioning schedules one re-check however many events arrive for it", async () => {
