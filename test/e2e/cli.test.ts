@@ -12,6 +12,7 @@ import { startLocalStack, type LocalStack } from "../../local/stack.js";
 import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { STACK_FILE_VARIABLE, stackStateOf, writeStackState } from "../../local/stackState.js";
 import type { SweepRun } from "../../shared/ports.js";
+import { runProcess } from "../support/processes.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(path.join(os.tmpdir(), "gallery-watch-cli-"));
@@ -25,22 +26,7 @@ interface Result {
 }
 
 function cli(args: readonly string[], env: Readonly<Record<string, string | undefined>>, timeoutMs = 60_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, "bin/gallery-watch.mjs"), ...args], { cwd: dir, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`gallery-watch ${args.join(" ")} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProcess(process.execPath, [path.join(root, "bin/gallery-watch.mjs"), ...args], { cwd: dir, env: env as NodeJS.ProcessEnv, timeoutMs });
 }
 
 /** The stack's app settings in the environment; no state file (a developer's own `npm start` must not be picked up). */

@@ -4,7 +4,6 @@
  * against the documented definition structure, and evaluate its rule against requests for the
  * case-study images.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -19,6 +18,7 @@ import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { PolicyAssignmentResource, PolicyDefinitionResource } from "../../shared/domain/policyExport.js";
 import { POLICY_ASSIGNMENT_SCHEMA, POLICY_DEFINITION_SCHEMA, POLICY_SCHEMA_AJV_OPTIONS } from "../../shared/policyDefinitionSchema.js";
 import { scaleSetRequest, verdict, versionRequest, type PolicyResource } from "../support/policyEvaluator.js";
+import { runProcess } from "../support/processes.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(path.join(os.tmpdir(), "gallery-watch-policy-"));
@@ -41,22 +41,7 @@ const sources = `const cli = await import(${JSON.stringify(pathToFileURL(path.jo
 function cli(args: readonly string[], timeoutMs = 60_000): Promise<Result> {
   // The stack's app settings in the environment; no state file (a developer's own `npm start` must not be picked up).
   const env = { ...process.env, ...stack.settings, [STACK_FILE_VARIABLE]: noStackFile };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), "--input-type=module", "-e", sources, "--", ...args], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`gallery-watch ${args.join(" ")} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProcess(process.execPath, ["--import", import.meta.resolve("tsx"), "--input-type=module", "-e", sources, "--", ...args], { cwd: dir, env, timeoutMs });
 }
 
 const readJson = <T>(file: string) => JSON.parse(readFileSync(file, "utf8")) as T;
