@@ -32,8 +32,20 @@ export interface LocalStackOptions {
   readonly throttle?: ThrottleOptions | false;
   /** Event Grid's retry schedule compressed by this factor (default 1/100: the 10 s first retry takes 100 ms). */
   readonly eventTimeScale?: number;
-  /** Extra or overriding app settings. */
+  /** Extra or overriding app settings (over `localStackDefaults()`; these win even over the stack-owned ones). */
   readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * Listen on the ecosystem's usual ports when they are free, so Storage Explorer, `func`-minded
+   * tools and scripts find the stack: Azurite 10000 (blob), 10001 (queue), 10002 (table), the
+   * Functions host 7071, the Teams inbox 7072 (the port local.settings.sample.json's webhook names).
+   * A port in use falls back to a free one. Off by default: tests run many stacks at once; only `npm start` asks.
+   */
+  readonly usualPorts?: boolean;
+  /**
+   * Keep Azurite's data in this folder across restarts (Azurite's `--location`); the table prefix
+   * then stays the same from one run to the next. Absent: everything in memory, nothing written to disk.
+   */
+  readonly persistLocation?: string;
   readonly log: Logger;
   /** Where the functions' own logs go (default: stdout, like the Functions host). */
   readonly logDestination?: DestinationStream;
@@ -57,17 +69,52 @@ export interface LocalStack {
 /** How long a simulated write takes to settle unless a caller asks otherwise. */
 export const DEFAULT_SETTLE_MS = 1500;
 
+/** The ecosystem's usual local ports (Azurite's defaults; `func start`'s 7071). */
+export const USUAL_PORTS = { blob: 10000, queue: 10001, table: 10002, host: 7071, inbox: 7072 } as const;
+
+/**
+ * Settings the stack sets itself because they point at its own parts: Azurite, the simulated ARM
+ * and its certificate, the Teams inbox. A person's value for one of these (from local.settings.json
+ * or the environment) would send the local run to real Azure or a real Teams channel.
+ */
+export const STACK_OWNED_SETTINGS = ["AzureWebJobsStorage", "AzureWebJobsStorage__accountName", "GW_ARM_ENDPOINT", "GW_ARM_CA_CERT_FILE", "GW_TEAMS_WEBHOOK_URL", "GW_TEAMS_CRITICAL_WEBHOOK_URL"] as const;
+
+/**
+ * The app settings a local stack uses unless told otherwise: the app's own defaults, then what
+ * suits a local run (the case studies' subscription, re-checks after 2 s, outbox every 2 s, quiet
+ * logs, a table prefix of its own unless the data persists).
+ */
+export function localStackDefaults(options: { readonly persist?: boolean } = {}): Record<string, string> {
+  const defaults = Object.fromEntries(SETTINGS.filter((s) => s.default !== undefined).map((s) => [s.name, s.default!]));
+  return {
+    ...defaults,
+    GW_WATCHED_SUBSCRIPTIONS: LOCAL_SUBSCRIPTION,
+    GW_ARM_TIMEOUT_MS: "10000",
+    GW_RECHECK_DELAY_SECONDS: "2",
+    GW_OUTBOX_SCHEDULE: "*/2 * * * * *",
+    // Persisted data is found again under the same table names; otherwise each stack has its own.
+    GW_TABLE_PREFIX: options.persist ? defaults.GW_TABLE_PREFIX! : `gw${Math.random().toString(36).slice(2, 8)}`,
+    GW_LOG_LEVEL: "warn",
+  };
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const cleanups: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => options.log.warn({ err: error }, "cleanup failed"));
   };
   try {
-    const azurite = await startAzurite();
+    const usual = options.usualPorts === true;
+    const location = options.persistLocation ? { location: options.persistLocation } : {};
+    const azurite = usual
+      ? await startAzurite({ ...location, ports: { blob: await portOr0(USUAL_PORTS.blob), queue: await portOr0(USUAL_PORTS.queue), table: await portOr0(USUAL_PORTS.table) } })
+          // Taken between the check and Azurite's listen: any free ports, then.
+          .catch(() => startAzurite(location))
+      : await startAzurite(location);
     cleanups.push(() => azurite.stop());
-    const inbox = await startTeamsInbox();
+    const inbox = usual ? await startTeamsInbox({ port: await portOr0(USUAL_PORTS.inbox) }).catch(() => startTeamsInbox()) : await startTeamsInbox();
     cleanups.push(() => inbox.close());
-    const hostPort = await freePort();
+    const hostPort = usual && (await isFree(USUAL_PORTS.host)) ? USUAL_PORTS.host : await freePort();
     const arm = await startArmSimulator({
       seed: options.seed ?? [],
       settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
@@ -88,19 +135,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const caCertFile = path.join(dir, "simulated-arm-ca.pem");
     await writeFile(caCertFile, arm.caCertPem);
 
-    const defaults = Object.fromEntries(SETTINGS.filter((s) => s.default !== undefined).map((s) => [s.name, s.default!]));
-    const settings: Record<string, string> = {
-      ...defaults,
+    const owned: Record<(typeof STACK_OWNED_SETTINGS)[number], string> = {
       AzureWebJobsStorage: azurite.connectionString,
-      GW_WATCHED_SUBSCRIPTIONS: LOCAL_SUBSCRIPTION,
+      AzureWebJobsStorage__accountName: "",
       GW_ARM_ENDPOINT: arm.url,
       GW_ARM_CA_CERT_FILE: caCertFile,
-      GW_ARM_TIMEOUT_MS: "10000",
       GW_TEAMS_WEBHOOK_URL: inbox.webhookUrl,
-      GW_RECHECK_DELAY_SECONDS: "2",
-      GW_OUTBOX_SCHEDULE: "*/2 * * * * *",
-      GW_TABLE_PREFIX: `gw${Math.random().toString(36).slice(2, 8)}`,
-      GW_LOG_LEVEL: "warn",
+      GW_TEAMS_CRITICAL_WEBHOOK_URL: "",
+    };
+    const settings: Record<string, string> = {
+      ...localStackDefaults({ persist: options.persistLocation !== undefined }),
+      ...owned,
       ...options.settings,
     };
     // The functions read their settings from the environment, as on Azure.
@@ -128,6 +173,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await close();
     throw error;
   }
+}
+
+/** Whether nothing listens on this loopback port now. */
+export function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+async function portOr0(port: number): Promise<number> {
+  return (await isFree(port)) ? port : 0;
 }
 
 function freePort(): Promise<number> {

@@ -3,16 +3,53 @@
  * Workflows would (one Adaptive Card ≤ 1.5, Action.OpenUrl only), answers 202, records every
  * POST (so tests catch double sends), and shows the cards on a web page rendered with the
  * adaptivecards library served from node_modules (no CDN). Faults: fail or hang the next N posts.
+ * The page adds only new cards as they arrive (a reader's text selection stays put) and filters
+ * by severity and rule in the browser; `/?severity=critical&rule=scale-set-use` opens it filtered.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { RULE_IDS, SEVERITY_ORDER } from "../shared/domain/findings.js";
 
 export interface ReceivedCard {
   readonly receivedAt: string;
   readonly alertId?: string;
   readonly card: unknown;
+}
+
+/** What `/cards.json` lists: the card, its arrival number (0, 1, …) and the rules and severities it speaks of. */
+export interface ListedCard extends ReceivedCard {
+  readonly seq: number;
+  readonly rules: readonly string[];
+  readonly severities: readonly string[];
+}
+
+const SEVERITIES = Object.keys(SEVERITY_ORDER).sort((a, b) => SEVERITY_ORDER[b as keyof typeof SEVERITY_ORDER] - SEVERITY_ORDER[a as keyof typeof SEVERITY_ORDER]);
+
+/**
+ * The rules and severities a card names, from its headings ("Opened: scale-set-use (critical)",
+ * one per transition; shared/alerts/adaptiveCard.ts). A digest names none.
+ */
+export function cardLabels(payload: unknown): { rules: string[]; severities: string[] } {
+  const rules = new Set<string>();
+  const severities = new Set<string>();
+  const heading = new RegExp(`\\b(${RULE_IDS.join("|")}) \\((${SEVERITIES.join("|")})\\)`);
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== "object") return;
+    const n = node as Record<string, unknown>;
+    if (n.type === "TextBlock" && typeof n.text === "string") {
+      const m = heading.exec(n.text);
+      if (m) {
+        rules.add(m[1]!);
+        severities.add(m[2]!);
+      }
+    }
+    Object.values(n).forEach(walk);
+  };
+  walk(payload);
+  return { rules: [...rules], severities: [...severities] };
 }
 
 export interface TeamsInbox {
@@ -51,6 +88,7 @@ export function envelopeProblem(payload: unknown): string | undefined {
 
 export async function startTeamsInbox(options: { port?: number } = {}): Promise<TeamsInbox> {
   const received: ReceivedCard[] = [];
+  const listed: ListedCard[] = [];
   const attempts: Array<{ at: string; status: number }> = [];
   const failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
   const hangs: number[] = [];
@@ -89,12 +127,15 @@ export async function startTeamsInbox(options: { port?: number } = {}): Promise<
       }
       const alertId = /alert ([0-9a-f]+:\d+)/.exec(JSON.stringify(payload))?.[1];
       received.push({ receivedAt: at, ...(alertId ? { alertId } : {}), card: payload });
+      listed.push({ ...received.at(-1)!, seq: listed.length, ...cardLabels(payload) });
       res.writeHead(202);
       return void res.end();
     }
     if (req.method === "GET" && url.pathname === "/cards.json") {
-      res.writeHead(200, { "content-type": "application/json" });
-      return void res.end(JSON.stringify([...received].reverse()));
+      // Newest first; `?since=N`: only the cards from arrival number N on (what the page has not shown yet).
+      const since = Math.max(0, Number.parseInt(url.searchParams.get("since") ?? "0", 10) || 0);
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      return void res.end(JSON.stringify(listed.slice(since).reverse()));
     }
     if (req.method === "GET" && url.pathname === "/adaptivecards.js") {
       res.writeHead(200, { "content-type": "text/javascript" });
@@ -102,7 +143,7 @@ export async function startTeamsInbox(options: { port?: number } = {}): Promise<
     }
     if (req.method === "GET" && url.pathname === "/") {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      return void res.end(PAGE);
+      return void res.end(page());
     }
     res.writeHead(404);
     res.end();
@@ -129,24 +170,69 @@ export async function startTeamsInbox(options: { port?: number } = {}): Promise<
   };
 }
 
-const PAGE = `<!doctype html>
+/**
+ * The page: plain JS inline, no framework. It asks only for cards it has not shown (`since=`) and
+ * puts them on top; cards already on the page are never redrawn, so a reader's selection stays.
+ * The filters hide cards (`hidden`), they do not rebuild the list; they are kept in the address
+ * (`?severity=&rule=`) so a filtered view can be shared or reloaded.
+ */
+function page(): string {
+  const options = (values: readonly string[]) => values.map((v) => `<option value="${v}">${v}</option>`).join("");
+  return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>gallery-watch — Teams inbox</title>
 <style>body{font-family:"Segoe UI",system-ui,sans-serif;background:#f5f5f5;margin:0;padding:24px}h1{font-size:20px}
 .card{background:#fff;border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.2);margin:0 0 16px;max-width:760px;padding:4px}
-.meta{color:#666;font-size:12px;margin:8px 12px}</style>
+.meta{color:#666;font-size:12px;margin:8px 12px}form{margin:0 0 12px}label{margin-right:16px}</style>
 <script src="/adaptivecards.js"></script></head>
-<body><h1>gallery-watch — Teams inbox</h1><p id="count"></p><div id="cards"></div>
+<body><h1>gallery-watch — Teams inbox</h1>
+<form id="filters" onsubmit="return false">
+<label>Severity <select id="severity" name="severity"><option value="">all</option>${options(SEVERITIES)}</select></label>
+<label>Rule <select id="rule" name="rule"><option value="">all</option>${options(RULE_IDS)}</select></label>
+</form>
+<p id="count"></p><div id="cards"></div>
 <script>
-async function load(){
-  const cards = await (await fetch('/cards.json')).json();
-  document.getElementById('count').textContent = cards.length + ' card(s) received, newest first';
-  const root = document.getElementById('cards'); root.innerHTML = '';
-  for (const c of cards) {
-    const box = document.createElement('div'); box.className = 'card';
-    const meta = document.createElement('div'); meta.className = 'meta'; meta.textContent = 'received ' + c.receivedAt; box.appendChild(meta);
-    const ac = new AdaptiveCards.AdaptiveCard(); ac.parse(c.card.attachments[0].content); box.appendChild(ac.render());
-    root.appendChild(box);
-  }
+var seen = 0;
+var severity = document.getElementById('severity'), rule = document.getElementById('rule');
+var root = document.getElementById('cards');
+var query = new URLSearchParams(location.search);
+severity.value = query.get('severity') || ''; rule.value = query.get('rule') || '';
+function visible(box){
+  return (!severity.value || box.dataset.severities.split(' ').indexOf(severity.value) >= 0) &&
+         (!rule.value || box.dataset.rules.split(' ').indexOf(rule.value) >= 0);
 }
-load(); setInterval(load, 3000);
+function applyFilters(){
+  var shown = 0;
+  for (var i = 0; i < root.children.length; i++) { var box = root.children[i]; box.hidden = !visible(box); if (!box.hidden) shown++; }
+  document.getElementById('count').textContent = seen + ' card(s) received, newest first' + (severity.value || rule.value ? '; ' + shown + ' shown by the filter' : '');
+}
+function filterChanged(){
+  var q = new URLSearchParams();
+  if (severity.value) q.set('severity', severity.value);
+  if (rule.value) q.set('rule', rule.value);
+  history.replaceState(null, '', q.toString() ? '?' + q : location.pathname);
+  applyFilters();
+}
+severity.addEventListener('change', filterChanged); rule.addEventListener('change', filterChanged);
+function render(c){
+  var box = document.createElement('div'); box.className = 'card';
+  box.dataset.seq = String(c.seq); box.dataset.rules = c.rules.join(' '); box.dataset.severities = c.severities.join(' ');
+  var meta = document.createElement('div'); meta.className = 'meta';
+  meta.textContent = 'received ' + c.receivedAt + (c.rules.length ? ' · ' + c.rules.join(', ') : ''); box.appendChild(meta);
+  var ac = new AdaptiveCards.AdaptiveCard(); ac.parse(c.card.attachments[0].content); box.appendChild(ac.render());
+  return box;
+}
+async function poll(){
+  try {
+    var fresh = await (await fetch('/cards.json?since=' + seen)).json();
+    // Newest first: insert the oldest of them first, each on top; existing cards stay untouched.
+    for (var i = fresh.length - 1; i >= 0; i--) {
+      if (fresh[i].seq < seen) continue;
+      root.insertBefore(render(fresh[i]), root.firstChild);
+      seen = fresh[i].seq + 1;
+    }
+  } catch (e) { /* the stack stopped or is restarting: try again on the next tick */ }
+  applyFilters();
+}
+poll(); setInterval(poll, 3000);
 </script></body></html>`;
+}

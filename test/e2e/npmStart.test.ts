@@ -1,60 +1,78 @@
-/** `npm start` as a person runs it: the summary and the two URLs, and a clean stop on SIGTERM. */
-import { spawn } from "node:child_process";
-import { createConnection } from "node:net";
-import path from "node:path";
-import { describe, expect, it } from "vitest";
+/**
+ * `npm start` as a person runs it: the summary, the URLs and a curl line that works; and however
+ * it is stopped (Ctrl-C, SIGTERM to npm as an IDE or `timeout` sends it, SIGTERM to the process
+ * group as a supervisor sends it), nothing is left: no process, no listener, no temporary folder.
+ */
+import { readFileSync } from "node:fs";
+import https from "node:https";
+import { afterEach, describe, expect, it } from "vitest";
+import { descendants, killAll, npmStart, printed, startScript, waitForNothingLeft } from "./npmStartHarness.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
-const tsx = path.join(root, "node_modules/.bin/tsx");
-
-function start(args: string[]) {
-  const child = spawn(tsx, ["local/start.ts", ...args], { cwd: root, env: { ...process.env, GW_LOG_LEVEL: "error" }, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const until = async (pattern: RegExp, ms = 90_000) => {
-    const deadline = Date.now() + ms;
-    while (!pattern.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (!pattern.test(output)) throw new Error(`never printed ${pattern}; output:\n${output}`);
-  };
-  return { child, exited, until, output: () => output };
+/** GET with the CA file and the token exactly as `npm start` printed them in its curl line. */
+function getAsPrinted(output: string): Promise<{ status: number; body: string }> {
+  const m = /curl -sS --cacert (\S+) -H "Authorization: Bearer ([^"]+)" "([^"]+)"/.exec(output);
+  if (!m) throw new Error(`no curl example printed; output:\n${output}`);
+  const [, ca, token, url] = m;
+  return new Promise((resolve, reject) => {
+    https
+      .get(url!, { ca: readFileSync(ca!), headers: { authorization: `Bearer ${token}` } }, (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on("error", reject);
+  });
 }
 
-const listening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = createConnection({ port, host: "127.0.0.1" }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on("error", () => resolve(false));
+describe("npm start", () => {
+  let started: number[] = [];
+  afterEach(() => {
+    // Hygiene when a test failed half-way: nothing it started may outlive it.
+    killAll(started);
+    started = [];
   });
 
-describe("npm start", () => {
-  it("replays the case studies and prints the summary and the URLs", async () => {
-    const run = start(["--once"]);
+  it("replays the case studies and prints the summary, the URLs, the subscription and a curl example", async () => {
+    const run = startScript(["--once"]);
     expect(await run.exited).toBe(0);
     const out = run.output();
     expect(out).toMatch(/^Teams inbox: http:\/\/127\.0\.0\.1:\d+$/m);
     expect(out).toMatch(/^Simulated ARM: https:\/\/127\.0\.0\.1:\d+$/m);
+    expect(out).toMatch(/^Azurite: blob http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1, queue http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1, table http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1$/m);
     expect(out).toMatch(/events processed:\s+8 \(0 failed and retried\)/);
     expect(out).toMatch(/findings:\s+5 opened, 0 escalated, 0 de-escalated, 1 excepted, 0 reopened, 3 resolved/);
     expect(out).toMatch(/cards delivered:\s+9/);
     expect(out).toMatch(/events judged:\s+8 accepted, 0 ignored \(0 from unwatched subscriptions\), 0 refused/);
     expect(out).toMatch(/^Subscription: [0-9a-f-]{36}$/m);
-  }, 120_000);
+    expect(out).toMatch(/curl -sS --cacert \S+simulated-arm-ca\.pem -H "Authorization: Bearer [\w-]+\.[\w-]+\." "https:\/\/127\.0\.0\.1:\d+\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/rg-plant\/.*\/gateway-os\/versions\/1\.0\.0\?api-version=2025-03-03"/);
+  }, 150_000);
 
-  it("keeps running for a person to explore, then stops cleanly on SIGTERM leaving nothing listening", async () => {
-    const run = start([]);
+  const ways = [
+    { name: "SIGTERM to the npm process (an IDE, `timeout`, a supervisor)", stop: (pid: number) => process.kill(pid, "SIGTERM") },
+    { name: "Ctrl-C (SIGINT to the terminal's process group)", stop: (pid: number) => process.kill(-pid, "SIGINT") },
+    { name: "SIGTERM to the process group", stop: (pid: number) => process.kill(-pid, "SIGTERM") },
+  ];
+  it.each(ways)("keeps running for a person to explore; $name leaves no process, listener or temporary folder", async ({ stop }) => {
+    const run = npmStart();
+    const pid = run.child.pid!;
+    started.push(-pid);
     await run.until(/Ctrl-C stops everything/);
-    const inboxPort = Number(/Teams inbox: http:\/\/127\.0\.0\.1:(\d+)/.exec(run.output())?.[1]);
-    const armPort = Number(/Simulated ARM: https:\/\/127\.0\.0\.1:(\d+)/.exec(run.output())?.[1]);
-    const cards = (await (await fetch(`http://127.0.0.1:${inboxPort}/cards.json`)).json()) as unknown[];
+    const stack = printed(run.output());
+
+    // It is there to be used: the inbox shows the cards, the printed curl line reads the gateway version.
+    const cards = (await (await fetch(`${stack.inbox}/cards.json`)).json()) as unknown[];
     expect(cards).toHaveLength(9);
-    expect(await (await fetch(`http://127.0.0.1:${inboxPort}/`)).text()).toContain("gallery-watch — Teams inbox");
-    run.child.kill("SIGTERM");
-    expect(await run.exited).toBe(0);
-    expect(await listening(inboxPort)).toBe(false);
-    expect(await listening(armPort)).toBe(false);
-  }, 120_000);
+    expect(await (await fetch(`${stack.inbox}/`)).text()).toContain("gallery-watch — Teams inbox");
+    const read = await getAsPrinted(run.output());
+    expect(read.status).toBe(200);
+    expect(JSON.parse(read.body)).toMatchObject({ name: "1.0.0" });
+
+    const before = descendants(pid);
+    // npm, its shell, the start script and Azurite at least.
+    expect(before.some((p) => p.cmdline.includes("azurite"))).toBe(true);
+    started.push(...before.map((p) => p.pid));
+    stop(pid);
+    expect(await waitForNothingLeft(before, stack)).toEqual([]);
+    expect(run.output()).toMatch(/stopping …/);
+  }, 150_000);
 });
