@@ -1,14 +1,43 @@
 import { httpFunction } from "./declaration.js";
 import { runtime } from "../shared/composition.js";
-import { pointInTime } from "../shared/pointInTime.js";
+import { MAX_CHANGE_LIMIT, pointInTime, UnknownResourceError } from "../shared/pointInTime.js";
 import { tryParseResourceId } from "../shared/domain/resourceId.js";
+import { InvalidContinuationTokenError } from "../shared/ports.js";
+import { InvalidQueryError, parseTimeOrDuration } from "../shared/queries.js";
 
-/** GET /api/resources/history?id=<ARM id>&asOf=<ISO time>: snapshot, changes (who) and findings at that time. */
+/**
+ * GET /api/resources/history?id=<ARM id>&asOf=<ISO time>&limit=<n>&continuationToken=<t>: the
+ * snapshot in force, whether the resource was deleted by then (and by whom), every change up to
+ * `asOf` (paged: follow `continuationToken`), and the findings as they stood.
+ * 404 for an id gallery-watch never stored: an empty answer would read as "exists and clean".
+ */
 export const resourceHistory = httpFunction("resourceHistory", ["GET"], "resources/history", async (request, context) => {
-    const id = tryParseResourceId(request.query.get("id") ?? "");
-    if (!id.ok) return { status: 400, jsonBody: { error: `id: ${id.error.reason}` } };
-    const asOfRaw = request.query.get("asOf");
-    const asOf = asOfRaw ? new Date(asOfRaw) : runtime().clock.now();
-    if (Number.isNaN(asOf.getTime())) return { status: 400, jsonBody: { error: "asOf: not an ISO 8601 date/time" } };
-    return { status: 200, jsonBody: await pointInTime(runtime().dependencies(context), id.id, asOf.toISOString()) };
-  });
+  const id = tryParseResourceId(request.query.get("id") ?? "");
+  if (!id.ok) return { status: 400, jsonBody: { error: `id: ${id.error.reason}` } };
+  const asOfRaw = request.query.get("asOf");
+  let asOf: string;
+  try {
+    // The same times the CLI takes: ISO 8601, or a duration back from now (7d, 12h).
+    asOf = asOfRaw ? parseTimeOrDuration(asOfRaw, runtime().clock.now(), "asOf") : runtime().clock.now().toISOString();
+  } catch (error) {
+    if (error instanceof InvalidQueryError) return { status: 400, jsonBody: { error: error.message } };
+    throw error;
+  }
+  const limitRaw = request.query.get("limit");
+  const limit = limitRaw === null ? undefined : Number(limitRaw);
+  if (limit !== undefined && (!/^\d+$/.test(limitRaw ?? "") || limit < 1 || limit > MAX_CHANGE_LIMIT)) {
+    return { status: 400, jsonBody: { error: `limit: a whole number from 1 to ${MAX_CHANGE_LIMIT}` } };
+  }
+  const continuationToken = request.query.get("continuationToken") ?? undefined;
+  try {
+    const view = await pointInTime(runtime().dependencies(context), id.id, asOf, {
+      ...(limit !== undefined ? { limit } : {}),
+      ...(continuationToken ? { continuationToken } : {}),
+    });
+    return { status: 200, jsonBody: view };
+  } catch (error) {
+    if (error instanceof UnknownResourceError) return { status: 404, jsonBody: { error: error.message, resourceId: error.resourceId } };
+    if (error instanceof InvalidContinuationTokenError) return { status: 400, jsonBody: { error: error.message } };
+    throw error;
+  }
+});

@@ -12,7 +12,7 @@ import type {
   ScaleSetSnapshot,
   Snapshot,
 } from "./domain/snapshots.js";
-import type { Finding, FindingRuleId, FindingTransition, Severity, TransitionKind } from "./domain/findings.js";
+import type { Finding, FindingRuleId, FindingStatus, FindingTransition, Severity, TransitionKind } from "./domain/findings.js";
 import type { AlertDeliveryOutcome, ArmReadOutcome, EventDispositionLabel } from "./telemetry/attributes.js";
 
 // ---------------------------------------------------------------- ARM
@@ -121,6 +121,68 @@ export interface ResourceStore {
   history(key: string, options?: { readonly asOf?: string; readonly limit?: number }): Promise<SnapshotRecord[]>;
   /** Newest first. */
   changes(key: string, options?: { readonly asOf?: string; readonly limit?: number }): Promise<ChangeRecord[]>;
+  /**
+   * Changes across resources, newest first, from the change-log index (one partition per UTC day
+   * of the change): a page of at most `limit` rows and a token for the next page, present only
+   * when at least one more row matches.
+   */
+  changesSince(query: ChangeQuery): Promise<Page<ChangeRecord>>;
+  /**
+   * One resource's changes up to `asOf` (by the change's time: the event's, else when it was
+   * observed), newest first, `limit` at most per page; follow `continuationToken` for the rest.
+   */
+  changesOf(key: string, options: { readonly asOf?: string; readonly limit: number; readonly continuationToken?: string }): Promise<Page<ChangeRecord>>;
+}
+
+/** One page of a listing. `continuationToken` is opaque and present only when more rows match. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly continuationToken?: string;
+}
+
+/** A continuation token this store did not issue (or one garbled in transit): the caller's mistake, a 400. */
+export class InvalidContinuationTokenError extends Error {
+  constructor() {
+    super("continuationToken: not a token this listing issued; start again without it");
+    this.name = "InvalidContinuationTokenError";
+  }
+}
+
+/**
+ * Tokens are a position, not a snapshot: the sort key of the last row returned, so the next page
+ * starts right after it. Rows are never skipped or repeated between pages unless they move.
+ */
+export function encodeContinuation(after: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, after }), "utf8").toString("base64url");
+}
+
+export function decodeContinuation(token: string | undefined): string | undefined {
+  if (token === undefined || token === "") return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { v?: unknown; after?: unknown };
+    if (parsed.v === 1 && typeof parsed.after === "string" && parsed.after.length > 0) return parsed.after;
+  } catch {
+    // fall through
+  }
+  throw new InvalidContinuationTokenError();
+}
+
+/** The time of a change: the event's time when an event caused it, else when it was observed. */
+export function changeTime(change: Pick<ChangeRecord, "observedAt" | "trigger">): string {
+  return change.trigger.source === "event" ? change.trigger.attribution.eventTime || change.observedAt : change.observedAt;
+}
+
+export interface ChangeQuery {
+  /** ISO time: changes at or after it. */
+  readonly since: string;
+  /** ISO time: changes before it (default: no upper bound). */
+  readonly until?: string;
+  /** Case-insensitive: the caller's UPN, app id, object id or display name. */
+  readonly caller?: string;
+  /** Case-insensitive resource group name. */
+  readonly resourceGroup?: string;
+  readonly limit: number;
+  readonly continuationToken?: string;
 }
 
 // ---------------------------------------------------------------- findings
@@ -133,6 +195,24 @@ export interface FindingStore {
   open(options?: { readonly ruleId?: string }): Promise<Finding[]>;
   /** Findings as they stood at a time (from the finding's own history rows). */
   asOf(resourceKey: string, at: string): Promise<Finding[]>;
+  /**
+   * Current findings across resources from the status index (one partition per status), newest
+   * `updatedAt` first; the other filters are exact (subscription and severity case-insensitive).
+   * A page holds at most `limit` findings; `continuationToken` is present only when more match.
+   */
+  query(query: FindingQuery): Promise<Page<Finding>>;
+}
+
+export interface FindingQuery {
+  /** Which statuses; at least one. */
+  readonly states: readonly FindingStatus[];
+  readonly ruleId?: string;
+  readonly severity?: Severity;
+  readonly subscriptionId?: string;
+  /** ISO time: findings updated at or after it. */
+  readonly since?: string;
+  readonly limit: number;
+  readonly continuationToken?: string;
 }
 
 // ---------------------------------------------------------------- alerts

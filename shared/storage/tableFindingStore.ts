@@ -4,9 +4,17 @@
  *   stored revision (a concurrent writer gets ConcurrentUpdateError and re-evaluates).
  * - `<prefix>FindingHistory`: PK = encoded resource key, RK = fingerprint + inverted time +
  *   revision: "which findings were open on this resource at time X" is one partition query.
+ * - `<prefix>FindingIndex`: PK = `status~<status>`, RK = inverted updatedAt + `~` + fingerprint,
+ *   with the finding's body: "every open finding, newest first" is a range query over one
+ *   partition per status, never a scan of every resource's partition. Written by `apply()` after
+ *   the finding row; the row under the previous status is deleted when the status (or updatedAt)
+ *   moves. A crash between the two writes is repaired when the transition is retried (Functions
+ *   retries the invocation): the retry path rewrites the index from `before` and `after`.
  */
+import type { TableClient } from "@azure/data-tables";
 import type { Finding, FindingTransition } from "../domain/findings.js";
-import type { FindingStore } from "../ports.js";
+import { tryParseResourceId } from "../domain/resourceId.js";
+import { decodeContinuation, encodeContinuation, type FindingStore, type Page } from "../ports.js";
 import { ConcurrentUpdateError } from "../errors.js";
 import { canonicalJson } from "./contentHash.js";
 import { encodeKey, invertedTime } from "./tableKeys.js";
@@ -23,6 +31,19 @@ interface FindingRow {
 export function createTableFindingStore(conn: StorageConnection, prefix: string): FindingStore {
   const findings = () => openTable(conn, `${prefix}Findings`);
   const history = () => openTable(conn, `${prefix}FindingHistory`);
+  const index = () => openTable(conn, `${prefix}FindingIndex`);
+
+  /** Write the finding's index row under its status; then remove the row it had under the previous status or time. */
+  async function indexFinding(after: Finding, before: Pick<FindingRow, "status" | "updatedAt"> | undefined): Promise<void> {
+    const table = await index();
+    const row = indexRow(after);
+    // Insert before delete: a concurrent reader may see the finding twice for a moment, never not at all.
+    await upsertWithBody(table, row.entity, row.json);
+    if (!before) return;
+    const old = indexKeys(before.status, before.updatedAt, after.fingerprint);
+    if (old.partitionKey === row.entity.partitionKey && old.rowKey === row.entity.rowKey) return;
+    await deleteIfPresent(table, old.partitionKey, old.rowKey);
+  }
 
   async function load(rows: readonly object[]): Promise<Finding[]> {
     const table = await findings();
@@ -38,7 +59,12 @@ export function createTableFindingStore(conn: StorageConnection, prefix: string)
     const stored = await getOrUndefined<FindingRow>(table, pk, rk);
     if (stored && stored.revision === t.after.revision) {
       // A retry of a write that already landed: fine if it is the same finding, a conflict otherwise.
-      if (sameVerdict(JSON.parse(await readBody(table, stored)) as Finding, t.after)) return;
+      const landed = JSON.parse(await readBody(table, stored)) as Finding;
+      if (sameVerdict(landed, t.after)) {
+        // The earlier attempt may have died before its index writes: complete them (idempotent).
+        await indexFinding(landed, t.before);
+        return;
+      }
       throw new ConcurrentUpdateError("apply", table.tableName, `finding ${rk} revision ${t.after.revision} was written differently by another invocation`);
     }
     const expected = t.before?.revision;
@@ -53,6 +79,7 @@ export function createTableFindingStore(conn: StorageConnection, prefix: string)
       throw new ConcurrentUpdateError("apply", table.tableName, `finding ${rk} was created by another invocation`);
     }
     await upsertWithBody(await history(), { partitionKey: pk, rowKey: `${rk}~${invertedTime(t.after.updatedAt)}~${String(t.after.revision).padStart(8, "0")}`, fingerprint: rk, updatedAt: t.after.updatedAt, status: t.after.status }, json);
+    await indexFinding(t.after, stored ?? t.before);
   }
 
   return {
@@ -71,6 +98,29 @@ export function createTableFindingStore(conn: StorageConnection, prefix: string)
       return load(await listAll(table, filter));
     },
 
+    async query(q): Promise<Page<Finding>> {
+      if (q.states.length === 0) return { items: [] };
+      const after = decodeContinuation(q.continuationToken);
+      const table = await index();
+      const conditions = [
+        ...(after ? [`RowKey gt ${odata(after)}`] : []),
+        // updatedAt >= since  <=>  inverted(updatedAt) <= inverted(since)  <=>  RowKey < inverted(since) + 1 (a 13-digit prefix).
+        ...(q.since ? [`RowKey lt ${odata(String(Number(invertedTime(q.since)) + 1).padStart(13, "0"))}`] : []),
+        ...(q.ruleId ? [`ruleId eq ${odata(q.ruleId)}`] : []),
+        ...(q.severity ? [`severity eq ${odata(q.severity.toLowerCase())}`] : []),
+        ...(q.subscriptionId ? [`subscriptionId eq ${odata(q.subscriptionId.toLowerCase())}`] : []),
+      ];
+      // One range query per status partition, limit + 1 each: merged by RowKey (the same order in
+      // every partition), the extra row says whether another page exists.
+      const perState = await Promise.all(
+        [...new Set(q.states)].map((status) => listAll<IndexRow>(table, [`PartitionKey eq ${odata(`status~${status}`)}`, ...conditions].join(" and "), q.limit + 1)),
+      );
+      const merged = perState.flat().sort((a, b) => ((a.rowKey ?? "") < (b.rowKey ?? "") ? -1 : (a.rowKey ?? "") > (b.rowKey ?? "") ? 1 : 0));
+      const page = merged.slice(0, q.limit);
+      const items = await Promise.all(page.map(async (row) => JSON.parse(await readBody(table, row)) as Finding));
+      return merged.length > q.limit ? { items, continuationToken: encodeContinuation(page[page.length - 1]!.rowKey!) } : { items };
+    },
+
     async asOf(resourceKey, at) {
       const table = await history();
       const rows = await listAll<{ fingerprint: string; updatedAt: string }>(table, `PartitionKey eq ${odata(encodeKey(resourceKey))}`);
@@ -80,6 +130,44 @@ export function createTableFindingStore(conn: StorageConnection, prefix: string)
       return Promise.all([...latest.values()].map(async (row) => JSON.parse(await readBody(table, row)) as Finding));
     },
   };
+}
+
+interface IndexRow {
+  fingerprint: string;
+  status: string;
+  updatedAt: string;
+}
+
+function indexKeys(status: string, updatedAt: string, fingerprint: string): { partitionKey: string; rowKey: string } {
+  return { partitionKey: `status~${status}`, rowKey: `${invertedTime(updatedAt)}~${fingerprint}` };
+}
+
+/** The index row of a finding: keys, the filterable columns (lower-cased where people type them) and the body. */
+function indexRow(f: Finding): { entity: { partitionKey: string; rowKey: string } & Record<string, string | number>; json: string } {
+  const id = tryParseResourceId(f.resourceId);
+  return {
+    entity: {
+      ...indexKeys(f.status, f.updatedAt, f.fingerprint),
+      fingerprint: f.fingerprint,
+      resourceKey: f.resourceKey,
+      ruleId: f.ruleId,
+      status: f.status,
+      severity: f.severity,
+      subscriptionId: id.ok ? id.id.subscriptionId : "",
+      updatedAt: f.updatedAt,
+      revision: f.revision,
+    },
+    json: JSON.stringify(f),
+  };
+}
+
+async function deleteIfPresent(table: TableClient, partitionKey: string, rowKey: string): Promise<void> {
+  await call(table.tableName, "deleteEntity", (abortSignal) =>
+    table.deleteEntity(partitionKey, rowKey, { abortSignal }).catch((e: { statusCode?: number }) => {
+      if (e.statusCode !== 404) throw e;
+      return undefined;
+    }),
+  );
 }
 
 /** The same finding apart from when it was evaluated: a duplicate delivery judged concurrently. */

@@ -8,12 +8,17 @@
  * - `<prefix>Snapshots`: PK = encoded resource key, RK = inverted observed time + hash prefix.
  * - `<prefix>Changes`: PK = encoded resource key, RK = inverted event time + event id, so a
  *   duplicate delivery of one event writes nothing new.
+ * - `<prefix>ChangeLog`: the same rows indexed by time across resources: PK = the UTC day
+ *   (`yyyy-mm-dd`) of the change, RK = inverted time + encoded resource key + event id. "Changes
+ *   since T" is one range query per day partition, newest first; caller and resource group are
+ *   filtered server-side on lower-cased columns.
  */
 import type { TableClient } from "@azure/data-tables";
-import { parentOf, parseResourceId, type ResourceId } from "../domain/resourceId.js";
+import { parentOf, parseResourceId, tryParseResourceId, type ResourceId } from "../domain/resourceId.js";
 import type { ImageDefinitionSnapshot, ImageVersionSnapshot, ScaleSetSnapshot, Snapshot } from "../domain/snapshots.js";
-import type { ChangeRecord, ResourceStore, SnapshotRecord, Trigger } from "../ports.js";
+import { changeTime, type ChangeQuery, type ChangeRecord, type Page, type ResourceStore, type SnapshotRecord, type Trigger } from "../ports.js";
 import { ConcurrentUpdateError } from "../errors.js";
+import { decodeContinuation, encodeContinuation } from "../ports.js";
 import { encodeKey, invertedTime } from "./tableKeys.js";
 import { bodyProperties, call, getOrUndefined, insertIfAbsent, listAll, odata, openTable, readBody, upsertWithBody, type StorageConnection } from "./tableClients.js";
 
@@ -43,6 +48,7 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
   const resources = () => openTable(conn, `${prefix}Resources`);
   const snapshots = () => openTable(conn, `${prefix}Snapshots`);
   const changes = () => openTable(conn, `${prefix}Changes`);
+  const changeLog = () => openTable(conn, `${prefix}ChangeLog`);
 
   async function loadSnapshot(table: TableClient, row: object): Promise<Snapshot> {
     const snapshot = JSON.parse(await readBody(table, row)) as Omit<Snapshot, "id"> & { id: string };
@@ -51,7 +57,7 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
 
   async function writeChange(change: ChangeRecord): Promise<void> {
     const table = await changes();
-    const time = change.trigger.source === "event" ? change.trigger.attribution.eventTime || change.observedAt : change.observedAt;
+    const time = changeTime(change);
     const discriminator =
       change.trigger.source === "event"
         ? `e~${change.trigger.attribution.eventId}`
@@ -69,6 +75,56 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       trigger: JSON.stringify(change.trigger),
     };
     await insertIfAbsent(table, row); // an existing row is the same event delivered again
+    // The cross-resource index, written even when the row above existed: a retry after a crash
+    // between the two writes completes the index. Same deterministic key, so never twice.
+    const attribution = change.trigger.source === "event" ? change.trigger.attribution : change.trigger.source === "recheck" ? change.trigger.attribution : undefined;
+    const id = tryParseResourceId(change.resourceId);
+    const utc = new Date(Date.parse(time)).toISOString();
+    const indexRow: ChangeRow & { partitionKey: string; rowKey: string } & Record<string, string> = {
+      ...row,
+      partitionKey: utc.slice(0, 10),
+      rowKey: `${invertedTime(time)}~${encodeKey(change.resourceKey)}~${encodeKey(discriminator)}`,
+      time: utc,
+      subscriptionId: id.ok ? id.id.subscriptionId : "",
+      resourceGroup: id.ok ? id.id.resourceGroup.toLowerCase() : "",
+      // Lower-cased copies for the --caller filter (Table Storage compares strings exactly); "" when unknown.
+      callerUpnLc: attribution?.callerUpn?.toLowerCase() ?? "",
+      callerAppIdLc: attribution?.callerAppId?.toLowerCase() ?? "",
+      callerObjectIdLc: attribution?.callerObjectId?.toLowerCase() ?? "",
+      callerNameLc: attribution?.callerName?.toLowerCase() ?? "",
+    };
+    await insertIfAbsent(await changeLog(), indexRow);
+  }
+
+  async function changesSince(q: ChangeQuery): Promise<Page<ChangeRecord>> {
+    const after = decodeContinuation(q.continuationToken);
+    const table = await changeLog();
+    const sinceMs = Date.parse(q.since);
+    const untilMs = q.until === undefined ? undefined : Date.parse(q.until);
+    if (Number.isNaN(sinceMs) || (untilMs !== undefined && Number.isNaN(untilMs))) throw new Error("changesSince: since/until must be ISO times");
+    // With no upper bound, start a day ahead: event times come from ARM's clock, not ours.
+    let startMs = untilMs ?? Date.now() + DAY_MS;
+    if (after) startMs = Math.min(startMs, EPOCH_INVERTED - Number(after.slice(0, 13)));
+    const conditions = [
+      ...(after ? [`RowKey gt ${odata(after)}`] : []),
+      // time >= since  <=>  inverted(time) <= inverted(since)  <=>  RowKey < inverted(since) + 1 (13-digit prefix).
+      `RowKey lt ${odata(String(Number(invertedTime(q.since)) + 1).padStart(13, "0"))}`,
+      // time < until  <=>  inverted(time) > inverted(until).
+      ...(q.until ? [`RowKey ge ${odata(String(Number(invertedTime(q.until)) + 1).padStart(13, "0"))}`] : []),
+      ...(q.resourceGroup ? [`resourceGroup eq ${odata(q.resourceGroup.toLowerCase())}`] : []),
+      ...(q.caller
+        ? [`(${["callerUpnLc", "callerAppIdLc", "callerObjectIdLc", "callerNameLc"].map((c) => `${c} eq ${odata(q.caller!.toLowerCase())}`).join(" or ")})`]
+        : []),
+    ];
+    const rows: Array<ChangeRow & { rowKey?: string }> = [];
+    // Day partitions newest first; RowKeys start with the inverted time, so the concatenation is in order.
+    for (let day = utcDayStart(startMs); day >= utcDayStart(sinceMs) && rows.length <= q.limit; day -= DAY_MS) {
+      const partition = new Date(day).toISOString().slice(0, 10);
+      rows.push(...(await listAll<ChangeRow>(table, [`PartitionKey eq ${odata(partition)}`, ...conditions].join(" and "), q.limit + 1 - rows.length)));
+    }
+    const page = rows.slice(0, q.limit);
+    const items = page.map(changeOf);
+    return rows.length > q.limit ? { items, continuationToken: encodeContinuation(page[page.length - 1]!.rowKey!) } : { items };
   }
 
   /** Move the reference index row when a scale set starts or stops following a definition. */
@@ -150,6 +206,7 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
     },
 
     recordChange: writeChange,
+    changesSince,
 
     async current(key: string) {
       const parsed = parseResourceId(key);
@@ -209,15 +266,52 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       const table = await changes();
       const filter = `PartitionKey eq ${odata(encodeKey(key))}${options.asOf ? ` and RowKey ge ${odata(invertedTime(options.asOf))}` : ""}`;
       const rows = await listAll<ChangeRow>(table, filter, options.limit ?? 50);
-      return rows.map((row) => ({
-        resourceKey: row.resourceKey,
-        resourceId: row.resourceId,
-        action: row.action,
-        observedAt: row.observedAt,
-        ...(row.contentHash ? { contentHash: row.contentHash } : {}),
-        trigger: JSON.parse(row.trigger) as Trigger,
-      }));
+      return rows.map(changeOf);
     },
+
+    // Pages by RowKey (inverted time + discriminator): the token is the last RowKey returned, so a
+    // page never repeats or skips a row however many were written since.
+    async changesOf(key, options) {
+      const table = await changes();
+      const after = decodeContinuation(options.continuationToken);
+      const filter =
+        `PartitionKey eq ${odata(encodeKey(key))}` +
+        (options.asOf ? ` and RowKey ge ${odata(invertedTime(options.asOf))}` : "") +
+        (after ? ` and RowKey gt ${odata(after)}` : "");
+      const rows = await listAll<ChangeRow>(table, filter, options.limit + 1);
+      const page = rows.slice(0, options.limit);
+      const last = page.at(-1);
+      return {
+        items: page.map((row) => ({
+          resourceKey: row.resourceKey,
+          resourceId: row.resourceId,
+          action: row.action,
+          observedAt: row.observedAt,
+          ...(row.contentHash ? { contentHash: row.contentHash } : {}),
+          trigger: JSON.parse(row.trigger) as Trigger,
+        })),
+        ...(rows.length > options.limit && last?.rowKey ? { continuationToken: encodeContinuation(last.rowKey) } : {}),
+      };
+    },
+  };
+}
+
+const DAY_MS = 86_400_000;
+/** inverted(t) = EPOCH_INVERTED - t in ms. */
+const EPOCH_INVERTED = Number(invertedTime(new Date(0).toISOString()));
+
+function utcDayStart(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
+function changeOf(row: ChangeRow): ChangeRecord {
+  return {
+    resourceKey: row.resourceKey,
+    resourceId: row.resourceId,
+    action: row.action,
+    observedAt: row.observedAt,
+    ...(row.contentHash ? { contentHash: row.contentHash } : {}),
+    trigger: JSON.parse(row.trigger) as Trigger,
   };
 }
 

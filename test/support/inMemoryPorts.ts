@@ -27,6 +27,10 @@ import type {
 import { FakeClock } from "./inMemoryDigestPorts.js";
 import { noTelemetry } from "../../shared/telemetry.js";
 import { NOW } from "./snapshotBuilders.js";
+import type { ChangeQuery, FindingQuery, Page } from "../../shared/ports.js";
+import { invertedTime } from "../../shared/storage/tableKeys.js";
+import { changeMatches, findingMatches } from "../../shared/queries.js";
+import { changeTime, decodeContinuation, encodeContinuation, InvalidContinuationTokenError } from "../../shared/ports.js";
 
 export type Fault = "noAccess" | "throttled" | "failed";
 
@@ -194,14 +198,36 @@ export class MemoryResourceStore implements ResourceStore {
       return (ref.kind === "definition" && ref.definitionId.key === definitionKey) || (ref.kind === "version" && parentOf(ref.versionId)?.key === definitionKey);
     });
   }
-  async history(key: string) {
-    return this.historyRows.filter((h) => h.snapshot.id.key === key).reverse();
+  async history(key: string, options: { readonly asOf?: string; readonly limit?: number } = {}) {
+    // As the table adapter: newest first, and with `asOf` the snapshot in force then comes first.
+    const rows = this.historyRows.filter((h) => h.snapshot.id.key === key && (options.asOf === undefined || h.observedAt <= options.asOf)).reverse();
+    return options.limit === undefined ? rows : rows.slice(0, options.limit);
   }
   async changes(key: string) {
     return this.changeRows.filter((c) => c.resourceKey === key).reverse();
   }
+  /** As the table adapter's change log: newest first by the change's time, filters as `changeMatches`, the token a position. */
+  async changesSince(query: ChangeQuery): Promise<Page<ChangeRecord>> {
+    const ordered = this.changeRows
+      .map((change, order) => ({ change, key: `${invertedTime(changeTime(change))}~${change.resourceKey}~${String(order).padStart(8, "0")}` }))
+      .filter((c) => changeMatches(query, c.change))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return pageAfter(ordered, query.limit, query.continuationToken);
+  }
   private live(): Snapshot[] {
     return [...this.rows.values()].filter((r) => !r.deleted).map((r) => r.snapshot);
+  }
+  /** As the table adapter: by the change's time (event time, else observed), newest first; the token is a position. */
+  async changesOf(key: string, options: { readonly asOf?: string; readonly limit: number; readonly continuationToken?: string }) {
+    const all = this.changeRows
+      .map((change, order) => ({ change, order, time: changeTime(change) }))
+      .filter((c) => c.change.resourceKey === key && (options.asOf === undefined || c.time <= options.asOf))
+      .sort((a, b) => (a.time === b.time ? b.order - a.order : a.time < b.time ? 1 : -1));
+    const after = decodeContinuation(options.continuationToken);
+    const start = after === undefined ? 0 : Number(after);
+    if (!Number.isInteger(start) || start < 0) throw new InvalidContinuationTokenError();
+    const page = all.slice(start, start + options.limit).map((c) => c.change);
+    return { items: page, ...(start + options.limit < all.length ? { continuationToken: encodeContinuation(String(start + options.limit)) } : {}) };
   }
 }
 
@@ -226,10 +252,26 @@ export class MemoryFindingStore implements FindingStore {
   async asOf() {
     return [];
   }
+  /** As the table adapter's status index: newest updatedAt first (then fingerprint), filters as `findingMatches`. */
+  async query(query: FindingQuery): Promise<Page<Finding>> {
+    const ordered = [...this.findings.values()]
+      .filter((f) => findingMatches(query, f))
+      .map((f) => ({ item: f, key: `${invertedTime(f.updatedAt)}~${f.fingerprint}` }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return pageAfter(ordered.map((o) => ({ change: o.item, key: o.key })), query.limit, query.continuationToken);
+  }
   /** The finding of `ruleId` on `id`, if any. */
   of(ruleId: string, id: ResourceId): Finding | undefined {
     return [...this.findings.values()].find((f) => f.ruleId === ruleId && f.resourceKey === id.key);
   }
+}
+
+/** One page after the token's position of rows sorted by `key`; a token only when more rows follow. */
+function pageAfter<T>(ordered: ReadonlyArray<{ change: T; key: string }>, limit: number, token: string | undefined): Page<T> {
+  const after = decodeContinuation(token);
+  const rest = after === undefined ? ordered : ordered.filter((o) => o.key > after);
+  const page = rest.slice(0, limit);
+  return rest.length > limit ? { items: page.map((o) => o.change), continuationToken: encodeContinuation(page[page.length - 1]!.key) } : { items: page.map((o) => o.change) };
 }
 
 export class MemoryOutbox implements AlertOutbox {

@@ -61,7 +61,7 @@ function memoryOutbox(): AlertOutbox & { rows: Map<string, OutboxAlert & { lease
   };
 }
 
-const noFindings: FindingStore = { forResource: async () => [], apply: async () => {}, open: async () => [], asOf: async () => [] };
+const noFindings: FindingStore = { forResource: async () => [], apply: async () => {}, open: async () => [], asOf: async () => [], query: async () => ({ items: [] }) };
 
 function recordingTeams(failures = 0): TeamsNotifier & { sent: Array<{ payload: unknown; alertId: string }> } {
   const sent: Array<{ payload: unknown; alertId: string }> = [];

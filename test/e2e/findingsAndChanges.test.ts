@@ -1,0 +1,209 @@
+/**
+ * `gallery-watch findings` / `changes` and `GET /api/findings` / `/api/changes` as the security
+ * team uses them, against one local stack with the design brief's case studies replayed through
+ * the simulated ARM: the listings come from the index rows written with the data, and agree with
+ * the findings table itself.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { startLocalStack, type LocalStack } from "../../local/stack.js";
+import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
+import { caseStudySteps, CALLERS, ids } from "../../local/scenarios/replay.js";
+import { waitUntilQuiet } from "../../local/quiet.js";
+import { STACK_FILE_VARIABLE } from "../../local/stackState.js";
+import { loadConfig } from "../../shared/config.js";
+import { createTableFindingStore } from "../../shared/storage/tableFindingStore.js";
+import { parseResourceId } from "../../shared/domain/resourceId.js";
+import type { Finding } from "../../shared/domain/findings.js";
+import { runProcess, type ProcessResult } from "../support/processes.js";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const dir = mkdtempSync(path.join(os.tmpdir(), "gallery-watch-listings-"));
+const noStackFile = path.join(dir, "no-such-stack.json");
+const today = new Date();
+let stack: LocalStack;
+
+/** `gallery-watch …` from this checkout's sources (a dist/ some build left behind would test that build instead). */
+const sources = `const cli = await import(${JSON.stringify(pathToFileURL(path.join(root, "cli/main.ts")).href)}); await cli.run(process.argv.slice(1));`;
+function cli(args: readonly string[]): Promise<ProcessResult> {
+  const env = { ...process.env, ...stack.settings, [STACK_FILE_VARIABLE]: noStackFile };
+  return runProcess(process.execPath, ["--import", import.meta.resolve("tsx"), "--input-type=module", "-e", sources, "--", ...args], { cwd: dir, env, timeoutMs: 60_000 });
+}
+
+/** RFC 4180, as a spreadsheet would read it: quoted fields may hold commas, quotes and line breaks. */
+function parseCsv(text: string): Array<Record<string, string>> {
+  const records: string[][] = [];
+  let field = "";
+  let record: string[] = [];
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") record.push(field), (field = "");
+    else if (c === "\r" && text[i + 1] === "\n") {
+      record.push(field), records.push(record), (record = []), (field = ""), i++;
+    } else field += c;
+  }
+  if (field !== "" || record.length > 0) record.push(field), records.push(record);
+  const [header, ...rows] = records;
+  return rows.map((r) => {
+    expect(r).toHaveLength(header!.length);
+    return Object.fromEntries(header!.map((h, i) => [h, r[i]!]));
+  });
+}
+
+async function api(pathAndQuery: string): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${stack.host.url}/api/${pathAndQuery}`);
+  return { status: response.status, body: await response.json() };
+}
+
+/** The findings table itself (not the index): what every listing must agree with. */
+async function storedNotResolved(): Promise<Finding[]> {
+  const config = loadConfig(stack.settings);
+  return createTableFindingStore(config.storage as { connectionString: string }, config.tablePrefix).open();
+}
+
+beforeAll(async () => {
+  stack = await startLocalStack({ seed: caseStudySeed(undefined, today), log: pino({ level: "silent" }) });
+  for (const step of caseStudySteps(today)) {
+    await step.run(stack);
+    await waitUntilQuiet(stack);
+  }
+}, 240_000);
+afterAll(async () => {
+  await stack?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("gallery-watch findings", () => {
+  it("--state open --output csv lists the case-study findings that are open, as the findings table holds them", async () => {
+    const result = await cli(["findings", "--state", "open", "--output", "csv"]);
+    expect(result.stderr).not.toContain("ERROR");
+    expect(result.code).toBe(0);
+    const rows = parseCsv(result.stdout);
+    const open = (await storedNotResolved()).filter((f) => f.status === "open");
+    expect(open.length).toBeGreaterThan(0);
+    expect(rows.map((r) => r.ResourceId + "|" + r.Rule).sort()).toEqual(open.map((f) => f.resourceId + "|" + f.ruleId).sort());
+    expect(rows.every((r) => r.Status === "open")).toBe(true);
+    // Case study 2: the forensics gallery went public, and the version past its end of life is still replicated.
+    const forensics = rows.find((r) => r.Rule === "shared-outside");
+    expect(forensics).toMatchObject({ Severity: "critical", Resource: "forensicsGallery", Subscription: stack.subscriptionId, ResourceId: ids(stack).forensicsGallery });
+    expect(rows.find((r) => r.Rule === "lifecycle")?.Resource).toMatch(/^forensicsGallery\/memory-lab\//);
+    // csv keeps the whole summary (table output truncates it), commas and all.
+    expect(forensics!.Summary).toBe(open.find((f) => f.ruleId === "shared-outside")!.summary);
+    expect(Date.parse(forensics!.FirstSeen!.replace(" ", "T"))).not.toBeNaN();
+  });
+
+  it("by default lists every finding not resolved, the excepted scale set included, and --state resolved the resolved ones", async () => {
+    const all = await cli(["findings", "--output", "json"]);
+    expect(all.code).toBe(0);
+    const listed = JSON.parse(all.stdout) as { items: Finding[]; truncated: boolean; count: number };
+    expect(listed.truncated).toBe(false);
+    expect(listed.items.map((f) => f.fingerprint).sort()).toEqual((await storedNotResolved()).map((f) => f.fingerprint).sort());
+    expect(listed.items.find((f) => f.ruleId === "scale-set-use")).toMatchObject({ status: "excepted", resourceId: ids(stack).saasScaleSet });
+
+    const resolved = JSON.parse((await cli(["findings", "--state", "resolved", "--output", "json"])).stdout) as { items: Finding[] };
+    // Case study 1: Priya's extra regions were removed again; case study 3: the emergency version excluded from latest.
+    expect(resolved.items.map((f) => `${f.ruleId} ${parseResourceId(f.resourceId).image}`)).toEqual(expect.arrayContaining(["replication-breadth gateway-os", "selectable-as-latest emergency-specialized"]));
+  });
+
+  it("table output is for people: short names, a truncated summary, and a note when --limit cuts the list", async () => {
+    const result = await cli(["findings", "--limit", "1"]);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^Severity\s+Rule\s+Status\s+Resource\s+Subscription\s+FirstSeen\s+Updated\s+Summary$/);
+    expect(lines).toHaveLength(3);
+    expect(result.stderr).toContain("Showing the first 1 findings (--limit 1); more match.");
+
+    const json = JSON.parse((await cli(["findings", "--limit", "1", "--output", "json"])).stdout) as { items: unknown[]; truncated: boolean; continuationToken: string };
+    expect(json.items).toHaveLength(1);
+    expect(json.truncated).toBe(true);
+    const next = JSON.parse((await cli(["findings", "--limit", "1", "--output", "json", "--continuation-token", json.continuationToken])).stdout) as { items: Finding[] };
+    expect(next.items).toHaveLength(1);
+    expect(next.items[0]).not.toEqual(json.items[0]);
+  });
+
+  it("refuses a malformed --since, naming what it accepts", async () => {
+    const result = await cli(["findings", "--since", "last tuesday"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--since: 'last tuesday' is neither an ISO 8601 time");
+  });
+});
+
+describe("gallery-watch changes", () => {
+  it("--caller priya.patel@contoso.example shows Priya's change to the gateway version, with her UPN and the correlation id", async () => {
+    const result = await cli(["changes", "--caller", CALLERS.priya.upn, "--output", "json"]);
+    expect(result.stderr).not.toContain("ERROR");
+    expect(result.code).toBe(0);
+    const listed = JSON.parse(result.stdout) as { items: Array<Record<string, string>>; truncated: boolean };
+    expect(listed.items.length).toBeGreaterThan(0);
+    expect(listed.items.every((c) => c.callerUpn === CALLERS.priya.upn && c.callerName === CALLERS.priya.name)).toBe(true);
+    expect(listed.items).toContainEqual(
+      expect.objectContaining({ resourceId: ids(stack).plantVersion, resourceGroup: "rg-plant", operation: "Microsoft.Compute/galleries/images/versions/write", correlationId: expect.any(String) }),
+    );
+    // Newest first.
+    expect([...listed.items.map((c) => c.time)].sort().reverse()).toEqual(listed.items.map((c) => c.time));
+
+    const table = await cli(["changes", "--caller", "Priya Patel"]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^Time\s+Caller\s+CallerUpn\s+CallerAppId\s+Action\s+Operation\s+Resource\s+ResourceGroup\s+CorrelationId$/m);
+    expect(table.stdout).toContain("plantGallery/gateway-os/1.0.0");
+    expect(table.stdout).toContain(CALLERS.priya.upn);
+    expect(table.stdout).not.toContain(CALLERS.sam.upn);
+  });
+
+  it("--resource-group narrows to one group, and csv parses back", async () => {
+    const result = await cli(["changes", "--resource-group", "rg-forensics", "--output", "csv"]);
+    expect(result.code).toBe(0);
+    const rows = parseCsv(result.stdout);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(new Set(rows.map((r) => r.ResourceGroup))).toEqual(new Set(["rg-forensics"]));
+    expect(rows).toContainEqual(expect.objectContaining({ CallerUpn: CALLERS.sam.upn, Resource: "forensicsGallery" }));
+  });
+});
+
+describe("GET /api/findings and /api/changes", () => {
+  it("pages findings two at a time with a continuation token, losing and repeating nothing", async () => {
+    const everything = await api("findings?limit=1000");
+    expect(everything.status).toBe(200);
+    expect(everything.body.continuationToken).toBeNull();
+    const total = (everything.body.items as Finding[]).map((f) => f.fingerprint);
+    expect(total.length).toBeGreaterThan(2);
+
+    const first = await api("findings?limit=2");
+    expect(first.body.items).toHaveLength(2);
+    expect(typeof first.body.continuationToken).toBe("string");
+    const seen: string[] = [];
+    let page = first;
+    for (;;) {
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...(page.body.items as Finding[]).map((f) => f.fingerprint));
+      if (page.body.continuationToken === null) break;
+      page = await api(`findings?limit=2&continuationToken=${encodeURIComponent(page.body.continuationToken)}`);
+    }
+    expect(seen).toEqual(total);
+  });
+
+  it("answers 400 naming the parameter for a bad limit, state or token", async () => {
+    expect(await api("findings?limit=1001")).toEqual({ status: 400, body: { error: expect.stringContaining("limit:") } });
+    expect(await api("findings?state=closed")).toEqual({ status: 400, body: { error: expect.stringContaining("state: 'closed' is not one of") } });
+    expect(await api("changes?continuationToken=garbage")).toEqual({ status: 400, body: { error: expect.stringContaining("continuationToken") } });
+  });
+
+  it("lists changes by caller and resource group", async () => {
+    const sam = await api(`changes?caller=${encodeURIComponent(CALLERS.sam.upn)}&resourceGroup=rg-forensics`);
+    expect(sam.status).toBe(200);
+    expect(sam.body.items.length).toBeGreaterThan(0);
+    expect(sam.body.items.every((c: Record<string, string>) => c.callerUpn === CALLERS.sam.upn && c.resourceGroup === "rg-forensics")).toBe(true);
+    expect((await api(`changes?caller=${encodeURIComponent(CALLERS.sam.upn)}&resourceGroup=rg-plant`)).body.items).toEqual([]);
+  });
+});
