@@ -8,6 +8,9 @@ import { nightlySweep } from "./nightlySweep.js";
 import { nightlyDigest } from "./nightlyDigest.js";
 import { sweepSubscription } from "./sweepSubscription.js";
 import { resourceHistory } from "./resourceHistory.js";
+import { images } from "./images.js";
+import { findings } from "./findings.js";
+import { changes } from "./changes.js";
 import { redriveDeadLetters } from "./redriveDeadLetters.js";
 
 export const declarations: readonly FunctionDeclaration[] = [
@@ -19,5 +22,8 @@ export const declarations: readonly FunctionDeclaration[] = [
   nightlyDigest,
   sweepSubscription,
   resourceHistory,
+  images,
+  findings,
+  changes,
   redriveDeadLetters,
 ];
