@@ -8,6 +8,8 @@ import { resolveSettings, type SettingsSource } from "./settings.js";
 import { createOutput, type Output, type OutputFormat } from "./output.js";
 
 export interface GlobalOptions {
+  /** Read this storage account with DefaultAzureCredential instead of a connection string. */
+  readonly storageAccount?: string;
   readonly output: OutputFormat;
   readonly verbose?: boolean;
   readonly debug?: boolean;
@@ -44,7 +46,7 @@ export function createContext(io: CliIo, options: GlobalOptions): CliContext {
   let app: Runtime | undefined;
   const resolved = () => {
     if (!settings) {
-      settings = resolveSettings(io.env, io.cwd);
+      settings = resolveSettings(io.env, io.cwd, options.storageAccount);
       if (options.verbose || options.debug) io.stderr(`settings: ${settings.description}\n`);
     }
     return settings;

@@ -38,7 +38,19 @@ function localSettingsValues(cwd: string): { values: Record<string, string>; fil
   return { values: {} };
 }
 
-export function resolveSettings(env: Readonly<Record<string, string | undefined>> = process.env, cwd = process.cwd()): SettingsSource {
+/** The Teams webhook is needed only to send (digest); reading a storage account must not require it. */
+const NO_WEBHOOK = "https://teams.invalid/not-configured-for-this-cli-session";
+
+export function resolveSettings(env: Readonly<Record<string, string | undefined>> = process.env, cwd = process.cwd(), storageAccount?: string): SettingsSource {
+  if (storageAccount) {
+    // Identity-based, as the function app itself reads it in Azure: DefaultAzureCredential (az login) and the account name.
+    const settings: Record<string, string | undefined> = { ...localSettingsValues(cwd).values };
+    for (const [name, value] of Object.entries(env)) if (value !== undefined && value !== "") settings[name] = value;
+    delete settings.AzureWebJobsStorage;
+    settings.AzureWebJobsStorage__accountName = storageAccount;
+    settings.GW_TEAMS_WEBHOOK_URL ??= NO_WEBHOOK;
+    return { config: loadConfig(settings), description: `storage account '${storageAccount}' with the signed-in identity (DefaultAzureCredential)` };
+  }
   const stack = runningStack(stackStatePath(env));
   if (stack) {
     return { config: loadConfig(stack.settings), description: `the local stack started by npm start (pid ${stack.pid}, host ${stack.hostUrl})`, stack };
