@@ -282,14 +282,7 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       const page = rows.slice(0, options.limit);
       const last = page.at(-1);
       return {
-        items: page.map((row) => ({
-          resourceKey: row.resourceKey,
-          resourceId: row.resourceId,
-          action: row.action,
-          observedAt: row.observedAt,
-          ...(row.contentHash ? { contentHash: row.contentHash } : {}),
-          trigger: JSON.parse(row.trigger) as Trigger,
-        })),
+        items: page.map(changeOf),
         ...(rows.length > options.limit && last?.rowKey ? { continuationToken: encodeContinuation(last.rowKey) } : {}),
       };
     },

@@ -53,7 +53,7 @@ describe("npm start's settings", () => {
           GW_TEAMS_MAX_RPS: "",
           AzureWebJobsStorage: "UseDevelopmentStorage=true",
           GW_ARM_ENDPOINT: "https://management.azure.com",
-          GW_TEAMS_WEBHOOK_URL: "https://prod-00.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=secret-from-the-file",
+          GW_TEAMS_WEBHOOK_URL: "https://prod-00.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=fake-file-sig",
         },
       }),
     );
@@ -63,7 +63,7 @@ describe("npm start's settings", () => {
     expect(out).toMatch(/^ {2}GW_MAX_REGIONS=5 {3}\(from the environment\)$/m);
     expect(out).toMatch(/^ {2}GW_RECHECK_MAX_ATTEMPTS=7 {3}\(from local\.settings\.json\)$/m);
     expect(out).toMatch(/uses its own AzureWebJobsStorage, GW_ARM_ENDPOINT, GW_TEAMS_WEBHOOK_URL .* from local\.settings\.json are not used here/);
-    expect(out).not.toContain("secret-from-the-file");
+    expect(out).not.toContain("fake-file-sig");
     // The gateway image goes to five regions: with 5 allowed, no replication-breadth finding opens or resolves.
     expect(out).toMatch(/Priya adds three more regions[^\n]*\n[^\n]*\n {4}cards: {4}none/);
     expect(out).toMatch(/findings:\s+4 opened, 0 escalated, 0 de-escalated, 1 excepted, 0 reopened, 2 resolved/);
