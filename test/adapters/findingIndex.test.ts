@@ -9,37 +9,19 @@ import { describe, expect, inject, it } from "vitest";
 import { createTableFindingStore } from "../../shared/storage/tableFindingStore.js";
 import { createTableResourceStore } from "../../shared/storage/tableResourceStore.js";
 import { openTable } from "../../shared/storage/tableClients.js";
-import { fingerprintOf } from "../../shared/domain/transitions.js";
-import type { Finding, FindingRuleId, FindingStatus, Severity } from "../../shared/domain/findings.js";
+import type { Finding, FindingStatus, Severity } from "../../shared/domain/findings.js";
 import type { ChangeRecord, FindingQuery, FindingStore, Page, Trigger } from "../../shared/ports.js";
 import { InvalidContinuationTokenError } from "../../shared/ports.js";
 import { BASE, SUB } from "../support/snapshotBuilders.js";
+import { aFinding as storedFinding } from "../support/snapshotBuilders.js";
 
 const conn = () => ({ connectionString: inject("azuriteConnectionString") });
 const prefix = () => `t${randomUUID().replace(/-/g, "").slice(0, 12)}`;
 const OTHER_SUB = "99999999-8888-7777-6666-555555555555";
 
 function aFinding(n: number, overrides: Partial<Finding> = {}): Finding {
-  const resourceId = overrides.resourceId ?? `${BASE}/galleries/g/images/def${n}/versions/1.0.${n}`;
-  const ruleId: FindingRuleId = overrides.ruleId ?? "replication-breadth";
   const updatedAt = overrides.updatedAt ?? new Date(Date.UTC(2026, 10, 1) + n * 60_000).toISOString();
-  return {
-    fingerprint: fingerprintOf(ruleId, resourceId.toLowerCase()),
-    ruleId,
-    resourceKey: resourceId.toLowerCase(),
-    resourceId,
-    resourceKind: "imageVersion",
-    status: "open",
-    severity: "high",
-    summary: `finding ${n}`,
-    facts: {},
-    magnitude: 1,
-    remediation: { commands: [], portalUrl: "https://portal.azure.com", advice: "fix it" },
-    firstSeenAt: updatedAt,
-    updatedAt,
-    revision: 1,
-    ...overrides,
-  };
+  return storedFinding(overrides.resourceId ?? `${BASE}/galleries/g/images/def${n}/versions/1.0.${n}`, { summary: `finding ${n}`, updatedAt, ...overrides });
 }
 
 const opened = (f: Finding) => ({ kind: "opened" as const, fingerprint: f.fingerprint, after: f, alert: true, at: f.updatedAt });

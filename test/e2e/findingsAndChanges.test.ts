@@ -7,58 +7,27 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { startLocalStack, type LocalStack } from "../../local/stack.js";
 import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { caseStudySteps, CALLERS, ids } from "../../local/scenarios/replay.js";
 import { waitUntilQuiet } from "../../local/quiet.js";
-import { STACK_FILE_VARIABLE } from "../../local/stackState.js";
 import { loadConfig } from "../../shared/config.js";
 import { createTableFindingStore } from "../../shared/storage/tableFindingStore.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { Finding } from "../../shared/domain/findings.js";
-import { runProcess, type ProcessResult } from "../support/processes.js";
+import { runCli } from "../support/processes.js";
+import { parseCsv } from "../support/csv.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(path.join(os.tmpdir(), "gallery-watch-listings-"));
-const noStackFile = path.join(dir, "no-such-stack.json");
 const today = new Date();
 let stack: LocalStack;
 
-/** `gallery-watch …` from this checkout's sources (a dist/ some build left behind would test that build instead). */
-const sources = `const cli = await import(${JSON.stringify(pathToFileURL(path.join(root, "cli/main.ts")).href)}); await cli.run(process.argv.slice(1));`;
-function cli(args: readonly string[]): Promise<ProcessResult> {
-  const env = { ...process.env, ...stack.settings, [STACK_FILE_VARIABLE]: noStackFile };
-  return runProcess(process.execPath, ["--import", import.meta.resolve("tsx"), "--input-type=module", "-e", sources, "--", ...args], { cwd: dir, env, timeoutMs: 60_000 });
+function cli(args: readonly string[]) {
+  return runCli(args, { cwd: dir, settings: stack.settings });
 }
 
-/** RFC 4180, as a spreadsheet would read it: quoted fields may hold commas, quotes and line breaks. */
-function parseCsv(text: string): Array<Record<string, string>> {
-  const records: string[][] = [];
-  let field = "";
-  let record: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") record.push(field), (field = "");
-    else if (c === "\r" && text[i + 1] === "\n") {
-      record.push(field), records.push(record), (record = []), (field = ""), i++;
-    } else field += c;
-  }
-  if (field !== "" || record.length > 0) record.push(field), records.push(record);
-  const [header, ...rows] = records;
-  return rows.map((r) => {
-    expect(r).toHaveLength(header!.length);
-    return Object.fromEntries(header!.map((h, i) => [h, r[i]!]));
-  });
-}
 
 async function api(pathAndQuery: string): Promise<{ status: number; body: any }> {
   const response = await fetch(`${stack.host.url}/api/${pathAndQuery}`);

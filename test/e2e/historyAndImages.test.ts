@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { startLocalStack, type LocalStack } from "../../local/stack.js";
@@ -14,20 +13,15 @@ import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { CALLERS, caseStudySteps, ids } from "../../local/scenarios/replay.js";
 import { waitUntilQuiet } from "../../local/quiet.js";
 import { armWrite } from "../../local/armWrite.js";
-import { STACK_FILE_VARIABLE } from "../../local/stackState.js";
-import { runProcess, type ProcessResult } from "../support/processes.js";
+import { runCli } from "../support/processes.js";
+import { parseCsv } from "../support/csv.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(path.join(os.tmpdir(), "gallery-watch-history-"));
-const noStackFile = path.join(dir, "no-such-stack.json");
 const today = new Date();
 let stack: LocalStack;
 
-/** The CLI from this checkout's sources (not a dist/ some build left behind), with the stack's settings in the environment. */
-const sources = `const cli = await import(${JSON.stringify(pathToFileURL(path.join(root, "cli/main.ts")).href)}); await cli.run(process.argv.slice(1));`;
-function cli(args: readonly string[]): Promise<ProcessResult> {
-  const env = { ...process.env, ...stack.settings, [STACK_FILE_VARIABLE]: noStackFile };
-  return runProcess(process.execPath, ["--import", import.meta.resolve("tsx"), "--input-type=module", "-e", sources, "--", ...args], { cwd: dir, env, timeoutMs: 60_000 });
+function cli(args: readonly string[]) {
+  return runCli(args, { cwd: dir, settings: stack.settings });
 }
 
 async function api(route: string): Promise<{ status: number; body: Record<string, any> }> {
@@ -36,26 +30,6 @@ async function api(route: string): Promise<{ status: number; body: Record<string
 }
 const historyUrl = (id: string, extra = "") => `resources/history?id=${encodeURIComponent(id)}${extra}`;
 
-/** RFC 4180, enough for what the CLI writes (quoted fields with commas, doubled quotes, CRLF). */
-function parseCsv(text: string): Array<Record<string, string>> {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") row.push(field), (field = "");
-    else if (c === "\n") row.push(field.replace(/\r$/, "")), rows.push(row), (row = []), (field = "");
-    else field += c;
-  }
-  const [header, ...body] = rows;
-  return body.map((cells) => Object.fromEntries(header!.map((h, i) => [h, cells[i] ?? ""])));
-}
 
 beforeAll(async () => {
   stack = await startLocalStack({ seed: caseStudySeed(undefined, today), log: pino({ level: "silent" }) });

@@ -7,22 +7,18 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { Ajv } from "ajv";
 import { startLocalStack, type LocalStack } from "../../local/stack.js";
 import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
-import { STACK_FILE_VARIABLE } from "../../local/stackState.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { PolicyAssignmentResource, PolicyDefinitionResource } from "../../shared/domain/policyExport.js";
 import { POLICY_ASSIGNMENT_SCHEMA, POLICY_DEFINITION_SCHEMA, POLICY_SCHEMA_AJV_OPTIONS } from "../../shared/policyDefinitionSchema.js";
 import { scaleSetRequest, verdict, versionRequest, type PolicyResource } from "../support/policyEvaluator.js";
-import { runProcess } from "../support/processes.js";
+import { runCli } from "../support/processes.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(path.join(os.tmpdir(), "gallery-watch-policy-"));
-const noStackFile = path.join(dir, "no-such-stack.json");
 let stack: LocalStack;
 
 interface Result {
@@ -31,17 +27,9 @@ interface Result {
   readonly stderr: string;
 }
 
-/**
- * `gallery-watch …` from this checkout's TypeScript sources, as bin/gallery-watch.mjs runs them
- * when there is no build: bin prefers dist/ when it exists, and a dist/ some build left behind
- * would test that build rather than these sources.
- */
-const sources = `const cli = await import(${JSON.stringify(pathToFileURL(path.join(root, "cli/main.ts")).href)}); await cli.run(process.argv.slice(1));`;
 
-function cli(args: readonly string[], timeoutMs = 60_000): Promise<Result> {
-  // The stack's app settings in the environment; no state file (a developer's own `npm start` must not be picked up).
-  const env = { ...process.env, ...stack.settings, [STACK_FILE_VARIABLE]: noStackFile };
-  return runProcess(process.execPath, ["--import", import.meta.resolve("tsx"), "--input-type=module", "-e", sources, "--", ...args], { cwd: dir, env, timeoutMs });
+function cli(args: readonly string[], timeoutMs = 60_000) {
+  return runCli(args, { cwd: dir, settings: stack.settings, timeoutMs });
 }
 
 const readJson = <T>(file: string) => JSON.parse(readFileSync(file, "utf8")) as T;

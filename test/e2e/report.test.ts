@@ -10,7 +10,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { startLocalStack, type LocalStack } from "../../local/stack.js";
@@ -18,12 +17,10 @@ import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { caseStudySteps, CALLERS, ids } from "../../local/scenarios/replay.js";
 import { armWrite } from "../../local/armWrite.js";
 import { waitUntilQuiet } from "../../local/quiet.js";
-import { STACK_FILE_VARIABLE } from "../../local/stackState.js";
 import { SECTION_IDS } from "../../shared/report/renderEvidence.js";
 import { ensureChromium, openPage, screenshot, type PageRun } from "../support/chromium.js";
-import { runProcess, type ProcessResult } from "../support/processes.js";
+import { runCli, type ProcessResult } from "../support/processes.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(path.join(os.tmpdir(), "gallery-watch-report-"));
 const keep = path.join(os.tmpdir(), "gallery-watch-report-e2e");
 const XSS_CALLER = { name: "<script>alert(1)</script>", upn: "mallory@contoso.example", ipaddr: "203.0.113.66" };
@@ -34,11 +31,8 @@ let stack: LocalStack;
 const browser = await ensureChromium();
 if (!browser.ok) console.warn(`SKIPPED the evidence report's browser checks: ${browser.reason}`);
 
-/** `gallery-watch …` from this checkout's sources with the stack's settings (no state file: a developer's own `npm start` must not be picked up). */
-const sources = `const cli = await import(${JSON.stringify(pathToFileURL(path.join(root, "cli/main.ts")).href)}); await cli.run(process.argv.slice(1));`;
-function cli(args: readonly string[]): Promise<ProcessResult> {
-  const env = { ...process.env, ...stack.settings, [STACK_FILE_VARIABLE]: path.join(dir, "no-such-stack.json") };
-  return runProcess(process.execPath, ["--import", import.meta.resolve("tsx"), "--input-type=module", "-e", sources, "--", ...args], { cwd: dir, env, timeoutMs: 120_000 });
+function cli(args: readonly string[]) {
+  return runCli(args, { cwd: dir, settings: stack.settings, timeoutMs: 120_000 });
 }
 
 interface Summary {

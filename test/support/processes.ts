@@ -1,5 +1,8 @@
 /** Runs a child process to its end, collecting what it printed; killed (and rejected) past the deadline. */
 import { spawn } from "node:child_process";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { STACK_FILE_VARIABLE } from "../../local/stackState.js";
 
 export interface ProcessResult {
   readonly code: number | null;
@@ -25,4 +28,16 @@ export function runProcess(command: string, args: readonly string[], options: { 
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * `gallery-watch …` from this checkout's TypeScript sources (never a dist/ some build left
+ * behind), with `settings` as its environment and no `npm start` state file, so a developer's own
+ * running stack is never picked up.
+ */
+export function runCli(args: readonly string[], options: { readonly cwd: string; readonly settings: Readonly<Record<string, string>>; readonly timeoutMs?: number }): Promise<ProcessResult> {
+  const main = pathToFileURL(path.resolve(import.meta.dirname, "../../cli/main.ts")).href;
+  const sources = `const cli = await import(${JSON.stringify(main)}); await cli.run(process.argv.slice(1));`;
+  const env = { ...process.env, ...options.settings, [STACK_FILE_VARIABLE]: path.join(options.cwd, "no-such-stack.json") };
+  return runProcess(process.execPath, ["--import", import.meta.resolve("tsx"), "--input-type=module", "-e", sources, "--", ...args], { cwd: options.cwd, env, timeoutMs: options.timeoutMs ?? 60_000 });
 }

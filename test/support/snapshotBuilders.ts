@@ -9,7 +9,8 @@ import {
   type TargetRegionSnapshot,
 } from "../../shared/domain/snapshots.js";
 import { DEFAULT_POLICY, type Policy } from "../../shared/domain/policy.js";
-import { RULE_IDS, type Evaluation, type FindingRuleId } from "../../shared/domain/findings.js";
+import { RULE_IDS, type Evaluation, type Finding, type FindingRuleId } from "../../shared/domain/findings.js";
+import { fingerprintOf } from "../../shared/domain/transitions.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
 import type { RelatedResources } from "../../shared/domain/rules/related.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
@@ -91,5 +92,28 @@ export function evaluation(subjects: Array<[Snapshot, RelatedResources?]>, now =
     rules: [...RULE_IDS, "read-access"] satisfies FindingRuleId[],
     results: subjects.flatMap(([s, related]) => evaluateSubject(s, related ?? { definitions: [], versions: [] }, policy(), now)),
     evaluatedAt: now.toISOString(),
+  };
+}
+
+/** A stored finding on `resourceId` (an open, high replication-breadth finding unless overridden). */
+export function aFinding(resourceId: string, overrides: Partial<Finding> = {}): Finding {
+  const ruleId: FindingRuleId = overrides.ruleId ?? "replication-breadth";
+  const updatedAt = overrides.updatedAt ?? NOW.toISOString();
+  return {
+    fingerprint: fingerprintOf(ruleId, resourceId.toLowerCase()),
+    ruleId,
+    resourceKey: resourceId.toLowerCase(),
+    resourceId,
+    resourceKind: "imageVersion",
+    status: "open",
+    severity: "high",
+    summary: "finding",
+    facts: {},
+    magnitude: 1,
+    remediation: { commands: [], portalUrl: "https://portal.azure.com", advice: "fix it" },
+    firstSeenAt: updatedAt,
+    updatedAt,
+    revision: 1,
+    ...overrides,
   };
 }

@@ -1,8 +1,7 @@
 /** The cross-resource query use cases over the in-memory adapters: parameters, filters, paging. */
 import { describe, expect, it } from "vitest";
 import { MemoryFindingStore, MemoryResourceStore } from "../support/inMemoryPorts.js";
-import { fingerprintOf } from "../../shared/domain/transitions.js";
-import type { Finding, FindingRuleId, FindingStatus, Severity } from "../../shared/domain/findings.js";
+import type { Finding, FindingStatus, Severity } from "../../shared/domain/findings.js";
 import type { ChangeRecord, FindingQuery, FindingStore, Page, Trigger } from "../../shared/ports.js";
 import {
   changeQueryFrom,
@@ -18,32 +17,15 @@ import {
 } from "../../shared/queries.js";
 import { parseDuration as cliParseDuration, timeArgument } from "../../cli/time.js";
 import { BASE, SUB } from "../support/snapshotBuilders.js";
+import { aFinding as storedFinding } from "../support/snapshotBuilders.js";
 
 const NOW = new Date("2026-11-24T12:00:00.000Z");
 const OTHER_SUB = "99999999-8888-7777-6666-555555555555";
 
 function aFinding(n: number, overrides: Partial<Finding> & { sub?: string; rg?: string } = {}): Finding {
   const { sub = SUB, rg = "rg", ...rest } = overrides;
-  const resourceId = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/galleries/g/images/d${n}/versions/1.0.0`;
-  const ruleId: FindingRuleId = rest.ruleId ?? "replication-breadth";
   const updatedAt = rest.updatedAt ?? new Date(Date.UTC(2026, 10, 20) + n * 3_600_000).toISOString();
-  return {
-    fingerprint: fingerprintOf(ruleId, resourceId.toLowerCase()),
-    ruleId,
-    resourceKey: resourceId.toLowerCase(),
-    resourceId,
-    resourceKind: "imageVersion",
-    status: "open",
-    severity: "high",
-    summary: `finding ${n}`,
-    facts: {},
-    magnitude: 1,
-    remediation: { commands: [], portalUrl: "https://portal.azure.com", advice: "fix it" },
-    firstSeenAt: updatedAt,
-    updatedAt,
-    revision: 1,
-    ...rest,
-  };
+  return storedFinding(`/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute/galleries/g/images/d${n}/versions/1.0.0`, { summary: `finding ${n}`, updatedAt, ...rest });
 }
 
 async function storeOf(...findings: Finding[]): Promise<MemoryFindingStore> {
