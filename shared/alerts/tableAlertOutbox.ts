@@ -65,6 +65,12 @@ function compare(a: string, b: string): number {
 
 export function createTableAlertOutbox(conn: StorageConnection, prefix: string): AlertOutbox {
   const alerts = () => openTable(conn, `${prefix}Alerts`);
+  /** Alerts this process staged and has not yet released or discarded, with their createdAt (bounded: a crash leaves entries behind). */
+  const stagedHere = new Map<string, string>();
+  const rememberStaged = (alertId: string, createdAt: string) => {
+    if (stagedHere.size >= 10_000) stagedHere.delete(stagedHere.keys().next().value!);
+    stagedHere.set(alertId, createdAt);
+  };
 
   async function toAlert(row: AlertRow & object): Promise<OutboxAlert> {
     const body = JSON.parse(await readBody(await alerts(), row)) as { transition: FindingTransition; attribution?: Attribution };
@@ -98,9 +104,16 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
   return {
     async enqueue(items, now) {
       const table = await alerts();
-      for (const item of items) {
-        if (await insertIfAbsent(table, entity(item, "staged", now))) await insertIfAbsent(table, indexRow(STAGED, item, now));
-      }
+      // The alert and its `staged` index row side by side. A retry that finds the alert already
+      // past staged removes the index row it just wrote again (reconcileStaged would ignore it too).
+      await Promise.all(
+        items.map(async (item) => {
+          const [created] = await Promise.all([insertIfAbsent(table, entity(item, "staged", now)), insertIfAbsent(table, indexRow(STAGED, item, now))]);
+          if (created) return rememberStaged(item.alertId, now);
+          const existing = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(item.alertId));
+          if (existing && existing.state !== "staged") await removeIndex(STAGED, item.alertId);
+        }),
+      );
     },
 
     async claimDue(now, limit, leaseMs) {
@@ -141,19 +154,31 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
 
     async release(items, now) {
       const table = await alerts();
-      for (const item of items) {
-        const existing = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(item.alertId));
-        if (existing && existing.state !== "staged") continue; // already pending, delivered or failed: leave it
-        const createdAt = existing?.createdAt ?? now;
-        await call(table.tableName, "upsertEntity", (abortSignal) => table.upsertEntity(entity(item, "pending", createdAt), "Replace", { abortSignal }));
-        await call(table.tableName, "upsertEntity", (abortSignal) => table.upsertEntity(indexRow(DUE, item, createdAt), "Replace", { abortSignal }));
-        await removeIndex(STAGED, item.alertId);
-      }
+      await Promise.all(
+        items.map(async (item) => {
+          // Staged → pending only if still staged; one this invocation just staged is (nothing moves
+          // a staged alert but its own judgement, or reconcileStaged minutes later).
+          let createdAt = stagedHere.get(item.alertId);
+          stagedHere.delete(item.alertId);
+          if (createdAt === undefined) {
+            const existing = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(item.alertId));
+            if (existing && existing.state !== "staged") return removeIndex(STAGED, item.alertId);
+            createdAt = existing?.createdAt ?? now;
+          }
+          // The due row may land first: a sender skips an alert that is not yet pending and finds it on its next pass.
+          await Promise.all([
+            call(table.tableName, "upsertEntity", (abortSignal) => table.upsertEntity(entity(item, "pending", createdAt), "Replace", { abortSignal })),
+            call(table.tableName, "upsertEntity", (abortSignal) => table.upsertEntity(indexRow(DUE, item, createdAt), "Replace", { abortSignal })),
+          ]);
+          await removeIndex(STAGED, item.alertId);
+        }),
+      );
     },
 
     async discard(alertIds) {
       const table = await alerts();
       for (const alertId of alertIds) {
+        stagedHere.delete(alertId);
         const row = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(alertId));
         if (row?.state !== "staged") continue;
         await call(table.tableName, "deleteEntity", (abortSignal) => table.deleteEntity(PARTITION, encodeKey(alertId), { etag: row.etag, abortSignal })).catch((error: unknown) => {

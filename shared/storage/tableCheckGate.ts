@@ -8,7 +8,7 @@
 import type { CheckGate } from "../ports.js";
 import { ConcurrentUpdateError } from "../errors.js";
 import { encodeKey } from "./tableKeys.js";
-import { call, getOrUndefined, insertIfAbsent, openTable, type StorageConnection } from "./tableClients.js";
+import { call, createIfAbsent, getOrUndefined, openTable, type StorageConnection } from "./tableClients.js";
 
 interface GateRow {
   claimedAt: string;
@@ -29,10 +29,9 @@ export function createTableCheckGate(conn: StorageConnection, prefix: string, wi
       const client = await table();
       const pk = encodeKey(key);
       for (let attempt = 1; attempt <= 20; attempt++) {
-        if (await insertIfAbsent(client, { partitionKey: pk, rowKey: RK, claimedAt: now, followUp: false } as GateRow & { partitionKey: string; rowKey: string })) {
-          const row = await getOrUndefined<GateRow>(client, pk, RK);
-          return { kind: "run", token: row?.etag ?? "" };
-        }
+        // One request for a quiet resource: the insert's response carries the etag that `leave` is conditional on.
+        const created = await createIfAbsent(client, { partitionKey: pk, rowKey: RK, claimedAt: now, followUp: false } as GateRow & { partitionKey: string; rowKey: string });
+        if (created !== undefined) return { kind: "run", token: created };
         const row = await getOrUndefined<GateRow>(client, pk, RK);
         if (!row) continue; // cleared in between: try to claim again
         try {

@@ -84,6 +84,16 @@ export async function getOrUndefined<T extends object>(client: TableClient, pk: 
   );
 }
 
+/** Insert; the new row's etag, or undefined when the row already exists (409). */
+export async function createIfAbsent(client: TableClient, entity: TableEntity<object>): Promise<string | undefined> {
+  return call(client.tableName, "createEntity", (abortSignal) =>
+    client.createEntity(entity, { abortSignal }).then(
+      (response) => response.etag ?? "*",
+      (error: unknown) => (statusOf(error) === 409 ? undefined : Promise.reject(error)),
+    ),
+  );
+}
+
 /** Insert; false when the row already exists (409). */
 export async function insertIfAbsent(client: TableClient, entity: TableEntity<object>): Promise<boolean> {
   return call(client.tableName, "createEntity", (abortSignal) =>

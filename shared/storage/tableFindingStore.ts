@@ -18,7 +18,7 @@ import { decodeContinuation, encodeContinuation, type FindingStore, type Page } 
 import { ConcurrentUpdateError } from "../errors.js";
 import { canonicalJson } from "./contentHash.js";
 import { encodeKey, invertedTime } from "./tableKeys.js";
-import { bodyProperties, call, getOrUndefined, insertIfAbsent, listAll, odata, openTable, readBody, upsertWithBody, type StorageConnection } from "./tableClients.js";
+import { bodyProperties, call, createIfAbsent, getOrUndefined, insertIfAbsent, listAll, odata, openTable, readBody, upsertWithBody, type StorageConnection } from "./tableClients.js";
 
 interface FindingRow {
   resourceKey: string;
@@ -50,46 +50,75 @@ export function createTableFindingStore(conn: StorageConnection, prefix: string)
     return Promise.all(rows.map(async (row) => JSON.parse(await readBody(table, row)) as Finding));
   }
 
+  /**
+   * The etag of each finding row this process last read or wrote, with its revision: `apply` right
+   * after `forResource` (one judgement) writes conditionally on it instead of reading the row
+   * again. Only a shortcut: a stale etag fails the write (412) and the row is read as before.
+   */
+  const known = new Map<string, { revision: number; etag: string }>();
+  const remember = (pk: string, rk: string, revision: number, etag: string | undefined) => {
+    if (!etag) return;
+    if (known.size >= 10_000) known.delete(known.keys().next().value!);
+    known.set(`${pk}|${rk}`, { revision, etag });
+  };
+
   async function applyOne(t: FindingTransition): Promise<void> {
     const table = await findings();
     const pk = encodeKey(t.after.resourceKey);
     const rk = t.fingerprint;
     const json = JSON.stringify(t.after);
     const row = { partitionKey: pk, rowKey: rk, resourceKey: t.after.resourceKey, ruleId: t.after.ruleId, status: t.after.status, revision: t.after.revision, updatedAt: t.after.updatedAt };
-    const stored = await getOrUndefined<FindingRow>(table, pk, rk);
-    if (stored && stored.revision === t.after.revision) {
-      // A retry of a write that already landed: fine if it is the same finding, a conflict otherwise.
-      const landed = JSON.parse(await readBody(table, stored)) as Finding;
-      if (sameVerdict(landed, t.after)) {
-        // The earlier attempt may have died before its index writes: complete them (idempotent).
-        await indexFinding(landed, t.before);
-        return;
-      }
-      throw new ConcurrentUpdateError("apply", table.tableName, `finding ${rk} revision ${t.after.revision} was written differently by another invocation`);
-    }
-    const expected = t.before?.revision;
-    if ((stored?.revision ?? undefined) !== expected) {
-      throw new ConcurrentUpdateError("apply", table.tableName, `finding ${rk} is at revision ${stored?.revision ?? "none"}, expected ${expected ?? "none"}`);
-    }
     const { properties, overflow } = bodyProperties(json);
     if (overflow.length > 0) throw new ConcurrentUpdateError("apply", table.tableName, `finding ${rk} is larger than one entity`);
-    if (stored) {
-      await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ ...row, ...properties }, "Replace", { etag: stored.etag, abortSignal }));
-    } else if (!(await insertIfAbsent(table, { ...row, ...properties }))) {
-      throw new ConcurrentUpdateError("apply", table.tableName, `finding ${rk} was created by another invocation`);
+    const expected = t.before?.revision;
+    const cached = known.get(`${pk}|${rk}`);
+    // The common case in one request: a new finding is inserted, a known one replaced on its etag.
+    let etag: string | undefined;
+    if (expected === undefined) etag = await createIfAbsent(table, { ...row, ...properties });
+    else if (cached?.revision === expected) {
+      etag = await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ ...row, ...properties }, "Replace", { etag: cached.etag, abortSignal }))
+        .then((r) => r.etag ?? "*")
+        .catch((error: unknown) => (error instanceof ConcurrentUpdateError ? undefined : Promise.reject(error)));
     }
-    await upsertWithBody(await history(), { partitionKey: pk, rowKey: `${rk}~${invertedTime(t.after.updatedAt)}~${String(t.after.revision).padStart(8, "0")}`, fingerprint: rk, updatedAt: t.after.updatedAt, status: t.after.status }, json);
-    await indexFinding(t.after, stored ?? t.before);
+    if (etag === undefined) {
+      // Not known here, or changed since: read the row to tell a retry of our own write from a conflict.
+      const stored = await getOrUndefined<FindingRow>(table, pk, rk);
+      if (stored && stored.revision === t.after.revision) {
+        // A retry of a write that already landed: fine if it is the same finding, a conflict otherwise.
+        const landed = JSON.parse(await readBody(table, stored)) as Finding;
+        if (sameVerdict(landed, t.after)) {
+          // The earlier attempt may have died before its history and index writes: complete them (idempotent).
+          await writeHistory(landed);
+          await indexFinding(landed, t.before);
+          return;
+        }
+        throw new ConcurrentUpdateError("apply", table.tableName, `finding ${rk} revision ${t.after.revision} was written differently by another invocation`);
+      }
+      if ((stored?.revision ?? undefined) !== expected) {
+        throw new ConcurrentUpdateError("apply", table.tableName, `finding ${rk} is at revision ${stored?.revision ?? "none"}, expected ${expected ?? "none"}`);
+      }
+      if (stored) etag = (await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ ...row, ...properties }, "Replace", { etag: stored.etag, abortSignal }))).etag;
+      else if ((etag = await createIfAbsent(table, { ...row, ...properties })) === undefined) throw new ConcurrentUpdateError("apply", table.tableName, `finding ${rk} was created by another invocation`);
+    }
+    remember(pk, rk, t.after.revision, etag);
+    await Promise.all([writeHistory(t.after), indexFinding(t.after, t.before)]);
+  }
+
+  async function writeHistory(f: Finding): Promise<void> {
+    await upsertWithBody(await history(), { partitionKey: encodeKey(f.resourceKey), rowKey: `${f.fingerprint}~${invertedTime(f.updatedAt)}~${String(f.revision).padStart(8, "0")}`, fingerprint: f.fingerprint, updatedAt: f.updatedAt, status: f.status }, JSON.stringify(f));
   }
 
   return {
     async forResource(resourceKey) {
       const table = await findings();
-      return load(await listAll(table, `PartitionKey eq ${odata(encodeKey(resourceKey))}`));
+      const rows = await listAll<FindingRow>(table, `PartitionKey eq ${odata(encodeKey(resourceKey))}`);
+      for (const row of rows) remember(row.partitionKey ?? "", row.rowKey ?? "", Number(row.revision), row.etag);
+      return load(rows);
     },
 
     async apply(transitions) {
-      for (const t of transitions) await applyOne(t);
+      // Each finding is its own row: they are written side by side.
+      await Promise.all(transitions.map(applyOne));
     },
 
     async open(options = {}) {

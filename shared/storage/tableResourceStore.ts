@@ -74,9 +74,8 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       ...(change.contentHash ? { contentHash: change.contentHash } : {}),
       trigger: JSON.stringify(change.trigger),
     };
-    await insertIfAbsent(table, row); // an existing row is the same event delivered again
-    // The cross-resource index, written even when the row above existed: a retry after a crash
-    // between the two writes completes the index. Same deterministic key, so never twice.
+    // The per-resource row and the cross-resource index row, side by side: both keys are
+    // deterministic, so a retry (or the same event delivered again) completes them and never doubles them.
     const attribution = change.trigger.source === "event" ? change.trigger.attribution : change.trigger.source === "recheck" ? change.trigger.attribution : undefined;
     const id = tryParseResourceId(change.resourceId);
     const utc = new Date(Date.parse(time)).toISOString();
@@ -93,7 +92,7 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       callerObjectIdLc: attribution?.callerObjectId?.toLowerCase() ?? "",
       callerNameLc: attribution?.callerName?.toLowerCase() ?? "",
     };
-    await insertIfAbsent(await changeLog(), indexRow);
+    await Promise.all([insertIfAbsent(table, row), changeLog().then((log) => insertIfAbsent(log, indexRow))]);
   }
 
   async function changesSince(q: ChangeQuery): Promise<Page<ChangeRecord>> {
@@ -159,8 +158,10 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       const pk = partitionOf(snapshot.id);
       const rk = encodeKey(key);
       const refDefinitionKey = snapshot.kind === "scaleSet" ? referencedDefinitionKey(snapshot) : undefined;
+      const json = JSON.stringify(snapshot);
       let changed = false;
       let stale = false;
+      let recorded: Promise<void> | undefined;
       for (let attempt = 1; ; attempt++) {
         const current = await getOrUndefined<CurrentRow>(table, pk, rk);
         changed = !current || current.contentHash !== contentHash || current.deleted;
@@ -170,11 +171,19 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
           changed = false;
           break;
         }
+        // History before the current row: a crash between the two leaves an observation without
+        // its current row (the retry writes both), never a current row whose history is lost.
+        await upsertWithBody(await snapshots(), { partitionKey: encodeKey(key), rowKey: `${invertedTime(observedAt)}~${contentHash.slice(0, 16)}`, resourceKey: key, observedAt, contentHash, trigger: JSON.stringify(trigger) }, json);
         const row = { partitionKey: pk, rowKey: rk, kind: snapshot.kind, resourceKey: key, resourceId: snapshot.id.display, observedAt, contentHash, deleted: false, refDefinitionKey: refDefinitionKey ?? "" };
-        const json = JSON.stringify(snapshot);
         const { properties, overflow } = bodyProperties(json);
+        // The change row goes alongside the current row: it says this event's re-read found a new
+        // state (in a race of two such reads, both did); its key is the event's, so never twice.
+        if (!recorded) {
+          recorded = writeChange({ resourceKey: key, resourceId: snapshot.id.display, action: "written", observedAt, contentHash, trigger });
+          recorded.catch(() => undefined); // awaited below; this only keeps a failure from surfacing as unhandled meanwhile
+        }
         try {
-          // Conditional write of the current row: of concurrent duplicate deliveries, exactly one wins and writes history.
+          // Conditional write of the current row: of concurrent duplicate deliveries, exactly one wins.
           if (overflow.length > 0) await upsertWithBody(table, row, json);
           else if (current) await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ ...row, ...properties }, "Replace", { etag: current.etag, abortSignal }));
           else if (!(await insertIfAbsent(table, { ...row, ...properties }))) throw new ConcurrentUpdateError("createEntity", table.tableName, "created concurrently");
@@ -182,13 +191,12 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
           if (error instanceof ConcurrentUpdateError && attempt < MAX_ATTEMPTS) continue;
           throw error;
         }
-        const history = await snapshots();
-        await upsertWithBody(history, { partitionKey: encodeKey(key), rowKey: `${invertedTime(observedAt)}~${contentHash.slice(0, 16)}`, resourceKey: key, observedAt, contentHash, trigger: JSON.stringify(trigger) }, json);
-        await indexReference(table, key, current?.refDefinitionKey || undefined, refDefinitionKey);
+        await Promise.all([indexReference(table, key, current?.refDefinitionKey || undefined, refDefinitionKey), recorded]);
         break;
       }
-      if (changed || trigger.source !== "sweep") {
-        await writeChange({ resourceKey: key, resourceId: snapshot.id.display, action: changed ? "written" : stale ? "stale" : "unchanged", observedAt, contentHash, trigger });
+      if (recorded) await recorded;
+      else if (trigger.source !== "sweep") {
+        await writeChange({ resourceKey: key, resourceId: snapshot.id.display, action: stale ? "stale" : "unchanged", observedAt, contentHash, trigger });
       }
       return { changed };
     },
