@@ -9,14 +9,14 @@
  *   no verdict is ever computed from partial information.
  *
  * Order of writes, so that no transition is lost or alerted twice under retries:
- *   snapshot (content-addressed, idempotent) → outbox rows (deterministic ids, insert-if-absent)
- *   → findings (conditional on revision). A retry after a crash recomputes the same transitions,
+ *   snapshot (content-addressed, idempotent) and staged outbox rows (deterministic ids,
+ *   insert-if-absent), side by side → findings (conditional on revision) → outbox rows released. A retry after a crash recomputes the same transitions,
  *   hence the same alert ids; a duplicate event finds nothing changed and transitions nothing.
  */
 import type { Logger } from "pino";
 import { galleryOf, parentOf, type ResourceId } from "./domain/resourceId.js";
 import { isSettled, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type Snapshot } from "./domain/snapshots.js";
-import type { Evaluation, FindingRuleId, FindingTransition } from "./domain/findings.js";
+import type { Evaluation, Finding, FindingRuleId, FindingTransition } from "./domain/findings.js";
 import type { Policy } from "./domain/policy.js";
 import type { RelatedResources } from "./domain/rules/related.js";
 import { evaluateSubject } from "./domain/evaluate.js";
@@ -25,7 +25,7 @@ import { readAccessViolation } from "./domain/rules/readAccess.js";
 import { blindSpotViolation, undecidableRules } from "./domain/judgeable.js";
 import { contentHashOf } from "./storage/contentHash.js";
 import { ArmReadError, ConcurrentUpdateError } from "./errors.js";
-import type { Attribution, Dependencies, ReadOutcome, Trigger } from "./ports.js";
+import type { Attribution, Dependencies, ReadHooks, ReadOutcome, Trigger } from "./ports.js";
 
 export interface CheckSettings {
   readonly policy: Policy;
@@ -55,8 +55,11 @@ export interface CheckOptions {
 }
 
 /** Re-read `id` and act on what ARM says now. Throws ArmReadError when the platform should retry. */
-export async function checkResource(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger, options: CheckOptions = {}): Promise<CheckOutcome> {
-  return actOn(deps, settings, id, await deps.arm.read(id), trigger, options);
+export async function checkResource(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger, options: CheckOptions = {}, hooks?: ReadHooks): Promise<CheckOutcome> {
+  // The stored findings are needed whatever ARM answers: read them while ARM is read.
+  const stored = deps.findings.forResource(id.key);
+  stored.catch(() => undefined); // awaited in actOn; an ARM failure first must not leave it unhandled
+  return actOn(deps, settings, id, await deps.arm.read(id, hooks), trigger, options, stored);
 }
 
 /**
@@ -78,7 +81,7 @@ export async function checkListed(deps: Dependencies, settings: CheckSettings, l
 export async function checkCoalesced(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
   const now = deps.clock.now().toISOString();
   const queued = trigger.source === "recheck";
-  const entry = queued ? { kind: "run" as const, token: await deps.gate.takeOver(id.key, now) } : await deps.gate.enter(id.key, now);
+  const entry = queued ? { kind: "run" as const, token: await deps.gate.takeOver(id.key, now) } : await deps.gate.enter(id.key, now, trigger.source === "event" ? trigger.attribution.eventTime : undefined);
   if (entry.kind === "coalesced") {
     await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "coalesced", observedAt: now, trigger });
     if (entry.queueFollowUp) await deps.recheck.schedule(id, settings.coalesceWindowSeconds ?? 2, 0, attributionOf(trigger));
@@ -86,7 +89,8 @@ export async function checkCoalesced(deps: Dependencies, settings: CheckSettings
   }
   let outcome: CheckOutcome;
   try {
-    outcome = await checkResource(deps, settings, id, trigger);
+    // Events that arrive before the read goes out (it may wait for the budget) are covered by it (localCoalescing.ts).
+    outcome = await checkResource(deps, settings, id, trigger, {}, { sending: () => deps.gate.reading(id.key, entry.token) });
   } catch (error) {
     // The platform retries this event or message; the gate must not hold later events back meanwhile.
     await deps.gate.leave(id.key, entry.token, "failed").catch(() => undefined);
@@ -114,7 +118,15 @@ function conclude<T>(outcome: ReadOutcome<T>, id: string): Conclusion<T> {
   }
 }
 
-async function actOn(deps: Dependencies, settings: CheckSettings, id: ResourceId, outcome: ReadOutcome<Snapshot>, trigger: Trigger, options: CheckOptions): Promise<CheckOutcome> {
+async function actOn(
+  deps: Dependencies,
+  settings: CheckSettings,
+  id: ResourceId,
+  outcome: ReadOutcome<Snapshot>,
+  trigger: Trigger,
+  options: CheckOptions,
+  stored: Promise<Finding[]> = deps.findings.forResource(id.key),
+): Promise<CheckOutcome> {
   deps.telemetry.armRead(`${id.kind}.read`, outcome.status);
   const conclusion = conclude(outcome, id.display);
   const now = deps.clock.now();
@@ -125,13 +137,12 @@ async function actOn(deps: Dependencies, settings: CheckSettings, id: ResourceId
   if (conclusion.kind === "blind") {
     await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "noAccess", observedAt, trigger });
     const evaluation: Evaluation = { subjects: [id.key], rules: ["read-access"], results: [{ violation: readAccessViolation(id, conclusion.message, settings.portalUrl) }], evaluatedAt: observedAt };
-    return { resourceId: id.display, status: "blindSpot", changed: false, transitions: await settle(deps, evaluation, attribution) };
+    return { resourceId: id.display, status: "blindSpot", changed: false, transitions: await persist(deps, computeTransitions(await stored, evaluation), attribution) };
   }
 
   if (conclusion.kind === "absent") {
     await deps.resources.recordDeletion(id, observedAt, trigger);
-    const stored = await deps.findings.forResource(id.key);
-    const transitions = await persist(deps, resolveAllFor(stored, id.key, observedAt, deletionReason(trigger)), attribution);
+    const transitions = await persist(deps, resolveAllFor(await stored, id.key, observedAt, deletionReason(trigger)), attribution);
     // What depended on it is judged again: `latest` may fall back, a gallery may hold no specialized definition any more.
     if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger)));
     return { resourceId: id.display, status: "deleted", changed: true, transitions };
@@ -148,8 +159,15 @@ async function actOn(deps: Dependencies, settings: CheckSettings, id: ResourceId
     deps.log.warn({ resourceId: id.display, provisioningState: snapshot.provisioningState, attempt }, "resource never settled; judging its current state");
   }
 
-  const { changed } = await deps.resources.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt, trigger });
-  const transitions = await judge(deps, settings, snapshot, now, attribution);
+  // Recording the snapshot and judging (then staging the alerts) overlap: a staged alert is owed
+  // to nobody until its finding is stored, and findings are stored only after the snapshot.
+  const [{ changed }, staged] = await Promise.all([
+    deps.resources.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt, trigger }),
+    judge(deps, settings, snapshot, now, stored).then((verdict) => stage(deps, verdict, attribution)),
+  ]);
+  const transitions = await commit(deps, staged);
+  // After the subject, not beside it: followers are judged from their stored snapshots, and a
+  // concurrent event for a follower must not race a judgement of its older state (see the notes).
   if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger)));
   return { resourceId: id.display, status: "evaluated", changed, transitions };
 }
@@ -194,15 +212,15 @@ async function contextOf(deps: Dependencies, subject: Snapshot): Promise<Context
   }
 }
 
-/** Judge one subject: the rules that can reach a verdict, plus its blind spot (or its absence). */
-async function judge(deps: Dependencies, settings: CheckSettings, subject: Snapshot, now: Date, attribution: Attribution | undefined): Promise<FindingTransition[]> {
-  const { related, blind } = await contextOf(deps, subject);
+/** Judge one subject: the rules that can reach a verdict, plus its blind spot (or its absence). Nothing is written. */
+async function judge(deps: Dependencies, settings: CheckSettings, subject: Snapshot, now: Date, findings: Promise<Finding[]>): Promise<FindingTransition[]> {
+  const [{ related, blind }, stored] = await Promise.all([contextOf(deps, subject), findings]);
   const undecided = undecidableRules(subject, related, blind !== undefined);
   // A rule that cannot see its facts reaches no verdict: its results are dropped and it is left out of `rules`, so its stored finding stays as it was.
   const results = evaluateSubject(subject, related, settings.policy, now).filter((r) => !undecided.has((r.violation ?? r.observation).ruleId as never));
   if (blind) results.push({ violation: blindSpotViolation(subject.id, blind.unreadable, blind.message, settings.portalUrl) });
   const rules: FindingRuleId[] = [...[...settings.policy.enabledRules].filter((r) => !undecided.has(r)), "read-access"];
-  return settle(deps, { subjects: [subject.id.key], rules, results, evaluatedAt: now.toISOString() }, attribution);
+  return computeTransitions(stored, { subjects: [subject.id.key], rules, results, evaluatedAt: now.toISOString() });
 }
 
 /**
@@ -224,23 +242,30 @@ async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: 
   return transitions;
 }
 
-async function settle(deps: Dependencies, evaluation: Evaluation, attribution: Attribution | undefined): Promise<FindingTransition[]> {
-  const stored = (await Promise.all(evaluation.subjects.map((key) => deps.findings.forResource(key)))).flat();
-  return persist(deps, computeTransitions(stored, evaluation), attribution);
+async function persist(deps: Dependencies, transitions: FindingTransition[], attribution: Attribution | undefined): Promise<FindingTransition[]> {
+  return commit(deps, await stage(deps, transitions, attribution));
 }
 
-async function persist(deps: Dependencies, transitions: FindingTransition[], attribution: Attribution | undefined): Promise<FindingTransition[]> {
-  if (transitions.length === 0) return transitions;
-  const alerts = transitions
-    .filter((t) => t.alert)
-    .map((t) => ({ alertId: alertIdOf(t), transition: t, ...(attribution ? { attribution } : {}) }));
-  const alertIds = alerts.map((a) => a.alertId);
+interface Staged {
+  readonly transitions: FindingTransition[];
+  readonly alerts: ReadonlyArray<{ alertId: string; transition: FindingTransition; attribution?: Attribution }>;
+}
+
+/** Write the alerts of `transitions` to the outbox as staged: owed to nobody until `commit` stores their findings. */
+async function stage(deps: Dependencies, transitions: FindingTransition[], attribution: Attribution | undefined): Promise<Staged> {
+  const alerts = transitions.filter((t) => t.alert).map((t) => ({ alertId: alertIdOf(t), transition: t, ...(attribution ? { attribution } : {}) }));
   if (alerts.length > 0) await deps.outbox.enqueue(alerts, deps.clock.now().toISOString());
+  return { transitions, alerts };
+}
+
+/** Store the findings (conditional on their revisions), then release their alerts to the sender. */
+async function commit(deps: Dependencies, { transitions, alerts }: Staged): Promise<FindingTransition[]> {
+  if (transitions.length === 0) return transitions;
   try {
     await deps.findings.apply(transitions);
   } catch (error) {
     // Another invocation judged this resource at the same time and won: our transitions did not happen.
-    if (error instanceof ConcurrentUpdateError) await deps.outbox.discard(alertIds);
+    if (error instanceof ConcurrentUpdateError) await deps.outbox.discard(alerts.map((a) => a.alertId));
     throw error;
   }
   if (alerts.length > 0) await deps.outbox.release(alerts, deps.clock.now().toISOString());

@@ -15,6 +15,7 @@ import { createTableSweepRunStore } from "./storage/tableSweepRunStore.js";
 import { createQueueDeliveryQueue, createQueueRecheckQueue, createQueueSweepQueue, type DeliveryQueue, type SweepQueue } from "./storage/queues.js";
 import { createTablePacer } from "./storage/tablePacer.js";
 import { createTableCheckGate } from "./storage/tableCheckGate.js";
+import { withLocalCoalescing } from "./localCoalescing.js";
 import type { StorageConnection } from "./storage/tableClients.js";
 import { createTableAlertOutbox } from "./alerts/tableAlertOutbox.js";
 import { createWorkflowsTeamsNotifier } from "./alerts/workflowsTeamsNotifier.js";
@@ -103,7 +104,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
   const criticalTeams = config.teams.criticalWebhookUrl ? notifier(config.teams.criticalWebhookUrl) : undefined;
   const recheck = createQueueRecheckQueue(storage, config.queues.recheck);
   const sweepRuns = createTableSweepRunStore(storage, config.tablePrefix);
-  const gate = createTableCheckGate(storage, config.tablePrefix, config.coalesceWindowSeconds * 1000);
+  const gate = withLocalCoalescing(createTableCheckGate(storage, config.tablePrefix, config.coalesceWindowSeconds * 1000), systemClock);
   const telemetry = deferredTelemetry(config, log);
   const findingActivity = createTableFindingActivity(storage, config.tablePrefix);
   const digests = createTableDigestLog(storage, config.tablePrefix);

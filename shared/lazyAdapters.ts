@@ -36,7 +36,7 @@ export function lazyArmInventoryFactory(options: ArmInventoryOptions): () => Arm
       },
     });
     return {
-      read: async (id) => (await get()).read(id),
+      read: async (id, hooks) => (await get()).read(id, hooks),
       readGallery: async (id) => (await get()).readGallery(id),
       readImageDefinition: async (id) => (await get()).readImageDefinition(id),
       readImageVersion: async (id) => (await get()).readImageVersion(id),

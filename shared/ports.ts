@@ -30,9 +30,17 @@ export type ReadOutcome<T> =
  * version lists for its own lifetime). Reads return outcomes; list iterators throw `ArmReadError`
  * and hold at most one page in memory.
  */
+export interface ReadHooks {
+  readonly sending?: () => void;
+}
+
 export interface ArmInventory {
-  /** Dispatches on `id.kind`. A scale set comes back with its image resolved. */
-  read(id: ResourceId): Promise<ReadOutcome<Snapshot>>;
+  /**
+   * Dispatches on `id.kind`. A scale set comes back with its image resolved. Waits for the read
+   * budget; `sending` runs just before the resource's request goes out (it may be a listing that
+   * answers several reads at once).
+   */
+  read(id: ResourceId, hooks?: ReadHooks): Promise<ReadOutcome<Snapshot>>;
   /** With `$select=Permissions` and `$expand=SharingProfile/Groups`: the only read that carries sharing. */
   readGallery(id: ResourceId): Promise<ReadOutcome<GallerySnapshot>>;
   readImageDefinition(id: ResourceId): Promise<ReadOutcome<ImageDefinitionSnapshot>>;
@@ -323,6 +331,14 @@ export interface CheckGate {
   leave(key: string, token: string, ended: "done" | "pending" | "failed"): Promise<void>;
 }
 
+/** The gate as the judging use case sees it: also told when a check's ARM read goes out (see localCoalescing.ts). */
+export interface CoalescingGate extends CheckGate {
+  /** `writtenBy`: when ARM finished the write the event announces (its `eventTime`), if an event. */
+  enter(key: string, now: string, writtenBy?: string): ReturnType<CheckGate["enter"]>;
+  /** The check holding `token` sends its ARM read now: events for the resource from here on are not covered by it. */
+  reading(key: string, token: string): void;
+}
+
 export interface Clock {
   now(): Date;
 }
@@ -370,7 +386,7 @@ export interface Dependencies {
   readonly teams: TeamsNotifier;
   readonly recheck: RecheckQueue;
   readonly sweepRuns: SweepRunStore;
-  readonly gate: CheckGate;
+  readonly gate: CoalescingGate;
   /** Metrics and spans (shared/telemetry.ts); `noTelemetry` where none is wanted. */
   readonly telemetry: Telemetry;
   readonly clock: Clock;

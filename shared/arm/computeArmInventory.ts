@@ -17,6 +17,7 @@ import type { ArmInventory, ReadOutcome } from "../ports.js";
 import { ArmReadError } from "../errors.js";
 import { readByKind, resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
 import { ReadBudget } from "./readBudget.js";
+import { VersionBatches } from "./versionBatches.js";
 import { imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot } from "./snapshotMapping.js";
 
 export interface ArmInventoryOptions {
@@ -42,6 +43,12 @@ class LongRetryAfter extends Error {
 }
 
 type Client = ComputeManagementClient;
+
+/**
+ * Version lists one inventory keeps. A definition's followers, resolving `latest`, share its
+ * list; an event touches a handful of definitions, a sweep all of them.
+ */
+const VERSION_LISTS_KEPT = 64;
 
 /** Most subscriptions whose clients are kept; the least recently used is dropped beyond that. */
 const MAX_CLIENTS = 32;
@@ -109,7 +116,9 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
       recentDefinitions.set(snapshot.id.key, { at: Date.now(), snapshot });
     },
   };
-  return () => createInventory(client, { timeoutMs, maxRetries }, recent);
+  // Process-wide, like the budget: batching pays off across the invocations running at once.
+  const batches = new VersionBatches(budget);
+  return () => createInventory(client, { timeoutMs, maxRetries }, recent, budget, batches);
 }
 
 interface RecentDefinitions {
@@ -117,9 +126,16 @@ interface RecentDefinitions {
   set(snapshot: ImageDefinitionSnapshot): void;
 }
 
-function createInventory(client: (subscriptionId: string) => Client, limits: { timeoutMs: number; maxRetries: number }, recent: RecentDefinitions): ArmInventory {
+function createInventory(
+  client: (subscriptionId: string) => Client,
+  limits: { timeoutMs: number; maxRetries: number },
+  recent: RecentDefinitions,
+  budget: ReadBudget,
+  batches: VersionBatches,
+): ArmInventory {
   const definitions = new Map<string, Promise<ReadOutcome<ImageDefinitionSnapshot>>>();
-  const versionLists = new Map<string, Promise<ImageVersionSnapshot[]>>();
+  /** Map order is recency order; `asks` tells a list read once (a sweep's) from one its followers share. */
+  const versionLists = new Map<string, { readonly list: Promise<ImageVersionSnapshot[]>; asks: number }>();
   const definitionLists = new Map<string, Promise<ImageDefinitionSnapshot[]>>();
   let requests = 0;
   // The whole operation, retries included, stays bounded.
@@ -175,22 +191,53 @@ function createInventory(client: (subscriptionId: string) => Client, limits: { t
   }
 
   const versionsOf = (definitionId: ResourceId, osState: InheritedOsState): Promise<ImageVersionSnapshot[]> => {
-    let cached = versionLists.get(definitionId.key);
-    if (!cached) {
-      cached = (async () => {
-        const out: ImageVersionSnapshot[] = [];
-        const iterator = client(definitionId.subscriptionId).galleryImageVersions.listByGalleryImage(definitionId.resourceGroup, definitionId.gallery!, definitionId.image!, opts());
-        for await (const model of pages(iterator, definitionId.display, "galleryImageVersions.listByGalleryImage")) {
-          const name = (model as { name?: string }).name;
-          const id = name ? tryParseResourceId(`${definitionId.display}/versions/${name}`) : undefined;
-          if (id?.ok) out.push(toVersionSnapshot(id.id, model, osState));
-        }
-        return out;
-      })();
-      versionLists.set(definitionId.key, cached);
-      cached.catch(() => versionLists.delete(definitionId.key));
+    const kept = versionLists.get(definitionId.key);
+    if (kept) {
+      kept.asks++;
+      versionLists.delete(definitionId.key); // to the end: Map order is recency order
+      versionLists.set(definitionId.key, kept);
+      return kept.list;
     }
-    return cached;
+    const list = (async () => {
+      const out: ImageVersionSnapshot[] = [];
+      const iterator = client(definitionId.subscriptionId).galleryImageVersions.listByGalleryImage(definitionId.resourceGroup, definitionId.gallery!, definitionId.image!, opts());
+      for await (const model of pages(iterator, definitionId.display, "galleryImageVersions.listByGalleryImage")) {
+        const name = (model as { name?: string }).name;
+        const id = name ? tryParseResourceId(`${definitionId.display}/versions/${name}`) : undefined;
+        if (id?.ok) out.push(toVersionSnapshot(id.id, model, osState));
+      }
+      return out;
+    })();
+    versionLists.set(definitionId.key, { list, asks: 1 });
+    // A few lists only: a sweep's inventory lists every definition of the subscription, and keeping
+    // them all would hold every version in memory for the whole run. A list asked for once (the
+    // sweep's own) goes before one asked for again (a definition's followers resolving `latest`),
+    // so the sweep does not push out the lists its scale sets are about to read again.
+    if (versionLists.size > VERSION_LISTS_KEPT) {
+      let evict: string | undefined;
+      for (const [key, entry] of versionLists) {
+        if (entry.asks === 1) {
+          evict = key;
+          break;
+        }
+      }
+      versionLists.delete(evict ?? versionLists.keys().next().value!);
+    }
+    list.catch(() => versionLists.get(definitionId.key)?.list === list && versionLists.delete(definitionId.key));
+    return list;
+  };
+
+  /** A fresh listing of a definition's versions (a batch of reads, see versionBatches.ts); throws when it cannot be read. */
+  const listVersionsNow = async (definitionId: ResourceId): Promise<ImageVersionSnapshot[]> => {
+    const definition = await definitionOrThrow(definitionId);
+    if (definition.status !== "found") throw new Error(`${definitionId.display} is gone`);
+    const out: ImageVersionSnapshot[] = [];
+    const iterator = client(definitionId.subscriptionId).galleryImageVersions.listByGalleryImage(definitionId.resourceGroup, definitionId.gallery!, definitionId.image!, opts());
+    for await (const model of pages(iterator, definitionId.display, "galleryImageVersions.listByGalleryImage")) {
+      const id = listedId(model, "imageVersion");
+      if (id) out.push(toVersionSnapshot(id, model, definition.snapshot.osState));
+    }
+    return out;
   };
 
   const imageReads: ImageReads = {
@@ -208,7 +255,13 @@ function createInventory(client: (subscriptionId: string) => Client, limits: { t
     attempt(scaleSet.id, "resolveImage", async () => ({ ...scaleSet, image: await resolveImage(scaleSet, imageReads) }));
 
   const inventory: ArmInventory = {
-    read: (id) => readByKind(inventory, id),
+    async read(id, hooks) {
+      if (id.kind === "imageVersion") return batches.read(id, hooks?.sending, () => inventory.readImageVersion(id), listVersionsNow);
+      // Held here rather than inside the request, so that `sending` runs when the read really goes.
+      await budget.ready(id.subscriptionId).catch(() => undefined);
+      hooks?.sending?.();
+      return readByKind(inventory, id);
+    },
     readGallery: (id) =>
       attempt(id, "galleries.get", async () => toGallerySnapshot(id, await client(id.subscriptionId).galleries.get(id.resourceGroup, id.gallery!, { select: "Permissions", expand: "SharingProfile/Groups", ...opts() }))),
     readImageDefinition,

@@ -39,12 +39,21 @@ export class ReadBudget {
 
   /** Waits until a read of `subscriptionId` may go, and takes its token. */
   async take(subscriptionId: string): Promise<void> {
+    return this.waitFor(subscriptionId, true);
+  }
+
+  /** Waits until a read of `subscriptionId` may go; takes nothing (the read itself will). */
+  async ready(subscriptionId: string): Promise<void> {
+    return this.waitFor(subscriptionId, false);
+  }
+
+  private async waitFor(subscriptionId: string, take: boolean): Promise<void> {
     for (;;) {
       const bucket = this.refilled(subscriptionId);
       const now = this.clock.now();
       const waitMs = bucket.blockedUntil > now ? bucket.blockedUntil - now : bucket.tokens >= 1 ? 0 : Math.ceil(((1 - bucket.tokens) / this.perSecond) * 1000);
       if (waitMs === 0) {
-        bucket.tokens -= 1;
+        if (take) bucket.tokens -= 1;
         return;
       }
       if (waitMs > this.maxWaitMs) throw new ArmReadError("throttled", "read budget", `/subscriptions/${subscriptionId}`, `ARM asked gallery-watch to wait ${Math.round(waitMs / 1000)} s`, waitMs);

@@ -3,6 +3,7 @@
  * real ones (ARM answers as Azure does: lists carry no sharing profile; findings writes are
  * conditional on revision), so the judging path and its failure policy are tested in milliseconds.
  */
+import { withLocalCoalescing } from "../../shared/localCoalescing.js";
 import pino from "pino";
 import { parentOf, type ResourceId } from "../../shared/domain/resourceId.js";
 import type { Finding, FindingTransition } from "../../shared/domain/findings.js";
@@ -41,6 +42,8 @@ export class FakeAzure {
   requests = 0;
   /** While set, every read waits for it: a check "under way" for as long as a test needs. */
   hold?: Promise<void>;
+  /** While set, the read budget holds reads back (before their request goes out), as ARM's budget does in a burst. */
+  budgetHold?: Promise<void>;
   /** Keys read, in order. */
   readonly reads: string[] = [];
 
@@ -100,7 +103,11 @@ export class FakeAzure {
       }
     };
     const inventory: ArmInventory = {
-      read: (id) => readByKind(inventory, id),
+      read: async (id, hooks) => {
+        await azure.budgetHold;
+        hooks?.sending?.();
+        return readByKind(inventory, id);
+      },
       readGallery: async (id) => (await azure.hold, outcome<GallerySnapshot>(id)),
       readImageDefinition: reads.definition,
       async readImageVersion(id) {
@@ -362,6 +369,7 @@ export function aWorld(): World {
   const sweepRuns = new MemorySweepRuns();
   const clock = new FakeClock(NOW);
   const gate = new MemoryCheckGate(clock);
+  const coalescing = withLocalCoalescing(gate, clock);
   const recheck: RecheckQueue = { schedule: async (id, _delay, attempt) => void rechecks.push({ id: id.display, attempt }) };
   const log = pino({ level: "silent" });
   return {
@@ -373,6 +381,6 @@ export function aWorld(): World {
     sweepRuns,
     gate,
     clock,
-    deps: () => ({ arm: azure.inventory(), resources, findings, outbox, recheck, sweepRuns, gate, telemetry: noTelemetry, clock, log, teams: { send: async () => undefined } }),
+    deps: () => ({ arm: azure.inventory(), resources, findings, outbox, recheck, sweepRuns, gate: coalescing, telemetry: noTelemetry, clock, log, teams: { send: async () => undefined } }),
   };
 }

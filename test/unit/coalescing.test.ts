@@ -11,12 +11,13 @@ import { SUB, aDefinition, aGallery, aVersion, policy, regions } from "../suppor
 
 const settings: EventSettings = { policy: policy(), portalUrl: "https://portal.example.test", recheckDelaySeconds: 60, recheckMaxAttempts: 3, coalesceWindowSeconds: 2, maxEventBytes: 1024 * 1024, watchedSubscriptions: new Set([SUB]) };
 const version = aVersion({ targetRegions: regions("West Europe", "North Europe", "East US") });
-const event = (n: number) => ({
+/** An event for a write that ARM finished at `writtenAt` (default: just now, as the world's clock says). */
+const event = (n: number, writtenAt?: string) => ({
   id: `evt-${n}`,
   topic: `/subscriptions/${SUB}`,
   subject: version.id.display,
   eventType: "Microsoft.Resources.ResourceWriteSuccess",
-  eventTime: "2026-11-24T12:00:00Z",
+  eventTime: writtenAt ?? world.clock.now().toISOString(),
   dataVersion: "2",
   metadataVersion: "1",
   data: { operationName: "Microsoft.Compute/galleries/images/versions/write", resourceUri: version.id.display, status: "Succeeded", claims: { name: `Caller ${n}` } },
@@ -65,6 +66,40 @@ describe("coalescing", () => {
 
     // The follow-up re-reads once and judges the state all ten events left behind.
     await checkCoalesced(world.deps(), settings, version.id, { source: "recheck", attempt: 0 });
+    expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(2);
+  });
+
+  it("events arriving while the check waits for the read budget are covered by its read: no follow-up, one read", async () => {
+    let release!: () => void;
+    world.azure.budgetHold = new Promise<void>((resolve) => (release = resolve));
+    const first = handleResourceEvent(world.deps(), settings, event(0));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Their writes finished before they were delivered, and the held read has not gone out yet.
+    const others = await Promise.all(Array.from({ length: 10 }, (_, i) => handleResourceEvent(world.deps(), settings, event(i + 1))));
+    release();
+    world.azure.budgetHold = undefined;
+    expect((await first).outcome?.status).toBe("evaluated");
+
+    expect(others.map((r) => r.outcome?.status)).toEqual(Array(10).fill("coalesced"));
+    expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(1);
+    expect(world.rechecks).toEqual([]);
+    expect(world.resources.changeRows.filter((c) => c.action === "coalesced")).toHaveLength(10);
+    // Once the read is out, a new event is no longer covered by it: the window queues one follow-up.
+    expect((await handleResourceEvent(world.deps(), settings, event(11))).outcome?.status).toBe("coalesced");
+    expect(world.rechecks).toEqual([{ id: version.id.display, attempt: 0 }]);
+  });
+
+  it("an event that arrives after a read went out, for a write that finished before it, is covered by that read", async () => {
+    const writtenAt = world.clock.now().toISOString();
+    world.clock.advance(2_000); // delivered, and read, a couple of seconds after the write
+    await handleResourceEvent(world.deps(), settings, event(1, writtenAt));
+    world.clock.advance(30_000); // the rest of the burst waited its turn
+    const late = await Promise.all([2, 3, 4].map((n) => handleResourceEvent(world.deps(), settings, event(n, writtenAt))));
+    expect(late.map((r) => r.outcome?.status)).toEqual(["coalesced", "coalesced", "coalesced"]);
+    expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(1);
+    expect(world.rechecks).toEqual([]);
+    // A write that finished after the read is not covered by it: the next event reads again.
+    expect((await handleResourceEvent(world.deps(), settings, event(5))).outcome?.status).toBe("evaluated");
     expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(2);
   });
 

@@ -1,0 +1,84 @@
+/**
+ * In-process coalescing in front of the shared gate. An event reaches gallery-watch only after
+ * ARM finished the write it announces, so a read sent after the event arrived sees that write (or
+ * a later one). Events for a resource whose check in this process has not yet sent its ARM read
+ * (it is waiting for the read budget, or for its gate row) are therefore covered by that read:
+ * they are folded into it here, without a storage request or a follow-up. Events that arrive once
+ * the read is out, and events on other instances, go through the shared gate as before.
+ *
+ * The same holds for an event that reaches the function after a read of its resource went out,
+ * if the write it announces finished before that read: its `eventTime` (ARM's clock) is earlier
+ * than the read by more than the clocks can disagree. In a burst, where events wait their turn,
+ * that is most of them.
+ *
+ * In a burst this is what keeps ARM reads near one per changed resource: the read budget holds the
+ * first event's read back, and the resource's duplicates and re-writes arrive meanwhile or after.
+ */
+import type { CheckGate, CoalescingGate } from "./ports.js";
+
+/**
+ * How far ARM's clock (which stamps `eventTime`) and ours may disagree. Both are kept by NTP,
+ * typically within milliseconds; a second leaves a wide margin and costs nothing in a burst.
+ */
+const CLOCK_SKEW_MS = 1_000;
+/** Resources whose last read time is remembered (least recently read dropped beyond that). */
+const REMEMBERED = 10_000;
+
+export function withLocalCoalescing(gate: CheckGate, clock: { now(): Date } = { now: () => new Date() }): CoalescingGate {
+  /** Per resource key: the local checks (by token) whose read has not gone out yet. */
+  const unread = new Map<string, Set<string>>();
+  /** Per resource key: when this process last sent a read of it (ms). */
+  const lastRead = new Map<string, number>();
+  let next = 0;
+
+  const track = (key: string, inner: string): string => {
+    // Our own token, so two local checks of one resource are told apart whatever the inner gate returns.
+    const token = `${++next}|${inner}`;
+    const set = unread.get(key) ?? new Set<string>();
+    set.add(token);
+    unread.set(key, set);
+    return token;
+  };
+  const untrack = (key: string, token: string) => {
+    const set = unread.get(key);
+    if (!set) return;
+    set.delete(token);
+    if (set.size === 0) unread.delete(key);
+  };
+  const inner = (token: string) => token.slice(token.indexOf("|") + 1);
+
+  return {
+    async enter(key, now, writtenBy) {
+      if (unread.has(key)) return { kind: "coalesced", queueFollowUp: false };
+      const read = lastRead.get(key);
+      if (writtenBy !== undefined && read !== undefined && Date.parse(writtenBy) + CLOCK_SKEW_MS < read) return { kind: "coalesced", queueFollowUp: false };
+      // Held while the shared gate decides: an event arriving meanwhile is covered by whichever
+      // read this one leads to (ours, or the check or follow-up that coalesces it), all sent later.
+      const provisional = track(key, "");
+      try {
+        const entry = await gate.enter(key, now);
+        return entry.kind === "run" ? { kind: "run", token: track(key, entry.token) } : entry;
+      } finally {
+        untrack(key, provisional);
+      }
+    },
+    async takeOver(key, now) {
+      const provisional = track(key, "");
+      try {
+        return track(key, await gate.takeOver(key, now));
+      } finally {
+        untrack(key, provisional);
+      }
+    },
+    reading(key, token) {
+      untrack(key, token);
+      lastRead.delete(key); // re-inserted last: Map order is recency order
+      lastRead.set(key, clock.now().getTime());
+      if (lastRead.size > REMEMBERED) lastRead.delete(lastRead.keys().next().value!);
+    },
+    async leave(key, token, ended) {
+      untrack(key, token);
+      await gate.leave(key, inner(token), ended);
+    },
+  };
+}
