@@ -1,12 +1,14 @@
 /**
- * `npm run bench [-- --events N --resources M --only rules|pipeline]`: prints figures and ratios.
- * Defaults follow the issues: rules over 100,000 versions + 10,000 scale sets; the pipeline with
- * a burst of 10,000 events over 1,000 resources (several minutes: Teams' 4 cards/s paces the end).
+ * `npm run bench [-- --quick] [--events N --resources M] [--only rules|pipeline|trickle|sweep|storm|coldstart]`:
+ * prints figures beside their targets. The full size follows the issues: rules over 100,000
+ * versions + 10,000 scale sets; a burst of 10,000 events over 1,000 resources (about 5 minutes:
+ * Teams' 4 cards/s paces the last card); a trickle of 100 changes; a sweep of 10,000 versions.
  */
 import { parseArgs } from "node:util";
 import { benchRules } from "./rules.js";
 import { benchPipeline } from "./pipeline.js";
-import { benchAutoscaleStorm, benchSweep, benchTrickle } from "./speed.js";
+import { benchAutoscaleStorm, benchTrickle } from "./speed.js";
+import { benchSweep } from "./sweep.js";
 import { benchColdStart } from "./coldStart.js";
 import os from "node:os";
 

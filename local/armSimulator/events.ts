@@ -67,6 +67,9 @@ export interface DeliveredEvent {
   readonly type: string;
   readonly subject: string;
   readonly writtenAt: string;
+  /** When the successful attempt was sent to the handler: "event received" for latency figures. */
+  readonly postedAt: string;
+  /** When the handler acknowledged it. */
   readonly deliveredAt: string;
   /** Attempts it took (1 = first try). */
   readonly attempts: number;
@@ -288,7 +291,7 @@ export class EventEmitter {
       attempts++;
       this.attemptLog.push({ id: event.id, deliveryCount, at, ...(result.status !== undefined ? { status: result.status } : {}), outcome: result.outcome });
       if (result.ok) {
-        this.delivered.push({ id: event.id, type: event.eventType, subject: event.subject, writtenAt: event.eventTime, deliveredAt: new Date().toISOString(), attempts });
+        this.delivered.push({ id: event.id, type: event.eventType, subject: event.subject, writtenAt: event.eventTime, postedAt: new Date(at).toISOString(), deliveredAt: new Date().toISOString(), attempts });
         return;
       }
       const last = { attempts, at, result, publishedAt };
