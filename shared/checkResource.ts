@@ -52,6 +52,8 @@ export interface CheckOptions {
    * the gallery holding a definition). The sweep judges everything itself and turns this off.
    */
   readonly dependents?: boolean;
+  /** The listed snapshot is the stored one (a follower re-resolved, not re-read): judge it only while it is still the stored state. */
+  readonly fromStore?: boolean;
 }
 
 /** Re-read `id` and act on what ARM says now. Throws ArmReadError when the platform should retry. */
@@ -70,7 +72,7 @@ export async function checkResource(deps: Dependencies, settings: CheckSettings,
 export async function checkListed(deps: Dependencies, settings: CheckSettings, listed: Snapshot, trigger: Trigger, options: CheckOptions = {}): Promise<CheckOutcome> {
   if (listed.kind === "gallery") return checkResource(deps, settings, listed.id, trigger, options);
   const outcome: ReadOutcome<Snapshot> = listed.kind === "scaleSet" ? await deps.arm.resolveImage({ ...listed, image: { outcome: "pending" } }) : { status: "found", snapshot: listed };
-  return actOn(deps, settings, listed.id, outcome, trigger, options);
+  return actOn(deps, settings, listed.id, outcome, trigger, { ...options, ...(options.fromStore ? { basis: contentHashOf(listed) } : {}) });
 }
 
 /**
@@ -124,7 +126,7 @@ async function actOn(
   id: ResourceId,
   outcome: ReadOutcome<Snapshot>,
   trigger: Trigger,
-  options: CheckOptions,
+  options: CheckOptions & { readonly basis?: string },
   stored: Promise<Finding[]> = deps.findings.forResource(id.key),
 ): Promise<CheckOutcome> {
   deps.telemetry.armRead(`${id.kind}.read`, outcome.status);
@@ -161,13 +163,17 @@ async function actOn(
 
   // Recording the snapshot and judging (then staging the alerts) overlap: a staged alert is owed
   // to nobody until its finding is stored, and findings are stored only after the snapshot.
-  const [{ changed }, staged] = await Promise.all([
-    deps.resources.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt, trigger }),
+  const [{ changed, stale }, staged] = await Promise.all([
+    deps.resources.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt, trigger, ...(options.basis !== undefined ? { basis: options.basis } : {}) }),
     judge(deps, settings, snapshot, now, stored).then((verdict) => stage(deps, verdict, attribution)),
   ]);
+  if (stale) {
+    // A newer state is stored (and judged by whoever stored it): a verdict on this one would undo that.
+    await deps.outbox.discard(staged.alerts.map((a) => a.alertId));
+    return { resourceId: id.display, status: "evaluated", changed: false, transitions: [] };
+  }
   const transitions = await commit(deps, staged);
-  // After the subject, not beside it: followers are judged from their stored snapshots, and a
-  // concurrent event for a follower must not race a judgement of its older state (see the notes).
+  // After the subject's verdicts are stored, so a follower's card never precedes the cause's.
   if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger)));
   return { resourceId: id.display, status: "evaluated", changed, transitions };
 }
@@ -233,7 +239,7 @@ async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: 
   if (id.kind === "imageVersion" || id.kind === "imageDefinition") {
     const definitionId = id.kind === "imageVersion" ? parentOf(id)! : id;
     for (const follower of await deps.resources.scaleSetsReferencing(definitionId.key)) {
-      transitions.push(...(await checkListed(deps, settings, follower, trigger, { dependents: false })).transitions);
+      transitions.push(...(await checkListed(deps, settings, follower, trigger, { dependents: false, fromStore: true })).transitions);
     }
   }
   if (id.kind === "imageDefinition") {

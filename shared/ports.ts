@@ -90,6 +90,12 @@ export interface SnapshotRecord {
   readonly contentHash: string;
   readonly observedAt: string;
   readonly trigger: Trigger;
+  /**
+   * The content hash of the stored state this snapshot was derived from (a follower re-resolved
+   * from the store, not re-read). If the stored state has moved on since, the snapshot is stale:
+   * nothing is written and `stale` says so.
+   */
+  readonly basis?: string;
 }
 
 export interface ChangeRecord {
@@ -108,7 +114,7 @@ export interface ResourceStore {
    * Record what was read. Writes a history snapshot only when the content hash differs from the
    * current one; always records the change (deduplicated by event id). Idempotent.
    */
-  recordSnapshot(record: SnapshotRecord): Promise<{ readonly changed: boolean }>;
+  recordSnapshot(record: SnapshotRecord): Promise<{ readonly changed: boolean; readonly stale?: boolean }>;
   /** The resource is gone from ARM: mark current as deleted, keep its history. Idempotent. */
   recordDeletion(id: ResourceId, observedAt: string, trigger: Trigger): Promise<void>;
   /** Record a change that produced no snapshot (no access, unchanged re-read); deduplicated by event id. */

@@ -165,8 +165,9 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       for (let attempt = 1; ; attempt++) {
         const current = await getOrUndefined<CurrentRow>(table, pk, rk);
         changed = !current || current.contentHash !== contentHash || current.deleted;
-        // Unchanged, or a read observed earlier than what is stored (a slow concurrent invocation): nothing to write.
-        stale = changed && current !== undefined && current.observedAt > observedAt && !current.deleted;
+        // Unchanged, or a read observed earlier than what is stored (a slow concurrent invocation),
+        // or derived from a stored state that has moved on since: nothing to write.
+        stale = changed && current !== undefined && !current.deleted && (current.observedAt > observedAt || (record.basis !== undefined && current.contentHash !== record.basis));
         if (!changed || stale) {
           changed = false;
           break;
@@ -198,7 +199,7 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       else if (trigger.source !== "sweep") {
         await writeChange({ resourceKey: key, resourceId: snapshot.id.display, action: stale ? "stale" : "unchanged", observedAt, contentHash, trigger });
       }
-      return { changed };
+      return { changed, ...(stale ? { stale } : {}) };
     },
 
     async recordDeletion(id: ResourceId, observedAt: string, trigger: Trigger) {

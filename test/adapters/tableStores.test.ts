@@ -53,6 +53,19 @@ describe("tableResourceStore", () => {
     expect(history.map((h) => h.contentHash.slice(0, 6))).toEqual(["0abc00", "cafe00", "c0ffee"]);
   });
 
+  it("a snapshot derived from a stored state that has moved on since is stale: nothing is written", async () => {
+    const store = createTableResourceStore(conn(), prefix());
+    const a = aScaleSet();
+    const b = aScaleSet({ capacity: 3, tags: { moved: "yes" } });
+    await store.recordSnapshot(record(a, "2026-11-20T10:00:00.000Z", event("e1", "2026-11-20T10:00:00Z")));
+    await store.recordSnapshot(record(b, "2026-11-20T10:01:00.000Z", event("e2", "2026-11-20T10:01:00Z")));
+    const derived = aScaleSet({ tags: { rederived: "from a" } });
+    const result = await store.recordSnapshot({ ...record(derived, "2026-11-20T10:02:00.000Z", event("e3", "2026-11-20T10:02:00Z")), basis: contentHashOf(a) });
+    expect(result).toEqual({ changed: false, stale: true });
+    expect(contentHashOf((await store.current(a.id.key))!)).toBe(contentHashOf(b));
+    expect((await store.history(a.id.key)).map((h) => h.contentHash)).toEqual([contentHashOf(b), contentHashOf(a)]);
+  });
+
   it("creates its tables again when they disappear under a running app (a restarted Azurite, a deleted table)", async () => {
     const p = prefix();
     const store = createTableResourceStore(conn(), p);

@@ -212,6 +212,34 @@ describe("what depends on a resource", () => {
   });
 });
 
+describe("a follower judged from the store never undoes a newer state", () => {
+  it("a scale set moved to a generalized image by its own event, while a version event re-judges it from its older stored state, stays resolved", async () => {
+    const scaleSet = aScaleSet();
+    const v1 = aVersion({ version: "1.0.0", excludeFromLatest: false });
+    const generalized = aDefinition({ name: "gen", osState: "Generalized" });
+    world.azure.put(aGallery(), specialized, generalized, v1, scaleSet);
+    await checkResource(world.deps(), settings, scaleSet.id, event);
+    expect(world.findings.of("scale-set-use", scaleSet.id)?.status).toBe("open");
+
+    // The scale set moves to the generalized image; its own event is judged while the version
+    // event's dependents pass holds the follower as it was stored before.
+    const moved = aScaleSet({ definition: "gen", image: { outcome: "resolved", definitionId: generalized.id.display, osState: "Generalized" } });
+    world.azure.put(moved, aVersion({ version: "1.0.0", excludeFromLatest: true }));
+    const listFollowers = world.resources.scaleSetsReferencing.bind(world.resources);
+    world.resources.scaleSetsReferencing = async (key) => {
+      const followers = await listFollowers(key);
+      await checkResource(world.deps(), settings, scaleSet.id, { ...event, attribution: { ...event.attribution, eventId: "e-scale-set" } });
+      return followers;
+    };
+    const outcome = await checkResource(world.deps(), settings, v1.id, { ...event, attribution: { ...event.attribution, eventId: "e-version" } });
+
+    expect(world.findings.of("scale-set-use", scaleSet.id)?.status).toBe("resolved");
+    expect(outcome.transitions.filter((t) => t.after.resourceKey === scaleSet.id.key)).toEqual([]);
+    const current = await world.resources.current(scaleSet.id.key);
+    expect(current?.kind === "scaleSet" && current.image.outcome === "resolved" ? current.image.definitionId : undefined).toBe(generalized.id.display);
+  });
+});
+
 describe("only what is watched, exactly as Azure names it", () => {
   it("events for a subscription nobody watches are ignored: no ARM read, no change row, no finding", async () => {
     const foreign = `/subscriptions/${OTHER_SUB}/resourceGroups/rg/providers/Microsoft.Compute/galleries/gal`;
