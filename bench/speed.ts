@@ -94,7 +94,9 @@ export async function benchAutoscaleStorm(scaleSets: number, seconds: number): P
     const throttled = Object.entries(stack.arm.requestCounts()).filter(([k]) => k.startsWith("THROTTLED")).reduce((a, [, v]) => a + v, 0) - throttledBefore;
     return {
       [`autoscale storm: ${scaleSets} scale sets × ${seconds} s`]: `${stack.arm.events.sent.length} events`,
-      "ARM reads per second (sustained)": `${(armReads / (stormSeconds + drainSeconds)).toFixed(1)}   target ≤ 25`,
+      "ARM reads per second over the run": `${(armReads / (stormSeconds + drainSeconds)).toFixed(1)}   (includes ARM's 250-read burst)`,
+      // ARM's bucket lets 250 reads go at once; what it sustains after that is the refill rate.
+      "ARM reads per second sustained (after the 250 burst)": `${(Math.max(0, armReads - 250) / (stormSeconds + drainSeconds)).toFixed(1)}   target ≤ 25`,
       "requests throttled by the simulated ARM": `${throttled}   target 0`,
       "cards sent": `${stack.inbox.cards().length - cardsBefore}   target 0`,
       "backlog drained after the storm": `${drainSeconds.toFixed(1)} s   target: none left`,
