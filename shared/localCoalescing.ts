@@ -15,6 +15,7 @@
  * first event's read back, and the resource's duplicates and re-writes arrive meanwhile or after.
  */
 import type { CheckGate, CoalescingGate } from "./ports.js";
+import { setBounded } from "./boundedMap.js";
 
 /**
  * How far ARM's clock (which stamps `eventTime`) and ours may disagree. Both are kept by NTP,
@@ -72,9 +73,7 @@ export function withLocalCoalescing(gate: CheckGate, clock: { now(): Date } = { 
     },
     reading(key, token) {
       untrack(key, token);
-      lastRead.delete(key); // re-inserted last: Map order is recency order
-      lastRead.set(key, clock.now().getTime());
-      if (lastRead.size > REMEMBERED) lastRead.delete(lastRead.keys().next().value!);
+      setBounded(lastRead, key, clock.now().getTime(), REMEMBERED);
     },
     async leave(key, token, ended) {
       untrack(key, token);

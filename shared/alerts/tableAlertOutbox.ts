@@ -8,6 +8,7 @@
  * only the lowest pending revision of a finding is claimable, so its cards arrive in order.
  */
 import type { FindingTransition } from "../domain/findings.js";
+import { setBounded } from "../boundedMap.js";
 import type { AlertOutbox, AlertState, Attribution, OutboxAlert } from "../ports.js";
 import { ConcurrentUpdateError } from "../errors.js";
 import { changeKey } from "./changeKey.js";
@@ -67,10 +68,6 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
   const alerts = () => openTable(conn, `${prefix}Alerts`);
   /** Alerts this process staged and has not yet released or discarded, with their createdAt (bounded: a crash leaves entries behind). */
   const stagedHere = new Map<string, string>();
-  const rememberStaged = (alertId: string, createdAt: string) => {
-    if (stagedHere.size >= 10_000) stagedHere.delete(stagedHere.keys().next().value!);
-    stagedHere.set(alertId, createdAt);
-  };
 
   async function toAlert(row: AlertRow & object): Promise<OutboxAlert> {
     const body = JSON.parse(await readBody(await alerts(), row)) as { transition: FindingTransition; attribution?: Attribution };
@@ -109,7 +106,7 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
       await Promise.all(
         items.map(async (item) => {
           const [created] = await Promise.all([insertIfAbsent(table, entity(item, "staged", now)), insertIfAbsent(table, indexRow(STAGED, item, now))]);
-          if (created) return rememberStaged(item.alertId, now);
+          if (created) return setBounded(stagedHere, item.alertId, now, 10_000);
           const existing = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(item.alertId));
           if (existing && existing.state !== "staged") await removeIndex(STAGED, item.alertId);
         }),

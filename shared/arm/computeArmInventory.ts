@@ -190,6 +190,18 @@ function createInventory(
     }
   }
 
+  /** Every page of a definition's versions, read now: behind the kept lists and the batched reads alike. */
+  const listVersions = async (definitionId: ResourceId, osState: InheritedOsState): Promise<ImageVersionSnapshot[]> => {
+    const out: ImageVersionSnapshot[] = [];
+    const iterator = client(definitionId.subscriptionId).galleryImageVersions.listByGalleryImage(definitionId.resourceGroup, definitionId.gallery!, definitionId.image!, opts());
+    for await (const model of pages(iterator, definitionId.display, "galleryImageVersions.listByGalleryImage")) {
+      const name = (model as { name?: string }).name;
+      const id = name ? tryParseResourceId(`${definitionId.display}/versions/${name}`) : undefined;
+      if (id?.ok) out.push(toVersionSnapshot(id.id, model, osState));
+    }
+    return out;
+  };
+
   const versionsOf = (definitionId: ResourceId, osState: InheritedOsState): Promise<ImageVersionSnapshot[]> => {
     const kept = versionLists.get(definitionId.key);
     if (kept) {
@@ -198,16 +210,7 @@ function createInventory(
       versionLists.set(definitionId.key, kept);
       return kept.list;
     }
-    const list = (async () => {
-      const out: ImageVersionSnapshot[] = [];
-      const iterator = client(definitionId.subscriptionId).galleryImageVersions.listByGalleryImage(definitionId.resourceGroup, definitionId.gallery!, definitionId.image!, opts());
-      for await (const model of pages(iterator, definitionId.display, "galleryImageVersions.listByGalleryImage")) {
-        const name = (model as { name?: string }).name;
-        const id = name ? tryParseResourceId(`${definitionId.display}/versions/${name}`) : undefined;
-        if (id?.ok) out.push(toVersionSnapshot(id.id, model, osState));
-      }
-      return out;
-    })();
+    const list = listVersions(definitionId, osState);
     versionLists.set(definitionId.key, { list, asks: 1 });
     // A few lists only: a sweep's inventory lists every definition of the subscription, and keeping
     // them all would hold every version in memory for the whole run. A list asked for once (the
@@ -231,13 +234,7 @@ function createInventory(
   const listVersionsNow = async (definitionId: ResourceId): Promise<ImageVersionSnapshot[]> => {
     const definition = await definitionOrThrow(definitionId);
     if (definition.status !== "found") throw new Error(`${definitionId.display} is gone`);
-    const out: ImageVersionSnapshot[] = [];
-    const iterator = client(definitionId.subscriptionId).galleryImageVersions.listByGalleryImage(definitionId.resourceGroup, definitionId.gallery!, definitionId.image!, opts());
-    for await (const model of pages(iterator, definitionId.display, "galleryImageVersions.listByGalleryImage")) {
-      const id = listedId(model, "imageVersion");
-      if (id) out.push(toVersionSnapshot(id, model, definition.snapshot.osState));
-    }
-    return out;
+    return listVersions(definitionId, definition.snapshot.osState);
   };
 
   const imageReads: ImageReads = {

@@ -12,6 +12,7 @@
  *   retries the invocation): the retry path rewrites the index from `before` and `after`.
  */
 import type { TableClient } from "@azure/data-tables";
+import { setBounded } from "../boundedMap.js";
 import type { Finding, FindingTransition } from "../domain/findings.js";
 import { tryParseResourceId } from "../domain/resourceId.js";
 import { decodeContinuation, encodeContinuation, type FindingStore, type Page } from "../ports.js";
@@ -57,9 +58,7 @@ export function createTableFindingStore(conn: StorageConnection, prefix: string)
    */
   const known = new Map<string, { revision: number; etag: string }>();
   const remember = (pk: string, rk: string, revision: number, etag: string | undefined) => {
-    if (!etag) return;
-    if (known.size >= 10_000) known.delete(known.keys().next().value!);
-    known.set(`${pk}|${rk}`, { revision, etag });
+    if (etag) setBounded(known, `${pk}|${rk}`, { revision, etag }, 10_000);
   };
 
   async function applyOne(t: FindingTransition): Promise<void> {

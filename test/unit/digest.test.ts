@@ -8,6 +8,7 @@ import type { SweepRun } from "../../shared/ports.js";
 import { envelopeProblem } from "../../local/teamsInbox.js";
 import { FakeClock, InMemoryDigestLog, inMemoryFindings, inMemorySweepRuns, RecordingTeams } from "../support/inMemoryDigestPorts.js";
 import { complaints } from "../support/adaptiveCards.js";
+import { aFinding as aStoredFinding } from "../support/snapshotBuilders.js";
 
 
 const SUB = "7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f";
@@ -17,25 +18,15 @@ const NOW = "2026-11-24T07:00:00.000Z";
 let n = 0;
 function aFinding(overrides: Partial<Finding> & { name?: string } = {}): Finding {
   const { name = `v${++n}`, ...rest } = overrides;
-  const resourceId = `/subscriptions/${SUB}/resourceGroups/rg-plant/providers/Microsoft.Compute/galleries/plantGallery/images/gateway-os/versions/${name}`;
   const ruleId: FindingRuleId = rest.ruleId ?? "replication-breadth";
-  return {
+  return aStoredFinding(`/subscriptions/${SUB}/resourceGroups/rg-plant/providers/Microsoft.Compute/galleries/plantGallery/images/gateway-os/versions/${name}`, {
     fingerprint: `${ruleId}:${name}`,
-    ruleId,
-    resourceKey: resourceId.toLowerCase(),
-    resourceId,
-    resourceKind: "imageVersion",
-    status: "open",
-    severity: "high",
     summary: `Specialized version ${name} is replicated too widely`,
-    facts: {},
-    magnitude: 1,
     remediation: { commands: ["az sig image-version update …"], portalUrl: "https://portal.azure.com/#resource", advice: "Remove regions." },
     firstSeenAt: "2026-11-01T00:00:00.000Z",
     updatedAt: "2026-11-01T00:00:00.000Z",
-    revision: 1,
     ...rest,
-  };
+  });
 }
 
 function aRun(overrides: Partial<SweepRun> = {}): SweepRun {
