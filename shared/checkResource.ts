@@ -92,7 +92,7 @@ export async function checkCoalesced(deps: Dependencies, settings: CheckSettings
   let outcome: CheckOutcome;
   try {
     // Events that arrive before the read goes out (it may wait for the budget) are covered by it (localCoalescing.ts).
-    outcome = await checkResource(deps, settings, id, trigger, {}, { sending: () => deps.gate.reading(id.key, entry.token) });
+    outcome = await checkResource(deps, settings, id, trigger, {}, { sending: () => void deps.gate.reading(id.key, entry.token), answeredBy: (sentAt) => deps.gate.reading(id.key, entry.token, sentAt) });
   } catch (error) {
     // The platform retries this event or message; the gate must not hold later events back meanwhile.
     await deps.gate.leave(id.key, entry.token, "failed").catch(() => undefined);

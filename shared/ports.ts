@@ -31,7 +31,14 @@ export type ReadOutcome<T> =
  * and hold at most one page in memory.
  */
 export interface ReadHooks {
+  /** Runs just before the read's own request (a GET, or a listing that answers several reads) goes out. */
   readonly sending?: () => void;
+  /**
+   * An earlier request, sent at `sentAt` (ms), returned this resource (a definition's listing):
+   * true when that request was sent late enough to cover every write the read is for, and so
+   * stands as the read's own; false when the read must go to ARM.
+   */
+  readonly answeredBy?: (sentAt: number) => boolean;
 }
 
 export interface ArmInventory {
@@ -341,8 +348,13 @@ export interface CheckGate {
 export interface CoalescingGate extends CheckGate {
   /** `writtenBy`: when ARM finished the write the event announces (its `eventTime`), if an event. */
   enter(key: string, now: string, writtenBy?: string): ReturnType<CheckGate["enter"]>;
-  /** The check holding `token` sends its ARM read now: events for the resource from here on are not covered by it. */
-  reading(key: string, token: string): void;
+  /**
+   * The check holding `token` sends its ARM read now, or (`sentAt`) takes a read that went out
+   * then: events for the resource from here on are not covered by it. With `sentAt`, false (and
+   * nothing changes) when that read could have missed a write the check stands for: its own
+   * event's, or one folded into it, unless written more than the clocks' skew before `sentAt`.
+   */
+  reading(key: string, token: string, sentAt?: number): boolean;
 }
 
 export interface Clock {

@@ -253,7 +253,7 @@ function createInventory(
 
   const inventory: ArmInventory = {
     async read(id, hooks) {
-      if (id.kind === "imageVersion") return batches.read(id, hooks?.sending, () => inventory.readImageVersion(id), listVersionsNow);
+      if (id.kind === "imageVersion") return batches.read(id, hooks, () => inventory.readImageVersion(id), listVersionsNow);
       // Held here rather than inside the request, so that `sending` runs when the read really goes.
       await budget.ready(id.subscriptionId).catch(() => undefined);
       hooks?.sending?.();

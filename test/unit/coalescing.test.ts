@@ -119,3 +119,32 @@ describe("coalescing", () => {
     expect(retried.outcome?.status).toBe("evaluated");
   });
 });
+
+describe("a read sent earlier standing in for a check's own (a definition's listing)", () => {
+  const at = (ms: number) => new Date(ms).toISOString();
+
+  it("answers a check only if sent after every write it stands for, an event folded into it while it waited included", async () => {
+    const gate = world.deps().gate;
+    const t0 = world.clock.now().getTime();
+    const entry = await gate.enter(version.id.key, at(t0), at(t0));
+    expect(entry.kind).toBe("run");
+    const token = entry.kind === "run" ? entry.token : "";
+    // A second write finishes 5 s later; its event arrives while the check still waits: folded in.
+    expect((await gate.enter(version.id.key, at(t0 + 5_000), at(t0 + 5_000))).kind).toBe("coalesced");
+    expect(gate.reading(version.id.key, token, t0 + 2_000)).toBe(false); // covers the first write only
+    expect(gate.reading(version.id.key, token, t0 + 5_000)).toBe(false); // within the clocks' skew of the second
+    expect(gate.reading(version.id.key, token, t0 + 6_500)).toBe(true);
+    // Taken: later events for writes before it are covered by it; one after it is not.
+    expect((await gate.enter(version.id.key, at(t0 + 5_200), at(t0 + 5_200))).kind).toBe("coalesced");
+    await gate.leave(version.id.key, token, "done");
+    world.clock.advance(10_000);
+    expect((await gate.enter(version.id.key, world.clock.now().toISOString(), at(t0 + 6_000))).kind).toBe("run");
+  });
+
+  it("never answers a re-check, which stands for writes it cannot date", async () => {
+    const gate = world.deps().gate;
+    const token = await gate.takeOver(version.id.key, world.clock.now().toISOString());
+    expect(gate.reading(version.id.key, token, world.clock.now().getTime() + 60_000)).toBe(false);
+  });
+});
+

@@ -1,7 +1,8 @@
 /**
  * Version reads in a burst: while the read budget has reads to spare each version is read at
  * once; when it has none, the reads of one definition's versions that queue meanwhile are
- * answered by one listing, sent only when the budget lets it go.
+ * answered by one listing, sent only when the budget lets it go. A listing is kept: a later read
+ * whose writes all finished before it went out is answered from it, if the gate agrees.
  */
 import { describe, expect, it } from "vitest";
 import { VersionBatches, type BatchBudget } from "../../shared/arm/versionBatches.js";
@@ -14,7 +15,7 @@ const versions = [1, 2, 3].map((n) => aVersion({ id: parseResourceId(`${aVersion
 function aBudget(tokens: number) {
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
-  const budget: BatchBudget & { open(): void } = { available: () => tokens, ready: () => gate, open };
+  const budget: BatchBudget & { open(): void; tokens: number } = { tokens, available: () => budget.tokens, ready: () => gate, open };
   return budget;
 }
 
@@ -22,7 +23,7 @@ describe("version reads batched by definition", () => {
   it("with reads to spare, a version gets its own GET at once", async () => {
     const batches = new VersionBatches(aBudget(10));
     const calls: string[] = [];
-    const outcome = await batches.read(versions[0]!.id, () => calls.push("sending"), async () => (calls.push("get"), { status: "found", snapshot: versions[0]! }), async () => (calls.push("list"), versions));
+    const outcome = await batches.read(versions[0]!.id, { sending: () => void calls.push("sending") }, async () => (calls.push("get"), { status: "found", snapshot: versions[0]! }), async () => (calls.push("list"), versions));
     expect(outcome.status).toBe("found");
     expect(calls).toEqual(["sending", "get"]);
   });
@@ -33,7 +34,7 @@ describe("version reads batched by definition", () => {
     const calls: string[] = [];
     const gone = aVersion({ id: parseResourceId(`${versions[0]!.id.display.replace(/[^/]+$/, "")}9.9.9`) }) as ImageVersionSnapshot;
     const read = (v: ImageVersionSnapshot) =>
-      batches.read(v.id, () => calls.push(`sending ${v.id.version}`), async () => (calls.push(`get ${v.id.version}`), { status: "gone" as const, id: v.id }), async () => (calls.push("list"), versions));
+      batches.read(v.id, { sending: () => void calls.push(`sending ${v.id.version}`) }, async () => (calls.push(`get ${v.id.version}`), { status: "gone" as const, id: v.id }), async () => (calls.push("list"), versions));
     const reads = Promise.all([...versions, gone].map(read));
     await new Promise((resolve) => setImmediate(resolve));
     expect(calls).toEqual([]); // nothing goes out before the budget allows
@@ -44,7 +45,7 @@ describe("version reads batched by definition", () => {
     expect(calls.filter((c) => c.startsWith("get"))).toEqual(["get 9.9.9"]);
     // Every read was marked as sent before the listing went out.
     expect(calls.indexOf("list")).toBe(4);
-    expect(batches.figures).toEqual({ listings: 1, answered: 3 });
+    expect(batches.figures).toEqual({ listings: 1, answered: 3, fromKept: 0 });
   });
 
   it("a listing that fails leaves each read to its own GET", async () => {
@@ -54,5 +55,49 @@ describe("version reads batched by definition", () => {
     budget.open();
     expect((await reads).map((o) => o.status)).toEqual(["found", "found", "found"]);
     expect(batches.figures.listings).toBe(0);
+  });
+
+  /** Three queued reads list the definition at `sentAt`; the listing is then kept. */
+  async function listedAt(sentAt: number, requests: string[]) {
+    const budget = aBudget(0);
+    const batches = new VersionBatches(budget, () => sentAt);
+    const reads = Promise.all(versions.map((v) => batches.read(v.id, undefined, async () => (requests.push(`get ${v.id.version}`), { status: "found" as const, snapshot: v }), async () => (requests.push("list"), versions))));
+    budget.open();
+    await reads;
+    budget.tokens = 10;
+    return batches;
+  }
+  const later = aVersion({ id: versions[1]!.id, tags: { owner: "changed" } }) as ImageVersionSnapshot;
+
+  it("a later read that the gate lets a kept listing answer costs no request, and says so to the gate with the listing's time", async () => {
+    const requests: string[] = [];
+    const batches = await listedAt(5_000, requests);
+    const asked: number[] = [];
+    const outcome = await batches.read(versions[1]!.id, { answeredBy: (sentAt) => (asked.push(sentAt), true) }, async () => (requests.push("get"), { status: "found", snapshot: later }), async () => (requests.push("list"), versions));
+    expect(outcome).toEqual({ status: "found", snapshot: versions[1] });
+    expect(asked).toEqual([5_000]);
+    expect(requests).toEqual(["list"]);
+    expect(batches.figures.fromKept).toBe(1);
+  });
+
+  it("a read the gate refuses the kept listing (a write may have finished after it) goes to ARM, as does a read without the gate", async () => {
+    const requests: string[] = [];
+    const batches = await listedAt(5_000, requests);
+    const refused = await batches.read(versions[1]!.id, { answeredBy: () => false }, async () => (requests.push("get"), { status: "found", snapshot: later }), async () => (requests.push("list"), versions));
+    const ungated = await batches.read(versions[1]!.id, undefined, async () => (requests.push("get"), { status: "found", snapshot: later }), async () => (requests.push("list"), versions));
+    expect([refused, ungated]).toEqual([{ status: "found", snapshot: later }, { status: "found", snapshot: later }]);
+    expect(requests).toEqual(["list", "get", "get"]);
+  });
+
+  it("once a definition is known to list in one page, a single queued read lists it rather than spending the read on one version", async () => {
+    const requests: string[] = [];
+    const budget = aBudget(0);
+    const batches = new VersionBatches(budget, () => 5_000);
+    const first = Promise.all(versions.map((v) => batches.read(v.id, undefined, async () => (requests.push("get"), { status: "found" as const, snapshot: v }), async () => (requests.push("list"), versions))));
+    budget.open();
+    await first;
+    const single = await batches.read(versions[2]!.id, { answeredBy: () => false }, async () => (requests.push("get"), { status: "found", snapshot: versions[2]! }), async () => (requests.push("list"), versions));
+    expect(single.status).toBe("found");
+    expect(requests).toEqual(["list", "list"]);
   });
 });
