@@ -13,6 +13,7 @@
  *   since T" is one range query per day partition, newest first; caller and resource group are
  *   filtered server-side on lower-cased columns.
  */
+import { setBounded } from "../boundedMap.js";
 import type { TableClient } from "@azure/data-tables";
 import { parentOf, parseResourceId, tryParseResourceId, type ResourceId } from "../domain/resourceId.js";
 import type { ImageDefinitionSnapshot, ImageVersionSnapshot, ScaleSetSnapshot, Snapshot } from "../domain/snapshots.js";
@@ -43,12 +44,16 @@ interface ChangeRow {
 }
 
 const MAX_ATTEMPTS = 5;
+/** Change rows remembered as written: a few minutes of a burst's events. */
+const CHANGES_REMEMBERED = 20_000;
 
 export function createTableResourceStore(conn: StorageConnection, prefix: string): ResourceStore {
   const resources = () => openTable(conn, `${prefix}Resources`);
   const snapshots = () => openTable(conn, `${prefix}Snapshots`);
   const changes = () => openTable(conn, `${prefix}Changes`);
   const changeLog = () => openTable(conn, `${prefix}ChangeLog`);
+  /** Change rows (both tables) this process wrote, by `PK|RK` of the per-resource row. */
+  const changesWritten = new Map<string, true>();
 
   async function loadSnapshot(table: TableClient, row: object): Promise<Snapshot> {
     const snapshot = JSON.parse(await readBody(table, row)) as Omit<Snapshot, "id"> & { id: string };
@@ -92,7 +97,12 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       callerObjectIdLc: attribution?.callerObjectId?.toLowerCase() ?? "",
       callerNameLc: attribution?.callerName?.toLowerCase() ?? "",
     };
+    const written = `${row.partitionKey}|${row.rowKey}`;
+    // Insert-if-absent rows never change once written, so one this process wrote needs no request
+    // again: Event Grid delivers every event at least once, in a burst often twice.
+    if (changesWritten.has(written)) return;
     await Promise.all([insertIfAbsent(table, row), changeLog().then((log) => insertIfAbsent(log, indexRow))]);
+    setBounded(changesWritten, written, true, CHANGES_REMEMBERED);
   }
 
   async function changesSince(q: ChangeQuery): Promise<Page<ChangeRecord>> {

@@ -1,7 +1,8 @@
 /**
- * The resource store against the real Azurite, behind a small proxy that fails the history
- * table's writes: a storage failure between the history row and the current row must never
- * leave a current state whose history is lost (the retry would find it unchanged and write none).
+ * The resource store against the real Azurite, behind a small proxy that fails one table's
+ * writes: a storage failure between the history row and the current row must never leave a
+ * current state whose history is lost (the retry would find it unchanged and write none); and a
+ * change row, once written, is not written again when the same event comes back.
  */
 import http from "node:http";
 import { randomUUID } from "node:crypto";
@@ -61,4 +62,25 @@ describe("tableResourceStore under a storage failure", () => {
     expect(history[0]?.contentHash).toBe(contentHashOf(after));
     expect(history.map((h) => h.contentHash)).toContain(contentHashOf(before));
   });
+
+  it("the same event delivered again records its change with no request, while a failed change write is retried in full", { timeout: 60_000 }, async () => {
+    const prefix = `t${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+    const store = createTableResourceStore({ connectionString: proxied }, prefix);
+    const version = aVersion();
+    const change = (eventId: string) => ({ resourceKey: version.id.key, resourceId: version.id.display, action: "coalesced" as const, observedAt: "2026-11-24T10:00:01.000Z", trigger: { source: "event" as const, attribution: { eventId, eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: "2026-11-24T10:00:00Z" } } });
+    await store.recordChange(change("e1"));
+    failing = new RegExp(`/${prefix}Change`, "i");
+    try {
+      // Written once: Event Grid's second delivery needs nothing from storage, even in an outage.
+      await store.recordChange(change("e1"));
+      // Never written: the outage reaches the caller, so the platform retries the event.
+      await expect(store.recordChange(change("e2"))).rejects.toThrow();
+    } finally {
+      failing = undefined;
+    }
+    await store.recordChange(change("e2"));
+    const recorded = await store.changes(version.id.key);
+    expect(recorded.map((c) => (c.trigger.source === "event" ? c.trigger.attribution.eventId : "")).sort()).toEqual(["e1", "e2"]);
+  });
 });
+
