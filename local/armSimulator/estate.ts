@@ -92,6 +92,8 @@ const regionKey = (name: string) => name.toLowerCase().replace(/\s+/g, "");
 
 export class Estate {
   private readonly resources = new Map<string, Stored>();
+  /** The resources' keys in order, kept until one is added or removed: a list reads a range of it, not the estate. */
+  private sorted: string[] | undefined;
   private readonly groups = new Map<string, Stored>();
 
   constructor(
@@ -179,6 +181,7 @@ export class Estate {
 
   /** Remove at once, without provisioning time (test helper). */
   delete(id: string): boolean {
+    this.sorted = undefined;
     return this.resources.delete(id.toLowerCase());
   }
 
@@ -192,13 +195,13 @@ export class Estate {
   /** Children of a parent id (direct), sorted by id. */
   children(parentId: string, type: ResourceType): Json[] {
     const prefix = `${parentId.toLowerCase()}/`;
-    return this.select((key, body) => key.startsWith(prefix) && body.type === ARM_TYPE[type] && key.slice(prefix.length).split("/").length === 2);
+    return this.select(prefix, (key, body) => body.type === ARM_TYPE[type] && key.slice(prefix.length).split("/").length === 2);
   }
 
   /** Every resource of a type under a scope (a subscription or resource-group id prefix), sorted by id. */
   ofType(scope: string, type: ResourceType): Json[] {
     const prefix = scope.toLowerCase();
-    return this.select((key, body) => key.startsWith(prefix) && body.type === ARM_TYPE[type]);
+    return this.select(prefix, (_key, body) => body.type === ARM_TYPE[type]);
   }
 
   /**
@@ -242,6 +245,7 @@ export class Estate {
     const stored: Stored = seeding
       ? { body, phase: "Succeeded", outcome: "Succeeded", settlesAt: 0, ...(replication ? { replication } : {}) }
       : { body, phase: existing ? "Updating" : "Creating", outcome: options.outcome ?? "Succeeded", settlesAt: now + this.settleMs, ...(replication ? { replication } : {}) };
+    if (!this.resources.has(key)) this.sorted = undefined;
     this.resources.set(key, stored);
     return { body: this.view(stored), created: !existing };
   }
@@ -320,13 +324,24 @@ export class Estate {
     });
   }
 
-  private select(match: (key: string, body: Json) => boolean): Json[] {
-    return [...this.resources.keys()]
-      .sort()
-      .flatMap((key) => {
-        const stored = this.live(key);
-        return stored && match(key, stored.body) ? [this.view(stored)] : [];
-      });
+  /** The live resources whose key starts with `prefix` and that `match`, sorted by id. */
+  private select(prefix: string, match: (key: string, body: Json) => boolean): Json[] {
+    const keys = (this.sorted ??= [...this.resources.keys()].sort());
+    let lo = 0;
+    for (let hi = keys.length; lo < hi; ) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid]! < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    while (end < keys.length && keys[end]!.startsWith(prefix)) end++;
+    const out: Json[] = [];
+    // A range copied first: `live` may drop a settled deletion (and with it the order) as we read.
+    for (const key of keys.slice(lo, end)) {
+      const stored = this.live(key);
+      if (stored && match(key, stored.body)) out.push(this.view(stored));
+    }
+    return out;
   }
 
   /** The stored resource unless its deletion has settled (then it is removed). */
@@ -334,6 +349,7 @@ export class Estate {
     const stored = this.resources.get(key);
     if (stored && stored.phase === "Deleting" && stored.outcome === "Succeeded" && this.now() >= stored.settlesAt) {
       this.resources.delete(key);
+      this.sorted = undefined;
       return undefined;
     }
     return stored;
@@ -344,6 +360,7 @@ export class Estate {
     if (stored && stored.phase === "Deleting" && this.now() >= stored.settlesAt) {
       this.groups.delete(key);
       for (const id of [...this.resources.keys()]) if (id.startsWith(`${key}/`)) this.resources.delete(id);
+      this.sorted = undefined;
       return undefined;
     }
     return stored;
