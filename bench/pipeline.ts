@@ -53,7 +53,12 @@ export async function benchPipeline(events = 10_000, resources = 1_000): Promise
         }),
       ),
     );
+    // BENCH_DEBUG=1: when the writes ended, then ARM reads and deliveries every 2 s, on stderr.
+    const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
+    if (process.env.BENCH_DEBUG) console.error(`writes done at ${seconds()} s`);
+    const timeline = process.env.BENCH_DEBUG ? setInterval(() => console.error(`t=${seconds()} s: ${sum(["GET", "LIST"]) - readsBefore} ARM reads (${sum(["LIST"])} list pages), ${stack.arm.events.sent.length} events delivered`), 2000) : undefined;
     await stack.arm.events.idle();
+    clearInterval(timeline);
     // Processed = every event acknowledged and every follow-up re-check done: the last delivery or
     // stored observation, whichever came later (the host also runs card delivery, paced by Teams).
     const startedAt = Date.now() - (performance.now() - started);

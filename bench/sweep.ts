@@ -26,7 +26,8 @@ const BURST = 250;
 const PER_SECOND = 25;
 const RESULT = "BENCH_SWEEP_RESULT ";
 const DEFINITIONS_PER_GALLERY = 10;
-const VERSIONS_PER_DEFINITION = 100;
+/** Versions kept per definition: a few dozen, as image pipelines that retire old versions keep. */
+const VERSIONS_PER_DEFINITION = 20;
 
 const source = { storageProfile: { source: { virtualMachineId: "/subscriptions/7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f/resourceGroups/rg-capture/providers/Microsoft.Compute/virtualMachines/capture-vm" } } };
 const reads = (counts: Record<string, number>) => Object.entries(counts).filter(([k]) => k.startsWith("GET") || k.startsWith("LIST")).reduce((a, [, v]) => a + v, 0);
@@ -57,7 +58,7 @@ interface Shape {
 }
 
 /**
- * The sweep of `versions` versions (100 per definition, 10 definitions per gallery) and `scaleSets`
+ * The sweep of `versions` versions (VERSIONS_PER_DEFINITION per definition, 10 definitions per gallery) and `scaleSets`
  * scale sets at `armLatencyMs` on every ARM read, then a second, unchanged sweep; and, for memory,
  * the first sweep again at `versions` and at `versions / 10`, with a full GC every second.
  */
@@ -67,27 +68,22 @@ export async function benchSweep(versions: number, scaleSets: number, armLatency
   const bigHeld = await inChild("memory", versions, scaleSets, armLatencyMs);
   const smallHeld = await inChild("memory", small, scaleSets, armLatencyMs);
   const t = big.listingSeconds;
-  // The listing's use of the read budget. ARM allows BURST + PER_SECOND·t reads over t seconds
-  // (a full bucket at the start: nothing else reads in this subscription). A listing of fewer
-  // reads than the burst cannot use that allowance however it runs, so what its reads could have
-  // been is also capped by the sweep's own bound: DEFAULT_SWEEP_LIST_CONCURRENCY listings in
-  // flight, each request taking at least ARM's latency:
-  //   used = reads while listing ÷ min(BURST + PER_SECOND·t, concurrency · t / latency)
-  // A listing paced by the budget scores reads ÷ (BURST + PER_SECOND·t), the issue's figure;
-  // a sequential one scores at most 1/concurrency (6 %) while the second term is the smaller.
+  // The listing's use of the read budget, as the issue measures it: ARM allows BURST + PER_SECOND·t
+  // reads over t seconds (a full bucket at the start: nothing else reads in this subscription), so
+  //   used = reads while listing ÷ (BURST + PER_SECOND·t).
   // "While listing": from the run's start to the answer to its last list page. The reads are every
-  // read ARM answered in that time (list pages, gallery GETs, the scale sets' image reads), as
-  // they all draw on the one bucket. The ideal time beside it is the same listing by a lister
-  // held back only by the budget, ARM's latency and the concurrency (see `idealListingSeconds`).
+  // read ARM answered in that time (list pages, gallery GETs, the scale sets' image reads), as they
+  // all draw on the one bucket. The estate is shaped as gallery estates are (a few dozen versions
+  // kept per definition), so listing it takes more reads than the burst and the budget, not ARM's
+  // latency, is what bounds a good lister. (An estate that lists in fewer reads than the burst
+  // cannot reach 90 % by this measure however it is listed: at most reads ÷ BURST.)
   const allowedByBudget = BURST + PER_SECOND * t;
-  const allowedBySlots = armLatencyMs > 0 ? (DEFAULT_SWEEP_LIST_CONCURRENCY * t * 1000) / armLatencyMs : Number.POSITIVE_INFINITY;
-  const used = big.readsWhileListing / Math.min(allowedByBudget, allowedBySlots);
-  const binding = allowedByBudget <= allowedBySlots ? "the budget" : `${DEFAULT_SWEEP_LIST_CONCURRENCY} listings at ${armLatencyMs} ms`;
+  const used = big.readsWhileListing / allowedByBudget;
   const ideal = idealListingSeconds({ versions, scaleSets }, DEFAULT_SWEEP_LIST_CONCURRENCY, armLatencyMs);
   return {
     [`sweep of ${versions} versions / ${scaleSets} scale sets at ${armLatencyMs} ms`]: `${big.sweepSeconds.toFixed(1)} s, ${big.readsInSweep} ARM reads, ${big.status}, ${big.throttledBySimulator} throttled by the simulated ARM`,
     "listing phase": `${t.toFixed(2)} s (ideal ${ideal.seconds.toFixed(2)} s), ${big.readsWhileListing} reads, ${big.listsWhileListing} list pages (the estate has ${ideal.pages})`,
-    "read budget used while listing": `${Math.round(used * 100)} %   target ≥ 90 %   (of ${Math.round(Math.min(allowedByBudget, allowedBySlots))}: ${binding}; reads ÷ (250 + 25·t): ${Math.round((big.readsWhileListing / allowedByBudget) * 100)} %)`,
+    "read budget used while listing": `${Math.round(used * 100)} %   target ≥ 90 %   (${big.readsWhileListing} reads of the ${Math.round(allowedByBudget)} ARM allows in ${t.toFixed(1)} s: 250 + 25·t${big.readsWhileListing < BURST ? "; this estate lists in fewer reads than the 250 burst, so no lister can reach 90 % of it" : ""})`,
     "snapshots written by a second, unchanged sweep": `${big.secondSweepSnapshots}   target 0   (${big.secondSweepSeconds?.toFixed(1)} s, ${big.secondSweepStatus})`,
     [`peak RSS growth, ${small} → ${versions} versions`]: `${smallHeld.rssPeakGrowthMb.toFixed(0)} MB → ${bigHeld.rssPeakGrowthMb.toFixed(0)} MB: ${signed(bigHeld.rssPeakGrowthMb - smallHeld.rssPeakGrowthMb)} MB   target < 50 MB   (a full GC every second; without: ${big.rssPeakGrowthMb.toFixed(0)} MB at ${versions})`,
   };
