@@ -52,8 +52,8 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
   const snapshots = () => openTable(conn, `${prefix}Snapshots`);
   const changes = () => openTable(conn, `${prefix}Changes`);
   const changeLog = () => openTable(conn, `${prefix}ChangeLog`);
-  /** Change rows (both tables) this process wrote, by `PK|RK` of the per-resource row. */
-  const changesWritten = new Map<string, true>();
+  /** Change rows (both tables) this process wrote or is writing, by `PK|RK` of the per-resource row. */
+  const changesWritten = new Map<string, Promise<void>>();
 
   async function loadSnapshot(table: TableClient, row: object): Promise<Snapshot> {
     const snapshot = JSON.parse(await readBody(table, row)) as Omit<Snapshot, "id"> & { id: string };
@@ -97,12 +97,16 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       callerObjectIdLc: attribution?.callerObjectId?.toLowerCase() ?? "",
       callerNameLc: attribution?.callerName?.toLowerCase() ?? "",
     };
-    const written = `${row.partitionKey}|${row.rowKey}`;
-    // Insert-if-absent rows never change once written, so one this process wrote needs no request
-    // again: Event Grid delivers every event at least once, in a burst often twice.
-    if (changesWritten.has(written)) return;
-    await Promise.all([insertIfAbsent(table, row), changeLog().then((log) => insertIfAbsent(log, indexRow))]);
-    setBounded(changesWritten, written, true, CHANGES_REMEMBERED);
+    const key = `${row.partitionKey}|${row.rowKey}`;
+    // Insert-if-absent rows never change once written, so one this process wrote (or is writing)
+    // needs no request again: Event Grid delivers every event at least once, in a burst often
+    // twice and side by side. A write that fails is forgotten, so the retry writes.
+    const known = changesWritten.get(key);
+    if (known) return known;
+    const writing = Promise.all([insertIfAbsent(table, row), changeLog().then((log) => insertIfAbsent(log, indexRow))]).then(() => undefined);
+    setBounded(changesWritten, key, writing, CHANGES_REMEMBERED);
+    writing.catch(() => changesWritten.get(key) === writing && changesWritten.delete(key));
+    return writing;
   }
 
   async function changesSince(q: ChangeQuery): Promise<Page<ChangeRecord>> {
