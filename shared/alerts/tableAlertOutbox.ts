@@ -119,9 +119,14 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
       // A finding's cards go out in revision order: only its lowest owed revision may be claimed.
       const lowest = new Map<string, number>();
       for (const row of owed) lowest.set(row.fingerprint, Math.min(lowest.get(row.fingerprint) ?? Number.POSITIVE_INFINITY, Number(row.revision)));
-      const eligible = owed.filter((row) => Number(row.revision) === lowest.get(row.fingerprint) && row.nextAttemptAt <= now && !(row.leaseUntil && row.leaseUntil > now));
+      const eligible = owed
+        .filter((row) => Number(row.revision) === lowest.get(row.fingerprint) && row.nextAttemptAt <= now && !(row.leaseUntil && row.leaseUntil > now))
+        .sort((a, b) => compare(a.createdAt, b.createdAt));
+      // Only the oldest `limit` are loaded, with those as old as the last of them: the alerts of one
+      // change are staged by one judgement, at one time. A backlog costs a claim no more requests.
+      const cutoff = eligible[Math.min(limit, eligible.length) - 1]?.createdAt;
       const loaded = await Promise.all(
-        eligible.map(async (index) => {
+        eligible.filter((index) => cutoff !== undefined && index.createdAt <= cutoff).map(async (index) => {
           const row = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(index.alertId));
           return row && row.state === "pending" ? { index, alert: await toAlert(row) } : undefined;
         }),

@@ -205,6 +205,23 @@ describe("tableFindingStore and the outbox", () => {
     expect((await outbox.list()).map((a) => a.alertId)).toEqual([alert.alertId]);
   });
 
+  it("claims the oldest alerts up to its limit, and the rest of the change the last of them belongs to, whatever the backlog", async () => {
+    const outbox = createTableAlertOutbox(conn(), prefix());
+    const [t] = computeTransitions([], evaluate(NOW));
+    const at = (s: number) => new Date(NOW.getTime() + s * 1000).toISOString();
+    /** An alert for `rule` on `resource`, judged (staged and released) at second `s`. */
+    const alert = (resource: string, rule: string, s: number) => ({ alertId: `${resource}-${rule}:1`, transition: { ...t!, fingerprint: `${resource}-${rule}`, at: at(s), after: { ...t!.after, resourceKey: resource, fingerprint: `${resource}-${rule}` } } });
+    // Enqueued newest first, so the order comes from the rows, not from the writes.
+    const backlog = [alert("r4", "a", 4), alert("r3", "a", 3), alert("r2", "b", 2), alert("r2", "a", 2), alert("r1", "a", 1)];
+    for (const a of backlog) {
+      await outbox.enqueue([a], a.transition.at);
+      await outbox.release([a], a.transition.at);
+    }
+    const claimed = await outbox.claimDue(at(10), 2, 60_000);
+    expect(claimed.map((a) => a.alertId).sort()).toEqual(["r1-a:1", "r2-a:1", "r2-b:1"]);
+    expect((await outbox.claimDue(at(10), 2, 60_000)).map((a) => a.alertId)).toEqual(["r3-a:1", "r4-a:1"]);
+  });
+
   it("keeps one finding's cards in order: a later revision is not claimed while an earlier one is still owed", async () => {
     const outbox = createTableAlertOutbox(conn(), prefix());
     const findings = createTableFindingStore(conn(), prefix());
