@@ -62,6 +62,16 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
   const agent = options.caCertPem ? new https.Agent({ ca: options.caCertPem, keepAlive: true }) : undefined;
   const budget = options.readBudget ?? new ReadBudget();
 
+  /** A 429 asking for a longer wait than a function may sit out is not retried by the SDK: the read reports `throttled`. */
+  const throwOnLongRetryAfter = <R extends { status: number; headers: { get(name: string): string | undefined } }>(response: R): R => {
+    if (response.status === 429) {
+      const header = response.headers.get("retry-after");
+      const seconds = header === undefined ? Number.NaN : Number(header);
+      if (Number.isFinite(seconds) && seconds * 1000 > maxRetryAfterMs) throw new LongRetryAfter(seconds * 1000);
+    }
+    return response;
+  };
+
   const client = (subscriptionId: string): Client => {
     let c = clients.get(subscriptionId);
     if (c) {
@@ -79,19 +89,18 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
                 if (agent) request.agent = agent;
                 request.timeout = timeoutMs;
                 const read = request.method === "GET";
-                if (read) await budget.take(subscriptionId);
-                const response = await next(request);
-                if (read) {
+                if (!read) return next(request).then(throwOnLongRetryAfter);
+                await budget.take(subscriptionId);
+                let response: Awaited<ReturnType<typeof next>>;
+                try {
+                  response = await next(request);
                   const remaining = response.headers.get("x-ms-ratelimit-remaining-subscription-reads");
                   const retryAfter = response.status === 429 ? Number(response.headers.get("retry-after") ?? Number.NaN) : Number.NaN;
                   budget.observe(subscriptionId, remaining === undefined ? undefined : Number(remaining), Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
+                } finally {
+                  budget.settled(subscriptionId);
                 }
-                if (response.status === 429) {
-                  const header = response.headers.get("retry-after");
-                  const seconds = header === undefined ? Number.NaN : Number(header);
-                  if (Number.isFinite(seconds) && seconds * 1000 > maxRetryAfterMs) throw new LongRetryAfter(seconds * 1000);
-                }
-                return response;
+                return throwOnLongRetryAfter(response);
               },
             },
           },

@@ -28,7 +28,7 @@ export class ReadBudget {
   private readonly perSecond: number;
   private readonly clock: BudgetClock;
   private readonly maxWaitMs: number;
-  private readonly buckets = new Map<string, { tokens: number; at: number; blockedUntil: number }>();
+  private readonly buckets = new Map<string, { tokens: number; at: number; blockedUntil: number; inFlight: number }>();
 
   constructor(options: ReadBudgetOptions = {}) {
     this.burst = options.burst ?? 250;
@@ -37,9 +37,16 @@ export class ReadBudget {
     this.maxWaitMs = options.maxWaitMs ?? 60_000;
   }
 
-  /** Waits until a read of `subscriptionId` may go, and takes its token. */
+  /** Waits until a read of `subscriptionId` may go, and takes its token; the read is in flight until `settled`. */
   async take(subscriptionId: string): Promise<void> {
-    return this.waitFor(subscriptionId, true);
+    await this.waitFor(subscriptionId, true);
+    this.refilled(subscriptionId).inFlight++;
+  }
+
+  /** A read `take` let go has been answered (or failed): call once per `take`, after `observe`. */
+  settled(subscriptionId: string): void {
+    const bucket = this.refilled(subscriptionId);
+    bucket.inFlight = Math.max(0, bucket.inFlight - 1);
   }
 
   /** Waits until a read of `subscriptionId` may go; takes nothing (the read itself will). */
@@ -61,10 +68,15 @@ export class ReadBudget {
     }
   }
 
-  /** What ARM said: the reads it has left for us, and how long to stay away after a 429. */
+  /**
+   * What ARM said in answer to one of our reads (still in flight): the reads it has left for us,
+   * and how long to stay away after a 429. The count is ARM's as it answered that read, so our
+   * other reads still in flight, whose tokens were taken here already, may not be in it yet: they
+   * are taken off it, or a burst of parallel reads would be counted twice and overrun ARM's bucket.
+   */
   observe(subscriptionId: string, remaining: number | undefined, retryAfterMs: number | undefined): void {
     const bucket = this.refilled(subscriptionId);
-    if (remaining !== undefined && Number.isFinite(remaining)) bucket.tokens = Math.min(bucket.tokens, Math.max(0, remaining));
+    if (remaining !== undefined && Number.isFinite(remaining)) bucket.tokens = Math.min(bucket.tokens, Math.max(0, remaining - Math.max(0, bucket.inFlight - 1)));
     if (retryAfterMs !== undefined && retryAfterMs > 0) bucket.blockedUntil = Math.max(bucket.blockedUntil, this.clock.now() + retryAfterMs);
   }
 
@@ -77,7 +89,7 @@ export class ReadBudget {
     const now = this.clock.now();
     let bucket = this.buckets.get(subscriptionId);
     if (!bucket) {
-      bucket = { tokens: this.burst, at: now, blockedUntil: 0 };
+      bucket = { tokens: this.burst, at: now, blockedUntil: 0, inFlight: 0 };
       this.buckets.set(subscriptionId, bucket);
     }
     bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);

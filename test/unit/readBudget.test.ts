@@ -28,6 +28,22 @@ describe("ARM read budget", () => {
     expect(clock.now()).toBeGreaterThanOrEqual(5000);
   });
 
+  it("takes our reads still in flight off the count ARM answers with, so they are not counted as left", async () => {
+    const clock = virtualClock();
+    const budget = new ReadBudget({ clock });
+    // 16 reads go out together, while another instance of the app spent 100 of the same bucket:
+    // ARM answers the first with the count after it alone, 149 left.
+    for (let i = 0; i < 16; i++) await budget.take("sub");
+    budget.observe("sub", 149, undefined);
+    budget.settled("sub");
+    // ARM will count the other 15 too: 134 may still go, not 149.
+    expect(budget.available("sub")).toBe(134);
+    for (let i = 0; i < 15; i++) budget.settled("sub");
+    await budget.take("sub");
+    budget.observe("sub", 120, undefined); // the only read in flight: ARM's count is taken as it is
+    expect(budget.available("sub")).toBe(120);
+  });
+
   it("does not sit out a wait longer than a function should: a throttled ArmReadError with when to come back", async () => {
     const clock = virtualClock();
     const budget = new ReadBudget({ clock, maxWaitMs: 60_000 });
