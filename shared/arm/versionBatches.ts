@@ -67,7 +67,7 @@ export class VersionBatches {
     const definitionId = parentOf(id)!;
     const listing = this.listings.get(definitionId.key);
     const kept = listing?.versions.get(id.key);
-    if (kept && hooks?.answeredBy?.(listing!.sentAt)) {
+    if (listing && kept && hooks?.answeredBy?.(listing.sentAt)) {
       this.figures.fromKept++;
       return Promise.resolve({ status: "found", snapshot: kept });
     }

@@ -29,6 +29,18 @@ beforeEach(() => {
   world.azure.put(aGallery(), aDefinition(), version);
 });
 
+/** Ten more events for the version delivered while the first one's check is held (in its ARM read, or waiting for the read budget). */
+async function tenMoreWhileHeld(hold: "hold" | "budgetHold") {
+  let release!: () => void;
+  world.azure[hold] = new Promise<void>((resolve) => (release = resolve));
+  const first = handleResourceEvent(world.deps(), settings, event(0));
+  await new Promise((resolve) => setImmediate(resolve));
+  const others = await Promise.all(Array.from({ length: 10 }, (_, i) => handleResourceEvent(world.deps(), settings, event(i + 1))));
+  release();
+  world.azure[hold] = undefined;
+  return { first: await first, others };
+}
+
 describe("coalescing", () => {
   it("the first event of a quiet resource is judged at once, with no follow-up", async () => {
     const result = await handleResourceEvent(world.deps(), settings, event(1));
@@ -50,14 +62,7 @@ describe("coalescing", () => {
   });
 
   it("ten events arriving while a check is under way queue exactly one follow-up, and every caller is kept in the change log", async () => {
-    let release!: () => void;
-    world.azure.hold = new Promise<void>((resolve) => (release = resolve));
-    const first = handleResourceEvent(world.deps(), settings, event(0));
-    await new Promise((resolve) => setImmediate(resolve));
-    const others = await Promise.all(Array.from({ length: 10 }, (_, i) => handleResourceEvent(world.deps(), settings, event(i + 1))));
-    release();
-    world.azure.hold = undefined;
-    await first;
+    const { others } = await tenMoreWhileHeld("hold");
 
     expect(others.map((r) => r.outcome?.status)).toEqual(Array(10).fill("coalesced"));
     expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(1);
@@ -70,15 +75,9 @@ describe("coalescing", () => {
   });
 
   it("events arriving while the check waits for the read budget are covered by its read: no follow-up, one read", async () => {
-    let release!: () => void;
-    world.azure.budgetHold = new Promise<void>((resolve) => (release = resolve));
-    const first = handleResourceEvent(world.deps(), settings, event(0));
-    await new Promise((resolve) => setImmediate(resolve));
     // Their writes finished before they were delivered, and the held read has not gone out yet.
-    const others = await Promise.all(Array.from({ length: 10 }, (_, i) => handleResourceEvent(world.deps(), settings, event(i + 1))));
-    release();
-    world.azure.budgetHold = undefined;
-    expect((await first).outcome?.status).toBe("evaluated");
+    const { first, others } = await tenMoreWhileHeld("budgetHold");
+    expect(first.outcome?.status).toBe("evaluated");
 
     expect(others.map((r) => r.outcome?.status)).toEqual(Array(10).fill("coalesced"));
     expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(1);
