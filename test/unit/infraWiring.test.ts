@@ -376,3 +376,21 @@ describe("infra Bicep", () => {
     expect(bare.stderr).toMatch(/GW_SYSTEM_TOPICS is not set/);
   });
 });
+
+describe("host.json telemetry", () => {
+  const host = JSON.parse(read("host.json")) as { telemetryMode?: string; logging?: { applicationInsights?: unknown } };
+
+  it("emits the host's telemetry through OpenTelemetry, as Learn documents for Flex Consumption, without the classic SDK's sampling section", () => {
+    // "Use OpenTelemetry with Azure Functions": telemetryMode in host.json; the classic
+    // logging.applicationInsights settings do not apply in that mode (Azure/azure-functions-host#11366).
+    expect(host.telemetryMode).toBe("OpenTelemetry");
+    expect(host.logging?.applicationInsights).toBeUndefined();
+    expect(read("infra/app/function.bicep")).toMatch(/runtime: \{ name: 'node'/);
+    expect(read("infra/app/function.bicep")).toMatch(/sku: \{ tier: 'FlexConsumption'/);
+  });
+
+  it("keeps the worker's logs relayed by the host (no WorkerOpenTelemetryEnabled capability): the pino lines on stdout are the traces the queries read", () => {
+    const code = readdirSync(path.join(ROOT, "functions")).filter((f) => f.endsWith(".ts")).map((f) => read(`functions/${f}`)).join("\n") + read("shared/telemetry.ts");
+    expect(code).not.toMatch(/WorkerOpenTelemetryEnabled/);
+  });
+});
