@@ -56,13 +56,14 @@ function bicep() {
       );
     }
     // A throwaway project whose only job is to make NuGet download the package (PackageDownload
-    // fetches a package without referencing it): https://learn.microsoft.com/nuget/consume-packages/packagedownload-functionality
+    // fetches a package without referencing it), targeting the SDK's own framework so nothing else
+    // is downloaded: https://learn.microsoft.com/nuget/consume-packages/packagedownload-functionality
     const project = mkdtempSync(join(tmpdir(), "gallery-watch-bicep-"));
     try {
       writeFileSync(
         join(project, "bicep.csproj"),
         `<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup><TargetFramework>netstandard2.0</TargetFramework></PropertyGroup>
+  <PropertyGroup><TargetFramework>net${dotnet.stdout.trim().split(".")[0]}.0</TargetFramework></PropertyGroup>
   <ItemGroup><PackageDownload Include="${packageId}" Version="[${BICEP_VERSION}]" /></ItemGroup>
 </Project>
 `,
