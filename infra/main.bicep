@@ -2,10 +2,11 @@
 // (parameters from infra/main.parameters.json, i.e. the azd environment). README.md "Deploying"
 // has the command sequence; infra/README.md lists every resource type and API version.
 //
-// Resource-group scope, so the deployer needs rights on the app's resource group only (plus each
-// watched subscription), not on the whole subscription:
-// https://learn.microsoft.com/azure/developer/azure-developer-cli/resource-group-scoped-deployments
-targetScope = 'resourceGroup'
+// Subscription scope, as azd's templates are: the deployment creates the app's resource group
+// itself, so `azd up` from a fresh clone needs no `az group create` first. The deployer needs
+// rights to create a resource group in the app's subscription (plus each watched subscription).
+// https://learn.microsoft.com/azure/developer/azure-developer-cli/make-azd-compatible#update-bicep-files
+targetScope = 'subscription'
 
 // ---------------------------------------------------------------------------------------------
 // azd environment
@@ -17,7 +18,10 @@ targetScope = 'resourceGroup'
 param environmentName string
 
 @description('Region of the app (AZURE_LOCATION). It must offer Flex Consumption: az functionapp list-flexconsumption-locations -o table')
-param location string = resourceGroup().location
+param location string
+
+@description('The app\'s resource group (AZURE_RESOURCE_GROUP), created by this deployment. Empty: rg-<environment name>.')
+param resourceGroupName string = ''
 
 @description('Object id of whoever runs azd (AZURE_PRINCIPAL_ID). Gets the data roles the gallery-watch CLI needs (queue a sweep, read runs, send the digest, read the webhook secret). Empty: none.')
 param operatorPrincipalId string = ''
@@ -31,7 +35,7 @@ param operatorPrincipalType string = 'User'
 // ---------------------------------------------------------------------------------------------
 
 @minLength(36)
-@description('Subscriptions to watch (GW_WATCHED_SUBSCRIPTIONS): GUIDs separated by commas, spaces or semicolons. Each gets Reader for the app and an Event Grid subscription on its system topic.')
+@description('Subscriptions to watch (GW_WATCHED_SUBSCRIPTIONS): GUIDs separated by commas, spaces or semicolons. Each gets the gallery-watch reader role for the app and an Event Grid subscription on its system topic.')
 param watchedSubscriptionIds string
 
 @description('Subscriptions that already have their Microsoft.Resources.Subscriptions system topic (only one may exist per subscription), keyed by subscription id: {"<subscription id>": {"resourceGroup": "<group>", "name": "<topic>"}} (GW_EXISTING_SYSTEM_TOPICS). That topic must have a system-assigned identity (it writes the dead letters). Subscriptions not listed get a topic created in eventsResourceGroupName.')
@@ -39,9 +43,6 @@ param existingSystemTopics object = {}
 
 @description('Resource group created in each watched subscription without an existing system topic, to hold the topic gallery-watch creates (GW_EVENTS_RESOURCE_GROUP).')
 param eventsResourceGroupName string = 'rg-gallery-watch-events'
-
-@description('Create the Event Grid subscriptions (GW_CONNECT_EVENT_GRID). Event Grid refuses an Azure Function destination until the function exists, i.e. until the code is deployed: leave false for the first `azd up`, then set true and run `azd provision`.')
-param connectEventGrid bool = false
 
 // ---------------------------------------------------------------------------------------------
 // Teams
@@ -94,7 +95,14 @@ param keyVaultPurgeProtection bool = true
 // ---------------------------------------------------------------------------------------------
 
 var tags = { 'azd-env-name': environmentName, application: 'gallery-watch' }
-var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
+  name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+  location: location
+  tags: tags
+}
+
+var resourceToken = toLower(uniqueString(subscription().id, rg.id, environmentName))
 
 // Watched subscriptions, normalised once: the app setting, the Reader assignments and the
 // Event Grid wiring all come from this one list.
@@ -110,19 +118,24 @@ var tablePrefix = 'gw'
 var outboxSchedule = '*/30 * * * * *'
 var redriveSchedule = '0 */5 * * * *'
 
-resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
-  name: 'id-gallerywatch-${resourceToken}'
-  location: location
-  tags: tags
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-gallerywatch-${resourceToken}'
+    location: location
+    tags: tags
+  }
 }
 
 module storage 'app/storage.bicep' = {
   name: 'storage'
+  scope: rg
   params: {
     name: take('stgw${resourceToken}', 24)
     location: location
     tags: tags
-    principalId: identity.properties.principalId
+    principalId: identity.outputs.principalId
     queueNames: [ recheckQueue, sweepQueue, deliveryQueue ]
     deadLetterContainer: deadLetterContainer
     operatorPrincipalId: operatorPrincipalId
@@ -132,11 +145,12 @@ module storage 'app/storage.bicep' = {
 
 module monitoring 'app/monitoring.bicep' = {
   name: 'monitoring'
+  scope: rg
   params: {
     name: 'gallerywatch-${resourceToken}'
     location: location
     tags: tags
-    principalId: identity.properties.principalId
+    principalId: identity.outputs.principalId
   }
 }
 
@@ -144,6 +158,7 @@ module monitoring 'app/monitoring.bicep' = {
 // Application Insights resource, with the queries kept as .kql files beside it.
 module workbook 'monitoring/workbook.bicep' = {
   name: 'workbook'
+  scope: rg
   params: {
     appInsightsId: monitoring.outputs.appInsightsId
     location: location
@@ -153,11 +168,12 @@ module workbook 'monitoring/workbook.bicep' = {
 
 module vault 'app/keyvault.bicep' = {
   name: 'keyvault'
+  scope: rg
   params: {
     name: take('kv-gw-${resourceToken}', 24)
     location: location
     tags: tags
-    principalId: identity.properties.principalId
+    principalId: identity.outputs.principalId
     teamsWebhookUrl: teamsWebhookUrl
     teamsCriticalWebhookUrl: teamsCriticalWebhookUrl
     purgeProtection: keyVaultPurgeProtection
@@ -195,12 +211,13 @@ var criticalWebhookSetting = empty(teamsCriticalWebhookUrl) ? {} : {
 
 module functionApp 'app/function.bicep' = {
   name: 'function'
+  scope: rg
   params: {
     name: 'func-gallerywatch-${resourceToken}'
     location: location
     tags: tags
-    identityId: identity.id
-    identityClientId: identity.properties.clientId
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
     storageName: storage.outputs.name
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     appInsightsConnectionString: monitoring.outputs.connectionString
@@ -210,36 +227,37 @@ module functionApp 'app/function.bicep' = {
   }
 }
 
-// One subscription-scope deployment per watched subscription: Reader for the app's identity,
-// the subscription's system topic (reused or created), the topic identity's dead-letter role on
-// the app's storage, and (connectEventGrid) the Event Grid subscription to eventGridResourceEvent.
-// Ordered after the function app by the outputs it takes (functionApp.outputs.id), so on every
-// provision the Event Grid subscription is written after the app it points at.
+// One subscription-scope deployment per watched subscription: the gallery-watch reader role (only
+// the reads the code performs) for the app's identity, the subscription's system topic (reused or
+// created) and the topic identity's dead-letter role on the app's storage. The Event Grid
+// subscription to eventGridResourceEvent is not here: Event Grid refuses an Azure Function
+// destination until the function exists, and on a first `azd up` provisioning runs before the code
+// is deployed. azure.yaml's postdeploy hook (scripts/connect-event-grid.mjs) deploys
+// watch/eventSubscription.bicep to each topic once the code is there, as Microsoft's azd Event
+// Grid samples do (Azure-Samples/functions-quickstart-javascript-azd-eventgrid-blob).
 module watch 'watch/subscription.bicep' = [for subscriptionId in watchedIds: {
   name: 'gw-watch-${subscriptionId}'
   scope: subscription(subscriptionId)
   params: {
     location: location
     tags: tags
-    appPrincipalId: identity.properties.principalId
-    functionAppId: functionApp.outputs.id
+    appPrincipalId: identity.outputs.principalId
     storageAccountId: storage.outputs.id
-    deadLetterContainer: deadLetterContainer
-    existingSystemTopic: contains(existingSystemTopics, subscriptionId) ? existingSystemTopics[subscriptionId] : {}
+    existingSystemTopic: existingSystemTopics[?subscriptionId] ?? {}
     eventsResourceGroupName: eventsResourceGroupName
-    connectEventGrid: connectEventGrid
   }
 }]
 
 // Read by azd after provisioning (`azd env get-values`), by docs/operations.md and by azd deploy
 // (it finds the app by its azd-service-name tag). No AZURE_CLIENT_ID output on purpose: exported
 // locally it would make DefaultAzureCredential try the app's identity instead of your az login.
+output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output SERVICE_API_NAME string = functionApp.outputs.name
 output AZURE_FUNCTION_APP_ID string = functionApp.outputs.id
 output AZURE_FUNCTION_APP_HOSTNAME string = functionApp.outputs.defaultHostName
-output AZURE_IDENTITY_PRINCIPAL_ID string = identity.properties.principalId
-output AZURE_IDENTITY_CLIENT_ID string = identity.properties.clientId
+output AZURE_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output AZURE_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_STORAGE_ACCOUNT_ID string = storage.outputs.id
 output AZURE_KEY_VAULT_NAME string = vault.outputs.name
@@ -247,7 +265,6 @@ output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.appInsightsName
 output AZURE_LOG_ANALYTICS_WORKSPACE_NAME string = monitoring.outputs.workspaceName
 output GW_WORKBOOK_ID string = workbook.outputs.workbookId
 output GW_DEADLETTER_CONTAINER_NAME string = deadLetterContainer
-output GW_EVENT_GRID_CONNECTED bool = connectEventGrid
 output GW_SYSTEM_TOPICS array = [for (subscriptionId, i) in watchedIds: {
   subscriptionId: subscriptionId
   resourceGroup: watch[i].outputs.topicResourceGroup

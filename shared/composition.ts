@@ -22,6 +22,11 @@ import { createWorkflowsTeamsNotifier } from "./alerts/workflowsTeamsNotifier.js
 import { deliverAlerts, type DeliveryFigures } from "./alerts/deliverAlerts.js";
 import { createTableFindingActivity } from "./storage/tableFindingActivity.js";
 import { createTableDigestLog } from "./storage/tableDigestLog.js";
+import { findingIndexRebuild } from "./storage/tableFindingStore.js";
+import { changeLogRebuild } from "./storage/tableResourceStore.js";
+import { outboxIndexRebuild } from "./alerts/tableAlertOutbox.js";
+import { createTableReindexCheckpoints } from "./storage/tableReindexCheckpoints.js";
+import type { ReindexDependencies } from "./reindex.js";
 import { handleResourceEvent, type EventSettings } from "./handleResourceEvent.js";
 import type { DigestDependencies } from "./digest.js";
 import type { RedriveDependencies } from "./deadLetters.js";
@@ -60,6 +65,8 @@ export interface Runtime {
   redrive(context: Invocation): RedriveDependencies;
   /** Send what the outbox owes Teams now (also the outbox timer's job). Delivery trouble is logged, not thrown: the outbox keeps it. */
   deliverNow(context: Invocation): Promise<DeliveryFigures | undefined>;
+  /** `gallery-watch reindex`: the index tables, rebuilt from the primary tables (shared/reindex.ts). */
+  reindex(): ReindexDependencies;
 }
 
 const systemClock: Clock = { now: () => new Date() };
@@ -151,6 +158,11 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
       telemetry,
       clock: systemClock,
       log: invocationLogger(log, context),
+    }),
+    reindex: () => ({
+      indexes: [findingIndexRebuild(storage, config.tablePrefix), changeLogRebuild(storage, config.tablePrefix), outboxIndexRebuild(storage, config.tablePrefix)],
+      checkpoints: createTableReindexCheckpoints(storage, config.tablePrefix),
+      clock: systemClock,
     }),
     async deliverNow(context) {
       const invocationLog = invocationLogger(log, context);

@@ -16,7 +16,7 @@ param enableEntraAuth bool = false
 @description('Application (client) id of the app registration that represents the API; required with enableEntraAuth.')
 param entraClientId string = ''
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: 'plan-${name}'
   location: location
   tags: tags
@@ -25,7 +25,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   properties: { reserved: true }
 }
 
-resource app 'Microsoft.Web/sites@2024-04-01' = {
+resource app 'Microsoft.Web/sites@2025-03-01' = {
   name: name
   location: location
   // azd deploy finds the app by this tag (azure.yaml service `api`).

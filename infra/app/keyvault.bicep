@@ -16,7 +16,7 @@ param purgeProtection bool = true
 param operatorPrincipalId string = ''
 param operatorPrincipalType string = 'User'
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   name: name
   location: location
   tags: tags
@@ -31,13 +31,13 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource webhook 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+resource webhook 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
   parent: vault
   name: 'teams-webhook-url'
   properties: { value: teamsWebhookUrl, contentType: 'text/uri' }
 }
 
-resource criticalWebhook 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(teamsCriticalWebhookUrl)) {
+resource criticalWebhook 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (!empty(teamsCriticalWebhookUrl)) {
   parent: vault
   name: 'teams-critical-webhook-url'
   properties: { value: teamsCriticalWebhookUrl, contentType: 'text/uri' }
@@ -69,4 +69,4 @@ resource operatorSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01
 output name string = vault.name
 // Versionless: https://<vault>.vault.azure.net/secrets/<name>
 output webhookSecretUri string = webhook.properties.secretUri
-output criticalWebhookSecretUri string = empty(teamsCriticalWebhookUrl) ? '' : criticalWebhook!.properties.secretUri
+output criticalWebhookSecretUri string = criticalWebhook.?properties.secretUri ?? ''

@@ -8,7 +8,7 @@ param location string
 param tags object = {}
 param principalId string
 
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource workspace 'Microsoft.OperationalInsights/workspaces@2025-07-01' = {
   name: 'log-${name}'
   location: location
   tags: tags

@@ -7,11 +7,11 @@ param storageAccountId string
 @description('Container in the storage account that receives dead letters (GW_DEADLETTER_CONTAINER).')
 param deadLetterContainer string
 
-resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
+resource topic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = {
   name: topicName
 }
 
-resource toFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
+resource toFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15' = {
   parent: topic
   name: 'gallery-watch'
   properties: {

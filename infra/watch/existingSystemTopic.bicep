@@ -9,7 +9,7 @@
 // (use 'SystemAssigned,UserAssigned' if it already has user-assigned identities).
 param topicName string
 
-resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
+resource topic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = {
   name: topicName
 }
 

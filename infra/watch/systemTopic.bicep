@@ -4,7 +4,7 @@
 // filters them down to what gallery-watch acts on.
 param tags object = {}
 
-resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
+resource topic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
   name: 'gallery-watch-${subscription().subscriptionId}'
   // Subscription and resource-group system topics are global.
   location: 'global'

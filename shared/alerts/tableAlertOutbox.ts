@@ -13,7 +13,8 @@ import type { AlertOutbox, AlertState, Attribution, OutboxAlert } from "../ports
 import { ConcurrentUpdateError } from "../errors.js";
 import { changeKey } from "./changeKey.js";
 import { encodeKey } from "../storage/tableKeys.js";
-import { call, getOrUndefined, insertIfAbsent, listAll, odata, openTable, readBody, bodyProperties, type StorageConnection } from "../storage/tableClients.js";
+import { call, countRows, getOrUndefined, insertIfAbsent, listAll, listPage, odata, openTable, readBody, bodyProperties, type StorageConnection } from "../storage/tableClients.js";
+import type { IndexRebuild } from "../reindex.js";
 
 const PARTITION = "outbox";
 const DUE = "due";
@@ -219,6 +220,42 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
       const rows = await listAll<AlertRow>(table, `PartitionKey eq '${PARTITION}'${options.state ? ` and state eq ${odata(options.state)}` : ""}`);
       rows.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
       return Promise.all(rows.slice(0, options.limit ?? rows.length).map((row) => toAlert(row)));
+    },
+  };
+}
+
+/**
+ * `gallery-watch reindex` (shared/reindex.ts): the `due` and `staged` index rows rebuilt from the
+ * `outbox` partition, for alerts stored before the index partitions existed. A pending alert gets
+ * its `due` row (with its own nextAttemptAt), a staged one its `staged` row; only missing rows are
+ * written, never a lease overwritten. If the running app moves the alert between our read and our
+ * write (delivered, released), the row we wrote is removed again.
+ */
+export function outboxIndexRebuild(conn: StorageConnection, prefix: string, pageSize = 100): IndexRebuild {
+  const alerts = () => openTable(conn, `${prefix}Alerts`);
+  const filter = `PartitionKey eq '${PARTITION}'`;
+  return {
+    name: "AlertOutboxIndex",
+    count: async () => countRows(await alerts(), filter),
+    async rebuildPage(continuation) {
+      const table = await alerts();
+      const page = await listPage<AlertRow>(table, { filter, maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
+      const written = await Promise.all(
+        page.rows.map(async (row) => {
+          const partition = row.state === "pending" ? DUE : row.state === "staged" ? STAGED : undefined;
+          if (!partition || (await getOrUndefined(table, partition, encodeKey(row.alertId)))) return false;
+          const { transition } = JSON.parse(await readBody(table, row)) as { transition: FindingTransition };
+          const index = { ...indexRow(partition, { alertId: row.alertId, transition }, row.createdAt), ...(partition === DUE ? { nextAttemptAt: row.nextAttemptAt } : {}) };
+          if (!(await insertIfAbsent(table, index))) return false;
+          const now = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(row.alertId));
+          if (now?.state === row.state) return true;
+          await call(table.tableName, "deleteEntity", (abortSignal) => table.deleteEntity(partition, index.rowKey, { abortSignal })).catch((error: unknown) => {
+            if ((error as { cause?: { statusCode?: number } }).cause?.statusCode !== 404) throw error;
+          });
+          return false;
+        }),
+      );
+      return { scanned: page.rows.length, rebuilt: written.filter(Boolean).length, ...(page.continuationToken ? { continuation: page.continuationToken } : {}) };
     },
   };
 }

@@ -172,3 +172,30 @@ export async function upsertWithBody(client: TableClient, entity: TableEntity<Re
   }
   await call(client.tableName, "upsertEntity", (abortSignal) => client.upsertEntity({ ...entity, ...properties }, "Replace", { abortSignal }));
 }
+
+/** One page of a scan, and the token of the next (undefined after the last): a long scan can stop and resume. */
+export async function listPage<T extends object>(
+  client: TableClient,
+  options: { readonly filter?: string; readonly select?: string[]; readonly continuationToken?: string; readonly maxPageSize?: number },
+): Promise<{ rows: Array<TableEntityResult<T>>; continuationToken?: string }> {
+  return call(client.tableName, "listEntities", async () => {
+    const queryOptions = { ...(options.filter ? { filter: options.filter } : {}), ...(options.select ? { select: options.select } : {}) };
+    const pages = client.listEntities<T>({ queryOptions }).byPage({ maxPageSize: options.maxPageSize ?? 1000, ...(options.continuationToken ? { continuationToken: options.continuationToken } : {}) });
+    const next = await pages.next();
+    if (next.done) return { rows: [] };
+    const page = next.value;
+    return { rows: [...page], ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) };
+  });
+}
+
+/** Rows a scan of `filter` would visit (keys only: a cheap pass, for progress reporting). */
+export async function countRows(client: TableClient, filter?: string): Promise<number> {
+  let count = 0;
+  let continuationToken: string | undefined;
+  do {
+    const page = await listPage(client, { ...(filter ? { filter } : {}), select: ["PartitionKey"], ...(continuationToken ? { continuationToken } : {}) });
+    count += page.rows.length;
+    continuationToken = page.continuationToken;
+  } while (continuationToken);
+  return count;
+}

@@ -19,7 +19,8 @@ import { decodeContinuation, encodeContinuation, type FindingStore, type Page } 
 import { ConcurrentUpdateError } from "../errors.js";
 import { canonicalJson } from "./contentHash.js";
 import { encodeKey, invertedTime } from "./tableKeys.js";
-import { bodyProperties, call, createIfAbsent, getOrUndefined, insertIfAbsent, listAll, odata, openTable, readBody, upsertWithBody, type StorageConnection } from "./tableClients.js";
+import { bodyProperties, call, countRows, createIfAbsent, getOrUndefined, insertIfAbsent, listAll, listPage, odata, openTable, readBody, upsertWithBody, type StorageConnection } from "./tableClients.js";
+import type { IndexRebuild } from "../reindex.js";
 
 interface FindingRow {
   resourceKey: string;
@@ -202,4 +203,36 @@ async function deleteIfPresent(table: TableClient, partitionKey: string, rowKey:
 function sameVerdict(a: Finding, b: Finding): boolean {
   const strip = ({ updatedAt: _u, firstSeenAt: _f, resolvedAt: _r, ...rest }: Finding) => canonicalJson(rest);
   return strip(a) === strip(b);
+}
+
+/**
+ * `gallery-watch reindex` (shared/reindex.ts): `<prefix>FindingIndex` rebuilt from `<prefix>Findings`
+ * for findings stored before the index existed. Writes only missing index rows. The running app may
+ * move a finding between our read and our write (its apply deletes the old index row, which may not
+ * be there yet): the finding row is read again afterwards and our row removed if it no longer matches.
+ */
+export function findingIndexRebuild(conn: StorageConnection, prefix: string, pageSize = 100): IndexRebuild {
+  const findings = () => openTable(conn, `${prefix}Findings`);
+  const index = () => openTable(conn, `${prefix}FindingIndex`);
+  return {
+    name: "FindingIndex",
+    count: async () => countRows(await findings()),
+    async rebuildPage(continuation) {
+      const [table, idx] = await Promise.all([findings(), index()]);
+      const page = await listPage<FindingRow>(table, { maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
+      const written = await Promise.all(
+        page.rows.map(async (row) => {
+          const keys = indexKeys(row.status, row.updatedAt, row.rowKey ?? "");
+          if (await getOrUndefined(idx, keys.partitionKey, keys.rowKey)) return false;
+          const { entity, json } = indexRow(JSON.parse(await readBody(table, row)) as Finding);
+          await upsertWithBody(idx, entity, json);
+          const now = await getOrUndefined<FindingRow>(table, row.partitionKey ?? "", row.rowKey ?? "");
+          if (now?.status === row.status && now.updatedAt === row.updatedAt) return true;
+          await deleteIfPresent(idx, entity.partitionKey, entity.rowKey);
+          return false;
+        }),
+      );
+      return { scanned: page.rows.length, rebuilt: written.filter(Boolean).length, ...(page.continuationToken ? { continuation: page.continuationToken } : {}) };
+    },
+  };
 }

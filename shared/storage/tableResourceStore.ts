@@ -21,7 +21,8 @@ import { changeTime, type ChangeQuery, type ChangeRecord, type Page, type Resour
 import { ConcurrentUpdateError } from "../errors.js";
 import { decodeContinuation, encodeContinuation } from "../ports.js";
 import { encodeKey, invertedTime } from "./tableKeys.js";
-import { bodyProperties, call, getOrUndefined, insertIfAbsent, listAll, odata, openTable, readBody, upsertWithBody, type StorageConnection } from "./tableClients.js";
+import { bodyProperties, call, countRows, getOrUndefined, insertIfAbsent, listAll, listPage, odata, openTable, readBody, upsertWithBody, type StorageConnection } from "./tableClients.js";
+import type { IndexRebuild } from "../reindex.js";
 
 interface CurrentRow {
   kind: string;
@@ -62,41 +63,7 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
 
   async function writeChange(change: ChangeRecord): Promise<void> {
     const table = await changes();
-    const time = changeTime(change);
-    const discriminator =
-      change.trigger.source === "event"
-        ? `e~${change.trigger.attribution.eventId}`
-        : change.trigger.source === "sweep"
-          ? `s~${change.trigger.runId}`
-          : `r~${change.trigger.attempt}~${change.observedAt}`;
-    const row: ChangeRow & { partitionKey: string; rowKey: string } = {
-      partitionKey: encodeKey(change.resourceKey),
-      rowKey: `${invertedTime(time)}~${encodeKey(discriminator)}`,
-      resourceKey: change.resourceKey,
-      resourceId: change.resourceId,
-      action: change.action,
-      observedAt: change.observedAt,
-      ...(change.contentHash ? { contentHash: change.contentHash } : {}),
-      trigger: JSON.stringify(change.trigger),
-    };
-    // The per-resource row and the cross-resource index row, side by side: both keys are
-    // deterministic, so a retry (or the same event delivered again) completes them and never doubles them.
-    const attribution = change.trigger.source === "event" ? change.trigger.attribution : change.trigger.source === "recheck" ? change.trigger.attribution : undefined;
-    const id = tryParseResourceId(change.resourceId);
-    const utc = new Date(Date.parse(time)).toISOString();
-    const indexRow: ChangeRow & { partitionKey: string; rowKey: string } & Record<string, string> = {
-      ...row,
-      partitionKey: utc.slice(0, 10),
-      rowKey: `${invertedTime(time)}~${encodeKey(change.resourceKey)}~${encodeKey(discriminator)}`,
-      time: utc,
-      subscriptionId: id.ok ? id.id.subscriptionId : "",
-      resourceGroup: id.ok ? id.id.resourceGroup.toLowerCase() : "",
-      // Lower-cased copies for the --caller filter (Table Storage compares strings exactly); "" when unknown.
-      callerUpnLc: attribution?.callerUpn?.toLowerCase() ?? "",
-      callerAppIdLc: attribution?.callerAppId?.toLowerCase() ?? "",
-      callerObjectIdLc: attribution?.callerObjectId?.toLowerCase() ?? "",
-      callerNameLc: attribution?.callerName?.toLowerCase() ?? "",
-    };
+    const { row, indexRow } = changeRows(change);
     const key = `${row.partitionKey}|${row.rowKey}`;
     // Insert-if-absent rows never change once written, so one this process wrote (or is writing)
     // needs no request again: Event Grid delivers every event at least once, in a burst often
@@ -354,4 +321,63 @@ function revive(stored: Record<string, any>): Snapshot {
     if (ref.kind === "version") snapshot.imageReference = { ...ref, versionId: parseResourceId(ref.versionId.display) };
   }
   return snapshot as Snapshot;
+}
+
+/**
+ * The rows one change is stored as: the per-resource row (`<prefix>Changes`) and the cross-resource
+ * index row (`<prefix>ChangeLog`). Both keys are deterministic, so a retry (or the same event
+ * delivered again) completes them and never doubles them; `reindex` rebuilds the index row from
+ * the stored change with the same keys.
+ */
+function changeRows(change: ChangeRecord): { row: ChangeRow & { partitionKey: string; rowKey: string }; indexRow: ChangeRow & { partitionKey: string; rowKey: string } & Record<string, string> } {
+  const time = changeTime(change);
+  const discriminator =
+    change.trigger.source === "event"
+      ? `e~${change.trigger.attribution.eventId}`
+      : change.trigger.source === "sweep"
+        ? `s~${change.trigger.runId}`
+        : `r~${change.trigger.attempt}~${change.observedAt}`;
+  const row: ChangeRow & { partitionKey: string; rowKey: string } = {
+    partitionKey: encodeKey(change.resourceKey),
+    rowKey: `${invertedTime(time)}~${encodeKey(discriminator)}`,
+    resourceKey: change.resourceKey,
+    resourceId: change.resourceId,
+    action: change.action,
+    observedAt: change.observedAt,
+    ...(change.contentHash ? { contentHash: change.contentHash } : {}),
+    trigger: JSON.stringify(change.trigger),
+  };
+  const attribution = change.trigger.source === "event" ? change.trigger.attribution : change.trigger.source === "recheck" ? change.trigger.attribution : undefined;
+  const id = tryParseResourceId(change.resourceId);
+  const utc = new Date(Date.parse(time)).toISOString();
+  const indexRow: ChangeRow & { partitionKey: string; rowKey: string } & Record<string, string> = {
+    ...row,
+    partitionKey: utc.slice(0, 10),
+    rowKey: `${invertedTime(time)}~${encodeKey(change.resourceKey)}~${encodeKey(discriminator)}`,
+    time: utc,
+    subscriptionId: id.ok ? id.id.subscriptionId : "",
+    resourceGroup: id.ok ? id.id.resourceGroup.toLowerCase() : "",
+    // Lower-cased copies for the --caller filter (Table Storage compares strings exactly); "" when unknown.
+    callerUpnLc: attribution?.callerUpn?.toLowerCase() ?? "",
+    callerAppIdLc: attribution?.callerAppId?.toLowerCase() ?? "",
+    callerObjectIdLc: attribution?.callerObjectId?.toLowerCase() ?? "",
+    callerNameLc: attribution?.callerName?.toLowerCase() ?? "",
+  };
+  return { row, indexRow };
+}
+
+/** `gallery-watch reindex` (shared/reindex.ts): `<prefix>ChangeLog` rebuilt from `<prefix>Changes` (rows never change once written, so inserting the missing ones is all). */
+export function changeLogRebuild(conn: StorageConnection, prefix: string, pageSize = 500): IndexRebuild {
+  const changes = () => openTable(conn, `${prefix}Changes`);
+  const changeLog = () => openTable(conn, `${prefix}ChangeLog`);
+  return {
+    name: "ChangeLog",
+    count: async () => countRows(await changes()),
+    async rebuildPage(continuation) {
+      const [table, log] = await Promise.all([changes(), changeLog()]);
+      const page = await listPage<ChangeRow>(table, { maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
+      const written = await Promise.all(page.rows.map((row) => insertIfAbsent(log, changeRows(changeOf(row)).indexRow)));
+      return { scanned: page.rows.length, rebuilt: written.filter(Boolean).length, ...(page.continuationToken ? { continuation: page.continuationToken } : {}) };
+    },
+  };
 }

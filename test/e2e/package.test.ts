@@ -4,8 +4,8 @@
  * `main` is the bundle, carry nothing of the devDependencies, and load where nothing else can be
  * resolved: a copy in a temp folder, with no NODE_PATH and no node_modules above it.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -115,30 +115,5 @@ describe("npm run package", () => {
     // Outside the host @azure/functions runs in test mode and names each registration it skips.
     const registered = [...loaded.stderr.matchAll(/register function "([^"]+)"/g)].map((m) => m[1]).sort();
     expect(registered).toEqual(declarations.map((d) => d.name).sort());
-  });
-});
-
-describe(".funcignore", () => {
-  // `func azure functionapp publish` from the repository root zips what .funcignore (gitignore
-  // syntax) leaves: it must be the bundle, host.json and package.json, never sources or node_modules.
-  it("leaves only host.json, package.json and the bundle of a repository-shaped tree", () => {
-    const dir = tempDir("gallery-watch-funcignore-");
-    const tree = [
-      "host.json", "package.json", "package-lock.json", "README.md", "local.settings.json", "tsconfig.json", "azure.yaml",
-      "functions/index.ts", "shared/composition.ts", "test/e2e/package.test.ts", "infra/main.bicep", "local/start.ts",
-      "node_modules/@azure/functions/package.json", "node_modules/azurite/dist/index.js",
-      "dist/functions/index.js", "dist/shared/composition.js", "dist/package.meta.json",
-      "dist/package/host.json", "dist/package/package.json", "dist/package/dist/functions/index.js", "dist/package/dist/functions/chunks/chunk-A.js",
-    ];
-    for (const file of tree) {
-      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-      writeFileSync(path.join(dir, file), "x");
-    }
-    cpSync(path.join(root, ".funcignore"), path.join(dir, ".gitignore"));
-    const git = (...args: string[]) => spawnSync("git", args, { cwd: dir, encoding: "utf8", env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1", HOME: dir } });
-    expect(git("init", "-q").status).toBe(0);
-    expect(git("add", "-A").status).toBe(0);
-    const kept = git("ls-files").stdout.trim().split("\n").sort();
-    expect(kept).toEqual(["dist/package/dist/functions/chunks/chunk-A.js", "dist/package/dist/functions/index.js", "host.json", "package.json"]);
   });
 });

@@ -3,9 +3,11 @@
  * exists in this checkout, every parameter azd passes is one main.bicep declares, and the Bicep
  * sets every app setting the code needs, with values the app's own validation accepts.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import ignore from "ignore";
 import { loadConfig, SETTINGS } from "../../shared/config.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -169,6 +171,16 @@ function bindingExpressions(): Map<string, string> {
   return found;
 }
 
+/**
+ * Whether azd reads `contents` as excluding the directory node_modules at the project root: azd
+ * strips a UTF-8 BOM and asks a gitignore matcher (github.com/denormal/go-gitignore)
+ * `Relative("node_modules", isDir=true)`. npm `ignore` implements the same gitignore rules; a
+ * trailing slash asks about a directory.
+ */
+function azdExcludesNodeModules(contents: string): boolean {
+  return ignore().add(contents.replace(/^\uFEFF/, "")).ignores("node_modules/");
+}
+
 // ---------------------------------------------------------------------------------------------
 
 describe("azure.yaml", () => {
@@ -196,15 +208,25 @@ describe("azure.yaml", () => {
     expect(yaml.hookCommands).toContain("npm run package");
   });
 
-  it("deploys the package as built, which azd refuses if the root .funcignore excludes node_modules", () => {
-    // azd: "'remoteBuild: false' cannot be used when '.funcignore' excludes node_modules" (it reads
-    // the project root's .funcignore). gitignore syntax: any pattern naming node_modules excludes it.
+  it("deploys the package as built, with no .funcignore that makes azd refuse `remoteBuild: false`", () => {
+    // azd reads <project>/.funcignore with a gitignore library and refuses `remoteBuild: false`
+    // when it ignores the directory node_modules (Azure/azure-dev, resolveFunctionAppRemoteBuild).
     const api = yaml.services.find((s) => s.name === "api");
     expect(api?.fields.remoteBuild).toBe("false");
     const funcignore = path.join(ROOT, api?.fields.project ?? ".", ".funcignore");
-    const patterns = existsSync(funcignore) ? readFileSync(funcignore, "utf8").split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#")) : [];
-    const excludesNodeModules = patterns.filter((p) => !p.startsWith("!") && /^(\*\*\/|\/)?node_modules\/?(\*\*)?$/.test(p));
-    expect(excludesNodeModules, ".funcignore patterns excluding node_modules").toEqual([]);
+    const contents = existsSync(funcignore) ? readFileSync(funcignore, "utf8") : undefined;
+    expect(contents === undefined ? false : azdExcludesNodeModules(contents), `${path.relative(ROOT, funcignore)} excludes node_modules`).toBe(false);
+  });
+
+  it("evaluates an ignore file as azd does, patterns that exclude node_modules only by implication included", () => {
+    // The cases of azd's own test matrix (TestResolveFunctionAppRemoteBuild_JavaScriptMatrix), and
+    // the root .funcignore this repository had, which excluded node_modules through "/*".
+    expect(azdExcludesNodeModules("node_modules\n")).toBe(true);
+    expect(azdExcludesNodeModules("dist\n")).toBe(false);
+    expect(azdExcludesNodeModules("/*\n!/host.json\n!/package.json\n!/dist/\n")).toBe(true);
+    expect(azdExcludesNodeModules("\uFEFFnode_modules/\n")).toBe(true);
+    expect(azdExcludesNodeModules("*.js.map\nnode_modules/@types/\n")).toBe(false);
+    expect(azdExcludesNodeModules("**/node_modules\n!node_modules\n")).toBe(false);
   });
 });
 
@@ -296,19 +318,79 @@ describe("infra Bicep", () => {
     const container = settings.get("GW_DEADLETTER_CONTAINER");
     expect(container).toBeDefined();
     expect(/deadLetterContainer:\s*(\S+)/.exec(storageCall)?.[1]).toBe(container);
-    const watchCall = objectLiteralAfter(MAIN, MAIN.search(/^module\s+watch\s/m));
-    expect(/deadLetterContainer:\s*(\S+)/.exec(watchCall)?.[1]).toBe(container);
+    // The postdeploy hook gives the event subscriptions the container main.bicep outputs.
+    expect(MAIN).toMatch(new RegExp(`^output GW_DEADLETTER_CONTAINER_NAME string = ${container}$`, "m"));
   });
 
-  it("wires each watched subscription at subscription scope, after the function app it delivers to", () => {
+  it("creates the app's resource group itself, so azd up needs no az group create", () => {
+    expect(MAIN).toMatch(/^targetScope\s*=\s*'subscription'/m);
+    expect(MAIN).toMatch(/^resource\s+rg\s+'Microsoft\.Resources\/resourceGroups@[^']+'\s*=/m);
+    for (const m of MAIN.matchAll(/^module\s+(\w+)\s+'app\/[^']+'\s*=/gm)) {
+      expect(objectLiteralAfter(MAIN, m.index), `module ${m[1]} is deployed into the app's resource group`).toMatch(/^\s*scope:\s*rg$/m);
+    }
+    expect(MAIN).toMatch(/^output AZURE_RESOURCE_GROUP string = rg\.name$/m);
+  });
+
+  it("wires each watched subscription at subscription scope, and its Event Grid subscription after the code is deployed", () => {
     const watch = MAIN.slice(MAIN.search(/^module\s+watch\s/m));
     expect(watch).toMatch(/^module\s+watch\s+'watch\/subscription\.bicep'\s*=\s*\[for\s+(\w+)\s+in\s+watchedIds:/);
     expect(objectLiteralAfter(watch, 0)).toMatch(/scope:\s*subscription\(\w+\)/);
-    // Taking the app's id from the function module's outputs orders the Event Grid wiring after it.
-    expect(objectLiteralAfter(watch, 0)).toMatch(/functionAppId:\s*functionApp\.outputs\.id/);
-    const perSubscription = withoutComments(read("infra/watch/subscription.bicep"));
-    expect(perSubscription).toMatch(/^targetScope\s*=\s*'subscription'/m);
-    expect(perSubscription).toMatch(/module\s+eventSubscription\s+'eventSubscription\.bicep'\s*=\s*if\s*\(connectEventGrid\)/);
-    expect(objectLiteralAfter(perSubscription, perSubscription.search(/module\s+eventSubscription\s/))).toMatch(/dependsOn:\s*\[\s*deadLetterRole\s*\]/);
+    expect(withoutComments(read("infra/watch/subscription.bicep"))).toMatch(/^targetScope\s*=\s*'subscription'/m);
+    // Nothing in the provisioning points Event Grid at the function (it does not exist yet on a
+    // first `azd up`): the postdeploy hook deploys the compiled eventSubscription.bicep instead.
+    for (const file of bicepFiles()) {
+      expect(withoutComments(read(file)).match(/module\s+\w+\s+'[^']*eventSubscription\.bicep'/g) ?? [], `${file} deploys no eventSubscription.bicep`).toEqual([]);
+    }
+    expect(read("azure.yaml")).toMatch(/^hooks:\n(?:\s+#.*\n)*\s+postdeploy:\n\s+posix:\n\s+shell: sh\n\s+run: npm run infra:connect-event-grid$/m);
+  });
+
+  it("has the postdeploy hook deploy one event subscription per watched subscription, with the parameters the template declares", () => {
+    const topics = [
+      { subscriptionId: "00000000-0000-0000-0000-000000000001", resourceGroup: "rg-gallery-watch-events", topic: "gallery-watch-00000000-0000-0000-0000-000000000001", created: true },
+      { subscriptionId: "00000000-0000-0000-0000-000000000002", resourceGroup: "rg-events", topic: "subscription-events", created: false },
+    ];
+    const env = {
+      ...process.env,
+      GW_SYSTEM_TOPICS: JSON.stringify(topics),
+      AZURE_FUNCTION_APP_ID: "/subscriptions/s/resourceGroups/rg-gw/providers/Microsoft.Web/sites/func-gw",
+      AZURE_STORAGE_ACCOUNT_ID: "/subscriptions/s/resourceGroups/rg-gw/providers/Microsoft.Storage/storageAccounts/stgw",
+      GW_DEADLETTER_CONTAINER_NAME: "eventgrid-deadletter",
+    };
+    const run = spawnSync(process.execPath, [path.join(ROOT, "scripts/connect-event-grid.mjs"), "--dry-run"], { env, encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(0);
+    const planned = JSON.parse(run.stdout) as { subscriptionId: string; args: string[] }[];
+    expect(planned.map((p) => p.subscriptionId)).toEqual(topics.map((t) => t.subscriptionId));
+    const template = JSON.parse(read("infra/watch/eventSubscription.json")) as { parameters: Record<string, unknown> };
+    for (const [i, { args }] of planned.entries()) {
+      expect(args.slice(0, 3)).toEqual(["deployment", "group", "create"]);
+      expect(args[args.indexOf("--resource-group") + 1]).toBe(topics[i]!.resourceGroup);
+      expect(args[args.indexOf("--template-file") + 1]).toBe(path.join(ROOT, "infra/watch/eventSubscription.json"));
+      const start = args.indexOf("--parameters") + 1;
+      const passed = Object.fromEntries(args.slice(start, args.findIndex((a, k) => k >= start && a.startsWith("--"))).map((a) => a.split(/=(.*)/s).slice(0, 2) as [string, string]));
+      expect(Object.keys(passed).sort()).toEqual(Object.keys(template.parameters).sort());
+      expect(passed).toMatchObject({ topicName: topics[i]!.topic, functionAppId: env.AZURE_FUNCTION_APP_ID, deadLetterContainer: "eventgrid-deadletter" });
+    }
+    // Outside azd (no outputs in the environment) it says what is missing instead of failing later.
+    const bare = spawnSync(process.execPath, [path.join(ROOT, "scripts/connect-event-grid.mjs"), "--dry-run"], { env: { PATH: process.env.PATH }, encoding: "utf8" });
+    expect(bare.status).toBe(1);
+    expect(bare.stderr).toMatch(/GW_SYSTEM_TOPICS is not set/);
+  });
+});
+
+describe("host.json telemetry", () => {
+  const host = JSON.parse(read("host.json")) as { telemetryMode?: string; logging?: { applicationInsights?: unknown } };
+
+  it("emits the host's telemetry through OpenTelemetry, as Learn documents for Flex Consumption, without the classic SDK's sampling section", () => {
+    // "Use OpenTelemetry with Azure Functions": telemetryMode in host.json; the classic
+    // logging.applicationInsights settings do not apply in that mode (Azure/azure-functions-host#11366).
+    expect(host.telemetryMode).toBe("OpenTelemetry");
+    expect(host.logging?.applicationInsights).toBeUndefined();
+    expect(read("infra/app/function.bicep")).toMatch(/runtime: \{ name: 'node'/);
+    expect(read("infra/app/function.bicep")).toMatch(/sku: \{ tier: 'FlexConsumption'/);
+  });
+
+  it("keeps the worker's logs relayed by the host (no WorkerOpenTelemetryEnabled capability): the pino lines on stdout are the traces the queries read", () => {
+    const code = readdirSync(path.join(ROOT, "functions")).filter((f) => f.endsWith(".ts")).map((f) => read(`functions/${f}`)).join("\n") + read("shared/telemetry.ts");
+    expect(code).not.toMatch(/WorkerOpenTelemetryEnabled/);
   });
 });
