@@ -2,14 +2,21 @@
  * The api-versions ARM accepts per resource type. A request with another version is refused by
  * ARM before it reaches the resource provider, with `400 InvalidApiVersionParameter`.
  *
- * - Microsoft.Compute galleries / images / versions (GalleryRP): the stable versions of
- *   specification/compute/resource-manager/Microsoft.Compute/GalleryRP/stable/ (2021-07-01 …
- *   2025-03-03; the newest is /work/shared/fixtures/azure-rest-api-specs/GalleryRP-2025-03-03).
- * - Microsoft.Compute virtualMachineScaleSets (ComputeRP): the stable ComputeRP versions since
- *   2023-09-01 (…/ComputeRP-2025-04-01/virtualMachineScaleSet.json is 2025-04-01), plus
- *   2026-03-01, the version @azure/arm-compute 24.1.0 hard-codes for scale-set operations
- *   (node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSets/operations.js): the
- *   real SDK the product uses must not be refused.
+ * The lists are the stable versions Microsoft publishes in Azure/azure-rest-api-specs, not the ones
+ * our own code sends — Azure keeps serving old versions, and real clients use them (Microsoft's
+ * azure-cli recordings in ../shared/fixtures/azure-cli-recordings/ send 2020-09-30 for image
+ * definitions, 2021-07-01 and 2022-01-03 for galleries, versions and the share action, 2021-07-01
+ * for scale sets; Debian's azure-cli 2.45 sends 2022-11-01 for scale sets):
+ *
+ * - Microsoft.Compute galleries / images / versions, shared and community galleries (GalleryRP):
+ *   the folders of specification/compute/resource-manager/Microsoft.Compute/GalleryRP/stable/
+ *   (2018-06-01 … 2025-03-03; the newest is /work/shared/fixtures/azure-rest-api-specs/GalleryRP-2025-03-03).
+ * - Microsoft.Compute virtualMachineScaleSets (ComputeRP): the stable Compute versions that carry
+ *   scale sets, specification/compute/resource-manager/Microsoft.Compute/stable/{2015-06-15 …
+ *   2021-11-01}/compute.json and …/Microsoft.Compute/ComputeRP/stable/{2022-03-01 … 2025-04-01}/
+ *   virtualMachineScaleSet.json, plus 2026-03-01, the version @azure/arm-compute 24.1.0 hard-codes
+ *   for scale-set operations (node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSets/operations.js):
+ *   the real SDK the product uses must not be refused.
  * - Microsoft.Resources resourceGroups and tags: 2021-04-01 … 2025-04-01
  *   (https://learn.microsoft.com/rest/api/resources/resource-groups,
  *   https://learn.microsoft.com/rest/api/resources/tags).
@@ -18,21 +25,36 @@ import { armError, type ArmFailure } from "./errors.js";
 
 export type ApiFamily = "gallery" | "scaleSet" | "resources" | "computeOperations";
 
-const GALLERY = ["2025-03-03", "2024-03-03", "2023-07-03", "2022-08-03", "2022-03-03", "2022-01-03", "2021-10-01", "2021-07-01"] as const;
-const COMPUTE = ["2026-03-01", "2025-04-01", "2024-11-01", "2024-07-01", "2024-03-01", "2023-09-01"] as const;
+const GALLERY = ["2025-03-03", "2024-03-03", "2023-07-03", "2022-08-03", "2022-03-03", "2022-01-03", "2021-10-01", "2021-07-01", "2020-09-30", "2019-12-01", "2019-07-01", "2019-03-01", "2018-06-01"] as const;
+const COMPUTE = [
+  "2026-03-01", "2025-04-01", "2024-11-01", "2024-07-01", "2024-03-01", "2023-09-01", "2023-07-01", "2023-03-01", "2022-11-01", "2022-08-01", "2022-03-01",
+  "2021-11-01", "2021-07-01", "2021-04-01", "2021-03-01", "2020-12-01", "2020-06-01", "2019-12-01", "2019-07-01", "2019-03-01", "2018-10-01", "2018-06-01",
+  "2018-04-01", "2017-12-01", "2017-03-30", "2016-04-30-preview", "2016-03-30", "2015-06-15",
+] as const;
 const RESOURCES = ["2025-04-01", "2025-03-01", "2025-01-01", "2024-11-01", "2024-07-01", "2024-03-01", "2023-07-01", "2022-09-01", "2021-04-01"] as const;
 
 export const API_VERSIONS: Readonly<Record<ApiFamily, readonly string[]>> = {
   gallery: GALLERY,
   scaleSet: COMPUTE,
   resources: RESOURCES,
-  // Microsoft.Compute/locations/operations serves the polls of both the gallery and the scale-set operations.
-  computeOperations: [...GALLERY, ...COMPUTE],
+  // Microsoft.Compute/locations/{capsOperations|operations} serves the polls of both the gallery and the scale-set operations.
+  computeOperations: [...new Set([...GALLERY, ...COMPUTE])],
+};
+
+const ACCEPTED: Readonly<Record<ApiFamily, ReadonlySet<string>>> = {
+  gallery: new Set(API_VERSIONS.gallery),
+  scaleSet: new Set(API_VERSIONS.scaleSet),
+  resources: new Set(API_VERSIONS.resources),
+  computeOperations: new Set(API_VERSIONS.computeOperations),
 };
 
 /** `undefined` when ARM would accept `version` for this family; otherwise the refusal ARM answers. */
 export function checkApiVersion(family: ApiFamily, version: string): ArmFailure | undefined {
-  const supported = API_VERSIONS[family];
-  if (supported.includes(version)) return undefined;
-  return armError(400, "InvalidApiVersionParameter", `The api-version '${version}' is invalid. The supported versions are '${supported.join(",")}'.`);
+  if (ACCEPTED[family].has(version)) return undefined;
+  return armError(400, "InvalidApiVersionParameter", `The api-version '${version}' is invalid. The supported versions are '${API_VERSIONS[family].join(",")}'.`);
+}
+
+/** Whether `version` is at least `since` (api-versions are ISO dates, optionally with a suffix). */
+export function atLeast(version: string, since: string): boolean {
+  return version.slice(0, 10) >= since;
 }

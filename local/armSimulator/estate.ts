@@ -10,6 +10,7 @@
  * `replicationStatus.summary[]` per region, `aggregatedState`).
  */
 import { randomUUID } from "node:crypto";
+import { displayName, regionKey } from "./regions.js";
 
 export interface SimulatedResource {
   readonly id: string;
@@ -84,11 +85,11 @@ interface Stored {
   outcome: Outcome;
   settlesAt: number;
   replication?: RegionReplication[];
+  /** What the resource provider fills in once the creation has finished (an image version's disk sizes). */
+  onSettle?: (body: Json) => void;
 }
 
 export type GroupState = "missing" | "deleting" | "ready";
-
-const regionKey = (name: string) => name.toLowerCase().replace(/\s+/g, "");
 
 export class Estate {
   private readonly resources = new Map<string, Stored>();
@@ -219,15 +220,23 @@ export class Estate {
     delete properties.replicationStatus;
     if (path.type === "gallery") {
       properties.identifier = { uniqueName: previous?.identifier?.uniqueName ?? properties.identifier?.uniqueName ?? `${path.subscriptionId}-${path.name.toUpperCase()}` };
-      properties.sharingProfile = seeding ? (properties.sharingProfile ?? { permissions: "Private" }) : sharingAfterPut(properties.sharingProfile, previous?.sharingProfile);
+      properties.sharingProfile = seeding ? seededSharing(properties.sharingProfile) : sharingAfterPut(properties.sharingProfile, previous?.sharingProfile);
     }
+    // `az sig image-definition create` sends `disallowed: {}`; Azure's answer drops the empty object (test_gallery_e2e.json #5).
+    if (path.type === "imageDefinition" && isEmptyObject(properties.disallowed)) delete properties.disallowed;
     let replication: RegionReplication[] | undefined;
+    let onSettle: Stored["onSettle"];
     if (path.type === "imageVersion") {
       const publishing = (properties.publishingProfile ??= {});
       // Server-filled: a client's PUT cannot set it, a seeded resource keeps the one it was recorded with.
       publishing.publishedDate = (seeding ? publishing.publishedDate : undefined) ?? previous?.publishingProfile?.publishedDate ?? new Date(now).toISOString();
       publishing.excludeFromLatest ??= false;
       publishing.targetRegions ??= [{ name: request.location ?? "westeurope", regionalReplicaCount: 1 }];
+      if (!seeding) {
+        fillPublishing(publishing);
+        properties.storageProfile = storageAfterPut(properties.storageProfile, previous?.storageProfile);
+        if (!existing) onSettle = (body) => fillDiskImages(body.properties?.storageProfile);
+      }
       properties.storageProfile ??= {};
       replication = this.replicationPlan((publishing.targetRegions as Array<{ name: string }>).map((r) => String(r.name)), seeding ? undefined : existing, now, seeding);
     }
@@ -244,7 +253,7 @@ export class Estate {
     };
     const stored: Stored = seeding
       ? { body, phase: "Succeeded", outcome: "Succeeded", settlesAt: 0, ...(replication ? { replication } : {}) }
-      : { body, phase: existing ? "Updating" : "Creating", outcome: options.outcome ?? "Succeeded", settlesAt: now + this.settleMs, ...(replication ? { replication } : {}) };
+      : { body, phase: existing ? "Updating" : "Creating", outcome: options.outcome ?? "Succeeded", settlesAt: now + this.settleMs, ...(replication ? { replication } : {}), ...(onSettle ? { onSettle } : {}) };
     if (!this.resources.has(key)) this.sorted = undefined;
     this.resources.set(key, stored);
     return { body: this.view(stored), created: !existing };
@@ -375,7 +384,11 @@ export class Estate {
   private view(stored: Stored): Json {
     const state = this.provisioningState(stored);
     // Settle for good once the time has come (a failed delete leaves the resource `Failed`).
-    if (state !== stored.phase && (state === "Succeeded" || state === "Failed")) stored.phase = state;
+    if (state !== stored.phase && (state === "Succeeded" || state === "Failed")) {
+      stored.phase = state;
+      if (state === "Succeeded" && stored.onSettle) stored.onSettle(stored.body);
+      delete stored.onSettle;
+    }
     return structuredClone({ ...stored.body, properties: { ...stored.body.properties, provisioningState: state } });
   }
 }
@@ -384,23 +397,98 @@ export class Estate {
  * A client's PUT sets `permissions` and `communityGalleryInfo`; `groups`, `communityGalleryEnabled`
  * and `publicNames` are read-only (GalleryRP.json `SharingProfile`, `CommunityGalleryInfo`), changed
  * only by the share action, so they survive the PUT. A PUT without a sharing profile keeps it.
+ *
+ * Community: the public name is assigned when the PUT first carries `publicNamePrefix`
+ * (`{prefix}-{uuid}`), the prefix itself is not echoed, and `communityGalleryEnabled` stays false
+ * until the share action's EnableCommunity (test_community_gallery_operations.json #0: `az sig
+ * create --permissions Community` answers `publicNames: ["pubname-9fe9…"]`, enabled false; #18
+ * after enable-community: the same public name, enabled true).
  */
 function sharingAfterPut(requested: Json | undefined, previous: Json | undefined): Json {
   if (!requested) return previous ? structuredClone(previous) : { permissions: "Private" };
   const previousInfo = previous?.communityGalleryInfo as Json | undefined;
   const requestedInfo = requested.communityGalleryInfo as Json | undefined;
-  const info = requestedInfo
-    ? {
-        ...pick(requestedInfo, ["publisherUri", "publisherContact", "eula", "publicNamePrefix"]),
-        communityGalleryEnabled: previousInfo?.communityGalleryEnabled ?? false,
-        ...(previousInfo?.publicNames ? { publicNames: previousInfo.publicNames } : {}),
-      }
-    : previousInfo;
+  const info = requestedInfo ? communityInfo(requestedInfo, previousInfo) : previousInfo;
   return {
     permissions: requested.permissions ?? previous?.permissions ?? "Private",
     ...(previous?.groups ? { groups: structuredClone(previous.groups) } : {}),
     ...(info ? { communityGalleryInfo: structuredClone(info) } : {}),
   };
+}
+
+function communityInfo(requested: Json, previous: Json | undefined): Json {
+  const prefix = requested.publicNamePrefix;
+  const publicNames = (previous?.publicNames as string[] | undefined) ?? (typeof prefix === "string" && prefix ? [`${prefix}-${randomUUID()}`] : undefined);
+  return {
+    communityGalleryEnabled: previous?.communityGalleryEnabled ?? false,
+    ...pick(requested, ["publisherUri", "publisherContact", "eula"]),
+    ...(publicNames ? { publicNames } : {}),
+  };
+}
+
+/** A seeded gallery keeps what it was recorded with; a community profile given by prefix gets its public name as a PUT would. */
+function seededSharing(profile: Json | undefined): Json {
+  if (!profile) return { permissions: "Private" };
+  const info = profile.communityGalleryInfo as Json | undefined;
+  if (!info || info.publicNames) return profile;
+  return { ...profile, communityGalleryInfo: { ...communityInfo(info, undefined), ...(info.communityGalleryEnabled !== undefined ? { communityGalleryEnabled: info.communityGalleryEnabled } : {}) } };
+}
+
+/**
+ * Target regions as the Gallery RP answers them: display names, each with its replica count (the
+ * version's `replicaCount` where the region sets none) and storage account type, and the version's
+ * own `replicaCount` and `storageAccountType` (test_gallery_e2e.json #14: `[{westus2, 1}, {eastus2}]`
+ * with replicaCount 2 answers `West US 2` 1 and `East US 2` 2, each `Standard_LRS`).
+ */
+function fillPublishing(publishing: Json): void {
+  publishing.replicaCount ??= 1;
+  publishing.storageAccountType ??= "Standard_LRS";
+  publishing.targetRegions = (publishing.targetRegions as Json[]).map((region) => ({
+    ...region,
+    name: displayName(String(region.name)),
+    regionalReplicaCount: region.regionalReplicaCount ?? publishing.replicaCount,
+    storageAccountType: region.storageAccountType ?? publishing.storageAccountType,
+  }));
+}
+
+/**
+ * An update PUT may leave the image source out (Azure keeps the stored one; the CLI's `az sig
+ * image-version update` drops it on purpose: test_gallery_e2e.json #14), and may restate disk
+ * settings (`hostCaching`), which merge onto the stored disk images by LUN.
+ */
+function storageAfterPut(requested: Json | undefined, previous: Json | undefined): Json | undefined {
+  if (!previous) return requested;
+  const request = requested ?? {};
+  const out: Json = { ...structuredClone(previous), ...structuredClone(request) };
+  if (!hasSource(request.source) && previous.source) out.source = structuredClone(previous.source);
+  if (previous.osDiskImage || request.osDiskImage) out.osDiskImage = { ...structuredClone(previous.osDiskImage ?? {}), ...structuredClone(request.osDiskImage ?? {}) };
+  if (Array.isArray(previous.dataDiskImages) && Array.isArray(request.dataDiskImages)) {
+    out.dataDiskImages = (request.dataDiskImages as Json[]).map((disk) => ({ ...structuredClone((previous.dataDiskImages as Json[]).find((p) => p.lun === disk.lun) ?? {}), ...structuredClone(disk) }));
+  }
+  return out;
+}
+
+/**
+ * Once a version is created, the Gallery RP reports the OS disk it captured: `sizeInGB`, `hostCaching`
+ * and, when the source was given as `storageProfile.source`, an empty `osDiskImage.source`
+ * (test_gallery_e2e.json #11, test_community_gallery_operations.json #17: a 30 GB ReadWrite disk
+ * from a managed image). The simulator has no source disk to measure, so it reports those figures.
+ * Data disks come from the source image, which the simulator does not model: none are invented.
+ */
+function fillDiskImages(storage: Json | undefined): void {
+  if (!storage) return;
+  const os = (storage.osDiskImage ??= {}) as Json;
+  os.sizeInGB ??= 30;
+  os.hostCaching ??= "ReadWrite";
+  if (hasSource(storage.source)) os.source ??= {};
+}
+
+export function hasSource(source: unknown): boolean {
+  return typeof source === "object" && source !== null && Object.keys(source).length > 0;
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
 }
 
 function pick(source: Json, keys: readonly string[]): Json {

@@ -3,12 +3,15 @@
  * HTTPS on loopback with a certificate generated at start (bearer-token clients refuse http).
  * The real @azure/arm-compute client talks to it, so it answers as ARM and the Compute RP do:
  *
- * - long-running PUT / PATCH / DELETE and the gallery share action with `Azure-AsyncOperation` /
- *   `Location` operation resources the SDK's poller follows (operations.ts), provisioning states
- *   that settle with time and image versions replicating region by region (estate.ts);
+ * - long-running PUT / PATCH / DELETE and the gallery share action with `Azure-AsyncOperation`
+ *   (and, for DELETE and the share action, `Location`) operation resources the SDK's poller follows
+ *   (operations.ts), provisioning states that settle with time and image versions replicating
+ *   region by region (estate.ts);
+ * - request paths percent-decoded as ARM decodes them (`resourceGroups/rg-z%C3%BCrich` is `rg-zürich`);
+ * - shared and community gallery reads (sharedGalleries.ts);
  * - PATCH with merge semantics (merge.ts); ARM's and Compute's validation with ARM error bodies
  *   (validation.ts, apiVersions.ts); reads as Azure serves them (sharing.ts);
- * - ARM's token-bucket throttling per subscription and principal (throttle.ts);
+ * - ARM's token-bucket throttling per subscription and principal, and per subscription (throttle.ts);
  * - resource groups (PUT / GET / DELETE, long-running delete of everything inside) and the Tags API;
  * - the Event Grid events a subscription's system topic carries (eventShape.ts, events.ts), with
  *   unrelated traffic on demand (noise.ts) and lost deliveries on demand
@@ -30,8 +33,10 @@ import { applyPatch } from "./merge.js";
 import { NOISE_KINDS, createNoise, type NoiseControl, type NoiseKind } from "./noise.js";
 import { Operations, type AsyncOperation, type FinalResult } from "./operations.js";
 import { applyShare, galleryView, withoutSharing } from "./sharing.js";
+import { SharedGalleryIndex, galleryBody, imageBody, parseSharedPath, versionBody, type SharedPath } from "./sharedGalleries.js";
+import { parseSharedImageId } from "../../shared/arm/snapshotMapping.js";
 import { Throttle, type ThrottleOptions } from "./throttle.js";
-import { validateWrite } from "./validation.js";
+import { validateWrite, type ImageOsState } from "./validation.js";
 
 export type { SimulatedResource } from "./estate.js";
 export type { NoiseControl, NoiseKind } from "./noise.js";
@@ -135,9 +140,11 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestUrl = new URL(req.url ?? "/", url);
-    const path = requestUrl.pathname.replace(/\/+/g, "/").replace(/\/$/, "");
     const method = (req.method ?? "GET").toUpperCase();
     const body = await readJson(req);
+    // ARM decodes the path: `resourceGroups/rg-z%C3%BCrich` addresses the group `rg-zürich` (its id, events and answers say so).
+    const path = decodePath(requestUrl.pathname);
+    if (path === undefined) return send(res, 400, { error: { code: "InvalidRequestUri", message: `The request URI '${requestUrl.pathname.slice(0, 300)}' is not valid: malformed percent-encoding.` } });
     // Not ARM: the simulator's own control surface, so a person can make subscription-topic noise with curl.
     if (path === "/_simulator/noise" && method === "POST") return noiseControl(res, body);
 
@@ -212,8 +219,10 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
 
   function route(ctx: Ctx): void {
     const { path, method } = ctx;
-    const operation = /^\/subscriptions\/([^/]+)\/providers\/microsoft\.compute\/locations\/([^/]+)\/operations\/([^/]+)$/i.exec(path);
-    if (operation) return operationStatus(ctx, operation[1]!, operation[3]!);
+    const operation = /^\/subscriptions\/([^/]+)\/providers\/microsoft\.compute\/locations\/([^/]+)\/(capsoperations|operations)\/([^/]+)$/i.exec(path);
+    if (operation) return operationStatus(ctx, operation[1]!, operation[3]!.toLowerCase() === "capsoperations" ? "gallery" : "compute", operation[4]!);
+    const shared = parseSharedPath(path);
+    if (shared) return sharedGallery(ctx, shared);
     const operationResult = /^\/subscriptions\/([^/]+)\/operationresults\/([^/]+)$/i.exec(path);
     if (operationResult) return groupOperationResult(ctx, operationResult[1]!, operationResult[2]!);
     const tags = /^(.+)\/providers\/microsoft\.resources\/tags\/default$/i.exec(path);
@@ -247,21 +256,23 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
 
   // ---- long-running operations -------------------------------------------------------------
 
-  function beginOperation(subscriptionId: string, region: string, settlesAt: number, outcome: Outcome, result: () => FinalResult): AsyncOperation {
-    return operations.begin({ kind: "compute", subscriptionId, region, settlesAt, outcome, ...(outcome === "Failed" ? { error: FAILED_OPERATION } : {}), result });
+  /** A Compute operation: `gallery` family (capsOperations) or the scale sets' (operations); `monitor` adds the Location header (DELETE, POST). */
+  function beginOperation(kind: "gallery" | "compute", monitor: boolean, subscriptionId: string, region: string, settlesAt: number, outcome: Outcome, result: () => FinalResult): AsyncOperation {
+    return operations.begin({ kind, monitor, subscriptionId, region, settlesAt, outcome, ...(outcome === "Failed" ? { error: FAILED_OPERATION } : {}), result });
   }
+  const familyOf = (target: ParsedPath) => (target.type === "scaleSet" ? "compute" : "gallery") as "gallery" | "compute";
 
   function accepted(ctx: Ctx, status: number, body: unknown, operation: AsyncOperation): void {
     reply(ctx, status, body, operations.headers(url, operation, ctx.apiVersion));
   }
 
-  function operationStatus(ctx: Ctx, subscriptionId: string, id: string): void {
+  function operationStatus(ctx: Ctx, subscriptionId: string, kind: "gallery" | "compute", id: string): void {
     const refused = checkApiVersion("computeOperations", ctx.apiVersion);
     if (refused) return refuse(ctx, refused);
     count("GET operation");
     const operation = operations.get(id);
     if (ctx.method !== "GET") return refuse(ctx, armError(405, "MethodNotAllowed", `${ctx.method} is not supported here.`));
-    if (!operation || operation.kind !== "compute" || operation.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) return refuse(ctx, armError(404, "NotFound", `The operation '${id}' was not found.`));
+    if (!operation || operation.kind !== kind || operation.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) return refuse(ctx, armError(404, "NotFound", `The operation '${id}' was not found.`));
     if (ctx.requestUrl.searchParams.get("monitor") !== "true") return reply(ctx, 200, operations.status(operation));
     // The Location (monitor) poll: 202 while running, then the operation's result.
     if (!operations.done(operation)) return reply(ctx, 202, undefined, { location: `${url}${ctx.req.url ?? ""}` });
@@ -317,7 +328,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
         if (state === "missing") return refuse(ctx, notFound);
         const canonical = String(estate.group(subscriptionId, name)!.id);
         const settlesAt = estate.beginDeleteGroup(subscriptionId, name);
-        const operation = operations.begin({ kind: "resources", subscriptionId, region: "global", settlesAt, outcome: "Succeeded", result: () => ({ status: 200 }) });
+        const operation = operations.begin({ kind: "resources", monitor: true, subscriptionId, region: "global", settlesAt, outcome: "Succeeded", result: () => ({ status: 200 }) });
         // One event for the group; ARM emits none for the resources deleted with it.
         publish(ctx, { eventType: "Microsoft.Resources.ResourceDeleteSuccess", operationName: `${operationName}/delete`, resourceUri: canonical, subscriptionId, resourceProvider: "Microsoft.Resources" });
         return reply(ctx, 202, undefined, operations.headers(url, operation, ctx.apiVersion));
@@ -394,7 +405,10 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     const items = list.parent ? estate.children(list.parent, list.type) : estate.ofType(list.scope, list.type);
     const skip = Number(ctx.requestUrl.searchParams.get("$skiptoken") ?? 0);
     // Lists never carry a gallery's sharing profile (Gallery_ListBySubscription.json, Gallery_ListByResourceGroup.json).
-    const page = items.slice(skip, skip + pageSize).map((item) => (list.type === "gallery" ? withoutSharing(item) : item));
+    // The resource-group-scoped gallery list answers its ids with the group's name upper-cased, where the
+    // image and version lists under it keep the case (test_gallery_e2e.json #3 against #8 and #12).
+    const upperGroup = list.type === "gallery" && list.resourceGroup !== undefined;
+    const page = items.slice(skip, skip + pageSize).map((item) => (list.type === "gallery" ? withoutSharing(upperGroup ? withGroupUpperCased(item) : item) : item));
     const next = skip + pageSize < items.length ? `${url}${ctx.requestUrl.pathname}?api-version=${ctx.apiVersion}&$skiptoken=${skip + pageSize}` : undefined;
     return reply(ctx, 200, { value: page, ...(next ? { nextLink: next } : {}) });
   }
@@ -417,10 +431,10 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     const shared = applyShare((gallery.properties?.sharingProfile ?? { permissions: "Private" }) as Json, ctx.body, target.name);
     if (isArmFailure(shared)) return refuse(ctx, shared);
     estate.setSharing(target.id, shared.profile);
-    const echo = shared.echo;
-    const operation = beginOperation(target.subscriptionId, String(gallery.location), clock() + settleMs, ctx.outcome, () => ({ status: 200, body: echo }));
+    // 202 with an empty body; the monitor poll answers 200 with an empty body (test_community_gallery_operations.json #3, #5).
+    const operation = beginOperation("gallery", true, target.subscriptionId, String(gallery.location), clock() + settleMs, ctx.outcome, () => ({ status: 200 }));
     publish(ctx, { eventType: "Microsoft.Resources.ResourceActionSuccess", operationName: `${OPERATION.gallery}/share/action`, resourceUri: target.id, subscriptionId: target.subscriptionId });
-    return accepted(ctx, 202, echo, operation);
+    return accepted(ctx, 202, undefined, operation);
   }
 
   /** What a GET of the resource returns, with the read options of this request. */
@@ -451,13 +465,14 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
         if (!request) return refuse(ctx, invalidContent());
         if (ctx.method === "PATCH" && !existing) return refuse(ctx, resourceNotFound(target));
         const resourceBody = ctx.method === "PATCH" ? applyPatch(estate.requestShape(target.id)!, request) : request;
-        const invalid = validateWrite(target, resourceBody, existing, estate);
+        const invalid = validateWrite(target, resourceBody, existing, estate, imageOsState);
         if (invalid) return refuse(ctx, invalid);
         const { body, created } = estate.put(target, resourceBody, { outcome: ctx.outcome });
-        const operation = beginOperation(target.subscriptionId, String(body.location), estate.settlesAt(target.id), ctx.outcome, finalRead(target));
+        // A PUT / PATCH answer carries Azure-AsyncOperation only (test_gallery_e2e.json #0, #5, #14).
+        const operation = beginOperation(familyOf(target), false, target.subscriptionId, String(body.location), estate.settlesAt(target.id), ctx.outcome, finalRead(target));
         publish(ctx, { eventType: "Microsoft.Resources.ResourceWriteSuccess", operationName: `${OPERATION[target.type]}/write`, resourceUri: target.id, subscriptionId: target.subscriptionId });
-        // The write's answer carries what was written, sharing profile included (Gallery_Create_WithSharingProfile.json).
-        return accepted(ctx, created ? 201 : 200, body, operation);
+        // The write's answer is what a plain GET now reads (a Groups or Community sharing profile included: Gallery_Create_WithSharingProfile.json).
+        return accepted(ctx, created ? 201 : 200, readView(target, body, new URLSearchParams()), operation);
       }
       case "DELETE": {
         // Deleting what is not there succeeds with 204, as ARM answers.
@@ -465,7 +480,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
         const childType = target.type === "gallery" ? "imageDefinition" : target.type === "imageDefinition" ? "imageVersion" : undefined;
         if (childType && estate.children(target.id, childType).length > 0) return refuse(ctx, armError(409, "CannotDeleteResource", "Can not delete resource before nested resources are deleted."));
         const settlesAt = estate.beginDelete(target.id, ctx.outcome);
-        const operation = beginOperation(target.subscriptionId, String(existing.location), settlesAt, ctx.outcome, () => ({ status: 204 }));
+        const operation = beginOperation(familyOf(target), true, target.subscriptionId, String(existing.location), settlesAt, ctx.outcome, () => ({ status: 204 }));
         publish(ctx, { eventType: "Microsoft.Resources.ResourceDeleteSuccess", operationName: `${OPERATION[target.type]}/delete`, resourceUri: target.id, subscriptionId: target.subscriptionId });
         return accepted(ctx, 202, undefined, operation);
       }
@@ -473,6 +488,52 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
         return refuse(ctx, armError(405, "MethodNotAllowed", `${ctx.method} is not supported here.`));
     }
   }
+
+  // ---- galleries shared with the caller ----------------------------------------------------
+
+  const sharedIndex = new SharedGalleryIndex(estate);
+
+  function sharedGallery(ctx: Ctx, target: SharedPath): void {
+    const refused = checkApiVersion("gallery", ctx.apiVersion);
+    if (refused) return refuse(ctx, refused);
+    if (ctx.method !== "GET") return refuse(ctx, armError(405, "MethodNotAllowed", `${ctx.method} is not supported here.`));
+    count(`GET ${target.kind}Gallery${target.list ? " list" : ""}`);
+    const { kind, location } = target;
+    if (target.list === "galleries") {
+      const galleries = sharedIndex.sharedWith(target.subscriptionId).map((g) => galleryBody(kind, String(g.properties.identifier.uniqueName), location, g, ctx.apiVersion));
+      return reply(ctx, 200, { value: galleries });
+    }
+    const notFound = (what: string) => refuse(ctx, armError(404, "ResourceNotFound", `The ${kind} gallery ${what} was not found in location '${location}', or is not shared with subscription '${target.subscriptionId}'.`));
+    const name = target.gallery!;
+    const gallery = sharedIndex.find(kind, name, target.subscriptionId);
+    if (!gallery) return notFound(`'${name}'`);
+    if (target.list === "images") return reply(ctx, 200, { value: estate.children(String(gallery.id), "imageDefinition").map((d) => imageBody(kind, name, location, d)) });
+    if (!target.image) return reply(ctx, 200, galleryBody(kind, name, location, gallery, ctx.apiVersion));
+    const definition = estate.get(`${String(gallery.id)}/images/${target.image}`);
+    if (!definition) return notFound(`image '${name}/${target.image}'`);
+    if (!target.version && !target.list) return reply(ctx, 200, imageBody(kind, name, location, definition));
+    const image = String(definition.name);
+    if (target.list === "versions") return reply(ctx, 200, { value: estate.children(String(definition.id), "imageVersion").map((v) => versionBody(kind, name, image, location, v)) });
+    const version = estate.get(`${String(definition.id)}/versions/${target.version}`);
+    if (!version) return notFound(`image version '${name}/${image}/${target.version}'`);
+    return reply(ctx, 200, versionBody(kind, name, image, location, version));
+  }
+
+  /** The osState of the image a scale set references: a definition or version in the estate, or a shared / community gallery image. */
+  const imageOsState: ImageOsState = (reference) => {
+    const definitionOsState = (definitionId: string) => estate.get(definitionId)?.properties?.osState as string | undefined;
+    if (typeof reference.id === "string") {
+      const target = parseResourcePath(reference.id);
+      if (target?.type === "imageDefinition") return definitionOsState(target.id);
+      if (target?.type === "imageVersion") return definitionOsState(target.parentId!);
+      return undefined;
+    }
+    const sharedId = reference.sharedGalleryImageId ?? reference.communityGalleryImageId;
+    const parts = typeof sharedId === "string" ? parseSharedImageId(sharedId) : undefined;
+    if (!parts) return undefined;
+    const gallery = estate.ofType("", "gallery").find((g) => [String(g.properties?.identifier?.uniqueName ?? ""), ...((g.properties?.sharingProfile?.communityGalleryInfo?.publicNames ?? []) as string[])].some((n) => n.toLowerCase() === parts.gallery.toLowerCase()));
+    return gallery ? definitionOsState(`${String(gallery.id)}/images/${parts.image}`) : undefined;
+  };
 
   /** Autoscale's write of a scale set: the same write path as a PUT, without an HTTP request. */
   function writeCapacity(scaleSet: Json, capacity: number, caller: Caller): void {
@@ -482,7 +543,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     if (!request) return;
     request.sku = { ...(request.sku ?? {}), capacity };
     const { body } = estate.put(target, request);
-    beginOperation(target.subscriptionId, String(body.location), estate.settlesAt(target.id), "Succeeded", finalRead(target));
+    beginOperation("compute", false, target.subscriptionId, String(body.location), estate.settlesAt(target.id), "Succeeded", finalRead(target));
     publish(undefined, { eventType: "Microsoft.Resources.ResourceWriteSuccess", operationName: `${OPERATION.scaleSet}/write`, resourceUri: target.id, subscriptionId: target.subscriptionId, caller });
   }
 
@@ -543,6 +604,19 @@ function listScope(path: string): ListScope | undefined {
     if (s.length === 11 && t[6] === "galleries" && t[8] === "images" && t[10] === "versions") return { type: "imageVersion", parent: s.slice(0, 10).map((x) => `/${x}`).join(""), scope: "", ...where };
   }
   return undefined;
+}
+
+/** The path with each segment percent-decoded, `//` collapsed and no trailing `/`; undefined when the encoding is malformed. */
+function decodePath(pathname: string): string | undefined {
+  try {
+    return pathname.replace(/\/+/g, "/").replace(/\/$/, "").split("/").map((segment) => decodeURIComponent(segment)).join("/");
+  } catch {
+    return undefined;
+  }
+}
+
+function withGroupUpperCased(item: Json): Json {
+  return { ...item, id: String(item.id).replace(/(\/resourceGroups\/)([^/]+)/i, (_m, prefix: string, group: string) => `${prefix}${group.toUpperCase()}`) };
 }
 
 function asObject(value: unknown): Json | undefined {

@@ -3,14 +3,17 @@
  * DELETE / POST (`x-ms-long-running-operation` in GalleryRP.json and virtualMachineScaleSet.json)
  * is accepted with two headers:
  *
- * - `Azure-AsyncOperation`: the operation-status resource
- *   `/subscriptions/{s}/providers/Microsoft.Compute/locations/{region}/operations/{id}`, whose body
- *   is `{ name, status: InProgress | Succeeded | Failed, startTime, endTime?, error? }`
- *   (https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations);
- * - `Location`: the same operation with `monitor=true`, which answers 202 while it runs and then
- *   the final result (the resource for PUT / PATCH, the echo body for the share action, 204 for
- *   DELETE). GalleryRP marks its operations `"final-state-via": "location"`, so the SDK's poller
- *   reads its result there.
+ * - `Azure-AsyncOperation`: the operation-status resource, whose body is
+ *   `{ name, status: InProgress | Succeeded | Failed, startTime, endTime?, error? }`
+ *   (https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations). The
+ *   Gallery RP serves it at `/subscriptions/{s}/providers/Microsoft.Compute/locations/{region}/capsOperations/{id}`
+ *   (every gallery, image and version operation in Microsoft's azure-cli recordings,
+ *   ../shared/fixtures/azure-cli-recordings/), the Compute RP (scale sets) at `…/locations/{region}/operations/{id}`;
+ * - `Location`: the same operation with `monitor=true` — only on DELETE and on the share action
+ *   (POST); a PUT / PATCH answer carries `Azure-AsyncOperation` alone (test_gallery_e2e.json,
+ *   test_community_gallery_operations.json: creates 201 and updates 200 with no Location). The
+ *   monitor poll answers 202 while it runs, then the final result: 204 for DELETE, 200 with an
+ *   empty body for the share action (test_community_gallery_operations.json #5, #26).
  *
  * A resource-group delete answers with ARM's own `Location` poll,
  * `/subscriptions/{s}/operationresults/{id}`: 202 while running, 200 when done
@@ -35,7 +38,10 @@ export interface AsyncOperation {
   readonly settlesAt: number;
   readonly outcome: OperationOutcome;
   readonly error?: ArmErrorDetail;
-  readonly kind: "compute" | "resources";
+  /** `gallery`: the Gallery RP's capsOperations; `compute`: the Compute RP's operations (scale sets); `resources`: ARM's resource-group operations. */
+  readonly kind: "gallery" | "compute" | "resources";
+  /** Whether the accepted answer carries a `Location` (monitor) header besides `Azure-AsyncOperation`. */
+  readonly monitor: boolean;
   /** What the `Location` (monitor) poll answers once the operation has ended. */
   readonly result: () => FinalResult;
 }
@@ -83,8 +89,8 @@ export class Operations {
     if (operation.kind === "resources") {
       return { location: `${baseUrl}/subscriptions/${operation.subscriptionId}/operationresults/${operation.id}?api-version=${apiVersion}`, "retry-after": "1" };
     }
-    const status = `${baseUrl}/subscriptions/${operation.subscriptionId}/providers/Microsoft.Compute/locations/${operation.region}/operations/${operation.id}`;
-    return { "azure-asyncoperation": `${status}?api-version=${apiVersion}`, location: `${status}?monitor=true&api-version=${apiVersion}` };
+    const status = `${baseUrl}/subscriptions/${operation.subscriptionId}/providers/Microsoft.Compute/locations/${operation.region}/${operation.kind === "gallery" ? "capsOperations" : "operations"}/${operation.id}`;
+    return { "azure-asyncoperation": `${status}?api-version=${apiVersion}`, ...(operation.monitor ? { location: `${status}?monitor=true&api-version=${apiVersion}` } : {}) };
   }
 }
 

@@ -5,8 +5,11 @@
  * - a missing required property: 400 `InvalidParameter`, "Required parameter '…' is missing (null).",
  *   `target` naming the property. Required per GalleryRP.json (2025-03-03): `GalleryImageProperties`
  *   requires `osType`, `osState`, `identifier`; `GalleryImageIdentifier` requires `publisher`,
- *   `offer`, `sku`; `GalleryImageVersionProperties` requires `storageProfile`, whose source is
- *   `storageProfile.source` or `storageProfile.osDiskImage.source` (GalleryImageVersion_Create*.json).
+ *   `offer`, `sku`; a new image version needs its source, `storageProfile.source` or
+ *   `storageProfile.osDiskImage.source` (GalleryImageVersion_Create*.json). An update PUT of an
+ *   existing version may leave it out: Azure keeps the stored source (test_gallery_e2e.json #14 in
+ *   ../shared/fixtures/azure-cli-recordings/, `az sig image-version update` answered 200;
+ *   GalleryImageVersion_Update_WithoutSourceId.json).
  * - a property that cannot change once created (osType, osState, identifier): 409
  *   `PropertyChangeNotAllowed`, "Changing property '…' is not allowed.".
  * - an image version name that is not Major.Minor.Patch (the `galleryImageVersionName` parameter of
@@ -16,9 +19,20 @@
  * - a scale set whose `imageReference.id` names a gallery image that does not exist: 404
  *   `GalleryImageNotFound`, the code Compute answers (retried on by Azure/AgentBaker, "retry VMSS
  *   creation on GalleryImageNotFound error", https://github.com/Azure/AgentBaker/pull/8239).
+ * - a scale set with an `osProfile` over a Specialized image (a gallery definition or version, a
+ *   shared or community gallery image): 400 `InvalidParameter` "Parameter 'osProfile' is not
+ *   allowed." — the Compute RP's answer, quoted by Microsoft in "Troubleshoot shared image galleries
+ *   in Azure" (MicrosoftDocs azure-docs, articles/virtual-machines/troubleshooting-shared-images.md:
+ *   "Cause: Admin username, password, or SSH keys were provided for a VM that was created from a
+ *   specialized image version") and in the errors reported against it (e.g.
+ *   hashicorp/terraform-provider-azurerm#14549, Azure/azure-sdk-for-java#11912:
+ *   `{"code":"InvalidParameter","message":"Parameter 'osProfile' is not allowed."}`).
  */
 import { armError, type ArmFailure } from "./errors.js";
-import { parseResourcePath, type Estate, type Json, type ParsedPath } from "./estate.js";
+import { hasSource, parseResourcePath, type Estate, type Json, type ParsedPath } from "./estate.js";
+
+/** The osState of the image a scale set's `imageReference` names (`undefined` when it names no gallery image the simulator knows). */
+export type ImageOsState = (imageReference: Json) => string | undefined;
 
 const INT32_MAX = 2_147_483_647;
 
@@ -38,7 +52,7 @@ export function validateVersionName(name: string): ArmFailure | undefined {
  * Validates the resource as it will be stored: the PUT body, or the PATCH merged onto the current
  * resource. `existing` is the current resource, if any.
  */
-export function validateWrite(path: ParsedPath, resource: Json, existing: Json | undefined, estate: Estate): ArmFailure | undefined {
+export function validateWrite(path: ParsedPath, resource: Json, existing: Json | undefined, estate: Estate, imageOsState: ImageOsState): ArmFailure | undefined {
   if (typeof resource.location !== "string" || resource.location.trim() === "") return armError(400, "LocationRequired", "The location property is required for this definition.");
   const properties = (resource.properties ?? {}) as Json;
   switch (path.type) {
@@ -51,14 +65,13 @@ export function validateWrite(path: ParsedPath, resource: Json, existing: Json |
       const nameRefused = validateVersionName(path.name);
       if (nameRefused) return nameRefused;
       const storage = (properties.storageProfile ?? {}) as Json;
-      const hasSource = (source: unknown) => typeof source === "object" && source !== null && Object.keys(source).length > 0;
-      if (!hasSource(storage.source) && !hasSource((storage.osDiskImage as Json | undefined)?.source)) {
+      if (!existing && !hasSource(storage.source) && !hasSource((storage.osDiskImage as Json | undefined)?.source)) {
         return armError(400, "InvalidParameter", "Required parameter 'properties.storageProfile.source' is missing (null). Specify the image source in 'storageProfile.source' or 'storageProfile.osDiskImage.source'.", "properties.storageProfile.source");
       }
       return undefined;
     }
     case "scaleSet":
-      return galleryImageExists(properties, estate);
+      return galleryImageExists(properties, estate) ?? noOsProfileOnSpecialized(properties, imageOsState);
     case "gallery":
       return undefined;
   }
@@ -104,4 +117,14 @@ function galleryImageExists(properties: Json, estate: Estate): ArmFailure | unde
   const found = estate.get(target.id);
   if (found && found.properties?.provisioningState !== "Deleting") return undefined;
   return armError(404, "GalleryImageNotFound", `The gallery image '${imageId}' is not found. Check that the image exists and is replicated to the scale set's region.`, "imageReference.id");
+}
+
+/** VMs from a Specialized image keep the source's OS configuration: an `osProfile` is refused. */
+function noOsProfileOnSpecialized(properties: Json, imageOsState: ImageOsState): ArmFailure | undefined {
+  const profile = properties.virtualMachineProfile as Json | undefined;
+  const osProfile = profile?.osProfile;
+  if (osProfile === undefined || osProfile === null) return undefined;
+  const reference = profile?.storageProfile?.imageReference as Json | undefined;
+  if (!reference || imageOsState(reference)?.toLowerCase() !== "specialized") return undefined;
+  return armError(400, "InvalidParameter", "Parameter 'osProfile' is not allowed.");
 }

@@ -103,10 +103,10 @@ const seededState = (body: Body): string => {
  * The image the create examples name (myResourceGroup/mySharedGallery/mySharedImage), so the ARM
  * reader can resolve its `latest` and a simulator that checks the image exists accepts their PUT.
  */
-function seedCreateExamplesImage(sim: RunningArmSimulator): void {
+function seedCreateExamplesImage(sim: RunningArmSimulator, osState: "Specialized" | "Generalized" = "Specialized"): void {
   const gallery = `/subscriptions/${SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/galleries/mySharedGallery`;
   sim.estate.put({ id: gallery, body: { location: "westus", properties: {} } });
-  sim.estate.put({ id: `${gallery}/images/mySharedImage`, body: { location: "westus", properties: { osType: "Linux", osState: "Specialized", identifier: { publisher: "p", offer: "o", sku: "s" } } } });
+  sim.estate.put({ id: `${gallery}/images/mySharedImage`, body: { location: "westus", properties: { osType: "Linux", osState, identifier: { publisher: "p", offer: "o", sku: "s" } } } });
   sim.estate.put({
     id: `${gallery}/images/mySharedImage/versions/1.0.0`,
     body: { location: "westus", properties: { publishingProfile: { targetRegions: [{ name: "West US", regionalReplicaCount: 1 }] }, storageProfile: { source: { virtualMachineId: `/subscriptions/${SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachines/capture` } } } },
@@ -207,9 +207,11 @@ describe.skipIf(!present)("official scale-set examples read back through @azure/
     // the official 201 bodies say `Creating`, and gallery-watch must not judge such a scale set yet.
     const slow = await startArmSimulator({ settleMs: 3_600_000 });
     try {
-      seedCreateExamplesImage(slow);
       const client = sdkClient(slow, SUB);
       for (const file of ["VirtualMachineScaleSet_Create_FromASpecializedSharedImage.json", "VirtualMachineScaleSet_Create_FromAGeneralizedSharedImage.json"]) {
+        // Both examples name the same image; each describes it as its title says (the generalized one sends an
+        // osProfile, which Compute refuses over a Specialized image: "Parameter 'osProfile' is not allowed.").
+        seedCreateExamplesImage(slow, file.includes("Specialized") ? "Specialized" : "Generalized");
         const example = JSON.parse(JSON.stringify(readFixture(`${EXAMPLES}/${file}`)).replace(/\{subscription-id\}/g, SUB).replace(/\{[A-Za-z-]+\}/g, "x")) as Body;
         const name = file.includes("Specialized") ? "vmss-specialized" : "vmss-generalized";
         const id = `/subscriptions/${SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachineScaleSets/${name}`;
