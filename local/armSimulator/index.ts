@@ -32,6 +32,7 @@ import { Operations, type AsyncOperation, type FinalResult } from "./operations.
 import { applyShare, galleryView, withoutSharing } from "./sharing.js";
 import { Throttle, type ThrottleOptions } from "./throttle.js";
 import { validateWrite } from "./validation.js";
+import { cliSurface } from "./cliSurface.js";
 
 export type { SimulatedResource } from "./estate.js";
 export type { NoiseControl, NoiseKind } from "./noise.js";
@@ -124,6 +125,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
   const pageSize = options.pageSize ?? 50;
   const emitter = new EventEmitter(options.eventSink, options.eventDelivery ?? {});
   let url = "";
+  const serveCli = cliSurface({ url: () => url, estate, send });
 
   const server = https.createServer({ key: pems.private, cert: pems.cert, keepAlive: true }, (req, res) => {
     handle(req, res).catch((error: unknown) => send(res, 500, { error: { code: "InternalServerError", message: (error as Error).message } }));
@@ -137,6 +139,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     const requestUrl = new URL(req.url ?? "/", url);
     const path = requestUrl.pathname.replace(/\/+/g, "/").replace(/\/$/, "");
     const method = (req.method ?? "GET").toUpperCase();
+    if (await serveCli(req, res, path, method, requestUrl)) return;
     const body = await readJson(req);
     // Not ARM: the simulator's own control surface, so a person can make subscription-topic noise with curl.
     if (path === "/_simulator/noise" && method === "POST") return noiseControl(res, body);
@@ -262,7 +265,8 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     const operation = operations.get(id);
     if (ctx.method !== "GET") return refuse(ctx, armError(405, "MethodNotAllowed", `${ctx.method} is not supported here.`));
     if (!operation || operation.kind !== "compute" || operation.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) return refuse(ctx, armError(404, "NotFound", `The operation '${id}' was not found.`));
-    if (ctx.requestUrl.searchParams.get("monitor") !== "true") return reply(ctx, 200, operations.status(operation));
+    // Azure's Compute polls carry no Retry-After (../shared/fixtures/azure-cli-recordings), so az waits 30 s between polls; a short one while running (Learn: "Track asynchronous Azure operations" allows it) keeps az at the simulator's pace.
+    if (ctx.requestUrl.searchParams.get("monitor") !== "true") return reply(ctx, 200, operations.status(operation), operations.done(operation) ? {} : { "retry-after": "1" });
     // The Location (monitor) poll: 202 while running, then the operation's result.
     if (!operations.done(operation)) return reply(ctx, 202, undefined, { location: `${url}${ctx.req.url ?? ""}` });
     if (operation.outcome === "Failed") return reply(ctx, 200, operations.status(operation));

@@ -52,7 +52,8 @@ export function validateWrite(path: ParsedPath, resource: Json, existing: Json |
       if (nameRefused) return nameRefused;
       const storage = (properties.storageProfile ?? {}) as Json;
       const hasSource = (source: unknown) => typeof source === "object" && source !== null && Object.keys(source).length > 0;
-      if (!hasSource(storage.source) && !hasSource((storage.osDiskImage as Json | undefined)?.source)) {
+      // Only a create needs a source: Azure accepts an update PUT without one and keeps the stored source (az sig image-version update drops it; test_gallery_e2e.json).
+      if (!existing && !hasSource(storage.source) && !hasSource((storage.osDiskImage as Json | undefined)?.source)) {
         return armError(400, "InvalidParameter", "Required parameter 'properties.storageProfile.source' is missing (null). Specify the image source in 'storageProfile.source' or 'storageProfile.osDiskImage.source'.", "properties.storageProfile.source");
       }
       return undefined;
