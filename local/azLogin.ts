@@ -18,6 +18,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { LOCAL_CLOUD_NAME } from "./armSimulator/cliSurface.js";
 import { runningStack, stackStatePath } from "./stackState.js";
 
@@ -106,7 +107,7 @@ function userArgument(argv: readonly string[]): string | undefined {
   return argv.find((a) => a.startsWith("--user="))?.slice("--user=".length);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
     const user = userArgument(process.argv.slice(2));
     azLogin(user ? { user } : {});
