@@ -18,6 +18,10 @@
  * - **Resource-group lists** (`az group list`) and **resource providers** (`az resource …` reads a
  *   type's api-versions from `GET /subscriptions/{id}/providers/{namespace}` unless given one).
  *
+ * `az login -u … -p …` (traced with `--debug`): `GET /adfs/.well-known/openid-configuration`,
+ * `POST /adfs/oauth2/token`, `GET /tenants?api-version=2019-11-01`,
+ * `GET /subscriptions?api-version=2019-11-01`; no request leaves for a Microsoft host.
+ *
  * Served before ARM's own checks (the token endpoint takes a form body and no bearer token); the
  * ARM-side reads still require a bearer token and an api-version, as ARM does.
  */
