@@ -118,6 +118,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const arm = await startArmSimulator({
       seed: options.seed ?? [],
       settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
+      // A person's az against this stack polls each second rather than every 30 s (Azure sends no Retry-After).
+      pollRetryAfterSeconds: 1,
       ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
       eventDelivery: {
         timeScale: options.eventTimeScale ?? 1 / 100,

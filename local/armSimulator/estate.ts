@@ -152,6 +152,12 @@ export class Estate {
     return settlesAt;
   }
 
+  /** The subscription's resource groups (ARM's Resource Groups - List), deleted ones gone. */
+  groupsOf(subscriptionId: string): Json[] {
+    const prefix = `/subscriptions/${subscriptionId.toLowerCase()}/resourcegroups/`;
+    return [...this.groups.keys()].filter((key) => key.startsWith(prefix)).flatMap((key) => (this.liveGroup(key) ? [this.view(this.groups.get(key)!)] : []));
+  }
+
   /** Every resource in a group (for tests and the group delete). */
   inGroup(subscriptionId: string, resourceGroup: string): string[] {
     const prefix = `${resourceGroupId(subscriptionId, resourceGroup).toLowerCase()}/`;

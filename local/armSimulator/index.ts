@@ -37,6 +37,7 @@ import { SharedGalleryIndex, galleryBody, imageBody, parseSharedPath, versionBod
 import { parseSharedImageId } from "../../shared/arm/snapshotMapping.js";
 import { Throttle, type ThrottleOptions } from "./throttle.js";
 import { validateWrite, type ImageOsState } from "./validation.js";
+import { cliSurface } from "./cliSurface.js";
 
 export type { SimulatedResource } from "./estate.js";
 export type { NoiseControl, NoiseKind } from "./noise.js";
@@ -57,6 +58,8 @@ export interface ArmSimulatorOptions {
   readonly throttle?: ThrottleOptions | false;
   /** Milliseconds since the epoch (default Date.now): lets tests move provisioning and throttling time. */
   readonly clock?: () => number;
+  /** A Retry-After (s) on operation polls while running. Azure sends none (az then polls every 30 s); npm start's stack sets 1 for az. */
+  readonly pollRetryAfterSeconds?: number;
 }
 
 export interface FaultRule {
@@ -129,6 +132,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
   const pageSize = options.pageSize ?? 50;
   const emitter = new EventEmitter(options.eventSink, options.eventDelivery ?? {});
   let url = "";
+  const serveCli = cliSurface({ url: () => url, estate, send });
 
   const server = https.createServer({ key: pems.private, cert: pems.cert, keepAlive: true }, (req, res) => {
     handle(req, res).catch((error: unknown) => send(res, 500, { error: { code: "InternalServerError", message: (error as Error).message } }));
@@ -141,10 +145,11 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestUrl = new URL(req.url ?? "/", url);
     const method = (req.method ?? "GET").toUpperCase();
-    const body = await readJson(req);
     // ARM decodes the path: `resourceGroups/rg-z%C3%BCrich` addresses the group `rg-zürich` (its id, events and answers say so).
     const path = decodePath(requestUrl.pathname);
     if (path === undefined) return send(res, 400, { error: { code: "InvalidRequestUri", message: `The request URI '${requestUrl.pathname.slice(0, 300)}' is not valid: malformed percent-encoding.` } });
+    if (await serveCli(req, res, path, method, requestUrl)) return;
+    const body = await readJson(req);
     // Not ARM: the simulator's own control surface, so a person can make subscription-topic noise with curl.
     if (path === "/_simulator/noise" && method === "POST") return noiseControl(res, body);
 
@@ -273,7 +278,10 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     const operation = operations.get(id);
     if (ctx.method !== "GET") return refuse(ctx, armError(405, "MethodNotAllowed", `${ctx.method} is not supported here.`));
     if (!operation || operation.kind !== kind || operation.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) return refuse(ctx, armError(404, "NotFound", `The operation '${id}' was not found.`));
-    if (ctx.requestUrl.searchParams.get("monitor") !== "true") return reply(ctx, 200, operations.status(operation));
+    // Azure's Compute polls carry no Retry-After (../shared/fixtures/azure-cli-recordings), so az waits 30 s between
+    // polls; `pollRetryAfterSeconds` (npm start's stack sets 1; Learn "Track asynchronous Azure operations" allows it)
+    // keeps az at the simulator's pace, while the replay suite sees Azure's headers.
+    if (ctx.requestUrl.searchParams.get("monitor") !== "true") return reply(ctx, 200, operations.status(operation), operations.done(operation) || options.pollRetryAfterSeconds === undefined ? {} : { "retry-after": String(options.pollRetryAfterSeconds) });
     // The Location (monitor) poll: 202 while running, then the operation's result.
     if (!operations.done(operation)) return reply(ctx, 202, undefined, { location: `${url}${ctx.req.url ?? ""}` });
     if (operation.outcome === "Failed") return reply(ctx, 200, operations.status(operation));
