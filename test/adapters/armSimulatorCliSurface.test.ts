@@ -147,8 +147,8 @@ describe("the simulated ARM serves what the Azure CLI needs", () => {
     expect((await put(`${gallery}/images/def/versions/1.0.1`, { location: "westeurope", properties: { storageProfile: {} } })).status).toBe(400);
   });
 
-  it("answers a running operation's poll with a short Retry-After, so az does not wait its default 30 s", async () => {
-    const slow = await startArmSimulator({ settleMs: 60_000, throttle: false });
+  it("answers a running operation's poll with a short Retry-After when asked (npm start's stack), so az does not wait its default 30 s", async () => {
+    const slow = await startArmSimulator({ settleMs: 60_000, throttle: false, pollRetryAfterSeconds: 1 });
     try {
       slow.estate.putResourceGroup(SUB, "rg-slow");
       const gallery = `/subscriptions/${SUB}/resourceGroups/rg-slow/providers/Microsoft.Compute/galleries/galSlow`;
