@@ -195,11 +195,12 @@ function details(t: FindingTransition, heading: string, compact: boolean): Eleme
   return out;
 }
 
-function render(sorted: readonly AlertForCard[], compact: boolean): { type: "message"; attachments: unknown[] } {
+function render(sorted: readonly AlertForCard[], compact: boolean, note?: string): { type: "message"; attachments: unknown[] } {
   const lead = sorted[0]!;
   const attribution = sorted.find((a) => a.attribution)?.attribution;
   const single = sorted.length === 1;
   const body: Element[] = [
+    ...(note ? [text(note, { isSubtle: true, weight: "Bolder" })] : []),
     ...sorted.map((a, i) => header(a.transition, i === 0)),
     text("Where", { weight: "Bolder", spacing: "Medium" }),
     where(lead.transition.after),
@@ -232,11 +233,11 @@ export function alertMessage(alert: AlertForCard): { type: "message"; attachment
  * to do per transition. A large group drops the facts of all but the first transition to stay
  * under the size limit.
  */
-export function alertsMessage(alerts: readonly AlertForCard[]): { type: "message"; attachments: unknown[] } {
+export function alertsMessage(alerts: readonly AlertForCard[], options: { readonly note?: string } = {}): { type: "message"; attachments: unknown[] } {
   if (alerts.length === 0) throw new Error("alertsMessage needs at least one alert");
   const sorted = [...alerts].sort(cardOrder);
-  const full = render(sorted, false);
-  return sorted.length > 1 && Buffer.byteLength(JSON.stringify(full)) > MAX_CARD_BYTES ? render(sorted, true) : full;
+  const full = render(sorted, false, options.note);
+  return sorted.length > 1 && Buffer.byteLength(JSON.stringify(full)) > MAX_CARD_BYTES ? render(sorted, true, options.note) : full;
 }
 
 export interface Digest {

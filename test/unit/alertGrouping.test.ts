@@ -40,7 +40,7 @@ function memoryOutbox(): AlertOutbox & { rows: Map<string, OutboxAlert & { lease
       return [];
     },
     async claimDue(now, limit, leaseMs) {
-      const due = [...rows.values()].filter((r) => r.state === "pending" && r.nextAttemptAt <= now && !(r.leaseUntil && r.leaseUntil > now)).slice(0, limit);
+      const due = [...rows.values()].filter((r) => (r.state === "pending" || (r.state === "owed" && r.owedReason === "refused")) && r.nextAttemptAt <= now && !(r.leaseUntil && r.leaseUntil > now)).slice(0, limit);
       for (const r of due) r.leaseUntil = new Date(Date.parse(now) + leaseMs).toISOString();
       return due.map(({ leaseUntil: _, ...r }) => r);
     },
@@ -52,8 +52,18 @@ function memoryOutbox(): AlertOutbox & { rows: Map<string, OutboxAlert & { lease
       patch(id, { attempts: rows.get(id)!.attempts + 1, nextAttemptAt, lastError: error });
       rows.get(id)!.leaseUntil = "";
     },
-    async markFailed(id, _at, error) {
-      patch(id, { state: "failed", lastError: error });
+    async markOwed(id, owed) {
+      patch(id, { state: "owed", owedReason: owed.reason, attempts: rows.get(id)!.attempts + 1, lastError: owed.error, ...(owed.nextAttemptAt ? { nextAttemptAt: owed.nextAttemptAt } : {}) });
+      rows.get(id)!.leaseUntil = "";
+    },
+    async unclaim(ids) {
+      for (const id of ids) rows.get(id)!.leaseUntil = "";
+    },
+    async resend(id, now) {
+      const row = rows.get(id);
+      if (row?.state !== "owed") return false;
+      patch(id, { state: "pending", attempts: 0, nextAttemptAt: now, retrySince: now });
+      return true;
     },
     async list() {
       return [...rows.values()];
@@ -99,7 +109,7 @@ describe("one change to one resource is one card", () => {
       "Opened: governance-tags (low)",
     ]);
     for (const t of transitions) expect(JSON.stringify(card.payload)).toContain(`alert ${t.fingerprint}:1`);
-    expect(figures).toMatchObject({ delivered: 5, retried: 0, failed: 0 });
+    expect(figures).toMatchObject({ delivered: 5, retried: 0, owed: 0 });
     expect([...outbox.rows.values()].every((r) => r.state === "delivered")).toBe(true);
   });
 
