@@ -128,7 +128,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
     teams,
     eventCounts: { accepted: 0, ignored: 0, unwatched: 0, invalid: 0 },
     telemetry,
-    digest: (context, clock = systemClock) => ({ findings, findingActivity, sweepRuns, digests, teams, clock, log: invocationLogger(log, context) }),
+    digest: (context, clock = systemClock) => ({ findings, findingActivity, sweepRuns, owedAlerts: outbox, digests, teams, clock, log: invocationLogger(log, context) }),
     redrive(context) {
       const deps = this.dependencies(context);
       return {
