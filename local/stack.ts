@@ -3,6 +3,7 @@
  * a Teams inbox and the local Functions host serving the same function declarations Azure runs.
  * Used by `npm start` and by the end-to-end tests.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -63,8 +64,26 @@ export interface LocalStack {
   readonly settings: Readonly<Record<string, string>>;
   /** PEM file trusted for the simulator (for `curl --cacert`). */
   readonly caCertFile: string;
+  /** The keys the local host enforces, as Azure's Functions host does (see `LocalKeys`). */
+  readonly keys: LocalKeys;
   close(): Promise<void>;
 }
+
+/**
+ * The host keys of a local stack, new for every stack like a new function app's
+ * (https://learn.microsoft.com/azure/azure-functions/function-keys-how-to): a function key for the
+ * `authLevel: "function"` HTTP API (`x-functions-key` header or `?code=`), the Event Grid
+ * extension's system key `eventgrid_extension` (the simulated Event Grid delivers with it as
+ * `?code=`, as a real subscription's endpoint URL does), and the master key for `/admin`. A request
+ * without the right key is 401 and runs nothing.
+ */
+export interface LocalKeys {
+  readonly function: string;
+  readonly eventGridSystem: string;
+  readonly master: string;
+}
+
+const newKey = () => randomBytes(32).toString("base64url");
 
 /** How long a simulated write takes to settle unless a caller asks otherwise. */
 export const DEFAULT_SETTLE_MS = 1500;
@@ -115,6 +134,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const inbox = usual ? await startTeamsInbox({ port: await portOr0(USUAL_PORTS.inbox) }).catch(() => startTeamsInbox()) : await startTeamsInbox();
     cleanups.push(() => inbox.close());
     const hostPort = usual && (await isFree(USUAL_PORTS.host)) ? USUAL_PORTS.host : await freePort();
+    const keys: LocalKeys = { function: newKey(), eventGridSystem: newKey(), master: newKey() };
     const arm = await startArmSimulator({
       seed: options.seed ?? [],
       settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
@@ -125,7 +145,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         deadLetter: { connectionString: azurite.connectionString, container: options.settings?.GW_DEADLETTER_CONTAINER ?? "deadletters" },
       },
       eventSink: {
-        url: `http://127.0.0.1:${hostPort}/runtime/webhooks/eventgrid?functionName=eventGridResourceEvent`,
+        url: `http://127.0.0.1:${hostPort}/runtime/webhooks/eventgrid?functionName=eventGridResourceEvent&code=${keys.eventGridSystem}`,
         schema: options.eventSchema ?? "EventGridSchema",
       },
     });
@@ -166,9 +186,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: hostPort,
       storageConnectionString: azurite.connectionString,
       log: options.log,
+      functionKeys: [keys.function],
+      eventGridSystemKey: keys.eventGridSystem,
+      masterKey: keys.master,
     });
     cleanups.push(() => host.close());
-    return { subscriptionId: LOCAL_SUBSCRIPTION, azurite, arm, inbox, host, settings, caCertFile, close };
+    return { subscriptionId: LOCAL_SUBSCRIPTION, azurite, arm, inbox, host, settings, caCertFile, keys, close };
   } catch (error) {
     await close();
     throw error;

@@ -14,6 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { startLocalHost, type LocalHost } from "../../local/host.js";
 import { eventGridFunction, httpFunction, timerFunction, type FunctionDeclaration } from "../../functions/declaration.js";
+import { startLocalStack } from "../../local/stack.js";
+import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
+import { CALLERS, ids } from "../../local/scenarios/replay.js";
+import { armWrite } from "../../local/armWrite.js";
+import { waitUntilQuiet } from "../../local/quiet.js";
 
 const invoked: Array<Record<string, unknown>> = [];
 const declarations: FunctionDeclaration[] = [
@@ -203,4 +208,50 @@ describe("keys", () => {
     expect((await fetch(`${keyed.url}/admin/functions/tick`, { method: "POST", headers: { "x-functions-key": "fn-key-1" } })).status).toBe(401);
     expect((await fetch(`${keyed.url}/admin/functions/tick`, { method: "POST", headers: { "x-functions-key": "master-key" } })).status).toBe(202);
   });
+});
+
+describe("the local stack's keys, as in Azure", () => {
+  it("the simulated Event Grid delivers with the system key; a forged event without it is 401 and names nobody; the API and /admin need their keys", async () => {
+    const stack = await startLocalStack({ seed: caseStudySeed(undefined, new Date()), log: pino({ level: "silent" }) });
+    try {
+      const version = ids(stack).plantVersion;
+      // Priya's write; Event Grid's event is held so that a forger's arrives first.
+      stack.arm.events.holdForReorder(true);
+      const body = structuredClone(stack.arm.estate.get(version)) as Record<string, any>;
+      body.properties.publishingProfile.targetRegions = ["West Europe", "North Europe", "East US"].map((name) => ({ name, regionalReplicaCount: 1 }));
+      await armWrite(stack.arm, CALLERS.priya, "PUT", version, { location: body.location, tags: body.tags, properties: body.properties });
+      const forged = [
+        {
+          id: "forged-1",
+          topic: `/subscriptions/${stack.subscriptionId}`,
+          subject: version,
+          eventType: "Microsoft.Resources.ResourceWriteSuccess",
+          eventTime: new Date().toISOString(),
+          dataVersion: "2",
+          metadataVersion: "1",
+          data: { operationName: "Microsoft.Compute/galleries/images/versions/write", resourceUri: version, status: "Succeeded", claims: { name: "Mallory Forger", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": "mallory@evil.example" } },
+        },
+      ];
+      const webhook = `${stack.host.url}/runtime/webhooks/eventgrid?functionName=eventGridResourceEvent`;
+      const refused = await fetch(webhook, { method: "POST", headers: NOTIFICATION, body: JSON.stringify(forged) });
+      expect(refused.status).toBe(401);
+      expect(stack.host.stats().invocations.eventGridResourceEvent).toBeUndefined(); // nothing ran
+      await stack.arm.events.flush();
+      await waitUntilQuiet(stack);
+      const cards = stack.inbox.cards().map((c) => JSON.stringify(c.card));
+      expect(cards).toHaveLength(1);
+      expect(cards[0]).toContain("Priya Patel");
+      expect(cards[0]).not.toContain("Mallory");
+
+      const api = `${stack.host.url}/api/changes?since=1d&caller=${encodeURIComponent("Mallory Forger")}`;
+      expect((await fetch(api)).status).toBe(401);
+      const changes = await fetch(api, { headers: { "x-functions-key": stack.keys.function } });
+      expect(changes.status).toBe(200);
+      expect(((await changes.json()) as { items: unknown[] }).items).toEqual([]);
+      expect((await fetch(`${stack.host.url}/admin/functions/nightlySweep`, { method: "POST", headers: { "x-functions-key": stack.keys.function } })).status).toBe(401);
+      expect((await fetch(`${stack.host.url}/admin/functions/redriveDeadLetters`, { method: "POST", headers: { "x-functions-key": stack.keys.master, "content-type": "application/json" }, body: "{}" })).status).toBe(202);
+    } finally {
+      await stack.close();
+    }
+  }, 90_000);
 });

@@ -128,7 +128,7 @@ describe("Event Grid delivery faults", () => {
     const stats = s.host.stats().invocations.eventGridResourceEvent!;
     // The host refuses what the Event Grid extension would not deliver (eventType 42, a bare string) before any invocation.
     expect(stats).toEqual({ succeeded: 3, failed: 0 });
-    const view = (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(valid.subject)}`)).json()) as Record<string, any>;
+    const view = (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(valid.subject)}`, { headers: { "x-functions-key": s.keys.function } })).json()) as Record<string, any>;
     expect(view.snapshot.snapshot.kind).toBe("gallery");
   });
 
