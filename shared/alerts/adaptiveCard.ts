@@ -7,6 +7,7 @@
  */
 import { RULE_IDS, SEVERITY_ORDER, type FactValue, type Finding, type FindingTransition, type Severity } from "../domain/findings.js";
 import type { Attribution } from "../ports.js";
+import { stripControlsDeep } from "../plainText.js";
 
 export const MAX_CARD_BYTES = 25_000;
 const LIST_ITEMS = 12;
@@ -265,5 +266,6 @@ export function digestMessage(digest: Digest): { type: "message"; attachments: u
 }
 
 function envelope(card: Element): { type: "message"; attachments: unknown[] } {
-  return { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card }] };
+  // Claims, tags and names are someone else's text: no control character reaches the card.
+  return { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: stripControlsDeep(card) }] };
 }

@@ -8,6 +8,7 @@
  */
 import type { Finding, FindingRuleId, Severity } from "../domain/findings.js";
 import type { SweepRun } from "../ports.js";
+import { stripControlsDeep } from "../plainText.js";
 
 /** An active exception running out soon. */
 export interface ExpiringException {
@@ -192,7 +193,7 @@ function render(d: DigestContent, caps: Caps): DigestMessage {
   body.push(text(d.digestId, { isSubtle: true, size: "Small", spacing: "Large" }));
 
   const card: Element = { $schema: "http://adaptivecards.io/schemas/adaptive-card.json", type: "AdaptiveCard", version: "1.5", msteams: { width: "Full" }, body };
-  return { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card }] };
+  return { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: stripControlsDeep(card) }] };
 }
 
 /** The digest card, shortening its lists until it fits under MAX_DIGEST_CARD_BYTES. */
