@@ -13,9 +13,10 @@ import { startAzurite, type RunningAzurite } from "./azurite.js";
 import { startArmSimulator, type RunningArmSimulator, type SimulatedResource, type ThrottleOptions } from "./armSimulator/index.js";
 import { startTeamsInbox } from "./teamsInbox.js";
 import { startLocalHost } from "./host.js";
+import { localEntra } from "./localEntra.js";
 import { declarations } from "../functions/all.js";
 import { resetRuntime } from "../shared/composition.js";
-import { SETTINGS } from "../shared/config.js";
+import { httpAuthLevel, SETTINGS } from "../shared/config.js";
 
 export { LOCAL_SUBSCRIPTION } from "./subscription.js";
 import { LOCAL_SUBSCRIPTION } from "./subscription.js";
@@ -66,6 +67,8 @@ export interface LocalStack {
   readonly caCertFile: string;
   /** The keys the local host enforces, as Azure's Functions host does (see `LocalKeys`). */
   readonly keys: LocalKeys;
+  /** With GW_ENABLE_ENTRA_AUTH=true the host models App Service authentication: a token for the API (local/localEntra.ts). */
+  readonly issueToken?: (claims?: Readonly<Record<string, unknown>>) => string;
   close(): Promise<void>;
 }
 
@@ -180,6 +183,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     resetRuntime(options.logDestination ? { logDestination: options.logDestination } : {});
 
+    const entra = httpAuthLevel(settings) === "anonymous" ? localEntra(settings.GW_ENTRA_CLIENT_ID ?? "") : undefined;
     const host = await startLocalHost({
       declarations,
       settings: { ...process.env },
@@ -189,9 +193,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       functionKeys: [keys.function],
       eventGridSystemKey: keys.eventGridSystem,
       masterKey: keys.master,
+      ...(entra ? { easyAuth: entra.model } : {}),
     });
     cleanups.push(() => host.close());
-    return { subscriptionId: LOCAL_SUBSCRIPTION, azurite, arm, inbox, host, settings, caCertFile, keys, close };
+    return { subscriptionId: LOCAL_SUBSCRIPTION, azurite, arm, inbox, host, settings, caCertFile, keys, ...(entra ? { issueToken: entra.issueToken } : {}), close };
   } catch (error) {
     await close();
     throw error;

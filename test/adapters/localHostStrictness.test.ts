@@ -19,6 +19,8 @@ import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { CALLERS, ids } from "../../local/scenarios/replay.js";
 import { armWrite } from "../../local/armWrite.js";
 import { waitUntilQuiet } from "../../local/quiet.js";
+import { localEntra } from "../../local/localEntra.js";
+import { httpAuthLevel } from "../../shared/config.js";
 
 const invoked: Array<Record<string, unknown>> = [];
 const declarations: FunctionDeclaration[] = [
@@ -254,4 +256,45 @@ describe("the local stack's keys, as in Azure", () => {
       await stack.close();
     }
   }, 90_000);
+});
+
+describe("App Service authentication (Entra ID) when GW_ENABLE_ENTRA_AUTH is true", () => {
+  const clientId = "5f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+  const entra = localEntra(clientId);
+  const other = localEntra(clientId); // same claims, another signing key: a forged token
+  let guarded: LocalHost;
+  beforeAll(async () => {
+    guarded = await startLocalHost({ declarations, settings: {}, storageConnectionString: "UseDevelopmentStorage=true", log, functionKeys: ["fn-key-1"], eventGridSystemKey: "eg-system-key", masterKey: "master-key", easyAuth: entra.model });
+  });
+  afterAll(async () => guarded?.close());
+  const call = (token?: string, headers: Record<string, string> = {}) => fetch(`${guarded.url}/api/ping`, { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+
+  it("the API needs a valid Entra token and no function key (authLevel anonymous behind Easy Auth); anything else is 401 and runs nothing", async () => {
+    const refused = await call();
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    expect((await call(undefined, { "x-functions-key": "fn-key-1" })).status).toBe(401); // a key is no way around sign-in
+    expect((await call(other.issueToken())).status).toBe(401); // signed by someone else
+    expect((await call(entra.issueToken({ aud: "api://another-app" }))).status).toBe(401);
+    expect((await call(entra.issueToken({ iss: "https://login.microsoftonline.com/evil/v2.0" }))).status).toBe(401);
+    expect((await call(entra.issueToken({ exp: Math.floor(Date.now() / 1000) - 600 }))).status).toBe(401);
+    expect((await call(`${entra.issueToken().split(".").slice(0, 2).join(".")}.`)).status).toBe(401); // unsigned
+    expect((await call(entra.issueToken())).status).toBe(200);
+    expect((await call(entra.issueToken({ aud: `api://${clientId}` }))).status).toBe(200);
+  });
+
+  it("the Event Grid webhook and /admin are excluded from Easy Auth and keep their keys", async () => {
+    takeInvoked();
+    const bare = `${guarded.url}/runtime/webhooks/eventgrid?functionName=onEvent`;
+    expect((await post(guarded, [egEvent("no-key")], { ...NOTIFICATION, authorization: `Bearer ${entra.issueToken()}` }, bare)).status).toBe(401);
+    expect((await post(guarded, [egEvent("with-key")], NOTIFICATION)).status).toBe(200);
+    expect(takeInvoked()).toEqual(["with-key"]);
+    expect((await fetch(`${guarded.url}/admin/functions/tick`, { method: "POST", headers: { authorization: `Bearer ${entra.issueToken()}` } })).status).toBe(401);
+  });
+
+  it("the functions' authLevel follows the setting: anonymous only for exactly true", () => {
+    expect(httpAuthLevel({ GW_ENABLE_ENTRA_AUTH: "true" })).toBe("anonymous");
+    expect(httpAuthLevel({ GW_ENABLE_ENTRA_AUTH: " TRUE " })).toBe("anonymous");
+    for (const value of [undefined, "", "false", "yes", "1"]) expect(httpAuthLevel({ GW_ENABLE_ENTRA_AUTH: value })).toBe("function");
+  });
 });
