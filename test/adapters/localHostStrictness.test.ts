@@ -292,6 +292,23 @@ describe("App Service authentication (Entra ID) when GW_ENABLE_ENTRA_AUTH is tru
     expect((await fetch(`${guarded.url}/admin/functions/tick`, { method: "POST", headers: { authorization: `Bearer ${entra.issueToken()}` } })).status).toBe(401);
   });
 
+  it("a local stack with the setting on models it end to end: Event Grid still delivers with its key, the API takes the token and no key", async () => {
+    const stack = await startLocalStack({ seed: caseStudySeed(undefined, new Date()), log: pino({ level: "silent" }), settings: { GW_ENABLE_ENTRA_AUTH: "true", GW_ENTRA_CLIENT_ID: clientId } });
+    try {
+      const version = ids(stack).plantVersion;
+      const body = structuredClone(stack.arm.estate.get(version)) as Record<string, any>;
+      body.properties.publishingProfile.targetRegions = ["West Europe", "North Europe", "East US"].map((name) => ({ name, regionalReplicaCount: 1 }));
+      await armWrite(stack.arm, CALLERS.priya, "PUT", version, { location: body.location, tags: body.tags, properties: body.properties });
+      await waitUntilQuiet(stack);
+      expect(stack.inbox.cards()).toHaveLength(1);
+      const api = `${stack.host.url}/api/resources/history?id=${encodeURIComponent(version)}`;
+      expect((await fetch(api, { headers: { "x-functions-key": stack.keys.function } })).status).toBe(401);
+      expect((await fetch(api, { headers: { authorization: `Bearer ${stack.issueToken!()}` } })).status).toBe(200);
+    } finally {
+      await stack.close();
+    }
+  }, 90_000);
+
   it("the functions' authLevel follows the setting: anonymous only for exactly true", () => {
     expect(httpAuthLevel({ GW_ENABLE_ENTRA_AUTH: "true" })).toBe("anonymous");
     expect(httpAuthLevel({ GW_ENABLE_ENTRA_AUTH: " TRUE " })).toBe("anonymous");
