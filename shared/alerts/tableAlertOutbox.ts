@@ -253,9 +253,10 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
       const alert = await toAlert(row);
       // Pending again with a fresh retry window; createdAt stays (its place in line, shared with the alerts of its change).
       await update(alertId, { state: "pending", attempts: 0, nextAttemptAt: now, leaseUntil: "", owedReason: "", owedSince: "", retrySince: now });
-      await call(table.tableName, "upsertEntity", (abortSignal) =>
-        table.upsertEntity({ ...indexRow(DUE, alert, row.createdAt), nextAttemptAt: now }, "Replace", { abortSignal }),
-      );
+      const due = await getOrUndefined<IndexRow>(table, DUE, encodeKey(alertId));
+      // A refusal still being retried keeps its due row and any lease on it: a sender holding it may be sending it now.
+      if (due) await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ partitionKey: DUE, rowKey: encodeKey(alertId), nextAttemptAt: now }, "Merge", { abortSignal }));
+      else await call(table.tableName, "upsertEntity", (abortSignal) => table.upsertEntity({ ...indexRow(DUE, alert, row.createdAt), nextAttemptAt: now }, "Replace", { abortSignal }));
       return true;
     },
 

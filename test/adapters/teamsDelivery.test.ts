@@ -133,6 +133,28 @@ describe("Workflows webhook delivery", () => {
     expect(createWorkflowsTeamsNotifier({ webhookUrl: inbox.webhookUrl }).timeoutMs).toBe(120_000);
   });
 
+  it("the outbox keeps owed alerts: a refusal stays claimable at its next attempt, an ambiguous send waits for a resend, nothing is lost", async () => {
+    const prefix = `t${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+    const outbox = createTableAlertOutbox({ connectionString: inject("azuriteConnectionString") }, prefix);
+    const [refused, ambiguous] = transitions(2).map((t) => ({ alertId: `${t.fingerprint}:1`, transition: t }));
+    await outbox.enqueue([refused!, ambiguous!], NOW.toISOString());
+    await outbox.release([refused!, ambiguous!], NOW.toISOString());
+    const at = (s: number) => new Date(NOW.getTime() + s * 1000).toISOString();
+    expect((await outbox.claimDue(at(1), 10, 60_000)).map((a) => a.alertId).sort()).toEqual([refused!.alertId, ambiguous!.alertId].sort());
+    await outbox.markOwed(refused!.alertId, { at: at(2), reason: "refused", error: "HTTP 404", nextAttemptAt: at(10) });
+    await outbox.markOwed(ambiguous!.alertId, { at: at(2), reason: "ambiguous", error: "no answer" });
+    expect(await outbox.claimDue(at(5), 10, 60_000)).toEqual([]);
+    const later = await outbox.claimDue(at(11), 10, 60_000);
+    expect(later.map((a) => [a.alertId, a.state, a.owedReason])).toEqual([[refused!.alertId, "owed", "refused"]]);
+    expect((await outbox.list({ state: "owed" })).map((a) => a.alertId).sort()).toEqual([refused!.alertId, ambiguous!.alertId].sort());
+    // A person resends the ambiguous one: claimable at once, still saying when the unanswered send was.
+    expect(await outbox.resend(ambiguous!.alertId, at(20))).toBe(true);
+    const resent = await outbox.claimDue(at(20), 10, 60_000);
+    expect(resent.map((a) => [a.alertId, a.state, a.ambiguousAt, a.retrySince])).toEqual([[ambiguous!.alertId, "pending", at(2), at(20)]]);
+    await outbox.markDelivered(ambiguous!.alertId, at(21));
+    expect(await outbox.resend(ambiguous!.alertId, at(22))).toBe(false); // delivered: nothing to resend
+  });
+
   it("a claim hands back what it cannot send before its lease ends: no send outlives the lease (another sender could post it)", async () => {
     const prefix = `t${randomUUID().replace(/-/g, "").slice(0, 12)}`;
     const conn = { connectionString: inject("azuriteConnectionString") };

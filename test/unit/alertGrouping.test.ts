@@ -142,6 +142,37 @@ describe("one change to one resource is one card", () => {
     expect(teams.sent).toHaveLength(1);
   });
 
+  it("a group the webhook refuses (404) is owed as one and retried; past the retry window it stays owed for a person; an unanswered send is owed, never repeated", async () => {
+    const transitions = opened(everything);
+    const outbox = memoryOutbox();
+    await outbox.enqueue(transitions.map((t) => ({ alertId: `${t.fingerprint}:1`, transition: t, attribution: attribution("e-1") })), NOW.toISOString());
+    let now = new Date(NOW.getTime() + 1000);
+    let answer: "404" | "timeout" | "ok" = "404";
+    const sent: string[] = [];
+    const teams: TeamsNotifier = {
+      async send(_payload, alertId) {
+        if (answer === "404") throw new AlertDeliveryError(alertId, 404, "receiver refused the message", undefined, { permanent: true });
+        if (answer === "timeout") throw new AlertDeliveryError(alertId, undefined, "no answer within 120000 ms", undefined, { ambiguous: true });
+        sent.push(alertId);
+      },
+    };
+    const deps = { outbox, findings: noFindings, teams, clock: { now: () => now }, log: pino({ level: "silent" }) };
+    expect(await deliverAlerts(deps)).toMatchObject({ delivered: 0, owed: 4, ambiguous: 0 });
+    expect(new Set([...outbox.rows.values()].map((r) => `${r.state}/${r.owedReason}/${r.nextAttemptAt}`)).size).toBe(1);
+    expect([...outbox.rows.values()][0]).toMatchObject({ state: "owed", owedReason: "refused" });
+    now = new Date(NOW.getTime() + 25 * 3_600_000); // past the 24 h window
+    expect(await deliverAlerts(deps)).toMatchObject({ owed: 4 });
+    expect([...outbox.rows.values()].every((r) => r.owedReason === "expired")).toBe(true);
+    expect(await deliverAlerts(deps)).toMatchObject({ delivered: 0, owed: 0 }); // waits for a person
+    for (const id of outbox.rows.keys()) await outbox.resend(id, now.toISOString());
+    answer = "timeout";
+    expect(await deliverAlerts(deps)).toMatchObject({ owed: 4, ambiguous: 4 });
+    answer = "ok";
+    now = new Date(now.getTime() + 3_600_000);
+    expect(await deliverAlerts(deps)).toMatchObject({ delivered: 0 }); // not repeated on its own
+    expect(sent).toEqual([]);
+  });
+
   it("the card of a group is a valid Workflows envelope with the first (most severe) alert id first", () => {
     const transitions = opened(everything);
     const message = alertsMessage(transitions.map((t) => ({ alertId: `${t.fingerprint}:1`, transition: t })));
