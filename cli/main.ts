@@ -19,6 +19,7 @@ import { imagesCommand } from "./commands/images.js";
 import { findingsCommand } from "./commands/findings.js";
 import { changesCommand } from "./commands/changes.js";
 import { reindexCommand } from "./commands/reindex.js";
+import { alertsCommand } from "./commands/alerts.js";
 
 // ../package.json from the sources, ../../package.json from dist/cli.
 const packageJson = [path.resolve(import.meta.dirname, "..", "package.json"), path.resolve(import.meta.dirname, "..", "..", "package.json")].find((f) => existsSync(f))!;
@@ -41,7 +42,7 @@ export function buildProgram(io: CliIo): Command {
         "Otherwise it reads the app settings from the environment over local.settings.json (Values), validated as the function app does.\n",
     );
   const context = (command: Command) => createContext(io, command.optsWithGlobals<GlobalOptions>());
-  for (const command of [sweepCommand(context), digestCommand(context), policyCommand(context), reportCommand(context), historyCommand(context), imagesCommand(context), findingsCommand(context), changesCommand(context), reindexCommand(context)]) {
+  for (const command of [sweepCommand(context), digestCommand(context), policyCommand(context), reportCommand(context), historyCommand(context), imagesCommand(context), findingsCommand(context), changesCommand(context), reindexCommand(context), alertsCommand(context)]) {
     // addCommand (unlike .command) copies no settings: errors and help of subcommands must also come back here.
     program.addCommand(command.exitOverride().showHelpAfterError("(add --help for usage)").configureOutput({ writeOut: io.stdout, writeErr: io.stderr }));
   }

@@ -4,6 +4,9 @@
  */
 import { app } from "@azure/functions";
 import { declarations } from "./all.js";
+import { httpAuthLevel } from "../shared/config.js";
+
+const authLevel = httpAuthLevel(process.env);
 
 for (const d of declarations) {
   switch (d.trigger.kind) {
@@ -17,7 +20,7 @@ for (const d of declarations) {
       app.storageQueue(d.name, { queueName: d.trigger.queueName, connection: d.trigger.connection, handler: d.handler as Parameters<typeof app.storageQueue>[1]["handler"] });
       break;
     case "http":
-      app.http(d.name, { methods: [...d.trigger.methods], route: d.trigger.route, authLevel: "function", handler: d.handler as Parameters<typeof app.http>[1]["handler"] });
+      app.http(d.name, { methods: [...d.trigger.methods], route: d.trigger.route, authLevel, handler: d.handler as Parameters<typeof app.http>[1]["handler"] });
       break;
   }
 }

@@ -83,7 +83,7 @@ param digestSchedule string = '0 0 7 * * *'
 // The history API
 // ---------------------------------------------------------------------------------------------
 
-@description('Put App Service authentication (Entra ID) in front of the app (GW_ENABLE_ENTRA_AUTH). Callers then present an Entra access token for entraClientId; function keys are still checked by the Functions host.')
+@description('Put App Service authentication (Entra ID) in front of the app (GW_ENABLE_ENTRA_AUTH). Callers then present an Entra access token for entraClientId and need no function key: the HTTP API is registered anonymous behind it.')
 param enableEntraAuth bool = false
 
 @description('Application (client) id of the Entra app registration that represents the gallery-watch API (GW_ENTRA_CLIENT_ID). Required when enableEntraAuth is true.')

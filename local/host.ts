@@ -13,13 +13,18 @@
  * - Keys when configured: `authLevel: function` HTTP functions (all of ours, see functions/index.ts)
  *   need a function key as `x-functions-key` or `?code=`; without keys the host is open, like Core
  *   Tools locally (https://learn.microsoft.com/azure/azure-functions/function-keys-how-to).
+ * - App Service authentication ("Easy Auth") when `easyAuth` is given, as infra/app/function.bicep
+ *   configures it with GW_ENABLE_ENTRA_AUTH: the HTTP API is `authLevel: anonymous` (no function key)
+ *   behind it, and a request without a valid bearer token (signature, issuer, audience, lifetime)
+ *   is 401 before any function runs (`unauthenticatedClientAction: Return401`); the Event Grid
+ *   webhook and `/admin` are its `excludedPaths` and keep their keys.
  * - Timers on their NCRONTAB schedules (croner), never overlapping themselves.
  * - Storage-queue triggers polling Azurite: Base64 messages, retried, poisoned after 5 dequeues.
  * - HTTP triggers under `/api/<route>`; `POST /admin/functions/NAME` runs a non-HTTP function now.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual, verify, type KeyObject } from "node:crypto";
 import functions from "@azure/functions";
 import type { HttpMethod, InvocationContext as Context } from "@azure/functions";
 import { QueueClient } from "@azure/storage-queue";
@@ -47,6 +52,18 @@ export interface LocalHostOptions {
   readonly eventGridSystemKey?: string;
   /** The master key: accepted wherever a key is; when given, `/admin/functions/*` needs it as `x-functions-key`. */
   readonly masterKey?: string;
+  /** App Service authentication in front of the HTTP API (see above); replaces `functionKeys` there. */
+  readonly easyAuth?: EasyAuthModel;
+}
+
+/** What Easy Auth checks of an Entra ID token, with the local stand-in for Entra's signing key. */
+export interface EasyAuthModel {
+  /** The token issuer (`https://login.microsoftonline.com/<tenant>/v2.0` in Azure). */
+  readonly issuer: string;
+  /** `allowedAudiences`: `api://<client id>` and the client id. */
+  readonly audiences: readonly string[];
+  /** Verifies RS256 signatures (Entra's keys in Azure; the local stack's own key here). */
+  readonly publicKey: KeyObject;
 }
 
 export interface LocalHost {
@@ -255,8 +272,17 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         if (declaration.trigger.kind !== "http") continue;
         const params = matchRoute(declaration.trigger.route, route);
         if (!params || !declaration.trigger.methods.includes((req.method ?? "GET") as HttpMethod)) continue;
-        // authLevel: function — a function key (or the master key) as header or `code` query.
-        if (options.functionKeys !== undefined && !keyOk(header(req, "x-functions-key") ?? url.searchParams.get("code"), [...options.functionKeys, options.masterKey])) return reply(401);
+        if (options.easyAuth) {
+          // Easy Auth answers before the host: no valid token, no invocation; authLevel is anonymous behind it.
+          const problem = bearerProblem(header(req, "authorization"), options.easyAuth);
+          if (problem) {
+            options.log.warn({ functionName: declaration.name }, `request refused by App Service authentication: ${problem}`);
+            return reply(401, undefined, { "WWW-Authenticate": `Bearer realm="${url.host}"` });
+          }
+        } else if (options.functionKeys !== undefined) {
+          // authLevel: function — a function key (or the master key) as header or `code` query.
+          if (!keyOk(header(req, "x-functions-key") ?? url.searchParams.get("code"), [...options.functionKeys, options.masterKey])) return reply(401);
+        }
         const body = await readBody(req);
         if ("tooLarge" in body) return tooLarge(res, body, `HTTP request to ${declaration.name}`);
         const text = body.text;
@@ -388,6 +414,44 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
 function sameSecret(a: string, b: string): boolean {
   const digest = (value: string) => createHash("sha256").update(value).digest();
   return timingSafeEqual(digest(a), digest(b));
+}
+
+/**
+ * Why App Service authentication would refuse this Authorization header, or undefined for a valid
+ * token: a `Bearer` JWT signed RS256 by the issuer's key, from the configured issuer, for one of the
+ * allowed audiences, within its lifetime (5 minutes' clock skew, as Entra's token validation allows).
+ * node:crypto checks the signature: the model needs RS256 with one known key, no JOSE library.
+ */
+export function bearerProblem(authorization: string | undefined, model: EasyAuthModel, now = Date.now()): string | undefined {
+  const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+  if (!token) return "no bearer token";
+  const parts = token.split(".");
+  if (parts.length !== 3) return "not a JWT";
+  const [head, body, signature] = parts as [string, string, string];
+  let header: { alg?: unknown };
+  let claims: { iss?: unknown; aud?: unknown; exp?: unknown; nbf?: unknown };
+  try {
+    header = JSON.parse(Buffer.from(head, "base64url").toString("utf8")) as typeof header;
+    claims = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as typeof claims;
+  } catch {
+    return "not a JWT";
+  }
+  if (header.alg !== "RS256") return `algorithm ${String(header.alg).slice(0, 10)} is not RS256`;
+  let signed = false;
+  try {
+    signed = verify("RSA-SHA256", Buffer.from(`${head}.${body}`), model.publicKey, Buffer.from(signature, "base64url"));
+  } catch {
+    signed = false;
+  }
+  if (!signed) return "bad signature";
+  if (claims.iss !== model.issuer) return "wrong issuer";
+  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (!audiences.some((aud) => typeof aud === "string" && model.audiences.includes(aud))) return "wrong audience";
+  const skewS = 300;
+  const nowS = now / 1000;
+  if (typeof claims.exp !== "number" || claims.exp + skewS < nowS) return "expired";
+  if (typeof claims.nbf === "number" && claims.nbf - skewS > nowS) return "not yet valid";
+  return undefined;
 }
 
 const VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent";

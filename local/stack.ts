@@ -3,6 +3,7 @@
  * a Teams inbox and the local Functions host serving the same function declarations Azure runs.
  * Used by `npm start` and by the end-to-end tests.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -12,9 +13,10 @@ import { startAzurite, type RunningAzurite } from "./azurite.js";
 import { startArmSimulator, type RunningArmSimulator, type SimulatedResource, type ThrottleOptions } from "./armSimulator/index.js";
 import { startTeamsInbox } from "./teamsInbox.js";
 import { startLocalHost } from "./host.js";
+import { localEntra } from "./localEntra.js";
 import { declarations } from "../functions/all.js";
 import { resetRuntime } from "../shared/composition.js";
-import { SETTINGS } from "../shared/config.js";
+import { httpAuthLevel, SETTINGS } from "../shared/config.js";
 
 export { LOCAL_SUBSCRIPTION } from "./subscription.js";
 import { LOCAL_SUBSCRIPTION } from "./subscription.js";
@@ -63,8 +65,28 @@ export interface LocalStack {
   readonly settings: Readonly<Record<string, string>>;
   /** PEM file trusted for the simulator (for `curl --cacert`). */
   readonly caCertFile: string;
+  /** The keys the local host enforces, as Azure's Functions host does (see `LocalKeys`). */
+  readonly keys: LocalKeys;
+  /** With GW_ENABLE_ENTRA_AUTH=true the host models App Service authentication: a token for the API (local/localEntra.ts). */
+  readonly issueToken?: (claims?: Readonly<Record<string, unknown>>) => string;
   close(): Promise<void>;
 }
+
+/**
+ * The host keys of a local stack, new for every stack like a new function app's
+ * (https://learn.microsoft.com/azure/azure-functions/function-keys-how-to): a function key for the
+ * `authLevel: "function"` HTTP API (`x-functions-key` header or `?code=`), the Event Grid
+ * extension's system key `eventgrid_extension` (the simulated Event Grid delivers with it as
+ * `?code=`, as a real subscription's endpoint URL does), and the master key for `/admin`. A request
+ * without the right key is 401 and runs nothing.
+ */
+export interface LocalKeys {
+  readonly function: string;
+  readonly eventGridSystem: string;
+  readonly master: string;
+}
+
+const newKey = () => randomBytes(32).toString("base64url");
 
 /** How long a simulated write takes to settle unless a caller asks otherwise. */
 export const DEFAULT_SETTLE_MS = 1500;
@@ -115,6 +137,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const inbox = usual ? await startTeamsInbox({ port: await portOr0(USUAL_PORTS.inbox) }).catch(() => startTeamsInbox()) : await startTeamsInbox();
     cleanups.push(() => inbox.close());
     const hostPort = usual && (await isFree(USUAL_PORTS.host)) ? USUAL_PORTS.host : await freePort();
+    const keys: LocalKeys = { function: newKey(), eventGridSystem: newKey(), master: newKey() };
     const arm = await startArmSimulator({
       seed: options.seed ?? [],
       settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
@@ -127,7 +150,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         deadLetter: { connectionString: azurite.connectionString, container: options.settings?.GW_DEADLETTER_CONTAINER ?? "deadletters" },
       },
       eventSink: {
-        url: `http://127.0.0.1:${hostPort}/runtime/webhooks/eventgrid?functionName=eventGridResourceEvent`,
+        url: `http://127.0.0.1:${hostPort}/runtime/webhooks/eventgrid?functionName=eventGridResourceEvent&code=${keys.eventGridSystem}`,
         schema: options.eventSchema ?? "EventGridSchema",
       },
     });
@@ -162,15 +185,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     resetRuntime(options.logDestination ? { logDestination: options.logDestination } : {});
 
+    const entra = httpAuthLevel(settings) === "anonymous" ? localEntra(settings.GW_ENTRA_CLIENT_ID ?? "") : undefined;
     const host = await startLocalHost({
       declarations,
       settings: { ...process.env },
       port: hostPort,
       storageConnectionString: azurite.connectionString,
       log: options.log,
+      functionKeys: [keys.function],
+      eventGridSystemKey: keys.eventGridSystem,
+      masterKey: keys.master,
+      ...(entra ? { easyAuth: entra.model } : {}),
     });
     cleanups.push(() => host.close());
-    return { subscriptionId: LOCAL_SUBSCRIPTION, azurite, arm, inbox, host, settings, caCertFile, close };
+    return { subscriptionId: LOCAL_SUBSCRIPTION, azurite, arm, inbox, host, settings, caCertFile, keys, ...(entra ? { issueToken: entra.issueToken } : {}), close };
   } catch (error) {
     await close();
     throw error;

@@ -221,6 +221,11 @@ async function main(): Promise<void> {
   say(`Subscription: ${started.subscriptionId}`);
   say(`Teams inbox: ${started.inbox.url}`);
   say(`Functions host: ${started.host.url}   (GET /api/resources/history?id=<ARM id>&asOf=<time>)`);
+  say(`  Keys, enforced as Azure's Functions host does (new each start): the API needs the function key, Event Grid's webhook the eventgrid_extension system key, /admin the master key:`);
+  say(`  curl -sS -H "x-functions-key: ${started.keys.function}" "${started.host.url}/api/findings"`);
+  say(`  curl -sS -X POST -H "aeg-event-type: Notification" -H "content-type: application/json" -d '[]' "${started.host.url}/runtime/webhooks/eventgrid?functionName=eventGridResourceEvent&code=${started.keys.eventGridSystem}"`);
+  say(`  curl -sS -X POST -H "x-functions-key: ${started.keys.master}" -H "content-type: application/json" -d '{}' "${started.host.url}/admin/functions/nightlySweep"`);
+  if (started.issueToken) say(`  App Service authentication is modelled (GW_ENABLE_ENTRA_AUTH): the API takes a bearer token instead of the key:\n  curl -sS -H "Authorization: Bearer ${started.issueToken()}" "${started.host.url}/api/findings"`);
   say(`Azurite: blob ${started.azurite.blobUrl}, queue ${started.azurite.queueUrl}, table ${started.azurite.tableUrl}`);
   say(persist ? `Storage data is kept in ${path.relative(process.cwd(), PERSIST_FOLDER) || PERSIST_FOLDER}/ across restarts (--persist).` : "Storage data is in memory only (npm start -- --persist keeps it in .azurite/).");
   say("");

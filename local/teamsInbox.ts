@@ -5,6 +5,9 @@
  * adaptivecards library served from node_modules (no CDN). Faults: fail or hang the next N posts.
  * The page adds only new cards as they arrive (a reader's text selection stays put) and filters
  * by severity and rule in the browser; `/?severity=critical&rule=scale-set-use` opens it filtered.
+ * Faults, as a misbehaving webhook does: fail the next N posts with a status (429 with Retry-After,
+ * 404 while a flow is off), hang them (no answer, connection dropped), or answer them slowly (the
+ * card is posted, the answer comes late — a slow Workflows flow).
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -58,7 +61,12 @@ export interface TeamsInbox {
   cards(): ReceivedCard[];
   /** Every POST, accepted or not, with the status answered. */
   attempts(): ReadonlyArray<{ at: string; status: number }>;
-  readonly faults: { failNext(count: number, status: 429 | 500 | 503, retryAfterSeconds?: number): void; hangNext(count: number, ms: number): void };
+  readonly faults: {
+    failNext(count: number, status: 400 | 403 | 404 | 408 | 429 | 500 | 503, retryAfterSeconds?: number): void;
+    hangNext(count: number, ms: number): void;
+    /** The next `count` posts are accepted (the card is posted at once) but answered after `ms`. */
+    slowNext(count: number, ms: number): void;
+  };
   close(): Promise<void>;
 }
 
@@ -92,6 +100,7 @@ export async function startTeamsInbox(options: { port?: number } = {}): Promise<
   const attempts: Array<{ at: string; status: number }> = [];
   const failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
   const hangs: number[] = [];
+  const slows: number[] = [];
   const require = createRequire(import.meta.url);
   const adaptiveCardsJs = readFileSync(require.resolve("adaptivecards/dist/adaptivecards.min.js"));
 
@@ -128,6 +137,9 @@ export async function startTeamsInbox(options: { port?: number } = {}): Promise<
       const alertId = /alert ([0-9a-f]+:\d+)/.exec(JSON.stringify(payload))?.[1];
       received.push({ receivedAt: at, ...(alertId ? { alertId } : {}), card: payload });
       listed.push({ ...received.at(-1)!, seq: listed.length, ...cardLabels(payload) });
+      const slow = slows.shift();
+      if (slow !== undefined) await new Promise((r) => setTimeout(r, slow));
+      if (res.destroyed) return; // the sender gave up waiting; the card is posted all the same
       res.writeHead(202);
       return void res.end();
     }
@@ -161,6 +173,9 @@ export async function startTeamsInbox(options: { port?: number } = {}): Promise<
       },
       hangNext: (count, ms) => {
         for (let i = 0; i < count; i++) hangs.push(ms);
+      },
+      slowNext: (count, ms) => {
+        for (let i = 0; i < count; i++) slows.push(ms);
       },
     },
     close: async () => {

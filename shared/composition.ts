@@ -135,7 +135,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
     teams,
     eventCounts: { accepted: 0, ignored: 0, unwatched: 0, invalid: 0 },
     telemetry,
-    digest: (context, clock = systemClock) => ({ findings, findingActivity, sweepRuns, digests, teams, clock, log: invocationLogger(log, context) }),
+    digest: (context, clock = systemClock) => ({ findings, findingActivity, sweepRuns, owedAlerts: outbox, digests, teams, clock, log: invocationLogger(log, context) }),
     redrive(context) {
       const deps = this.dependencies(context);
       return {
@@ -167,8 +167,9 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger } 
     async deliverNow(context) {
       const invocationLog = invocationLogger(log, context);
       try {
-        const figures = await deliverAlerts({ outbox, findings, teams, clock: systemClock, log: invocationLog }, criticalTeams ? { criticalTeams } : {});
-        for (const [outcome, n] of [["delivered", figures.delivered], ["retried", figures.retried], ["failed", figures.failed]] as const) for (let i = 0; i < n; i++) telemetry.alertDelivery(outcome);
+        const figures = await deliverAlerts({ outbox, findings, teams, clock: systemClock, log: invocationLog }, { ...config.delivery, ...(criticalTeams ? { criticalTeams } : {}) });
+        // One outcome per alert and attempt: an ambiguous send is owed too, but counted as ambiguous only.
+        for (const [outcome, n] of [["delivered", figures.delivered], ["retried", figures.retried], ["owed", figures.owed - figures.ambiguous], ["ambiguous", figures.ambiguous]] as const) for (let i = 0; i < n; i++) telemetry.alertDelivery(outcome);
         return figures;
       } catch (error) {
         invocationLog.warn({ err: error }, "alert delivery deferred to the outbox timer");

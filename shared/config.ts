@@ -28,7 +28,11 @@ export const SETTINGS: readonly Setting[] = [
   { name: "GW_TEAMS_WEBHOOK_URL", required: true, sample: "http://127.0.0.1:7072/webhook?sig=local", secret: true, description: "Teams Workflows webhook URL (\"When a Teams webhook request is received\"). https; http only on loopback. Contains a `sig=` secret: keep it in Key Vault." },
   { name: "GW_TEAMS_CRITICAL_WEBHOOK_URL", required: false, sample: "", secret: true, description: "Optional second Workflows webhook for critical alerts." },
   { name: "GW_TEAMS_MAX_RPS", required: false, default: "4", sample: "4", description: "Most webhook requests per second (1–4; Teams throttles above ~4/s)." },
-  { name: "GW_TEAMS_TIMEOUT_MS", required: false, default: "10000", sample: "10000", description: "Timeout of one webhook request (1000–60000 ms)." },
+  { name: "GW_TEAMS_TIMEOUT_MS", required: false, default: "120000", sample: "120000", description: "Timeout of one webhook request (1000–240000 ms). A Workflows request trigger may take up to 120 s to answer; a send without an answer is recorded as ambiguous (owed), not repeated." },
+  { name: "GW_TEAMS_RETRY_AFTER_CAP_SECONDS", required: false, default: "300", sample: "300", description: "Longest Retry-After from the webhook that is honoured; after it the next send probes (10–3600 s)." },
+  { name: "GW_ENABLE_ENTRA_AUTH", required: false, default: "false", sample: "false", description: "`true` when App Service authentication (Entra ID) guards the app (infra's enableEntraAuth): the HTTP API is then `authLevel: anonymous` behind it, so callers need an Entra token and no function key. The Event Grid webhook and /admin keep their keys." },
+  { name: "GW_ENTRA_CLIENT_ID", required: false, sample: "", description: "Application (client) id of the API's app registration; required with GW_ENABLE_ENTRA_AUTH=true. Tokens for `api://<id>` or `<id>` are accepted." },
+  { name: "GW_ALERT_RETRY_HOURS", required: false, default: "24", sample: "24", description: "How long an undelivered alert is retried automatically (throttled, failing or refusing webhook) before it stays owed for `gallery-watch alerts resend` (1–168 h)." },
   { name: "GW_ARM_ENDPOINT", required: false, default: "https://management.azure.com", sample: "https://management.azure.com", description: "Azure Resource Manager endpoint (https). Sovereign clouds or the local simulator." },
   { name: "GW_ARM_CA_CERT_FILE", required: false, sample: "", description: "PEM file of a certificate to trust for GW_ARM_ENDPOINT only (the local simulator's self-signed certificate)." },
   { name: "GW_ARM_TIMEOUT_MS", required: false, default: "30000", sample: "30000", description: "Timeout of one ARM request (1000–120000 ms)." },
@@ -65,6 +69,10 @@ export interface Config {
   readonly subscriptions: readonly string[];
   readonly arm: { readonly endpoint: string; readonly caCertPem?: string; readonly timeoutMs: number; readonly maxRetries: number };
   readonly teams: { readonly webhookUrl: string; readonly criticalWebhookUrl?: string; readonly maxRequestsPerSecond: number; readonly timeoutMs: number };
+  /** App Service authentication (Entra ID) in front of the HTTP API: then no function keys. */
+  readonly entraAuth: { readonly enabled: false } | { readonly enabled: true; readonly clientId: string };
+  /** Outbox retries: the Retry-After cap and the automatic retry window. */
+  readonly delivery: { readonly retryAfterCapMs: number; readonly retryWindowMs: number };
   readonly policy: Policy;
   readonly schedules: { readonly sweep: string; readonly outbox: string; readonly digest: string };
   readonly coalesceWindowSeconds: number;
@@ -83,6 +91,17 @@ const AZURITE =
 
 /** Where tables and queues live: a connection string, or endpoints reached with the managed identity. */
 export type StorageSettings = { readonly connectionString: string } | { readonly tableEndpoint: string; readonly queueEndpoint: string };
+
+/**
+ * The `authLevel` of the HTTP functions, read at registration (before the whole config is loaded):
+ * `anonymous` behind App Service authentication, which then rejects calls without a valid Entra
+ * token before they reach the host ("Use App Service authentication" with Functions:
+ * https://learn.microsoft.com/azure/azure-functions/security-concepts , "Enable App Service Authentication/Authorization"),
+ * else `function` (a function key). Only exactly `true` switches keys off.
+ */
+export function httpAuthLevel(env: Readonly<Record<string, string | undefined>>): "anonymous" | "function" {
+  return env.GW_ENABLE_ENTRA_AUTH?.trim().toLowerCase() === "true" ? "anonymous" : "function";
+}
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const problems: SettingProblem[] = [];
@@ -202,6 +221,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const telemetryConsole = (raw("GW_TELEMETRY_CONSOLE") ?? "false").toLowerCase();
   if (!["true", "false"].includes(telemetryConsole)) problem("GW_TELEMETRY_CONSOLE", `'${telemetryConsole.slice(0, 20)}' is not true or false`, "set true to print telemetry to the console, or false");
 
+  const entraAuthValue = (raw("GW_ENABLE_ENTRA_AUTH") ?? "false").toLowerCase();
+  if (!["true", "false"].includes(entraAuthValue)) problem("GW_ENABLE_ENTRA_AUTH", `'${entraAuthValue.slice(0, 20)}' is not true or false`, "set true when App Service authentication guards the app, else false");
+  const entraClientId = raw("GW_ENTRA_CLIENT_ID");
+  if (entraAuthValue === "true" && !(entraClientId && GUID.test(entraClientId))) problem("GW_ENTRA_CLIENT_ID", entraClientId ? `'${entraClientId.slice(0, 40)}' is not a GUID` : "is missing while GW_ENABLE_ENTRA_AUTH is true", "set the application (client) id of the API's app registration");
+
   const config: Config = {
     storage,
     tablePrefix: name("GW_TABLE_PREFIX", /^[A-Za-z][A-Za-z0-9]{0,19}$/, "letters and digits, starting with a letter, at most 20"),
@@ -212,7 +236,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     subscriptions,
     arm: { endpoint, ...(caCertPem ? { caCertPem } : {}), timeoutMs: int("GW_ARM_TIMEOUT_MS", 1000, 120_000), maxRetries: int("GW_ARM_MAX_RETRIES", 0, 10) },
-    teams: { webhookUrl, ...(criticalWebhookUrl ? { criticalWebhookUrl } : {}), maxRequestsPerSecond: int("GW_TEAMS_MAX_RPS", 1, 4), timeoutMs: int("GW_TEAMS_TIMEOUT_MS", 1000, 60_000) },
+    teams: { webhookUrl, ...(criticalWebhookUrl ? { criticalWebhookUrl } : {}), maxRequestsPerSecond: int("GW_TEAMS_MAX_RPS", 1, 4), timeoutMs: int("GW_TEAMS_TIMEOUT_MS", 1000, 240_000) },
+    entraAuth: entraAuthValue === "true" && entraClientId ? { enabled: true, clientId: entraClientId } : { enabled: false },
+    delivery: { retryAfterCapMs: int("GW_TEAMS_RETRY_AFTER_CAP_SECONDS", 10, 3600) * 1000, retryWindowMs: int("GW_ALERT_RETRY_HOURS", 1, 168) * 3_600_000 },
     policy: {
       maxRegions: int("GW_MAX_REGIONS", 1, 60),
       allowedRegions,

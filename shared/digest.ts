@@ -11,7 +11,7 @@
  */
 import type { Logger } from "pino";
 import type { Finding, FindingRuleId, Severity } from "./domain/findings.js";
-import type { Clock, FindingStore, SweepRunStore, TeamsNotifier } from "./ports.js";
+import type { AlertOutbox, Clock, FindingStore, OutboxAlert, SweepRunStore, TeamsNotifier } from "./ports.js";
 import { digestCard, type DigestContent, type ExpiringException } from "./alerts/digestCard.js";
 
 export type { DigestContent, ExpiringException } from "./alerts/digestCard.js";
@@ -58,6 +58,8 @@ export interface DigestDependencies {
   readonly findings: Pick<FindingStore, "open">;
   readonly findingActivity: FindingActivity;
   readonly sweepRuns: Pick<SweepRunStore, "list">;
+  /** The alert outbox, for the cards still owed; absent: the digest does not speak of them. */
+  readonly owedAlerts?: Pick<AlertOutbox, "list">;
   readonly digests: DigestLog;
   readonly teams: TeamsNotifier;
   readonly clock: Clock;
@@ -115,12 +117,17 @@ export async function sendDigest(deps: DigestDependencies, options: DigestOption
 }
 
 /** What the digest says; reads only. */
-export async function buildDigest(deps: Pick<DigestDependencies, "findings" | "findingActivity" | "sweepRuns" | "digests">, input: { digestId: string; period: string; now: Date; options?: DigestOptions }): Promise<DigestContent> {
+export async function buildDigest(deps: Pick<DigestDependencies, "findings" | "findingActivity" | "sweepRuns" | "digests" | "owedAlerts">, input: { digestId: string; period: string; now: Date; options?: DigestOptions }): Promise<DigestContent> {
   const { now, options = {} } = input;
   const until = now.toISOString();
   const previous = await deps.digests.previousSent(input.period);
   const since = previous?.until ?? previous?.sentAt ?? new Date(now.getTime() - (options.firstPeriodMs ?? DAY_MS)).toISOString();
-  const [open, changed, sweepRuns] = await Promise.all([deps.findings.open(), deps.findingActivity.changedSince(since), deps.sweepRuns.list({ since })]);
+  const [open, changed, sweepRuns, owed] = await Promise.all([
+    deps.findings.open(),
+    deps.findingActivity.changedSince(since),
+    deps.sweepRuns.list({ since }),
+    deps.owedAlerts ? Promise.all([deps.owedAlerts.list({ state: "owed" }), deps.owedAlerts.list({ state: "failed" })]).then(([a, b]) => [...a, ...b]) : undefined,
+  ]);
 
   const stillOpen = open.filter((f) => f.status !== "resolved");
   const byRule: Partial<Record<FindingRuleId, number>> = {};
@@ -160,5 +167,13 @@ export async function buildDigest(deps: Pick<DigestDependencies, "findings" | "f
     excepted,
     expiringExceptions,
     sweepRuns: sweepRuns.filter((r) => r.startedAt <= until),
+    ...(owed ? { owedAlerts: owedSummary(owed) } : {}),
   };
+}
+
+/** Owed alerts by reason; rows an older version marked `failed` count as out of retries. */
+function owedSummary(owed: readonly OutboxAlert[]): NonNullable<DigestContent["owedAlerts"]> {
+  const count = (reason: string) => owed.filter((a) => (a.owedReason ?? "expired") === reason).length;
+  const oldestSince = owed.map((a) => a.owedSince ?? a.createdAt).sort()[0];
+  return { total: owed.length, refused: count("refused"), ambiguous: count("ambiguous"), expired: count("expired"), ...(oldestSince ? { oldestSince } : {}) };
 }

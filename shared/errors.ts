@@ -96,14 +96,17 @@ export class AlertDeliveryError extends GalleryWatchError {
     readonly status: number | undefined,
     message: string,
     readonly retryAfterMs?: number,
-    options?: { cause?: unknown; permanent?: boolean },
+    options?: { cause?: unknown; permanent?: boolean; ambiguous?: boolean },
   ) {
     super(`alert '${alertId}' delivery failed${status ? ` (HTTP ${status})` : ""}: ${message}`, options);
     this.permanent = options?.permanent ?? false;
+    this.ambiguous = options?.ambiguous ?? false;
   }
 
-  /** The receiver refused the message itself (4xx other than 408/429): retrying cannot help. */
+  /** The receiver refused the message itself (4xx other than 408/429): sending the same again now cannot help. */
   readonly permanent: boolean;
+  /** The request left but no answer came (timeout, connection lost mid-request): the card may or may not be posted. */
+  readonly ambiguous: boolean;
 }
 
 export function isGalleryWatchError(error: unknown): error is GalleryWatchError {

@@ -238,8 +238,20 @@ export interface FindingQuery {
 
 // ---------------------------------------------------------------- alerts
 
-/** staged: written before its finding transition is stored; pending: owed to Teams. */
-export type AlertState = "staged" | "pending" | "delivered" | "failed";
+/**
+ * staged: written before its finding transition is stored; pending: owed to Teams and being sent;
+ * owed: sending ran into something a person should see (see `OwedReason`), still owed, never
+ * dropped; `failed`: rows of older versions (given up), treated as owed.
+ */
+export type AlertState = "staged" | "pending" | "delivered" | "owed" | "failed";
+
+/**
+ * refused: the webhook answered a 4xx other than 408/429 (e.g. 404 while the flow is off); it is
+ * retried with a capped backoff within the retry window. ambiguous: a send got no answer, so the
+ * card may be in the channel; it is not sent again until a person says so (`gallery-watch alerts
+ * resend`). expired: the retry window ran out. Ambiguous and expired alerts wait for a person.
+ */
+export type OwedReason = "refused" | "ambiguous" | "expired";
 
 export interface OutboxAlert {
   /** Deterministic: `${fingerprint}:${after.revision}` so a retried transition never makes a second alert. */
@@ -253,6 +265,13 @@ export interface OutboxAlert {
   readonly lastError?: string;
   /** Who changed the resource, for the card's "who". */
   readonly attribution?: Attribution;
+  /** Why the alert is owed (state `owed`), and since when. */
+  readonly owedReason?: OwedReason;
+  readonly owedSince?: string;
+  /** When a send of this alert got no answer: a later card says it may repeat that one. */
+  readonly ambiguousAt?: string;
+  /** When a person last asked to resend it: its retry window starts here instead of at createdAt. */
+  readonly retrySince?: string;
 }
 
 export interface AlertOutbox {
@@ -268,8 +287,15 @@ export interface AlertOutbox {
   claimDue(now: string, limit: number, leaseMs: number): Promise<OutboxAlert[]>;
   markDelivered(alertId: string, at: string): Promise<void>;
   markRetry(alertId: string, nextAttemptAt: string, error: string): Promise<void>;
-  /** Gave up after the last attempt (or a permanent refusal): kept and listed, never dropped silently. */
-  markFailed(alertId: string, at: string, error: string): Promise<void>;
+  /**
+   * Park as owed (kept, listed, never dropped). With `nextAttemptAt` it stays claimable then (a
+   * refusal retried with backoff); without, it waits for `resend`.
+   */
+  markOwed(alertId: string, owed: { readonly at: string; readonly reason: OwedReason; readonly error: string; readonly nextAttemptAt?: string }): Promise<void>;
+  /** Give claimed alerts back unsent (their lease would run out before a send could finish). */
+  unclaim(alertIds: readonly string[]): Promise<void>;
+  /** A person asks to send an owed (or old failed) alert again now; false when it is not owed. */
+  resend(alertId: string, now: string): Promise<boolean>;
   /** All alerts, newest first (delivery log). */
   list(options?: { readonly state?: AlertState; readonly limit?: number }): Promise<OutboxAlert[]>;
 }
@@ -278,6 +304,8 @@ export interface AlertOutbox {
 export interface TeamsNotifier {
   /** Throws AlertDeliveryError (with retryAfterMs when the receiver gave one). */
   send(payload: unknown, alertId: string): Promise<void>;
+  /** The longest one `send` may take: a sender starts a send only if its lease outlasts it. */
+  readonly timeoutMs?: number;
 }
 
 // ---------------------------------------------------------------- sweep runs

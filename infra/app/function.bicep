@@ -67,6 +67,10 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
       // Entra ID auth to Application Insights (local auth is disabled in monitoring.bicep):
       // https://learn.microsoft.com/azure/azure-functions/configure-monitoring#enable-microsoft-entra-authentication
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
+      // With App Service authentication in front, the HTTP API is registered anonymous (no function key):
+      // the token is the credential (functions/index.ts httpAuthLevel).
+      GW_ENABLE_ENTRA_AUTH: string(enableEntraAuth)
+      GW_ENTRA_CLIENT_ID: entraClientId
     })
   }
 

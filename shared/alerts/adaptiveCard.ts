@@ -7,6 +7,7 @@
  */
 import { RULE_IDS, SEVERITY_ORDER, type FactValue, type Finding, type FindingTransition, type Severity } from "../domain/findings.js";
 import type { Attribution } from "../ports.js";
+import { stripControlsDeep } from "../plainText.js";
 
 export const MAX_CARD_BYTES = 25_000;
 const LIST_ITEMS = 12;
@@ -195,11 +196,12 @@ function details(t: FindingTransition, heading: string, compact: boolean): Eleme
   return out;
 }
 
-function render(sorted: readonly AlertForCard[], compact: boolean): { type: "message"; attachments: unknown[] } {
+function render(sorted: readonly AlertForCard[], compact: boolean, note?: string): { type: "message"; attachments: unknown[] } {
   const lead = sorted[0]!;
   const attribution = sorted.find((a) => a.attribution)?.attribution;
   const single = sorted.length === 1;
   const body: Element[] = [
+    ...(note ? [text(note, { isSubtle: true, weight: "Bolder" })] : []),
     ...sorted.map((a, i) => header(a.transition, i === 0)),
     text("Where", { weight: "Bolder", spacing: "Medium" }),
     where(lead.transition.after),
@@ -232,11 +234,11 @@ export function alertMessage(alert: AlertForCard): { type: "message"; attachment
  * to do per transition. A large group drops the facts of all but the first transition to stay
  * under the size limit.
  */
-export function alertsMessage(alerts: readonly AlertForCard[]): { type: "message"; attachments: unknown[] } {
+export function alertsMessage(alerts: readonly AlertForCard[], options: { readonly note?: string } = {}): { type: "message"; attachments: unknown[] } {
   if (alerts.length === 0) throw new Error("alertsMessage needs at least one alert");
   const sorted = [...alerts].sort(cardOrder);
-  const full = render(sorted, false);
-  return sorted.length > 1 && Buffer.byteLength(JSON.stringify(full)) > MAX_CARD_BYTES ? render(sorted, true) : full;
+  const full = render(sorted, false, options.note);
+  return sorted.length > 1 && Buffer.byteLength(JSON.stringify(full)) > MAX_CARD_BYTES ? render(sorted, true, options.note) : full;
 }
 
 export interface Digest {
@@ -264,5 +266,6 @@ export function digestMessage(digest: Digest): { type: "message"; attachments: u
 }
 
 function envelope(card: Element): { type: "message"; attachments: unknown[] } {
-  return { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card }] };
+  // Claims, tags and names are someone else's text: no control character reaches the card.
+  return { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: stripControlsDeep(card) }] };
 }

@@ -8,6 +8,7 @@
  */
 import type { Finding, FindingRuleId, Severity } from "../domain/findings.js";
 import type { SweepRun } from "../ports.js";
+import { stripControlsDeep } from "../plainText.js";
 
 /** An active exception running out soon. */
 export interface ExpiringException {
@@ -40,6 +41,8 @@ export interface DigestContent {
   readonly expiringExceptions: readonly ExpiringException[];
   /** Newest first. */
   readonly sweepRuns: readonly SweepRun[];
+  /** Alert cards Teams still owes (`gallery-watch alerts owed`), by reason; absent when not read. */
+  readonly owedAlerts?: { readonly total: number; readonly refused: number; readonly ambiguous: number; readonly expired: number; readonly oldestSince?: string };
 }
 
 export const MAX_DIGEST_CARD_BYTES = 25_000;
@@ -174,10 +177,23 @@ function render(d: DigestContent, caps: Caps): DigestMessage {
   if (d.sweepRuns.length === 0) body.push(text("No sweep ran in this period.", { color: "Warning", spacing: "None" }));
   for (const run of d.sweepRuns.slice(0, caps.runs)) body.push(...runBlock(run, caps));
   body.push(...more(d.sweepRuns.length, caps.runs, "sweep run(s)"));
+  if (d.owedAlerts) {
+    const o = d.owedAlerts;
+    body.push(heading(`Alert cards still owed (${o.total})`));
+    body.push(
+      o.total === 0
+        ? text("none: every alert card was delivered or is on its way", { isSubtle: true, spacing: "None" })
+        : text(
+            `${o.refused} refused by the webhook (retried), ${o.ambiguous} ambiguous (a send got no answer: check the channel), ${o.expired} out of retries` +
+              `${o.oldestSince ? `; oldest owed since ${o.oldestSince}` : ""}. List and resend them: gallery-watch alerts owed / gallery-watch alerts resend.`,
+            { color: "Attention", spacing: "None" },
+          ),
+    );
+  }
   body.push(text(d.digestId, { isSubtle: true, size: "Small", spacing: "Large" }));
 
   const card: Element = { $schema: "http://adaptivecards.io/schemas/adaptive-card.json", type: "AdaptiveCard", version: "1.5", msteams: { width: "Full" }, body };
-  return { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card }] };
+  return { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: stripControlsDeep(card) }] };
 }
 
 /** The digest card, shortening its lists until it fits under MAX_DIGEST_CARD_BYTES. */

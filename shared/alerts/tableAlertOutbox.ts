@@ -9,7 +9,7 @@
  */
 import type { FindingTransition } from "../domain/findings.js";
 import { setBounded } from "../boundedMap.js";
-import type { AlertOutbox, AlertState, Attribution, OutboxAlert } from "../ports.js";
+import type { AlertOutbox, AlertState, Attribution, OutboxAlert, OwedReason } from "../ports.js";
 import { ConcurrentUpdateError } from "../errors.js";
 import { changeKey } from "./changeKey.js";
 import { encodeKey } from "../storage/tableKeys.js";
@@ -39,6 +39,11 @@ interface AlertRow {
   createdAt: string;
   deliveredAt?: string;
   lastError?: string;
+  /** "" once resent (a Merge cannot remove a property). */
+  owedReason?: OwedReason | "";
+  owedSince?: string;
+  ambiguousAt?: string;
+  retrySince?: string;
 }
 
 function entity(item: Pick<OutboxAlert, "alertId" | "transition" | "attribution">, state: AlertState, now: string) {
@@ -82,6 +87,10 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
       createdAt: row.createdAt,
       ...(row.deliveredAt ? { deliveredAt: row.deliveredAt } : {}),
       ...(row.lastError ? { lastError: row.lastError } : {}),
+      ...(row.owedReason ? { owedReason: row.owedReason } : {}),
+      ...(row.owedSince ? { owedSince: row.owedSince } : {}),
+      ...(row.ambiguousAt ? { ambiguousAt: row.ambiguousAt } : {}),
+      ...(row.retrySince ? { retrySince: row.retrySince } : {}),
     };
   }
 
@@ -129,7 +138,8 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
       const loaded = await Promise.all(
         eligible.filter((index) => cutoff !== undefined && index.createdAt <= cutoff).map(async (index) => {
           const row = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(index.alertId));
-          return row && row.state === "pending" ? { index, alert: await toAlert(row) } : undefined;
+          // An owed alert with a due row is a refusal being retried.
+          return row && (row.state === "pending" || row.state === "owed") ? { index, alert: await toAlert(row) } : undefined;
         }),
       );
       // Oldest first, and the alerts of one change next to each other: the card for a change is
@@ -210,9 +220,45 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string):
       await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ partitionKey: DUE, rowKey: encodeKey(alertId), nextAttemptAt, leaseUntil: "" }, "Merge", { abortSignal }));
     },
 
-    async markFailed(alertId, at, error) {
-      await update(alertId, { state: "failed", lastError: `${at}: ${error}`.slice(0, 500), leaseUntil: "" });
-      await removeIndex(DUE, alertId);
+    async markOwed(alertId, owed) {
+      const table = await alerts();
+      const row = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(alertId));
+      await update(alertId, {
+        state: "owed",
+        owedReason: owed.reason,
+        owedSince: row?.state === "owed" && row.owedSince ? row.owedSince : owed.at,
+        ...(owed.reason === "ambiguous" ? { ambiguousAt: owed.at } : {}),
+        attempts: (row?.attempts ?? 0) + 1,
+        ...(owed.nextAttemptAt ? { nextAttemptAt: owed.nextAttemptAt } : {}),
+        lastError: `${owed.at}: ${owed.error}`.slice(0, 500),
+        leaseUntil: "",
+      });
+      if (owed.nextAttemptAt) {
+        await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ partitionKey: DUE, rowKey: encodeKey(alertId), nextAttemptAt: owed.nextAttemptAt, leaseUntil: "" }, "Merge", { abortSignal }));
+      } else await removeIndex(DUE, alertId);
+    },
+
+    async unclaim(alertIds) {
+      const table = await alerts();
+      for (const alertId of alertIds) {
+        await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ partitionKey: DUE, rowKey: encodeKey(alertId), leaseUntil: "" }, "Merge", { abortSignal })).catch((error: unknown) => {
+          if ((error as { cause?: { statusCode?: number } }).cause?.statusCode !== 404) throw error;
+        });
+      }
+    },
+
+    async resend(alertId, now) {
+      const table = await alerts();
+      const row = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(alertId));
+      if (!row || (row.state !== "owed" && row.state !== "failed")) return false;
+      const alert = await toAlert(row);
+      // Pending again with a fresh retry window; createdAt stays (its place in line, shared with the alerts of its change).
+      await update(alertId, { state: "pending", attempts: 0, nextAttemptAt: now, leaseUntil: "", owedReason: "", owedSince: "", retrySince: now });
+      const due = await getOrUndefined<IndexRow>(table, DUE, encodeKey(alertId));
+      // A refusal still being retried keeps its due row and any lease on it: a sender holding it may be sending it now.
+      if (due) await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ partitionKey: DUE, rowKey: encodeKey(alertId), nextAttemptAt: now }, "Merge", { abortSignal }));
+      else await call(table.tableName, "upsertEntity", (abortSignal) => table.upsertEntity({ ...indexRow(DUE, alert, row.createdAt), nextAttemptAt: now }, "Replace", { abortSignal }));
+      return true;
     },
 
     async list(options = {}) {

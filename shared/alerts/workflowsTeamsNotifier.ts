@@ -1,16 +1,30 @@
 /**
  * Posts messages to a Teams Workflows webhook ("When a Teams webhook request is received").
  * Timeout per request; at most `maxRequestsPerSecond` (Teams allows about 4/s per webhook);
- * 429/5xx/timeouts become retryable AlertDeliveryErrors carrying Retry-After; other 4xx are
- * permanent. The URL carries a `sig=` secret: it never appears in an error or a log.
+ * 429/408/5xx and refused connections become retryable AlertDeliveryErrors carrying Retry-After;
+ * other 4xx are `permanent` (the outbox parks the alert as owed, see deliverAlerts.ts). A request
+ * that left and got no answer (timeout, connection lost mid-request) is `ambiguous`: Workflows may
+ * have posted the card. The URL carries a `sig=` secret: it never appears in an error or a log.
  * A 202 only means Workflows accepted the request, not that the card was posted.
+ *
+ * The default timeout is 120 s: a Workflows (Power Automate / Logic Apps) request trigger may keep
+ * the caller waiting up to its inbound request limit of 120 s before it answers ("Limits and
+ * configuration reference for Azure Logic Apps", HTTP request limits: inbound request timeout
+ * 120 seconds, multitenant). A shorter timeout turns a slow but successful post into a guess.
  */
 import pLimit from "p-limit";
 import type { TeamsNotifier } from "../ports.js";
 import { AlertDeliveryError } from "../errors.js";
 
+/** Inbound request timeout of a Logic Apps / Workflows request trigger (multitenant), see above. */
+export const WORKFLOWS_REQUEST_TIMEOUT_MS = 120_000;
+
+/** Errors of a connection that never carried the request: nothing can have been posted. */
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
 export interface WorkflowsNotifierOptions {
   readonly webhookUrl: string;
+  /** Default WORKFLOWS_REQUEST_TIMEOUT_MS. */
   readonly timeoutMs?: number;
   readonly maxRequestsPerSecond?: number;
   /**
@@ -55,10 +69,11 @@ export function createRequestPacer(requestsPerSecond: number, clock: PacerClock 
 }
 
 export function createWorkflowsTeamsNotifier(options: WorkflowsNotifierOptions): TeamsNotifier {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? WORKFLOWS_REQUEST_TIMEOUT_MS;
   const waitForSlot = options.pace ?? createRequestPacer(options.maxRequestsPerSecond ?? 4);
 
   return {
+    timeoutMs,
     async send(payload, alertId) {
       await waitForSlot();
       let response: Response;
@@ -70,8 +85,11 @@ export function createWorkflowsTeamsNotifier(options: WorkflowsNotifierOptions):
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
-        const reason = (error as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : `connection failed (${(error as Error).name})`;
-        throw new AlertDeliveryError(alertId, undefined, reason);
+        const timedOut = (error as Error).name === "TimeoutError";
+        const code = ((error as { cause?: { code?: unknown } }).cause?.code as string | undefined) ?? "";
+        const reason = timedOut ? `no answer within ${timeoutMs} ms` : `connection failed (${code || (error as Error).name})`;
+        // Only a connection that never opened is known not to have posted; anything else may have.
+        throw new AlertDeliveryError(alertId, undefined, reason, undefined, { ambiguous: timedOut || !NOT_SENT.has(code) });
       }
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) return;

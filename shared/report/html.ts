@@ -4,11 +4,13 @@
  * is rendered as text, never as markup: `<script>` in a caller's name stays visible text.
  */
 
+import { stripControls } from "../plainText.js";
+
 const ENTITIES: Readonly<Record<string, string>> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
-/** Text content or a quoted attribute value. */
+/** Text content or a quoted attribute value; control characters removed (shared/plainText.ts). */
 export function esc(value: unknown): string {
-  return String(value ?? "").replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+  return stripControls(String(value ?? "")).replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 }
 
 /**

@@ -23,7 +23,8 @@ export type EventDispositionLabel = (typeof DISPOSITIONS)[number];
 export const ARM_OUTCOMES = ["found", "gone", "noAccess", "throttled", "failed"] as const;
 export type ArmReadOutcome = (typeof ARM_OUTCOMES)[number];
 
-export const ALERT_OUTCOMES = ["delivered", "retried", "failed"] as const;
+/** owed: parked for a refusal (retried) or after the retry window; ambiguous: a send without an answer (owed, not repeated). */
+export const ALERT_OUTCOMES = ["delivered", "retried", "owed", "ambiguous", "failed"] as const;
 export type AlertDeliveryOutcome = (typeof ALERT_OUTCOMES)[number];
 
 export const TRANSITION_KINDS: readonly TransitionKind[] = ["opened", "escalated", "deescalated", "changed", "excepted", "reopened", "resolved"];

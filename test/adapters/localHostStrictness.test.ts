@@ -14,6 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { startLocalHost, type LocalHost } from "../../local/host.js";
 import { eventGridFunction, httpFunction, timerFunction, type FunctionDeclaration } from "../../functions/declaration.js";
+import { startLocalStack } from "../../local/stack.js";
+import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
+import { CALLERS, ids } from "../../local/scenarios/replay.js";
+import { armWrite } from "../../local/armWrite.js";
+import { waitUntilQuiet } from "../../local/quiet.js";
+import { localEntra } from "../../local/localEntra.js";
+import { httpAuthLevel } from "../../shared/config.js";
 
 const invoked: Array<Record<string, unknown>> = [];
 const declarations: FunctionDeclaration[] = [
@@ -202,5 +209,109 @@ describe("keys", () => {
     expect((await fetch(`${keyed.url}/admin/functions/tick`, { method: "POST" })).status).toBe(401);
     expect((await fetch(`${keyed.url}/admin/functions/tick`, { method: "POST", headers: { "x-functions-key": "fn-key-1" } })).status).toBe(401);
     expect((await fetch(`${keyed.url}/admin/functions/tick`, { method: "POST", headers: { "x-functions-key": "master-key" } })).status).toBe(202);
+  });
+});
+
+describe("the local stack's keys, as in Azure", () => {
+  it("the simulated Event Grid delivers with the system key; a forged event without it is 401 and names nobody; the API and /admin need their keys", async () => {
+    const stack = await startLocalStack({ seed: caseStudySeed(undefined, new Date()), log: pino({ level: "silent" }) });
+    try {
+      const version = ids(stack).plantVersion;
+      // Priya's write; Event Grid's event is held so that a forger's arrives first.
+      stack.arm.events.holdForReorder(true);
+      const body = structuredClone(stack.arm.estate.get(version)) as Record<string, any>;
+      body.properties.publishingProfile.targetRegions = ["West Europe", "North Europe", "East US"].map((name) => ({ name, regionalReplicaCount: 1 }));
+      await armWrite(stack.arm, CALLERS.priya, "PUT", version, { location: body.location, tags: body.tags, properties: body.properties });
+      const forged = [
+        {
+          id: "forged-1",
+          topic: `/subscriptions/${stack.subscriptionId}`,
+          subject: version,
+          eventType: "Microsoft.Resources.ResourceWriteSuccess",
+          eventTime: new Date().toISOString(),
+          dataVersion: "2",
+          metadataVersion: "1",
+          data: { operationName: "Microsoft.Compute/galleries/images/versions/write", resourceUri: version, status: "Succeeded", claims: { name: "Mallory Forger", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": "mallory@evil.example" } },
+        },
+      ];
+      const webhook = `${stack.host.url}/runtime/webhooks/eventgrid?functionName=eventGridResourceEvent`;
+      const refused = await fetch(webhook, { method: "POST", headers: NOTIFICATION, body: JSON.stringify(forged) });
+      expect(refused.status).toBe(401);
+      expect(stack.host.stats().invocations.eventGridResourceEvent).toBeUndefined(); // nothing ran
+      await stack.arm.events.flush();
+      await waitUntilQuiet(stack);
+      const cards = stack.inbox.cards().map((c) => JSON.stringify(c.card));
+      expect(cards).toHaveLength(1);
+      expect(cards[0]).toContain("Priya Patel");
+      expect(cards[0]).not.toContain("Mallory");
+
+      const api = `${stack.host.url}/api/changes?since=1d&caller=${encodeURIComponent("Mallory Forger")}`;
+      expect((await fetch(api)).status).toBe(401);
+      const changes = await fetch(api, { headers: { "x-functions-key": stack.keys.function } });
+      expect(changes.status).toBe(200);
+      expect(((await changes.json()) as { items: unknown[] }).items).toEqual([]);
+      expect((await fetch(`${stack.host.url}/admin/functions/nightlySweep`, { method: "POST", headers: { "x-functions-key": stack.keys.function } })).status).toBe(401);
+      expect((await fetch(`${stack.host.url}/admin/functions/redriveDeadLetters`, { method: "POST", headers: { "x-functions-key": stack.keys.master, "content-type": "application/json" }, body: "{}" })).status).toBe(202);
+    } finally {
+      await stack.close();
+    }
+  }, 90_000);
+});
+
+describe("App Service authentication (Entra ID) when GW_ENABLE_ENTRA_AUTH is true", () => {
+  const clientId = "5f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+  const entra = localEntra(clientId);
+  const other = localEntra(clientId); // same claims, another signing key: a forged token
+  let guarded: LocalHost;
+  beforeAll(async () => {
+    guarded = await startLocalHost({ declarations, settings: {}, storageConnectionString: "UseDevelopmentStorage=true", log, functionKeys: ["fn-key-1"], eventGridSystemKey: "eg-system-key", masterKey: "master-key", easyAuth: entra.model });
+  });
+  afterAll(async () => guarded?.close());
+  const call = (token?: string, headers: Record<string, string> = {}) => fetch(`${guarded.url}/api/ping`, { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+
+  it("the API needs a valid Entra token and no function key (authLevel anonymous behind Easy Auth); anything else is 401 and runs nothing", async () => {
+    const refused = await call();
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    expect((await call(undefined, { "x-functions-key": "fn-key-1" })).status).toBe(401); // a key is no way around sign-in
+    expect((await call(other.issueToken())).status).toBe(401); // signed by someone else
+    expect((await call(entra.issueToken({ aud: "api://another-app" }))).status).toBe(401);
+    expect((await call(entra.issueToken({ iss: "https://login.microsoftonline.com/evil/v2.0" }))).status).toBe(401);
+    expect((await call(entra.issueToken({ exp: Math.floor(Date.now() / 1000) - 600 }))).status).toBe(401);
+    expect((await call(`${entra.issueToken().split(".").slice(0, 2).join(".")}.`)).status).toBe(401); // unsigned
+    expect((await call(entra.issueToken())).status).toBe(200);
+    expect((await call(entra.issueToken({ aud: `api://${clientId}` }))).status).toBe(200);
+  });
+
+  it("the Event Grid webhook and /admin are excluded from Easy Auth and keep their keys", async () => {
+    takeInvoked();
+    const bare = `${guarded.url}/runtime/webhooks/eventgrid?functionName=onEvent`;
+    expect((await post(guarded, [egEvent("no-key")], { ...NOTIFICATION, authorization: `Bearer ${entra.issueToken()}` }, bare)).status).toBe(401);
+    expect((await post(guarded, [egEvent("with-key")], NOTIFICATION)).status).toBe(200);
+    expect(takeInvoked()).toEqual(["with-key"]);
+    expect((await fetch(`${guarded.url}/admin/functions/tick`, { method: "POST", headers: { authorization: `Bearer ${entra.issueToken()}` } })).status).toBe(401);
+  });
+
+  it("a local stack with the setting on models it end to end: Event Grid still delivers with its key, the API takes the token and no key", async () => {
+    const stack = await startLocalStack({ seed: caseStudySeed(undefined, new Date()), log: pino({ level: "silent" }), settings: { GW_ENABLE_ENTRA_AUTH: "true", GW_ENTRA_CLIENT_ID: clientId } });
+    try {
+      const version = ids(stack).plantVersion;
+      const body = structuredClone(stack.arm.estate.get(version)) as Record<string, any>;
+      body.properties.publishingProfile.targetRegions = ["West Europe", "North Europe", "East US"].map((name) => ({ name, regionalReplicaCount: 1 }));
+      await armWrite(stack.arm, CALLERS.priya, "PUT", version, { location: body.location, tags: body.tags, properties: body.properties });
+      await waitUntilQuiet(stack);
+      expect(stack.inbox.cards()).toHaveLength(1);
+      const api = `${stack.host.url}/api/resources/history?id=${encodeURIComponent(version)}`;
+      expect((await fetch(api, { headers: { "x-functions-key": stack.keys.function } })).status).toBe(401);
+      expect((await fetch(api, { headers: { authorization: `Bearer ${stack.issueToken!()}` } })).status).toBe(200);
+    } finally {
+      await stack.close();
+    }
+  }, 90_000);
+
+  it("the functions' authLevel follows the setting: anonymous only for exactly true", () => {
+    expect(httpAuthLevel({ GW_ENABLE_ENTRA_AUTH: "true" })).toBe("anonymous");
+    expect(httpAuthLevel({ GW_ENABLE_ENTRA_AUTH: " TRUE " })).toBe("anonymous");
+    for (const value of [undefined, "", "false", "yes", "1"]) expect(httpAuthLevel({ GW_ENABLE_ENTRA_AUTH: value })).toBe("function");
   });
 });

@@ -1,5 +1,8 @@
 /** Delivery to a real HTTP receiver (the local Teams inbox) from the real Azurite outbox. */
 import { randomUUID } from "node:crypto";
+import http from "node:http";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { pino } from "pino";
 import { startTeamsInbox, type TeamsInbox } from "../../local/teamsInbox.js";
@@ -109,6 +112,66 @@ describe("Workflows webhook delivery", () => {
     expect(String((refused as Error).message)).not.toContain("local-inbox-secret");
     expect(retryAfterMs("Wed, 25 Nov 2026 00:00:10 GMT", Date.parse("2026-11-25T00:00:00Z"))).toBe(10_000);
     expect(nextAttemptDelayMs(1, 30_000, () => 0.5)).toBe(30_000);
+    // Retry-After: 3600 is honoured up to the 5-minute cap, then the next attempt probes.
+    expect(nextAttemptDelayMs(1, 3_600_000, () => 0.5)).toBe(300_000);
+    expect(nextAttemptDelayMs(30, undefined, () => 0.5)).toBe(15 * 60_000);
+  });
+
+  it("a send without an answer is ambiguous (the card may be posted); a connection that never opened is not", async () => {
+    const slow = createWorkflowsTeamsNotifier({ webhookUrl: inbox.webhookUrl, timeoutMs: 300 });
+    inbox.faults.slowNext(1, 1000);
+    const timedOut = await slow.send(cardFor("a1b:1"), "a1b:1").catch((e: unknown) => e);
+    expect(timedOut).toMatchObject({ ambiguous: true, permanent: false });
+    expect(inbox.cards().some((c) => c.alertId === "a1b:1")).toBe(true);
+    const server = http.createServer().listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const port = (server.address() as AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve)); // nothing listens there now: connection refused
+    const closed = createWorkflowsTeamsNotifier({ webhookUrl: `http://127.0.0.1:${port}/webhook?sig=x`, timeoutMs: 2000 });
+    expect(await closed.send(cardFor("d0:1"), "d0:1").catch((e: unknown) => e)).toMatchObject({ ambiguous: false, permanent: false });
+    // The default timeout waits as long as a Workflows request trigger may take to answer (120 s).
+    expect(createWorkflowsTeamsNotifier({ webhookUrl: inbox.webhookUrl }).timeoutMs).toBe(120_000);
+  });
+
+  it("the outbox keeps owed alerts: a refusal stays claimable at its next attempt, an ambiguous send waits for a resend, nothing is lost", async () => {
+    const prefix = `t${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+    const outbox = createTableAlertOutbox({ connectionString: inject("azuriteConnectionString") }, prefix);
+    const [refused, ambiguous] = transitions(2).map((t) => ({ alertId: `${t.fingerprint}:1`, transition: t }));
+    await outbox.enqueue([refused!, ambiguous!], NOW.toISOString());
+    await outbox.release([refused!, ambiguous!], NOW.toISOString());
+    const at = (s: number) => new Date(NOW.getTime() + s * 1000).toISOString();
+    expect((await outbox.claimDue(at(1), 10, 60_000)).map((a) => a.alertId).sort()).toEqual([refused!.alertId, ambiguous!.alertId].sort());
+    await outbox.markOwed(refused!.alertId, { at: at(2), reason: "refused", error: "HTTP 404", nextAttemptAt: at(10) });
+    await outbox.markOwed(ambiguous!.alertId, { at: at(2), reason: "ambiguous", error: "no answer" });
+    expect(await outbox.claimDue(at(5), 10, 60_000)).toEqual([]);
+    const later = await outbox.claimDue(at(11), 10, 60_000);
+    expect(later.map((a) => [a.alertId, a.state, a.owedReason])).toEqual([[refused!.alertId, "owed", "refused"]]);
+    expect((await outbox.list({ state: "owed" })).map((a) => a.alertId).sort()).toEqual([refused!.alertId, ambiguous!.alertId].sort());
+    // A person resends the ambiguous one: claimable at once, still saying when the unanswered send was.
+    expect(await outbox.resend(ambiguous!.alertId, at(20))).toBe(true);
+    const resent = await outbox.claimDue(at(20), 10, 60_000);
+    expect(resent.map((a) => [a.alertId, a.state, a.ambiguousAt, a.retrySince])).toEqual([[ambiguous!.alertId, "pending", at(2), at(20)]]);
+    await outbox.markDelivered(ambiguous!.alertId, at(21));
+    expect(await outbox.resend(ambiguous!.alertId, at(22))).toBe(false); // delivered: nothing to resend
+  });
+
+  it("a claim hands back what it cannot send before its lease ends: no send outlives the lease (another sender could post it)", async () => {
+    const prefix = `t${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+    const conn = { connectionString: inject("azuriteConnectionString") };
+    const outbox = createTableAlertOutbox(conn, prefix);
+    const findings = createTableFindingStore(conn, prefix);
+    const alerts = transitions(3).map((t) => ({ alertId: `${t.fingerprint}:1`, transition: t }));
+    await outbox.enqueue(alerts, NOW.toISOString());
+    await outbox.release(alerts, NOW.toISOString());
+    // Each send takes 100 s of the clock; the notifier may take up to 120 s; the lease is 300 s.
+    let now = NOW.getTime() + 1000;
+    const sent: string[] = [];
+    const teams = { timeoutMs: 120_000, send: async (_p: unknown, id: string) => void (sent.push(id), (now += 100_000)) };
+    const figures = await deliverAlerts({ outbox, findings, teams, clock: { now: () => new Date(now) }, log: pino({ level: "silent" }) }, { leaseMs: 300_000 });
+    // 2 sends fit under one lease (1 s + 100 + 100 + 120 > 300 stops the third), the third is re-claimed under a new lease.
+    expect(figures).toMatchObject({ delivered: 3, cards: 3 });
+    expect(new Set(sent).size).toBe(3);
+    expect((await outbox.list()).map((a) => a.state)).toEqual(["delivered", "delivered", "delivered"]);
   });
 
   it("an outbox alert refused twice with 503, then accepted, reaches the channel exactly once", async () => {
@@ -150,7 +213,7 @@ describe("Workflows webhook delivery", () => {
     const deps = { outbox, findings, teams: createWorkflowsTeamsNotifier({ webhookUrl: inbox.webhookUrl }), clock, log: pino({ level: "silent" }) };
     const before = inbox.cards().length;
     // A batch smaller than the group: the outbox still hands over the whole change at once.
-    expect(await deliverAlerts(deps, { batchSize: 2 })).toMatchObject({ delivered: 4, retried: 0, failed: 0 });
+    expect(await deliverAlerts(deps, { batchSize: 2 })).toMatchObject({ delivered: 4, retried: 0, owed: 0 });
     expect(await deliverAlerts(deps, { batchSize: 2 })).toMatchObject({ delivered: 0 });
     const cards = inbox.cards().slice(before);
     expect(cards).toHaveLength(1);

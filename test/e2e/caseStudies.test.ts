@@ -33,7 +33,7 @@ const textOf = (card: unknown) => JSON.stringify(card);
 
 async function history(id: string, asOf?: string): Promise<Record<string, any>> {
   const url = `${stack.host.url}/api/resources/history?id=${encodeURIComponent(id)}${asOf ? `&asOf=${encodeURIComponent(asOf)}` : ""}`;
-  const response = await fetch(url);
+  const response = await fetch(url, { headers: { "x-functions-key": stack.keys.function } });
   expect(response.status).toBe(200);
   return (await response.json()) as Record<string, any>;
 }

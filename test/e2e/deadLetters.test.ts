@@ -38,7 +38,7 @@ async function deadLetterBlobs() {
 }
 
 async function history(id: string): Promise<Record<string, any>> {
-  const response = await fetch(`${stack.host.url}/api/resources/history?id=${encodeURIComponent(id)}`);
+  const response = await fetch(`${stack.host.url}/api/resources/history?id=${encodeURIComponent(id)}`, { headers: { "x-functions-key": stack.keys.function } });
   expect(response.status).toBe(200);
   return (await response.json()) as Record<string, any>;
 }
@@ -58,7 +58,7 @@ describe("dead-lettered events", () => {
     expect(dead).toMatchObject([{ reason: "UndeliverableDueToClientError", attempts: 1, lastHttpStatusCode: 400 }]);
     expect(stack.arm.events.sent.map((s) => s.id)).not.toContain(dead[0]!.id);
     // Never stored: the history API says so (404) rather than answering an empty, clean-looking 200.
-    expect((await fetch(`${stack.host.url}/api/resources/history?id=${encodeURIComponent(gallery)}`)).status).toBe(404);
+    expect((await fetch(`${stack.host.url}/api/resources/history?id=${encodeURIComponent(gallery)}`, { headers: { "x-functions-key": stack.keys.function } })).status).toBe(404);
 
     const blobs = await deadLetterBlobs();
     expect(blobs).toHaveLength(1);

@@ -24,7 +24,7 @@ describe("deletion and missing access", () => {
     await armWrite(s.arm, CALLERS.jo, "DELETE", version);
     await waitUntilQuiet(s);
     expect(titles()).toEqual(["Opened: selectable-as-latest", "Resolved: selectable-as-latest"]);
-    const view = (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(version)}`)).json()) as Record<string, any>;
+    const view = (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(version)}`, { headers: { "x-functions-key": s.keys.function } })).json()) as Record<string, any>;
     expect(view.changes[0]).toMatchObject({ action: "deleted", trigger: { attribution: { callerName: "Jo Lindqvist" } } });
     expect(view.findings[0]).toMatchObject({ status: "resolved", facts: { resolution: "resource deleted" } });
   });

@@ -128,7 +128,7 @@ describe("Event Grid delivery faults", () => {
     const stats = s.host.stats().invocations.eventGridResourceEvent!;
     // The host refuses what the Event Grid extension would not deliver (eventType 42, a bare string) before any invocation.
     expect(stats).toEqual({ succeeded: 3, failed: 0 });
-    const view = (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(valid.subject)}`)).json()) as Record<string, any>;
+    const view = (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(valid.subject)}`, { headers: { "x-functions-key": s.keys.function } })).json()) as Record<string, any>;
     expect(view.snapshot.snapshot.kind).toBe("gallery");
   });
 
@@ -178,4 +178,76 @@ describe("Teams outage", () => {
     expect(lines.some((l) => l.includes("alert delivery will be retried"))).toBe(true);
     expect(lines.join("\n")).not.toContain("local-inbox-secret");
   });
+});
+
+/** The outbox rows (one per alert) as stored: state, why owed, attempts. */
+async function outboxRows(s: LocalStack): Promise<Array<Record<string, any>>> {
+  const client = TableClient.fromConnectionString(s.settings.AzureWebJobsStorage!, `${s.settings.GW_TABLE_PREFIX}Alerts`, { allowInsecureConnection: true });
+  const rows: Array<Record<string, any>> = [];
+  try {
+    for await (const row of client.listEntities({ queryOptions: { filter: "PartitionKey eq 'outbox'" } })) rows.push(row);
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw error; // the outbox table is created with the first alert
+  }
+  return rows;
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+describe("Teams webhook faults: every card is delivered exactly once or visibly owed", () => {
+  it("a webhook answering 404 parks the alert as owed (refused), not failed; its card arrives exactly once when the webhook is back", async () => {
+    const s = await start({ settings: { GW_OUTBOX_SCHEDULE: "*/1 * * * * *" } });
+    s.inbox.faults.failNext(3, 404);
+    await armWrite(s.arm, CALLERS.priya, "PUT", ids(s).plantVersion, plantVersionBody(s, ["West Europe", "North Europe", "East US"]));
+    // While the webhook refuses, the alert is owed with its reason, never failed.
+    expect(await until(async () => (await outboxRows(s)).some((r) => r.state === "owed" && r.owedReason === "refused"), 30_000)).toBe(true);
+    expect(await until(() => s.inbox.cards().length >= 1, 45_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 2000)); // a few more outbox runs: nothing may be sent twice
+    expect(s.inbox.attempts().filter((a) => a.status === 404)).toHaveLength(3);
+    expect(s.inbox.cards()).toHaveLength(1);
+    expect((await outboxRows(s)).map((r) => r.state)).toEqual(["delivered"]);
+  }, 90_000);
+
+  it("a burst of 429 Retry-After: 3600 is honoured only up to the cap, then probed: the card arrives within seconds of the webhook recovering", async () => {
+    const s = await start({ settings: { GW_OUTBOX_SCHEDULE: "*/1 * * * * *", GW_TEAMS_RETRY_AFTER_CAP_SECONDS: "10" } });
+    s.inbox.faults.failNext(1, 429, 3600);
+    await armWrite(s.arm, CALLERS.priya, "PUT", ids(s).plantVersion, plantVersionBody(s, ["West Europe", "North Europe", "East US"]));
+    expect(await until(() => s.inbox.attempts().some((a) => a.status === 429), 30_000)).toBe(true);
+    const throttledAt = Date.now();
+    expect(await until(() => s.inbox.cards().length >= 1, 30_000)).toBe(true);
+    const waitedMs = Date.now() - throttledAt;
+    expect(waitedMs).toBeGreaterThanOrEqual(9_000); // the capped Retry-After is still honoured
+    expect(waitedMs).toBeLessThan(25_000);
+    expect(s.inbox.cards()).toHaveLength(1);
+  }, 90_000);
+
+  it("a slow webhook (answers after 15 s) gets each card once: the send waits for a slow Workflows flow", async () => {
+    const s = await start({ settings: { GW_OUTBOX_SCHEDULE: "*/1 * * * * *" } });
+    s.inbox.faults.slowNext(1, 15_000);
+    await armWrite(s.arm, CALLERS.priya, "PUT", ids(s).plantVersion, plantVersionBody(s, ["West Europe", "North Europe", "East US"]));
+    expect(await until(async () => (await outboxRows(s)).some((r) => r.state === "delivered"), 45_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(s.inbox.attempts()).toHaveLength(1);
+    expect(s.inbox.cards()).toHaveLength(1);
+  }, 90_000);
+
+  it("a send that gets no answer within the timeout is recorded as ambiguous and owed, and not sent again", async () => {
+    const s = await start({ settings: { GW_OUTBOX_SCHEDULE: "*/1 * * * * *", GW_TEAMS_TIMEOUT_MS: "1000" } });
+    s.inbox.faults.slowNext(1, 3000);
+    await armWrite(s.arm, CALLERS.priya, "PUT", ids(s).plantVersion, plantVersionBody(s, ["West Europe", "North Europe", "East US"]));
+    expect(await until(async () => (await outboxRows(s)).some((r) => r.state === "owed"), 30_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 5000)); // several outbox runs and the late answer
+    expect(s.inbox.attempts()).toHaveLength(1);
+    expect(s.inbox.cards()).toHaveLength(1);
+    const [row] = await outboxRows(s);
+    expect(row).toMatchObject({ state: "owed", owedReason: "ambiguous" });
+    expect(row!.ambiguousAt).toEqual(expect.any(String));
+  }, 90_000);
 });

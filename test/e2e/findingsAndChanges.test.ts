@@ -30,7 +30,7 @@ function cli(args: readonly string[]) {
 
 
 async function api(pathAndQuery: string): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${stack.host.url}/api/${pathAndQuery}`);
+  const response = await fetch(`${stack.host.url}/api/${pathAndQuery}`, { headers: { "x-functions-key": stack.keys.function } });
   return { status: response.status, body: await response.json() };
 }
 

@@ -25,7 +25,7 @@ function cli(args: readonly string[]) {
 }
 
 async function api(route: string): Promise<{ status: number; body: Record<string, any> }> {
-  const response = await fetch(`${stack.host.url}/api/${route}`);
+  const response = await fetch(`${stack.host.url}/api/${route}`, { headers: { "x-functions-key": stack.keys.function } });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 const historyUrl = (id: string, extra = "") => `resources/history?id=${encodeURIComponent(id)}${extra}`;

@@ -66,6 +66,14 @@ describe("npm start", () => {
     const read = await getAsPrinted(run.output());
     expect(read.status).toBe(200);
     expect(JSON.parse(read.body)).toMatchObject({ name: "1.0.0" });
+    // The printed host keys work, and the host refuses what comes without them, as Azure's does.
+    const api = /curl -sS -H "x-functions-key: (\S+)" "(http:\/\/127\.0\.0\.1:\d+\/api\/findings)"/.exec(run.output())!;
+    expect((await fetch(api[2]!)).status).toBe(401);
+    expect((await fetch(api[2]!, { headers: { "x-functions-key": api[1]! } })).status).toBe(200);
+    const webhook = /"(http:\/\/127\.0\.0\.1:\d+\/runtime\/webhooks\/eventgrid\?functionName=eventGridResourceEvent)&code=(\S+)"/.exec(run.output())!;
+    const delivery = { method: "POST", headers: { "aeg-event-type": "Notification", "content-type": "application/json" }, body: "[]" };
+    expect((await fetch(webhook[1]!, delivery)).status).toBe(401);
+    expect((await fetch(`${webhook[1]}&code=${webhook[2]}`, delivery)).status).toBe(200);
 
     const before = descendants(pid);
     // npm, its shell, the start script and Azurite at least.

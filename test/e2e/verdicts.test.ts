@@ -29,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => s?.close());
 
 const titles = () => s.inbox.cards().map((c) => JSON.stringify(c.card).match(/(Opened|Resolved|Escalated|De-escalated|Reopened|Excepted): [a-z-]+( \(\w+\))?/)?.[0]);
-const history = async (id: string) => (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(id)}`)).json()) as Record<string, any>;
+const history = async (id: string) => (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(id)}`, { headers: { "x-functions-key": s.keys.function } })).json()) as Record<string, any>;
 const sweep = async () => {
   await s.host.invoke("nightlySweep");
   await waitUntilQuiet(s);
@@ -133,7 +133,7 @@ describe("events Azure really sends", () => {
     expect(runtime().eventCounts.ignored - before.ignored).toBe(25);
     expect(reads()).toBe(readsBefore);
     expect(s.inbox.cards().length).toBe(cardsBefore);
-    expect((await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(foreign)}`)).status).toBe(404); // nothing was ever stored for it
+    expect((await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(foreign)}`, { headers: { "x-functions-key": s.keys.function } })).status).toBe(404); // nothing was ever stored for it
   });
 
   it("a throttled read of a scale set's Generalized image is retried, never judged on a guess", async () => {

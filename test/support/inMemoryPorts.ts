@@ -304,7 +304,11 @@ export class MemoryOutbox implements AlertOutbox {
   }
   async markDelivered() {}
   async markRetry() {}
-  async markFailed() {}
+  async markOwed() {}
+  async unclaim() {}
+  async resend() {
+    return false;
+  }
   async list() {
     return [...this.alerts.values()];
   }

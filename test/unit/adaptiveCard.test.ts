@@ -59,6 +59,14 @@ describe("Teams card for a finding transition", () => {
     expect(complaints({ type: "AdaptiveCard", version: "1.5", body: [{ type: "NoSuchElement" }] })).not.toEqual([]);
   });
 
+  it("strips control characters and bidi overrides that claims carry: none reaches the card", () => {
+    const hostile: Attribution = { ...attribution, callerName: "\u001b[2J\u001b[31mPriya\u0007 \u202Egnp.exe", callerUpn: "priya@contoso.example\u0000", clientIp: "203.0.113.24\u009b" };
+    const text = JSON.stringify(alertMessage({ alertId: "a:1", transition: opened[0]!, attribution: hostile }));
+    expect(text).not.toMatch(/\\u00[01][0-9a-f]|\\u007f|\\u00[89][0-9a-f]|[\u0080-\u009F\u202A-\u202E\u2066-\u2069]/i);
+    expect(text).toContain("Priya gnp.exe");
+    expect(text).toContain("priya@contoso.example");
+  });
+
   it("says it came from the sweep when nobody is on record", () => {
     const text = JSON.stringify(alertMessage({ alertId: "a:1", transition: opened[0]! }));
     expect(text).toContain("Found by the nightly sweep");

@@ -40,7 +40,7 @@ function memoryOutbox(): AlertOutbox & { rows: Map<string, OutboxAlert & { lease
       return [];
     },
     async claimDue(now, limit, leaseMs) {
-      const due = [...rows.values()].filter((r) => r.state === "pending" && r.nextAttemptAt <= now && !(r.leaseUntil && r.leaseUntil > now)).slice(0, limit);
+      const due = [...rows.values()].filter((r) => (r.state === "pending" || (r.state === "owed" && r.owedReason === "refused")) && r.nextAttemptAt <= now && !(r.leaseUntil && r.leaseUntil > now)).slice(0, limit);
       for (const r of due) r.leaseUntil = new Date(Date.parse(now) + leaseMs).toISOString();
       return due.map(({ leaseUntil: _, ...r }) => r);
     },
@@ -52,8 +52,18 @@ function memoryOutbox(): AlertOutbox & { rows: Map<string, OutboxAlert & { lease
       patch(id, { attempts: rows.get(id)!.attempts + 1, nextAttemptAt, lastError: error });
       rows.get(id)!.leaseUntil = "";
     },
-    async markFailed(id, _at, error) {
-      patch(id, { state: "failed", lastError: error });
+    async markOwed(id, owed) {
+      patch(id, { state: "owed", owedReason: owed.reason, attempts: rows.get(id)!.attempts + 1, lastError: owed.error, ...(owed.nextAttemptAt ? { nextAttemptAt: owed.nextAttemptAt } : {}) });
+      rows.get(id)!.leaseUntil = "";
+    },
+    async unclaim(ids) {
+      for (const id of ids) rows.get(id)!.leaseUntil = "";
+    },
+    async resend(id, now) {
+      const row = rows.get(id);
+      if (row?.state !== "owed") return false;
+      patch(id, { state: "pending", attempts: 0, nextAttemptAt: now, retrySince: now });
+      return true;
     },
     async list() {
       return [...rows.values()];
@@ -99,7 +109,7 @@ describe("one change to one resource is one card", () => {
       "Opened: governance-tags (low)",
     ]);
     for (const t of transitions) expect(JSON.stringify(card.payload)).toContain(`alert ${t.fingerprint}:1`);
-    expect(figures).toMatchObject({ delivered: 5, retried: 0, failed: 0 });
+    expect(figures).toMatchObject({ delivered: 5, retried: 0, owed: 0 });
     expect([...outbox.rows.values()].every((r) => r.state === "delivered")).toBe(true);
   });
 
@@ -130,6 +140,37 @@ describe("one change to one resource is one card", () => {
     expect(await deliverAlerts(deps)).toMatchObject({ delivered: 4, retried: 0 });
     expect(await deliverAlerts(deps)).toMatchObject({ delivered: 0, retried: 0 });
     expect(teams.sent).toHaveLength(1);
+  });
+
+  it("a group the webhook refuses (404) is owed as one and retried; past the retry window it stays owed for a person; an unanswered send is owed, never repeated", async () => {
+    const transitions = opened(everything);
+    const outbox = memoryOutbox();
+    await outbox.enqueue(transitions.map((t) => ({ alertId: `${t.fingerprint}:1`, transition: t, attribution: attribution("e-1") })), NOW.toISOString());
+    let now = new Date(NOW.getTime() + 1000);
+    let answer: "404" | "timeout" | "ok" = "404";
+    const sent: string[] = [];
+    const teams: TeamsNotifier = {
+      async send(_payload, alertId) {
+        if (answer === "404") throw new AlertDeliveryError(alertId, 404, "receiver refused the message", undefined, { permanent: true });
+        if (answer === "timeout") throw new AlertDeliveryError(alertId, undefined, "no answer within 120000 ms", undefined, { ambiguous: true });
+        sent.push(alertId);
+      },
+    };
+    const deps = { outbox, findings: noFindings, teams, clock: { now: () => now }, log: pino({ level: "silent" }) };
+    expect(await deliverAlerts(deps)).toMatchObject({ delivered: 0, owed: 4, ambiguous: 0 });
+    expect(new Set([...outbox.rows.values()].map((r) => `${r.state}/${r.owedReason}/${r.nextAttemptAt}`)).size).toBe(1);
+    expect([...outbox.rows.values()][0]).toMatchObject({ state: "owed", owedReason: "refused" });
+    now = new Date(NOW.getTime() + 25 * 3_600_000); // past the 24 h window
+    expect(await deliverAlerts(deps)).toMatchObject({ owed: 4 });
+    expect([...outbox.rows.values()].every((r) => r.owedReason === "expired")).toBe(true);
+    expect(await deliverAlerts(deps)).toMatchObject({ delivered: 0, owed: 0 }); // waits for a person
+    for (const id of outbox.rows.keys()) await outbox.resend(id, now.toISOString());
+    answer = "timeout";
+    expect(await deliverAlerts(deps)).toMatchObject({ owed: 4, ambiguous: 4 });
+    answer = "ok";
+    now = new Date(now.getTime() + 3_600_000);
+    expect(await deliverAlerts(deps)).toMatchObject({ delivered: 0 }); // not repeated on its own
+    expect(sent).toEqual([]);
   });
 
   it("the card of a group is a valid Workflows envelope with the first (most severe) alert id first", () => {

@@ -31,6 +31,16 @@ describe("loadConfig", () => {
     expect("connectionString" in config.storage && config.storage.connectionString).toContain("devstoreaccount1");
   });
 
+  it("Entra auth needs the API's client id; the delivery caps and window are read", () => {
+    expect(problems({ ...valid, GW_ENABLE_ENTRA_AUTH: "true" }).map((p) => p.setting)).toEqual(["GW_ENTRA_CLIENT_ID"]);
+    expect(problems({ ...valid, GW_ENABLE_ENTRA_AUTH: "maybe" }).map((p) => p.setting)).toEqual(["GW_ENABLE_ENTRA_AUTH"]);
+    expect(loadConfig({ ...valid, GW_ENABLE_ENTRA_AUTH: "true", GW_ENTRA_CLIENT_ID: "5f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f" }).entraAuth).toEqual({ enabled: true, clientId: "5f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f" });
+    expect(loadConfig(valid).entraAuth).toEqual({ enabled: false });
+    expect(loadConfig(valid).delivery).toEqual({ retryAfterCapMs: 300_000, retryWindowMs: 24 * 3_600_000 });
+    expect(loadConfig(valid).teams.timeoutMs).toBe(120_000);
+    expect(problems({ ...valid, GW_TEAMS_RETRY_AFTER_CAP_SECONDS: "3600000" }).map((p) => p.setting)).toEqual(["GW_TEAMS_RETRY_AFTER_CAP_SECONDS"]);
+  });
+
   it("uses identity-based storage when only the account name is given", () => {
     const { AzureWebJobsStorage: _, ...rest } = valid;
     const config = loadConfig({ ...rest, AzureWebJobsStorage__accountName: "gwprodstore" });

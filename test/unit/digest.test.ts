@@ -4,7 +4,7 @@ import { pino } from "pino";
 import { sendDigest, type DigestContent, type DigestDependencies } from "../../shared/digest.js";
 import { digestCard, MAX_DIGEST_CARD_BYTES } from "../../shared/alerts/digestCard.js";
 import type { Finding, FindingRuleId, Severity } from "../../shared/domain/findings.js";
-import type { SweepRun } from "../../shared/ports.js";
+import type { OutboxAlert, SweepRun } from "../../shared/ports.js";
 import { envelopeProblem } from "../../local/teamsInbox.js";
 import { FakeClock, InMemoryDigestLog, inMemoryFindings, inMemorySweepRuns, RecordingTeams } from "../support/inMemoryDigestPorts.js";
 import { complaints } from "../support/adaptiveCards.js";
@@ -155,6 +155,19 @@ describe("digest content", () => {
     const { deps: d, teams } = deps({ findings: [], runs: [], log: logWithYesterday() });
     await sendDigest(d);
     expect(JSON.stringify(teams.sent[0]!.payload)).toContain("No sweep ran in this period.");
+  });
+
+  it("counts the alert cards Teams still owes, by reason, and says how to resend them", async () => {
+    const { deps: d, teams } = deps({ findings: [], runs: [], log: logWithYesterday() });
+    const owed = (alertId: string, state: "owed" | "failed", owedReason?: OutboxAlert["owedReason"], owedSince?: string) =>
+      ({ alertId, state, ...(owedReason ? { owedReason } : {}), ...(owedSince ? { owedSince } : {}), createdAt: "2026-11-23T10:00:00.000Z" }) as unknown as OutboxAlert;
+    const rows = [owed("a:1", "owed", "refused", "2026-11-23T11:00:00.000Z"), owed("b:1", "owed", "ambiguous", "2026-11-23T12:00:00.000Z"), owed("c:1", "failed")];
+    const content = (await sendDigest({ ...d, owedAlerts: { list: async (o) => rows.filter((r) => r.state === o?.state) } })) as Extract<Awaited<ReturnType<typeof sendDigest>>, { status: "sent" }>;
+    expect(content.content.owedAlerts).toEqual({ total: 3, refused: 1, ambiguous: 1, expired: 1, oldestSince: "2026-11-23T10:00:00.000Z" });
+    const card = JSON.stringify(teams.sent[0]!.payload);
+    expect(card).toContain("Alert cards still owed (3)");
+    expect(card).toContain("1 ambiguous");
+    expect(card).toContain("gallery-watch alerts resend");
   });
 });
 

@@ -187,6 +187,15 @@ describe("the evidence page", () => {
     expect(html).not.toContain("<b>AuthorizationFailed");
   });
 
+  it("strips control characters from stored text: ESC sequences and bidi overrides in claims never reach the page", () => {
+    const claims = { callerName: "\u001b[31mEve\u001b[0m \u202Eexe.txt\u0007", callerUpn: "eve@contoso.example\u0000", correlationId: "corr-\u009bevil" };
+    const page = renderEvidence({ ...data, changes: [change("2026-11-23T10:00:00.000Z", eventTrigger("2026-11-23T10:00:00.000Z", claims))] });
+    expect(page).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/);
+    expect(page).toContain("[31mEve[0m exe.txt");
+    expect(page).toContain("eve@contoso.example");
+    expect(page).toContain("corr-evil");
+  });
+
   it("links only https portal URLs: a javascript: URL in a stored finding is text", () => {
     expect(html).not.toMatch(/href="javascript:/i);
     expect(section("open-findings")).toContain("Open in the Azure portal");
