@@ -42,7 +42,7 @@ async function cardsFrom(run: () => Promise<void>): Promise<Array<{ title: strin
 }
 
 async function history(id: string): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${stack.host.url}/api/resources/history?id=${encodeURIComponent(id)}`);
+  const response = await fetch(`${stack.host.url}/api/resources/history?id=${encodeURIComponent(id)}`, { headers: { "x-functions-key": stack.keys.function } });
   return { status: response.status, body: response.status === 200 ? await response.json() : undefined };
 }
 
