@@ -32,8 +32,14 @@ export interface CliContext {
   readonly output: Output;
   readonly log: Logger;
   readonly settings: SettingsSource;
-  /** The same adapters the Functions app uses, built from the resolved settings. */
+  /** The same adapters the Functions app uses, built from the resolved settings (for commands that write: sweep, digest). */
   readonly app: Runtime;
+  /**
+   * The same adapters over read-only storage, for the commands that only read (findings, changes,
+   * history, images, report, policy): no table is created and nothing written, so Storage Table
+   * Data Reader is enough for `--storage-account`.
+   */
+  readonly reader: Runtime;
   /** A note for people (stderr), hidden by --only-show-errors. */
   note(line: string): void;
   warn(line: string): void;
@@ -44,6 +50,7 @@ export function createContext(io: CliIo, options: GlobalOptions): CliContext {
   const log = createLogger({ level, destination: pino.destination({ fd: 2, sync: true }), base: { tool: "cli" } });
   let settings: SettingsSource | undefined;
   let app: Runtime | undefined;
+  let reader: Runtime | undefined;
   const resolved = () => {
     if (!settings) {
       settings = resolveSettings(io.env, io.cwd, options.storageAccount);
@@ -61,6 +68,10 @@ export function createContext(io: CliIo, options: GlobalOptions): CliContext {
     get app() {
       app ??= buildRuntime(resolved().config, { log });
       return app;
+    },
+    get reader() {
+      reader ??= buildRuntime(resolved().config, { log, readOnlyStorage: true });
+      return reader;
     },
     note: (line) => {
       if (!options.onlyShowErrors) io.stderr(`${line}\n`);

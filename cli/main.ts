@@ -29,7 +29,7 @@ export function buildProgram(io: CliIo): Command {
     .description("Watches Azure Compute Gallery images and alerts when Specialized images spread where they must not. Operate it from here.")
     .version(version)
     .addOption(new Option("-o, --output <format>", "output format").choices(OUTPUT_FORMATS).default("table"))
-    .option("--storage-account <name>", "read gallery-watch's storage account in Azure with your signed-in identity (az login; Storage Table Data Reader is enough), no connection string")
+    .option("--storage-account <name>", "read gallery-watch's storage account in Azure with your signed-in identity (az login; Storage Table Data Reader is enough for the read commands), no connection string")
     .option("--verbose", "say where the settings come from and log progress")
     .option("--debug", "log everything, and show stack traces")
     .option("--only-show-errors", "print only errors on stderr (no notes or warnings)")

@@ -1,12 +1,15 @@
 /**
  * `--output table|json|csv`, as the Azure CLI does it: json is the full objects (for scripts and
- * `jq`), table is aligned columns for people, csv has a header row and RFC 4180 quoting.
+ * `jq`), table is aligned columns for people, csv has a header row, RFC 4180 quoting and no cell
+ * a spreadsheet would run as a formula (`csv.ts`).
  * Results go to stdout; progress, notes and errors to stderr, so a pipe gets only the result.
  */
+import { csvRecord, type Cell } from "./csv.js";
+
 export const OUTPUT_FORMATS = ["table", "json", "csv"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-export type Cell = string | number | boolean | undefined;
+export type { Cell };
 export type Row = Readonly<Record<string, Cell>>;
 
 export interface Output {
@@ -27,8 +30,7 @@ export function formatTable(rows: readonly Row[]): string {
 export function formatCsv(rows: readonly Row[]): string {
   if (rows.length === 0) return "";
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const quote = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
-  return [columns.map(quote).join(","), ...rows.map((r) => columns.map((c) => quote(text(r[c]))).join(","))].join("\r\n") + "\r\n";
+  return [csvRecord(columns), ...rows.map((r) => csvRecord(columns.map((c) => r[c])))].join("");
 }
 
 export function createOutput(format: OutputFormat, write: (chunk: string) => void = (chunk) => process.stdout.write(chunk)): Output {

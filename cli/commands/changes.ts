@@ -40,7 +40,7 @@ export async function runChanges(ctx: CliContext, format: GlobalOptions["output"
     ctx.io.stderr(`ERROR: --${error.parameter}: ${error.reason}\n`);
     return 2;
   }
-  const deps = ctx.app.dependencies({ invocationId: `cli-changes-${ctx.io.clock.now().getTime()}`, functionName: "cli:changes" });
+  const deps = ctx.reader.dependencies({ invocationId: `cli-changes-${ctx.io.clock.now().getTime()}`, functionName: "cli:changes" });
   await streamListing(ctx, format, {
     what: "changes",
     columns: format === "table" ? CHANGE_COLUMNS.filter((c) => c.header !== "ResourceId") : CHANGE_COLUMNS,

@@ -41,7 +41,7 @@ export async function runFindings(ctx: CliContext, format: GlobalOptions["output
     ctx.io.stderr(`ERROR: --${error.parameter}: ${error.reason}\n`);
     return 2;
   }
-  const deps = ctx.app.dependencies({ invocationId: `cli-findings-${ctx.io.clock.now().getTime()}`, functionName: "cli:findings" });
+  const deps = ctx.reader.dependencies({ invocationId: `cli-findings-${ctx.io.clock.now().getTime()}`, functionName: "cli:findings" });
   await streamListing(ctx, format, {
     what: "findings",
     // Table output is for people: the id is long and the short name says which resource.

@@ -38,7 +38,7 @@ export interface HistoryResult extends PointInTimeView {
 
 /** The whole history up to `asOf`: every page of changes, and the snapshots to tell what each write changed. */
 export async function readHistory(ctx: CliContext, id: ResourceId, asOf: string): Promise<{ result: HistoryResult; snapshotsTruncated: boolean }> {
-  const deps = ctx.app.dependencies({ invocationId: "cli", functionName: "history" });
+  const deps = ctx.reader.dependencies({ invocationId: "cli", functionName: "history" });
   const first = await pointInTime(deps, id, asOf, { limit: PAGE });
   const changes: ChangeRecord[] = [...first.changes];
   let token = first.continuationToken;

@@ -62,7 +62,7 @@ export async function runImages(ctx: CliContext, options: ImagesOptions): Promis
     ctx.warn(`subscription ${options.subscription} is not in GW_WATCHED_SUBSCRIPTIONS; gallery-watch stores nothing for it.`);
   }
   const subscriptions = options.subscription ? [options.subscription] : config.subscriptions;
-  const deps = ctx.app.dependencies({ invocationId: "cli", functionName: "images" });
+  const deps = ctx.reader.dependencies({ invocationId: "cli", functionName: "images" });
   const definitions: InventoryDefinition[] = [];
   let token: string | undefined;
   do {

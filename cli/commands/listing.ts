@@ -10,6 +10,7 @@ import type { Page } from "../../shared/ports.js";
 import { DEFAULT_PAGE_SIZE } from "../../shared/queries.js";
 import type { CliContext } from "../context.js";
 import type { Cell, OutputFormat } from "../output.js";
+import { csvRecord } from "../csv.js";
 
 export interface Column<T> {
   readonly header: string;
@@ -50,10 +51,6 @@ function cut(value: string, max: number | undefined): string {
   return max !== undefined && oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
 }
 
-function csvCell(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
 export async function streamListing<T>(ctx: CliContext, format: OutputFormat, listing: Listing<T>): Promise<ListingResult> {
   const out = ctx.io.stdout;
   const started = ctx.io.clock.now().getTime();
@@ -64,7 +61,7 @@ export async function streamListing<T>(ctx: CliContext, format: OutputFormat, li
   let first = true;
 
   if (format === "json") out('{\n  "items": [');
-  if (format === "csv") out(`${listing.columns.map((c) => csvCell(c.header)).join(",")}\r\n`);
+  if (format === "csv") out(csvRecord(listing.columns.map((c) => c.header)));
 
   const print = (items: readonly T[]) => {
     if (format === "json") {
@@ -75,7 +72,7 @@ export async function streamListing<T>(ctx: CliContext, format: OutputFormat, li
       return;
     }
     if (format === "csv") {
-      for (const item of items) out(`${listing.columns.map((c) => csvCell(text(c.value(item)))).join(",")}\r\n`);
+      for (const item of items) out(csvRecord(listing.columns.map((c) => c.value(item))));
       return;
     }
     const rows = items.map((item) => listing.columns.map((c) => cut(text(c.value(item)), c.truncate)));

@@ -136,7 +136,7 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 export async function runPolicy(ctx: CliContext, options: PolicyOptions): Promise<number> {
   const { config } = ctx.settings;
-  const resources = ctx.app.dependencies({ invocationId: "cli", functionName: "policy" }).resources;
+  const resources = ctx.reader.dependencies({ invocationId: "cli", functionName: "policy" }).resources;
   const snapshots = await storedSnapshots(resources, config.subscriptions);
   ctx.log.info({ snapshots: snapshots.length, subscriptions: config.subscriptions }, "stored resources read");
 

@@ -77,8 +77,8 @@ export async function runReport(ctx: CliContext, options: ReportOptions): Promis
   const { config } = ctx.settings;
   const subscriptions = config.subscriptions.map((s) => s.toLowerCase());
   const watched = new Set(subscriptions);
-  const deps = ctx.app.dependencies({ invocationId: "cli", functionName: "report" });
-  const activity = ctx.app.digest({ invocationId: "cli", functionName: "report" }, ctx.io.clock).findingActivity;
+  const deps = ctx.reader.dependencies({ invocationId: "cli", functionName: "report" });
+  const activity = ctx.reader.digest({ invocationId: "cli", functionName: "report" }, ctx.io.clock).findingActivity;
   let shown = "";
   let shownAt = 0;
   // A terminal gets one line rewritten in place; a pipe or a log file gets at most a line a second (and the last one).
