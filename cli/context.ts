@@ -4,13 +4,16 @@ import type { Logger } from "pino";
 import { createLogger } from "../shared/logging.js";
 import { buildRuntime, type Runtime } from "../shared/composition.js";
 import type { Clock } from "../shared/ports.js";
-import { resolveSettings, type SettingsSource } from "./settings.js";
+import { resolveSettings, type SettingsNeeds, type SettingsSource } from "./settings.js";
 import { createOutput, type Output, type OutputFormat } from "./output.js";
+import type { Command } from "commander";
 
 export interface GlobalOptions {
   /** Read this storage account with DefaultAzureCredential instead of a connection string. */
   readonly storageAccount?: string;
   readonly output: OutputFormat;
+  /** A JMESPath expression applied to the result before it is formatted. */
+  readonly query?: string;
   readonly verbose?: boolean;
   readonly debug?: boolean;
   readonly onlyShowErrors?: boolean;
@@ -23,6 +26,8 @@ export interface CliIo {
   readonly stderr: (chunk: string) => void;
   /** Whether stderr is a terminal (progress rewrites one line) or a pipe/file (one line per change). */
   readonly interactive: boolean;
+  /** Whether jsonc / yamlc may colour: stdout and stderr are terminals and NO_COLOR is not set (as knack decides). */
+  readonly color?: boolean;
   readonly clock: Clock;
   readonly sleep: (ms: number) => Promise<void>;
 }
@@ -45,7 +50,10 @@ export interface CliContext {
   warn(line: string): void;
 }
 
-export function createContext(io: CliIo, options: GlobalOptions): CliContext {
+/** How a command gets its context: with the settings it reads (the others are not validated). */
+export type ContextFor = (command: Command, needs: SettingsNeeds) => CliContext;
+
+export function createContext(io: CliIo, options: GlobalOptions, needs: SettingsNeeds = "all"): CliContext {
   const level = options.debug ? "debug" : options.verbose ? "info" : options.onlyShowErrors ? "error" : "warn";
   const log = createLogger({ level, destination: pino.destination({ fd: 2, sync: true }), base: { tool: "cli" } });
   let settings: SettingsSource | undefined;
@@ -53,14 +61,14 @@ export function createContext(io: CliIo, options: GlobalOptions): CliContext {
   let reader: Runtime | undefined;
   const resolved = () => {
     if (!settings) {
-      settings = resolveSettings(io.env, io.cwd, options.storageAccount);
+      settings = resolveSettings(io.env, io.cwd, options.storageAccount, needs);
       if (options.verbose || options.debug) io.stderr(`settings: ${settings.description}\n`);
     }
     return settings;
   };
   return {
     io,
-    output: createOutput(options.output, io.stdout),
+    output: createOutput({ format: options.output, ...(options.query !== undefined ? { query: options.query } : {}), color: io.color === true, write: io.stdout }),
     log,
     get settings() {
       return resolved();

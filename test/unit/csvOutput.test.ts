@@ -4,7 +4,7 @@
  * back to what was written, commas, quotes and line breaks included.
  */
 import { describe, expect, it } from "vitest";
-import { formatCsv } from "../../cli/output.js";
+import { createOutput, formatCsv } from "../../cli/output.js";
 import { streamListing } from "../../cli/commands/listing.js";
 import type { CliContext } from "../../cli/context.js";
 import { parseCsv } from "../support/csv.js";
@@ -25,20 +25,20 @@ const runnable = (cell: string) => /^[=+\-@\t\r＝＋－＠]/.test(cell);
 
 function ctxWriting(chunks: string[]): CliContext {
   const io = { stdout: (c: string) => chunks.push(c), stderr: () => undefined, interactive: false, clock: { now: () => new Date(0) } };
-  return { io, note: () => undefined, warn: () => undefined } as unknown as CliContext;
+  const output = createOutput({ format: "csv", write: (c) => void chunks.push(c) });
+  return { io, output, note: () => undefined, warn: () => undefined } as unknown as CliContext;
 }
 
 describe("csv output", () => {
   it.each(HOSTILE)("a listing cell %j is written as quoted text a spreadsheet does not run", async (caller) => {
     const chunks: string[] = [];
-    await streamListing(ctxWriting(chunks), "csv", {
+    await streamListing(ctxWriting(chunks), {
       what: "changes",
       columns: [
         { header: "Caller", value: (c: { caller: string }) => c.caller },
         { header: "Count", value: () => 3 },
       ],
       fetch: async () => ({ items: [{ caller }] }),
-      json: (c) => c,
     });
     const text = chunks.join("");
     const [row] = parseCsv(text);
