@@ -18,13 +18,13 @@ export interface Progress {
   stop(): void;
 }
 
-export function progressDisplay(ctx: CliContext, name: string): Progress {
+export function progressDisplay(ctx: CliContext): Progress {
   if (ctx.io.interactive) {
     let bar: SingleBar | undefined;
     return {
       update(done, total, line) {
         if (!bar) {
-          bar = terminalBar(ctx.io, `${name} [{bar}] {value}/{total} {line}`);
+          bar = terminalBar(ctx.io, `[{bar}] {line}`);
           bar.start(Math.max(total, 1), done, { line });
         }
         if (total !== bar.getTotal()) bar.setTotal(Math.max(total, 1));

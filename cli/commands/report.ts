@@ -82,7 +82,7 @@ export async function runReport(ctx: CliContext, options: ReportOptions): Promis
   const deps = ctx.reader.dependencies({ invocationId: "cli", functionName: "report" });
   const activity = ctx.reader.digest({ invocationId: "cli", functionName: "report" }, ctx.io.clock).findingActivity;
   // A bar on a terminal (done = resources whose changes are read), a line per step otherwise.
-  const display = progressDisplay(ctx, "report");
+  const display = progressDisplay(ctx);
   let resourcesDone = 0;
   let resourcesTotal = 0;
   const progress = (line: string) => display.update(resourcesDone, resourcesTotal, line);

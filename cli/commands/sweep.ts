@@ -81,7 +81,7 @@ export async function runSweep(ctx: CliContext, options: SweepOptions): Promise<
 
   const runs = new Map<string, SweepRun>();
   const deadline = startedAt.getTime() + options.timeout * 1000;
-  const progress = progressDisplay(ctx, "sweep");
+  const progress = progressDisplay(ctx);
   for (;;) {
     for (const subscriptionId of subscriptions) {
       if (runs.get(subscriptionId)?.finishedAt) continue;
