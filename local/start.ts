@@ -22,6 +22,7 @@ import { localStackDefaults, startLocalStack, STACK_OWNED_SETTINGS, type LocalSt
 import { caseStudySeed } from "./scenarios/caseStudies.js";
 import { caseStudySteps, ids } from "./scenarios/replay.js";
 import { waitUntilQuiet } from "./quiet.js";
+import { portFallbackLine, portOf } from "./portFallback.js";
 import { runtime } from "../shared/composition.js";
 import { loadConfig, SETTINGS } from "../shared/config.js";
 import { ConfigError } from "../shared/errors.js";
@@ -227,6 +228,9 @@ async function main(): Promise<void> {
   say(`  curl -sS -X POST -H "x-functions-key: ${started.keys.master}" -H "content-type: application/json" -d '{}' "${started.host.url}/admin/functions/nightlySweep"`);
   if (started.issueToken) say(`  App Service authentication is modelled (GW_ENABLE_ENTRA_AUTH): the API takes a bearer token instead of the key:\n  curl -sS -H "Authorization: Bearer ${started.issueToken()}" "${started.host.url}/api/findings"`);
   say(`Azurite: blob ${started.azurite.blobUrl}, queue ${started.azurite.queueUrl}, table ${started.azurite.tableUrl}`);
+  const a = started.azurite;
+  const moved = usualPorts ? portFallbackLine({ blob: portOf(a.blobUrl), queue: portOf(a.queueUrl), table: portOf(a.tableUrl), host: portOf(started.host.url), inbox: portOf(started.inbox.url) }) : undefined;
+  if (moved) say(moved);
   say(persist ? `Storage data is kept in ${path.relative(process.cwd(), PERSIST_FOLDER) || PERSIST_FOLDER}/ across restarts (--persist).` : "Storage data is in memory only (npm start -- --persist keeps it in .azurite/).");
   say("");
   say("Try it (the gateway image version, as Priya reads it):");

@@ -85,15 +85,21 @@ export function resetRuntime(options: { logDestination?: DestinationStream } = {
   logDestination = options.logDestination;
 }
 
-/** A runtime over an already validated config (the CLI resolves its own settings); `log` replaces the app's logger. */
-export function buildRuntime(config: Config, options: { readonly log?: Logger } = {}): Runtime {
+/**
+ * A runtime over an already validated config (the CLI resolves its own settings); `log` replaces
+ * the app's logger. `readOnlyStorage` (the CLI's read commands) creates no table and writes nothing.
+ */
+export function buildRuntime(config: Config, options: { readonly log?: Logger; readonly readOnlyStorage?: boolean } = {}): Runtime {
   const log = options.log ?? createLogger({ level: config.logLevel, ...(logDestination ? { destination: logDestination } : {}) });
   const isLocalArm = /^https:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(config.arm.endpoint);
   // Loopback ARM is the simulator: any bearer token does, so no Entra ID is needed locally.
   // @azure/identity, @azure/arm-compute and @azure/storage-blob load on first use, not at cold start (lazyAdapters.ts).
   const azureCredential = lazyDefaultAzureCredential();
   const armCredential = isLocalArm ? localSimulatorCredential() : azureCredential;
-  const storage: StorageConnection = "connectionString" in config.storage ? config.storage : { ...config.storage, credential: azureCredential };
+  const storage: StorageConnection = {
+    ...("connectionString" in config.storage ? config.storage : { ...config.storage, credential: azureCredential }),
+    ...(options.readOnlyStorage ? { readOnly: true } : {}),
+  };
   const newInventory = lazyArmInventoryFactory({
     credential: armCredential,
     endpoint: config.arm.endpoint,

@@ -10,14 +10,14 @@
 import { Command } from "commander";
 import { changeKey } from "../../shared/alerts/changeKey.js";
 import type { OutboxAlert } from "../../shared/ports.js";
-import type { CliContext } from "../context.js";
+import type { CliContext, ContextFor } from "../context.js";
+import { READ_STORAGE } from "../settings.js";
 
 export interface ResendOptions {
   readonly all?: boolean;
   readonly send?: boolean;
 }
 
-const when = (iso: string | undefined) => (iso ? iso.replace("T", " ").replace(/\.\d+Z$|Z$/, "Z") : undefined);
 
 async function owedAlerts(ctx: CliContext): Promise<OutboxAlert[]> {
   const { outbox } = ctx.app.dependencies({ invocationId: `cli-alerts-${ctx.io.clock.now().getTime()}`, functionName: "cli:alerts" });
@@ -30,13 +30,13 @@ function row(a: OutboxAlert) {
   return {
     AlertId: a.alertId,
     Reason: a.owedReason ?? (a.state === "failed" ? "failed" : "owed"),
-    OwedSince: when(a.owedSince),
+    OwedSince: a.owedSince,
     Attempts: a.attempts,
     Severity: f.severity,
     Rule: f.ruleId,
     Transition: a.transition.kind,
     Resource: f.resourceId.split("/").pop(),
-    Created: when(a.createdAt),
+    Created: a.createdAt,
     LastError: a.lastError?.slice(0, 120),
   };
 }
@@ -76,7 +76,7 @@ export async function runResend(ctx: CliContext, ids: readonly string[], options
   return figures && figures.owed > 0 ? 1 : 0;
 }
 
-export function alertsCommand(context: (command: Command) => CliContext): Command {
+export function alertsCommand(context: ContextFor): Command {
   const alerts = new Command("alerts").summary("list and resend the cards Teams still owes").description("The alert outbox: cards the webhook refused, that got no answer, or ran out of retries.");
   // The program configures its commands after they are built (output, exit override): pass that on.
   alerts.hook("preSubcommand", (parent, sub) => void sub.copyInheritedSettings(parent));
@@ -89,7 +89,7 @@ export function alertsCommand(context: (command: Command) => CliContext): Comman
     )
     .configureHelp({ showGlobalOptions: true })
     .action(async (_options: unknown, command: Command) => {
-      process.exitCode = await runOwed(context(command));
+      process.exitCode = await runOwed(context(command, READ_STORAGE));
     });
   alerts
     .command("resend")
@@ -101,7 +101,8 @@ export function alertsCommand(context: (command: Command) => CliContext): Comman
     .configureHelp({ showGlobalOptions: true })
     .addHelpText("after", "\nExamples:\n  gallery-watch alerts owed\n  gallery-watch alerts resend 3f2a…:1\n  gallery-watch alerts resend --all\n")
     .action(async (ids: string[], options: ResendOptions, command: Command) => {
-      process.exitCode = await runResend(context(command), ids, options);
+      // A resend delivers: it needs the webhooks and everything the sender reads.
+      process.exitCode = await runResend(context(command, "all"), ids, options);
     });
   return alerts;
 }

@@ -6,16 +6,17 @@
  */
 import { Command, Option } from "commander";
 import { changeQueryFrom, DEFAULT_CHANGES_SINCE, InvalidQueryError, listChanges, type ChangeView } from "../../shared/queries.js";
-import type { CliContext, GlobalOptions } from "../context.js";
-import { limitArgument, streamListing, type Column } from "./listing.js";
+import type { CliContext, ContextFor } from "../context.js";
+import { READ_STORAGE } from "../settings.js";
+import { limitArgument, PAGING_HELP, streamListing, type Column } from "./listing.js";
 
 export interface ChangesOptions {
   readonly since?: string;
   readonly until?: string;
   readonly caller?: string;
   readonly resourceGroup?: string;
-  readonly limit?: number;
-  readonly continuationToken?: string;
+  readonly maxItems?: number;
+  readonly nextToken?: string;
 }
 
 export const CHANGE_COLUMNS: ReadonlyArray<Column<ChangeView>> = [
@@ -31,7 +32,7 @@ export const CHANGE_COLUMNS: ReadonlyArray<Column<ChangeView>> = [
   { header: "ResourceId", value: (c) => c.resourceId },
 ];
 
-export async function runChanges(ctx: CliContext, format: GlobalOptions["output"], options: ChangesOptions): Promise<number> {
+export async function runChanges(ctx: CliContext, options: ChangesOptions): Promise<number> {
   let query;
   try {
     query = changeQueryFrom({ since: options.since, until: options.until, caller: options.caller, resourceGroup: options.resourceGroup }, ctx.io.clock.now());
@@ -40,37 +41,37 @@ export async function runChanges(ctx: CliContext, format: GlobalOptions["output"
     ctx.io.stderr(`ERROR: --${error.parameter}: ${error.reason}\n`);
     return 2;
   }
-  const deps = ctx.app.dependencies({ invocationId: `cli-changes-${ctx.io.clock.now().getTime()}`, functionName: "cli:changes" });
-  await streamListing(ctx, format, {
+  const deps = ctx.reader.dependencies({ invocationId: `cli-changes-${ctx.io.clock.now().getTime()}`, functionName: "cli:changes" });
+  await streamListing(ctx, {
     what: "changes",
-    columns: format === "table" ? CHANGE_COLUMNS.filter((c) => c.header !== "ResourceId") : CHANGE_COLUMNS,
+    columns: ctx.output.format === "table" ? CHANGE_COLUMNS.filter((c) => c.header !== "ResourceId") : CHANGE_COLUMNS,
     fetch: (limit, continuationToken) => listChanges(deps, query, { limit, ...(continuationToken ? { continuationToken } : {}) }),
-    ...(options.limit !== undefined ? { limit: options.limit } : {}),
-    ...(options.continuationToken ? { continuationToken: options.continuationToken } : {}),
-    json: (c) => c,
+    ...(options.maxItems !== undefined ? { limit: options.maxItems } : {}),
+    ...(options.nextToken ? { continuationToken: options.nextToken } : {}),
   });
   return 0;
 }
 
-export function changesCommand(context: (command: Command) => CliContext): Command {
+export function changesCommand(context: ContextFor): Command {
   return new Command("changes")
     .summary("list who changed what across resources")
     .description(
       "List the changes gallery-watch recorded across resources, newest first: when, who (name, UPN, app id), what, where, and ARM's correlation id. " +
-        "Sweeps and re-checks appear too (without a caller). Long listings stream page by page; with --limit, the output says when more match.",
+        "Sweeps and re-checks appear too (without a caller). Long listings stream page by page; with --max-items, stderr says when more match and gives the token to continue from.",
     )
     .configureHelp({ showGlobalOptions: true })
     .option("--since <time>", `changes since: an ISO time or a duration back from now (default: ${DEFAULT_CHANGES_SINCE})`)
     .option("--until <time>", "changes before: an ISO time or a duration back from now (default: now)")
     .option("--caller <who>", "only this caller: UPN, app (client) id, object id or display name, any case")
     .option("--resource-group <name>", "only resources in this resource group")
-    .addOption(new Option("--limit <n>", "print at most this many changes (default: all)").argParser(limitArgument))
-    .option("--continuation-token <token>", "continue a listing from the token a previous --output json printed")
+    .addOption(new Option("--max-items <n>", PAGING_HELP.maxItems).argParser(limitArgument))
+    .option("--next-token <token>", PAGING_HELP.nextToken)
     .addHelpText(
       "after",
-      "\nExamples:\n  gallery-watch changes\n  gallery-watch changes --since 24h --caller priya.patel@contoso.example\n  gallery-watch changes --since 2026-11-01 --resource-group rg-plant --output csv > plant-changes.csv\n",
+      "\nExamples:\n  gallery-watch changes\n  gallery-watch changes --since 24h --caller priya.patel@contoso.example\n  gallery-watch changes --since 2026-11-01 --resource-group rg-plant --output csv > plant-changes.csv\n" +
+        "  gallery-watch changes --since 7d --query \"[].{time: time, who: callerUpn, what: operation}\" --output yaml\n",
     )
     .action(async (options: ChangesOptions, command: Command) => {
-      process.exitCode = await runChanges(context(command), command.optsWithGlobals<GlobalOptions>().output, options);
+      process.exitCode = await runChanges(context(command, READ_STORAGE), options);
     });
 }

@@ -1,7 +1,7 @@
 /** `gallery-watch digest`: send the daily digest card now (the `nightlyDigest` timer's job, on demand). */
 import { Command } from "commander";
 import { sendDigest, type DigestOutcome } from "../../shared/digest.js";
-import type { CliContext } from "../context.js";
+import type { CliContext, ContextFor } from "../context.js";
 
 export interface DigestCommandOptions {
   readonly force?: boolean;
@@ -30,13 +30,13 @@ export function digestSummary(outcome: DigestOutcome): Record<string, string | n
 export async function runDigest(ctx: CliContext, options: DigestCommandOptions): Promise<number> {
   const outcome = await sendDigest(ctx.app.digest({ invocationId: "cli", functionName: "digest" }, ctx.io.clock), options.force ? { force: true } : {});
   const summary = digestSummary(outcome);
-  ctx.output.print({ json: summary, rows: [summary] });
+  ctx.output.print({ json: summary });
   if (outcome.status === "alreadySent") ctx.note(`Today's digest was already sent at ${outcome.sentAt}; --force sends another.`);
   if (outcome.status === "inProgress") ctx.note(`Another sender claimed today's digest at ${outcome.claimedAt} and is sending it; a claim left unsent for 5 minutes is retried.`);
   return 0;
 }
 
-export function digestCommand(context: (command: Command) => CliContext): Command {
+export function digestCommand(context: ContextFor): Command {
   return new Command("digest")
     .summary("send the daily digest card to Teams now")
     .description(
@@ -46,7 +46,8 @@ export function digestCommand(context: (command: Command) => CliContext): Comman
     )
     .configureHelp({ showGlobalOptions: true })
     .option("--force", "send it even if today's digest was already sent")
+    .addHelpText("after", "\nExamples:\n  gallery-watch digest\n  gallery-watch digest --force --output json\n")
     .action(async (options: DigestCommandOptions, command: Command) => {
-      process.exitCode = await runDigest(context(command), options);
+      process.exitCode = await runDigest(context(command, "all"), options);
     });
 }

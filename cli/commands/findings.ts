@@ -5,8 +5,9 @@
  */
 import { Command, Option } from "commander";
 import { findingQueryFrom, FINDING_RULES, FINDING_STATES, InvalidQueryError, listFindings, SEVERITIES, type FindingView } from "../../shared/queries.js";
-import type { CliContext, GlobalOptions } from "../context.js";
-import { limitArgument, streamListing, type Column } from "./listing.js";
+import type { CliContext, ContextFor } from "../context.js";
+import { READ_STORAGE } from "../settings.js";
+import { limitArgument, PAGING_HELP, streamListing, type Column } from "./listing.js";
 
 export interface FindingsOptions {
   readonly state?: string;
@@ -14,11 +15,9 @@ export interface FindingsOptions {
   readonly severity?: string;
   readonly subscription?: string;
   readonly since?: string;
-  readonly limit?: number;
-  readonly continuationToken?: string;
+  readonly maxItems?: number;
+  readonly nextToken?: string;
 }
-
-const day = (iso: string | undefined) => (iso ? iso.replace("T", " ").replace(/\.\d+Z$|Z$/, "Z").slice(0, 20) : undefined);
 
 export const FINDING_COLUMNS: ReadonlyArray<Column<FindingView>> = [
   { header: "Severity", value: (f) => f.severity },
@@ -26,13 +25,13 @@ export const FINDING_COLUMNS: ReadonlyArray<Column<FindingView>> = [
   { header: "Status", value: (f) => f.status },
   { header: "Resource", value: (f) => f.resourceName },
   { header: "Subscription", value: (f) => f.subscriptionId },
-  { header: "FirstSeen", value: (f) => day(f.firstSeenAt) },
-  { header: "Updated", value: (f) => day(f.updatedAt) },
+  { header: "FirstSeen", value: (f) => f.firstSeenAt },
+  { header: "Updated", value: (f) => f.updatedAt },
   { header: "Summary", value: (f) => f.summary, truncate: 60 },
   { header: "ResourceId", value: (f) => f.resourceId },
 ];
 
-export async function runFindings(ctx: CliContext, format: GlobalOptions["output"], options: FindingsOptions): Promise<number> {
+export async function runFindings(ctx: CliContext, options: FindingsOptions): Promise<number> {
   let query;
   try {
     query = findingQueryFrom({ state: options.state, rule: options.rule, severity: options.severity, subscription: options.subscription, since: options.since }, ctx.io.clock.now());
@@ -41,25 +40,24 @@ export async function runFindings(ctx: CliContext, format: GlobalOptions["output
     ctx.io.stderr(`ERROR: --${error.parameter}: ${error.reason}\n`);
     return 2;
   }
-  const deps = ctx.app.dependencies({ invocationId: `cli-findings-${ctx.io.clock.now().getTime()}`, functionName: "cli:findings" });
-  await streamListing(ctx, format, {
+  const deps = ctx.reader.dependencies({ invocationId: `cli-findings-${ctx.io.clock.now().getTime()}`, functionName: "cli:findings" });
+  await streamListing(ctx, {
     what: "findings",
     // Table output is for people: the id is long and the short name says which resource.
-    columns: format === "table" ? FINDING_COLUMNS.filter((c) => c.header !== "ResourceId") : FINDING_COLUMNS,
+    columns: ctx.output.format === "table" ? FINDING_COLUMNS.filter((c) => c.header !== "ResourceId") : FINDING_COLUMNS,
     fetch: (limit, continuationToken) => listFindings(deps, query, { limit, ...(continuationToken ? { continuationToken } : {}) }),
-    ...(options.limit !== undefined ? { limit: options.limit } : {}),
-    ...(options.continuationToken ? { continuationToken: options.continuationToken } : {}),
-    json: (f) => f,
+    ...(options.maxItems !== undefined ? { limit: options.maxItems } : {}),
+    ...(options.nextToken ? { continuationToken: options.nextToken } : {}),
   });
   return 0;
 }
 
-export function findingsCommand(context: (command: Command) => CliContext): Command {
+export function findingsCommand(context: ContextFor): Command {
   return new Command("findings")
     .summary("list the current findings across resources")
     .description(
       "List findings across every watched resource, newest update first. By default the ones not resolved (open, escalated, excepted). " +
-        "Long listings stream page by page; with --limit, the output says when more match.",
+        "Long listings stream page by page; with --max-items, stderr says when more match and gives the token to continue from.",
     )
     .configureHelp({ showGlobalOptions: true })
     .addOption(new Option("--state <state>", `${FINDING_STATES.join(", ")} or all; several separated by commas (default: open,escalated,excepted)`))
@@ -67,13 +65,15 @@ export function findingsCommand(context: (command: Command) => CliContext): Comm
     .addOption(new Option("--severity <severity>", "only this severity").choices(SEVERITIES))
     .option("--subscription <id>", "only findings on resources of this subscription (GUID)")
     .option("--since <time>", "only findings updated since: an ISO time (2026-11-24, 2026-11-24T08:00:00Z) or a duration back from now (7d, 12h)")
-    .addOption(new Option("--limit <n>", "print at most this many findings (default: all)").argParser(limitArgument))
-    .option("--continuation-token <token>", "continue a listing from the token a previous --output json printed")
+    .addOption(new Option("--max-items <n>", PAGING_HELP.maxItems).argParser(limitArgument))
+    .option("--next-token <token>", PAGING_HELP.nextToken)
     .addHelpText(
       "after",
-      "\nExamples:\n  gallery-watch findings\n  gallery-watch findings --state open --severity critical --output csv > open-critical.csv\n  gallery-watch findings --state all --rule scale-set-use --since 7d --output json\n",
+      "\nExamples:\n  gallery-watch findings\n  gallery-watch findings --state open --severity critical --output csv > open-critical.csv\n  gallery-watch findings --state all --rule scale-set-use --since 7d --output json\n" +
+        "  gallery-watch findings --query \"[?severity=='critical'].resourceId\" --output tsv\n" +
+        "  gallery-watch findings --max-items 50 --output json   (then --next-token <the token printed on stderr>)\n",
     )
     .action(async (options: FindingsOptions, command: Command) => {
-      process.exitCode = await runFindings(context(command), command.optsWithGlobals<GlobalOptions>().output, options);
+      process.exitCode = await runFindings(context(command, READ_STORAGE), options);
     });
 }

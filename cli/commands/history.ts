@@ -11,8 +11,9 @@ import { tryParseResourceId, type ResourceId } from "../../shared/domain/resourc
 import type { Finding } from "../../shared/domain/findings.js";
 import { describeActor, keyFacts, pointInTime, timeline, UnknownResourceError, type PointInTimeView, type TimelineEntry } from "../../shared/pointInTime.js";
 import type { ChangeRecord, SnapshotRecord } from "../../shared/ports.js";
-import type { CliContext, GlobalOptions } from "../context.js";
-import { formatTable, type Row } from "../output.js";
+import type { CliContext, ContextFor } from "../context.js";
+import { READ_STORAGE } from "../settings.js";
+import { formatTable, isoSeconds, type Row } from "../output.js";
 import { timeArgument } from "../time.js";
 
 /** Snapshots read to work out what each write changed; beyond it the output says so. */
@@ -38,7 +39,7 @@ export interface HistoryResult extends PointInTimeView {
 
 /** The whole history up to `asOf`: every page of changes, and the snapshots to tell what each write changed. */
 export async function readHistory(ctx: CliContext, id: ResourceId, asOf: string): Promise<{ result: HistoryResult; snapshotsTruncated: boolean }> {
-  const deps = ctx.app.dependencies({ invocationId: "cli", functionName: "history" });
+  const deps = ctx.reader.dependencies({ invocationId: "cli", functionName: "history" });
   const first = await pointInTime(deps, id, asOf, { limit: PAGE });
   const changes: ChangeRecord[] = [...first.changes];
   let token = first.continuationToken;
@@ -82,25 +83,25 @@ function findingRow(f: Finding): Row {
 function tableText(result: HistoryResult): string {
   const out: string[] = [];
   out.push(`Resource: ${result.resourceId}`);
-  out.push(`As of:    ${result.asOf}`);
-  if (result.deleted) out.push(`State:    DELETED at ${result.deletedAt ?? "?"} by ${result.deletedBy ? describeActor(result.deletedBy) : "unknown"} (the snapshot below is how it last was)`);
+  out.push(`As of:    ${isoSeconds(result.asOf)}`);
+  if (result.deleted) out.push(`State:    DELETED at ${result.deletedAt ? isoSeconds(result.deletedAt) : "?"} by ${result.deletedBy ? describeActor(result.deletedBy) : "unknown"} (the snapshot below is how it last was)`);
   else if (result.state === "notYetObserved") out.push("State:    not yet observed by gallery-watch at that time");
   else out.push("State:    present");
   out.push("");
   if (result.snapshot && result.facts) {
-    out.push(`Snapshot in force (observed ${result.snapshot.observedAt})`);
+    out.push(`Snapshot in force (observed ${isoSeconds(result.snapshot.observedAt)})`);
     out.push(formatTable(Object.entries(result.facts).map(([Fact, value]) => ({ Fact, Value: list(value) }))).trimEnd());
     out.push("");
   }
   out.push(`Timeline (${result.timeline.length} change${result.timeline.length === 1 ? "" : "s"}, newest first)`);
   out.push(result.timeline.length > 0 ? formatTable(result.timeline.map((e) => timelineRow(e))).trimEnd() : "(none)");
   out.push("");
-  out.push(`Findings as of ${result.asOf}`);
+  out.push(`Findings as of ${isoSeconds(result.asOf)}`);
   out.push(result.findings.length > 0 ? formatTable(result.findings.map(findingRow)).trimEnd() : "(none)");
   return `${out.join("\n")}\n`;
 }
 
-export async function runHistory(ctx: CliContext, format: GlobalOptions["output"], id: ResourceId, options: HistoryOptions): Promise<number> {
+export async function runHistory(ctx: CliContext, id: ResourceId, options: HistoryOptions): Promise<number> {
   const asOf = options.asOf ?? ctx.io.clock.now().toISOString();
   let read: Awaited<ReturnType<typeof readHistory>>;
   try {
@@ -111,16 +112,15 @@ export async function runHistory(ctx: CliContext, format: GlobalOptions["output"
     return 3;
   }
   const { result, snapshotsTruncated } = read;
-  if (format === "json") ctx.output.print({ json: result, rows: [] });
-  else if (format === "csv") ctx.output.print({ json: result, rows: result.timeline.map((e) => ({ ...timelineRow(e), ObservedAt: e.observedAt, ContentHash: e.contentHash ?? "" })) });
-  else ctx.io.stdout(tableText(result));
-  if (format === "csv") ctx.note("csv holds the timeline; --output json has the snapshot and the findings too.");
+  // json and yaml: everything; table: the page above; csv and tsv: the timeline.
+  ctx.output.print({ json: result, rows: result.timeline.map((e) => ({ ...timelineRow(e), ObservedAt: e.observedAt, ContentHash: e.contentHash ?? "" })), text: tableText(result) });
+  if (ctx.output.format === "csv" || ctx.output.format === "tsv") ctx.note(`${ctx.output.format} holds the timeline; --output json has the snapshot and the findings too.`);
   if (snapshotsTruncated) ctx.warn(`"what changed" is worked out from the newest ${SNAPSHOT_LIMIT} snapshots; older writes show no differences.`);
   if (result.deleted) ctx.warn(`${result.resourceId} was deleted at ${result.deletedAt ?? "?"} (as of ${asOf}).`);
   return 0;
 }
 
-export function historyCommand(context: (command: Command) => CliContext): Command {
+export function historyCommand(context: ContextFor): Command {
   return new Command("history")
     .summary("one resource's snapshot, timeline of changes (who, what) and findings, now or at a time")
     .description(
@@ -137,6 +137,6 @@ export function historyCommand(context: (command: Command) => CliContext): Comma
         "  gallery-watch history <id> --as-of 7d --output json\n",
     )
     .action(async (id: ResourceId, options: HistoryOptions, command: Command) => {
-      process.exitCode = await runHistory(context(command), command.optsWithGlobals<GlobalOptions>().output, id, options);
+      process.exitCode = await runHistory(context(command, READ_STORAGE), id, options);
     });
 }

@@ -6,7 +6,8 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { imageInventory, OS_STATE_FILTERS, type InventoryDefinition, type OsStateFilter } from "../../shared/inventory.js";
-import type { CliContext } from "../context.js";
+import type { CliContext, ContextFor } from "../context.js";
+import { READ_WATCHED } from "../settings.js";
 import type { Row } from "../output.js";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -62,7 +63,7 @@ export async function runImages(ctx: CliContext, options: ImagesOptions): Promis
     ctx.warn(`subscription ${options.subscription} is not in GW_WATCHED_SUBSCRIPTIONS; gallery-watch stores nothing for it.`);
   }
   const subscriptions = options.subscription ? [options.subscription] : config.subscriptions;
-  const deps = ctx.app.dependencies({ invocationId: "cli", functionName: "images" });
+  const deps = ctx.reader.dependencies({ invocationId: "cli", functionName: "images" });
   const definitions: InventoryDefinition[] = [];
   let token: string | undefined;
   do {
@@ -82,7 +83,7 @@ export async function runImages(ctx: CliContext, options: ImagesOptions): Promis
   return 0;
 }
 
-export function imagesCommand(context: (command: Command) => CliContext): Command {
+export function imagesCommand(context: ContextFor): Command {
   return new Command("images")
     .summary("the image inventory: definitions, versions, regions and replicas, sharing, end of life, scale sets using them")
     .description(
@@ -95,6 +96,6 @@ export function imagesCommand(context: (command: Command) => CliContext): Comman
     .addOption(new Option("--subscription <id>", "only this subscription (GUID)").argParser(subscriptionArgument))
     .addHelpText("after", "\nExamples:\n  gallery-watch images\n  gallery-watch images --os-state all --output csv > images.csv\n")
     .action(async (options: ImagesOptions, command: Command) => {
-      process.exitCode = await runImages(context(command), options);
+      process.exitCode = await runImages(context(command, READ_WATCHED), options);
     });
 }

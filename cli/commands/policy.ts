@@ -27,7 +27,8 @@ import {
 } from "../../shared/domain/policyExport.js";
 import { POLICY_ASSIGNMENT_SCHEMA, POLICY_DEFINITION_SCHEMA, POLICY_SCHEMA_AJV_OPTIONS } from "../../shared/policyDefinitionSchema.js";
 import type { ResourceStore } from "../../shared/ports.js";
-import type { CliContext } from "../context.js";
+import type { CliContext, ContextFor } from "../context.js";
+import { READ_WATCHED } from "../settings.js";
 
 export const EFFECT_CHOICES = ["deny", "audit"] as const;
 
@@ -136,7 +137,7 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 export async function runPolicy(ctx: CliContext, options: PolicyOptions): Promise<number> {
   const { config } = ctx.settings;
-  const resources = ctx.app.dependencies({ invocationId: "cli", functionName: "policy" }).resources;
+  const resources = ctx.reader.dependencies({ invocationId: "cli", functionName: "policy" }).resources;
   const snapshots = await storedSnapshots(resources, config.subscriptions);
   ctx.log.info({ snapshots: snapshots.length, subscriptions: config.subscriptions }, "stored resources read");
 
@@ -194,7 +195,7 @@ export async function runPolicy(ctx: CliContext, options: PolicyOptions): Promis
   return 0;
 }
 
-export function policyCommand(context: (command: Command) => CliContext): Command {
+export function policyCommand(context: ContextFor): Command {
   return new Command("policy")
     .summary("write a companion Azure Policy from what gallery-watch knows")
     .description(
@@ -206,8 +207,8 @@ export function policyCommand(context: (command: Command) => CliContext): Comman
     .configureHelp({ showGlobalOptions: true })
     .requiredOption("--out <file>", "where to write the definition (e.g. policy.json); the assignment goes to policy.assignment.json beside it")
     .addOption(new Option("--effect <effect>", "what Azure does with a matching request").choices(EFFECT_CHOICES).default("deny"))
-    .addHelpText("after", "\nExamples:\n  gallery-watch sweep --wait && gallery-watch policy --out policy.json\n  gallery-watch policy --out policy.json --effect audit --output json\n")
+    .addHelpText("after", "\nExamples:\n  gallery-watch policy --out policy.json\n  gallery-watch policy --out policy.json --effect audit --output json\n  gallery-watch sweep --wait && gallery-watch policy --out policy.json\n")
     .action(async (options: PolicyOptions, command: Command) => {
-      process.exitCode = await runPolicy(context(command), options);
+      process.exitCode = await runPolicy(context(command, [...READ_WATCHED, "GW_MAX_REGIONS", "GW_EXCEPTION_TAG"]), options);
     });
 }

@@ -1,8 +1,9 @@
 /** `gallery-watch reindex`: rebuild the index tables from the primary tables (shared/reindex.ts). */
 import { Command } from "commander";
-import { SingleBar } from "cli-progress";
+import type { SingleBar } from "cli-progress";
+import { terminalBar } from "../progress.js";
 import { reindex, type ReindexProgress, type ReindexResult } from "../../shared/reindex.js";
-import type { CliContext, CliIo } from "../context.js";
+import type { CliContext, CliIo, ContextFor } from "../context.js";
 
 export interface ReindexCommandOptions {
   readonly index?: string[];
@@ -13,12 +14,10 @@ export interface ReindexCommandOptions {
  * terminal width and redraw throttling); one line per index otherwise, so logs stay readable.
  */
 function terminalProgress(io: CliIo): ReindexProgress {
-  // cli-progress draws through a stream; this one writes to the CLI's stderr.
-  const stream = { write: (chunk: string) => (io.stderr(chunk), true), isTTY: true, columns: process.stderr.columns ?? 100 } as unknown as NodeJS.WritableStream;
   let bar: SingleBar | undefined;
   return {
     start(name, total, scanned) {
-      bar = new SingleBar({ stream, format: `${name.padEnd(16)} [{bar}] {percentage}% | {value}/{total} rows | {rebuilt} rebuilt`, hideCursor: false, clearOnComplete: false });
+      bar = terminalBar(io, `${name.padEnd(16)} [{bar}] {percentage}% | {value}/{total} rows | {rebuilt} rebuilt`);
       bar.start(total ?? 0, scanned, { rebuilt: 0 });
     },
     advance(_name, scanned, rebuilt) {
@@ -55,7 +54,7 @@ export async function runReindex(ctx: CliContext, options: ReindexCommandOptions
   return 0;
 }
 
-export function reindexCommand(context: (command: Command) => CliContext): Command {
+export function reindexCommand(context: ContextFor): Command {
   return new Command("reindex")
     .summary("rebuild the index tables from the primary tables")
     .description(
@@ -65,7 +64,8 @@ export function reindexCommand(context: (command: Command) => CliContext): Comma
     )
     .configureHelp({ showGlobalOptions: true })
     .option("--index <name...>", "only these indexes: FindingIndex, ChangeLog, AlertOutboxIndex")
+    .addHelpText("after", "\nExamples:\n  gallery-watch reindex\n  gallery-watch reindex --index FindingIndex ChangeLog --output json\n")
     .action(async (options: ReindexCommandOptions, command: Command) => {
-      process.exitCode = await runReindex(context(command), options);
+      process.exitCode = await runReindex(context(command, "all"), options);
     });
 }

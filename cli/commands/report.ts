@@ -14,7 +14,9 @@ import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { ChangeRecord, ResourceStore } from "../../shared/ports.js";
 import { changeEntry, isAuditableChange, type EvidenceData } from "../../shared/report/evidence.js";
 import { evidenceCounts, renderEvidence } from "../../shared/report/renderEvidence.js";
-import type { CliContext } from "../context.js";
+import type { CliContext, ContextFor } from "../context.js";
+import { progressDisplay } from "../progress.js";
+import { READ_WATCHED } from "../settings.js";
 
 export interface ReportOptions {
   readonly out: string;
@@ -77,20 +79,13 @@ export async function runReport(ctx: CliContext, options: ReportOptions): Promis
   const { config } = ctx.settings;
   const subscriptions = config.subscriptions.map((s) => s.toLowerCase());
   const watched = new Set(subscriptions);
-  const deps = ctx.app.dependencies({ invocationId: "cli", functionName: "report" });
-  const activity = ctx.app.digest({ invocationId: "cli", functionName: "report" }, ctx.io.clock).findingActivity;
-  let shown = "";
-  let shownAt = 0;
-  // A terminal gets one line rewritten in place; a pipe or a log file gets at most a line a second (and the last one).
-  const progress = (line: string, final = true) => {
-    if (line === shown) return;
-    const at = ctx.io.clock.now().getTime();
-    if (ctx.io.interactive) ctx.io.stderr(`\r\x1b[2K${line}`);
-    else if (final || at - shownAt >= 1000) ctx.note(line);
-    else return;
-    shown = line;
-    shownAt = at;
-  };
+  const deps = ctx.reader.dependencies({ invocationId: "cli", functionName: "report" });
+  const activity = ctx.reader.digest({ invocationId: "cli", functionName: "report" }, ctx.io.clock).findingActivity;
+  // A bar on a terminal (done = resources whose changes are read), a line per step otherwise.
+  const display = progressDisplay(ctx);
+  let resourcesDone = 0;
+  let resourcesTotal = 0;
+  const progress = (line: string) => display.update(resourcesDone, resourcesTotal, line);
 
   progress(`report: reading findings since ${since} …`);
   const [open, changed] = await Promise.all([deps.findings.open(), activity.changedSince(since)]);
@@ -110,15 +105,17 @@ export async function runReport(ctx: CliContext, options: ReportOptions): Promis
   // Resources named by a finding may be deleted now (currentIn lists only current ones); their changes belong in the pack too.
   for (const f of findings) keys.add(f.resourceKey);
   const resourceKeys = [...keys].sort();
-  const perResource = await inBatches(resourceKeys, 8, (key) => changesSince(deps.resources, key, since), (done) =>
-    progress(`report: reading changes: ${done}/${resourceKeys.length} resources`, done === resourceKeys.length),
-  );
+  resourcesTotal = resourceKeys.length;
+  const perResource = await inBatches(resourceKeys, 8, (key) => changesSince(deps.resources, key, since), (done) => {
+    resourcesDone = done;
+    progress(`report: reading changes: ${done}/${resourceKeys.length} resources`);
+  });
   const everyChange = perResource.flat();
   const changes = everyChange.filter(isAuditableChange);
 
   progress("report: reading sweep runs …");
   const sweepRuns = (await deps.sweepRuns.list({ since })).filter((r) => watched.has(r.subscriptionId.toLowerCase()));
-  if (ctx.io.interactive) ctx.io.stderr("\n");
+  display.stop();
 
   const notes: string[] = [];
   const omitted = everyChange.length - changes.length;
@@ -151,7 +148,7 @@ export async function runReport(ctx: CliContext, options: ReportOptions): Promis
   return 0;
 }
 
-export function reportCommand(context: (command: Command) => CliContext): Command {
+export function reportCommand(context: ContextFor): Command {
   return new Command("report")
     .summary("write an audit evidence pack (one offline HTML page)")
     .description(
@@ -169,6 +166,6 @@ export function reportCommand(context: (command: Command) => CliContext): Comman
     )
     .addHelpText("after", "\nExamples:\n  gallery-watch report --out evidence.html\n  gallery-watch report --out q2.html --since 2026-04-01 --output json\n")
     .action(async (options: ReportOptions, command: Command) => {
-      process.exitCode = await runReport(context(command), options);
+      process.exitCode = await runReport(context(command, READ_WATCHED), options);
     });
 }

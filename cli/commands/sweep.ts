@@ -7,8 +7,9 @@
 import { randomUUID } from "node:crypto";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { SweepRun } from "../../shared/ports.js";
-import type { CliContext } from "../context.js";
+import type { CliContext, ContextFor } from "../context.js";
 import type { Row } from "../output.js";
+import { progressDisplay } from "../progress.js";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const POLL_MS = 1_000;
@@ -80,22 +81,18 @@ export async function runSweep(ctx: CliContext, options: SweepOptions): Promise<
 
   const runs = new Map<string, SweepRun>();
   const deadline = startedAt.getTime() + options.timeout * 1000;
-  let shown = "";
+  const progress = progressDisplay(ctx);
   for (;;) {
     for (const subscriptionId of subscriptions) {
       if (runs.get(subscriptionId)?.finishedAt) continue;
       const run = await ctx.app.sweepRuns.get(subscriptionId, runId);
       if (run) runs.set(subscriptionId, run);
     }
-    const line = progressLine(runId, subscriptions, runs);
-    if (line !== shown) {
-      if (ctx.io.interactive) ctx.io.stderr(`\r\x1b[2K${line}`);
-      else ctx.note(line);
-      shown = line;
-    }
-    if (subscriptions.every((s) => runs.get(s)?.finishedAt)) break;
+    const finished = subscriptions.filter((s) => runs.get(s)?.finishedAt).length;
+    progress.update(finished, subscriptions.length, progressLine(runId, subscriptions, runs));
+    if (finished === subscriptions.length) break;
     if (ctx.io.clock.now().getTime() >= deadline) {
-      if (ctx.io.interactive) ctx.io.stderr("\n");
+      progress.stop();
       const waiting = subscriptions.filter((s) => !runs.get(s)?.finishedAt);
       const none = waiting.filter((s) => !runs.has(s));
       ctx.io.stderr(
@@ -107,7 +104,7 @@ export async function runSweep(ctx: CliContext, options: SweepOptions): Promise<
     }
     await ctx.io.sleep(POLL_MS);
   }
-  if (ctx.io.interactive) ctx.io.stderr("\n");
+  progress.stop();
 
   const results = subscriptions.map((s) => runs.get(s)!);
   ctx.output.print({ json: results, rows: results.map(sweepRow) });
@@ -117,7 +114,7 @@ export async function runSweep(ctx: CliContext, options: SweepOptions): Promise<
   return results.some((r) => r.status === "failed") ? 1 : 0;
 }
 
-export function sweepCommand(context: (command: Command) => CliContext): Command {
+export function sweepCommand(context: ContextFor): Command {
   return new Command("sweep")
     .summary("queue a sweep of the watched subscriptions now")
     .description(
@@ -130,6 +127,6 @@ export function sweepCommand(context: (command: Command) => CliContext): Command
     .addOption(new Option("--timeout <seconds>", "with --wait: give up after this many seconds (exit 1)").argParser(secondsArgument).default(900))
     .addHelpText("after", "\nExamples:\n  gallery-watch sweep --wait\n  gallery-watch sweep --subscription 7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f --wait --output json\n")
     .action(async (options: SweepOptions, command: Command) => {
-      process.exitCode = await runSweep(context(command), options);
+      process.exitCode = await runSweep(context(command, "all"), options);
     });
 }

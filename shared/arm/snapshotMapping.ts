@@ -40,11 +40,15 @@ export function toGallerySnapshot(id: ResourceId, gallery: Loose): GallerySnapsh
     sharing: {
       // Plain GETs and lists carry no sharingProfile (Gallery_Get.json, Gallery_ListBySubscription.json): unknown, never Private.
       permissions: (sharing?.permissions as string | undefined) ?? "Unknown",
+      // `$select=Permissions` lists groups when there are some (Gallery_Get_WithSelectPermissions.json)
+      // and none at all before the first `az sig share add` (recording test_create_vm_with_shared_gallery_image):
+      // absent groups are no groups, which the rule reads as shared with nobody (snapshots.ts `sharingReach`).
       groups: ((sharing?.groups ?? []) as Loose[]).map((g) => ({ type: String(g?.type ?? ""), ids: ((g?.ids ?? []) as unknown[]).map(String) })),
       ...(community
         ? {
             community: prune({
-              enabled: community.communityGalleryEnabled as boolean | undefined,
+              // Only a boolean counts: a missing or odd flag stays undefined, which is never read as "not public".
+              enabled: typeof community.communityGalleryEnabled === "boolean" ? community.communityGalleryEnabled : undefined,
               publicNames: ((community.publicNames ?? []) as unknown[]).map(String),
               publicNamePrefix: community.publicNamePrefix as string | undefined,
               publisherUri: community.publisherUri as string | undefined,

@@ -27,12 +27,42 @@ export interface GallerySnapshot extends SnapshotBase {
     /** Subscriptions / AAD tenants the gallery is shared with (Groups). */
     readonly groups: ReadonlyArray<{ readonly type: string; readonly ids: readonly string[] }>;
     readonly community?: {
+      /** ARM's `communityGalleryEnabled`: false until the gallery is published (see `sharingReach`). */
       readonly enabled?: boolean;
       readonly publicNames: readonly string[];
       readonly publicNamePrefix?: string;
       readonly publisherUri?: string;
     };
   };
+}
+
+/**
+ * Who outside the gallery's own RBAC can use its images, as ARM reports the sharing profile:
+ * - `public`: Community with `communityGalleryEnabled: true`. Learn, "Share images by using a
+ *   community gallery": enabling (`az sig share enable-community`, POST /share EnableCommunity)
+ *   is when Azure creates the public `Microsoft.Compute/CommunityGalleries` proxies, usable by
+ *   anyone with an Azure subscription.
+ * - `communityPrepared`: Community with `communityGalleryEnabled: false` — what Azure answers right
+ *   after `az sig create --permissions Community` (azure-cli recording
+ *   test_community_gallery_operations: public names assigned, `communityGalleryEnabled: false`).
+ *   Nothing is public yet; one enable by an Owner or Compute Gallery Sharing Admin publishes it.
+ *   Only an explicit `false` proves that: a Community profile without the flag is taken as public.
+ * - `groups`: direct shared with at least one subscription or tenant (Learn, "Share a gallery with
+ *   all users in a subscription or tenant": every user there gets read access).
+ * - `nobody`: Private, or Groups with no subscription or tenant yet. Direct sharing grants access
+ *   only to the subscriptions and tenants added with `az sig share add`; a Groups gallery is
+ *   created that way and starts with none (recording test_create_vm_with_shared_gallery_image:
+ *   `$select=Permissions` answers `{"permissions":"Groups"}`, no `groups`), so it shares with no one.
+ * - `unknown`: ARM's answer carried no sharing profile, or a permission this code does not know.
+ */
+export type SharingReach = "public" | "communityPrepared" | "groups" | "nobody" | "unknown";
+
+export function sharingReach(sharing: GallerySnapshot["sharing"]): SharingReach {
+  const permissions = sharing.permissions.toLowerCase();
+  if (permissions === "community") return sharing.community?.enabled === false ? "communityPrepared" : "public";
+  if (permissions === "groups") return sharing.groups.some((g) => g.ids.length > 0) ? "groups" : "nobody";
+  if (permissions === "private") return "nobody";
+  return "unknown";
 }
 
 export interface ImageDefinitionSnapshot extends SnapshotBase {

@@ -1,20 +1,34 @@
 /**
  * The one place that creates Table clients. A connection string (Azurite locally) or an account
- * endpoint with a TokenCredential (managed identity in Azure). Tables are created on first use.
+ * endpoint with a TokenCredential (managed identity in Azure). Tables are created on first use,
+ * except on a read-only connection (the CLI's read commands): those make no create or write
+ * request, so an identity with only Storage Table Data Reader may run them (creating a table needs
+ * `tableServices/tables/write`, which that role does not hold: Learn, "Azure built-in roles for
+ * Storage", Storage Table Data Reader).
  * Storage errors leave here as StorageError / ConcurrentUpdateError naming table and operation.
  */
 import { TableClient, type TableEntityResult, type TableEntity } from "@azure/data-tables";
 import type { TokenCredential } from "@azure/core-auth";
 import { ConcurrentUpdateError, StorageError } from "../errors.js";
 
-export type StorageConnection =
+export type StorageConnection = (
   | { readonly connectionString: string }
-  | { readonly tableEndpoint: string; readonly queueEndpoint: string; readonly credential: TokenCredential };
+  | { readonly tableEndpoint: string; readonly queueEndpoint: string; readonly credential: TokenCredential }
+) & {
+  /** Read only: no table is created (a missing one reads as empty), nothing is written. */
+  readonly readOnly?: boolean;
+};
 
 const TIMEOUT_MS = 15_000;
 const clients = new Map<string, Promise<TableClient>>();
 /** The clients by table name, so a table lost under a running app (a restarted Azurite, a deleted table) is created again. */
 const byName = new Map<string, TableClient>();
+/**
+ * Clients of read-only connections: a table they find missing holds no rows, so a read answers
+ * empty (each command then says nothing is stored yet in its own words); creating it is the app's job.
+ */
+const readOnlyClients = new WeakSet<TableClient>();
+const missingTableReadsEmpty = (client: TableClient, error: unknown) => isTableNotFound(error) && readOnlyClients.has(client);
 
 export function isLoopback(url: string): boolean {
   try {
@@ -26,7 +40,7 @@ export function isLoopback(url: string): boolean {
 
 /** A client for `name`, creating the table if needed; cached per connection and name. */
 export function openTable(conn: StorageConnection, name: string): Promise<TableClient> {
-  const cacheKey = `${"connectionString" in conn ? conn.connectionString : conn.tableEndpoint}|${name}`;
+  const cacheKey = `${"connectionString" in conn ? conn.connectionString : conn.tableEndpoint}|${name}${conn.readOnly ? "|read-only" : ""}`;
   let client = clients.get(cacheKey);
   if (!client) {
     client = create(conn, name);
@@ -45,6 +59,10 @@ async function create(conn: StorageConnection, name: string): Promise<TableClien
           retryOptions,
         })
       : new TableClient(conn.tableEndpoint, name, conn.credential, { retryOptions, allowInsecureConnection: isLoopback(conn.tableEndpoint) });
+  if (conn.readOnly) {
+    readOnlyClients.add(client);
+    return client;
+  }
   await call(name, "createTable", () => client.createTable());
   byName.set(name, client);
   return client;
@@ -80,7 +98,7 @@ export async function call<T>(table: string, operation: string, fn: (abortSignal
 
 export async function getOrUndefined<T extends object>(client: TableClient, pk: string, rk: string): Promise<TableEntityResult<T> | undefined> {
   return call(client.tableName, "getEntity", (abortSignal) =>
-    client.getEntity<T>(pk, rk, { abortSignal }).catch((error: unknown) => (statusOf(error) === 404 && !isTableNotFound(error) ? undefined : Promise.reject(error))),
+    client.getEntity<T>(pk, rk, { abortSignal }).catch((error: unknown) => ((statusOf(error) === 404 && !isTableNotFound(error)) || missingTableReadsEmpty(client, error) ? undefined : Promise.reject(error))),
   );
 }
 
@@ -107,11 +125,15 @@ export async function insertIfAbsent(client: TableClient, entity: TableEntity<ob
 export async function listAll<T extends object>(client: TableClient, filter: string, top?: number): Promise<Array<TableEntityResult<T>>> {
   const out: Array<TableEntityResult<T>> = [];
   await call(client.tableName, "listEntities", async () => {
-    for await (const page of client.listEntities<T>({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(top ?? 1000, 1000) })) {
-      for (const entity of page) {
-        out.push(entity);
-        if (top !== undefined && out.length >= top) return;
+    try {
+      for await (const page of client.listEntities<T>({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(top ?? 1000, 1000) })) {
+        for (const entity of page) {
+          out.push(entity);
+          if (top !== undefined && out.length >= top) return;
+        }
       }
+    } catch (error) {
+      if (!missingTableReadsEmpty(client, error)) throw error;
     }
   });
   return out;

@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
+import { parse as parseYaml } from "yaml";
 import { startLocalStack, type LocalStack } from "../../local/stack.js";
 import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { STACK_FILE_VARIABLE, stackStateOf, writeStackState } from "../../local/stackState.js";
@@ -78,7 +79,8 @@ describe("gallery-watch digest", () => {
 
     const third = await cli(["digest"], envOfStack());
     expect(third.code).toBe(0);
-    expect(third.stdout).toMatch(/^digestId\s+status\s+sentAt/m);
+    // One header style across commands: the JSON key with its first letter upper-cased, as az's tables.
+    expect(third.stdout).toMatch(/^DigestId\s+Status\s+SentAt/m);
     expect(third.stdout).toContain("alreadySent");
     expect(third.stderr).toContain("already sent");
 
@@ -111,4 +113,64 @@ describe("gallery-watch sweep", () => {
     expect(row).toMatch(new RegExp(`^${stack.subscriptionId},queued,cli-`));
     expect(rest).toEqual([]);
   });
+});
+
+describe("az's conventions, through the real binary against the stack", () => {
+  // After the sweep above, the stack holds the case studies' findings.
+  it("every output form of one listing carries the same findings, and --query shapes the result before formatting", async () => {
+    const json = JSON.parse((await cli(["findings", "--state", "all", "--output", "json"], envOfStack())).stdout) as Array<{ fingerprint: string; resourceId: string; severity: string }>;
+    expect(json.length).toBeGreaterThan(0);
+    const yaml = await cli(["findings", "--state", "all", "--output", "yaml"], envOfStack());
+    expect(yaml.code).toBe(0);
+    expect(parseYaml(yaml.stdout)).toEqual(json);
+    // Not a terminal: jsonc and yamlc are not coloured, so a pipe reads them as json and yaml.
+    expect(JSON.parse((await cli(["findings", "--state", "all", "--output", "jsonc"], envOfStack())).stdout)).toEqual(json);
+
+    const severity = json[0]!.severity;
+    const ofSeverity = json.filter((f) => f.severity === severity).map((f) => f.resourceId);
+    const tsv = await cli(["findings", "--state", "all", "--output", "tsv", "--query", `[?severity=='${severity}'].resourceId`], envOfStack());
+    expect(tsv.code).toBe(0);
+    expect(tsv.stdout.trimEnd().split("\n")).toEqual(ofSeverity);
+    const count = await cli(["findings", "--state", "all", "--output", "json", "--query", "length(@)"], envOfStack());
+    expect(JSON.parse(count.stdout)).toBe(json.length);
+    const table = await cli(["findings", "--state", "all", "--query", "[].{rule: ruleId, at: updatedAt}"], envOfStack());
+    expect(table.stdout).toMatch(/^Rule\s+At$/m);
+    expect(table.stdout).toMatch(/\s\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/m);
+
+    const none = await cli(["findings", "--output", "none"], envOfStack());
+    expect(none).toMatchObject({ code: 0, stdout: "" });
+  }, 90_000);
+
+  it("exits 2 for usage errors, 3 for a resource never stored, 1 with the one-line way out when no stack runs", async () => {
+    const usage = await cli(["findings", "--output", "xml"], envOfStack());
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("Allowed choices are json, jsonc, table, tsv, yaml, yamlc, none, csv");
+    expect((await cli(["changes", "--max-items", "-1"], envOfStack())).code).toBe(2);
+
+    const missing = `/subscriptions/${stack.subscriptionId}/resourceGroups/rg-none/providers/Microsoft.Compute/galleries/noGallery`;
+    const notFound = await cli(["history", missing], envOfStack());
+    expect(notFound.code).toBe(3);
+    expect(notFound.stdout).toBe("");
+
+    // No stack, no storage setting, no local.settings.json in the directory: one line, the two ways out; no webhook named.
+    const alone = await cli(["findings"], { PATH: process.env.PATH, [STACK_FILE_VARIABLE]: noStackFile });
+    expect(alone.code).toBe(1);
+    expect(alone.stderr.trim()).toBe("ERROR: no local stack is running; start it with `npm start`, or pass `--storage-account <name>` (or set AzureWebJobsStorage).");
+  }, 60_000);
+
+  it("a read-only command runs without the settings it does not read (no Teams webhook, no watched subscriptions)", async () => {
+    const { GW_TEAMS_WEBHOOK_URL: _webhook, GW_WATCHED_SUBSCRIPTIONS: _subscriptions, ...storageOnly } = stack.settings;
+    const result = await cli(["changes", "--output", "json", "--max-items", "2"], { PATH: process.env.PATH, ...storageOnly, [STACK_FILE_VARIABLE]: noStackFile });
+    expect(result.stderr).not.toContain("ERROR");
+    expect(result.code).toBe(0);
+    expect(Array.isArray(JSON.parse(result.stdout))).toBe(true);
+  });
+
+  it("each command's --help has examples", async () => {
+    for (const command of ["sweep", "digest", "policy", "report", "history", "images", "findings", "changes", "reindex"]) {
+      const help = await cli([command, "--help"], { PATH: process.env.PATH, [STACK_FILE_VARIABLE]: noStackFile });
+      expect(help.code, command).toBe(0);
+      expect(help.stdout, command).toMatch(new RegExp(`Examples:\\n  gallery-watch ${command}`));
+    }
+  }, 60_000);
 });

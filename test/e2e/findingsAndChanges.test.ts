@@ -68,36 +68,42 @@ describe("gallery-watch findings", () => {
     expect(rows.find((r) => r.Rule === "lifecycle")?.Resource).toMatch(/^forensicsGallery\/memory-lab\//);
     // csv keeps the whole summary (table output truncates it), commas and all.
     expect(forensics!.Summary).toBe(open.find((f) => f.ruleId === "shared-outside")!.summary);
-    expect(Date.parse(forensics!.FirstSeen!.replace(" ", "T"))).not.toBeNaN();
+    // One timestamp form in every table, csv and tsv: ISO 8601 UTC to the second.
+    expect(forensics!.FirstSeen).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(forensics!.Updated).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
   });
 
   it("by default lists every finding not resolved, the excepted scale set included, and --state resolved the resolved ones", async () => {
     const all = await cli(["findings", "--output", "json"]);
     expect(all.code).toBe(0);
-    const listed = JSON.parse(all.stdout) as { items: Finding[]; truncated: boolean; count: number };
-    expect(listed.truncated).toBe(false);
-    expect(listed.items.map((f) => f.fingerprint).sort()).toEqual((await storedNotResolved()).map((f) => f.fingerprint).sort());
-    expect(listed.items.find((f) => f.ruleId === "scale-set-use")).toMatchObject({ status: "excepted", resourceId: ids(stack).saasScaleSet });
+    // A list, as az's list commands print; nothing more to page through, so no next token.
+    const listed = JSON.parse(all.stdout) as Finding[];
+    expect(all.stderr).not.toContain("Next token");
+    expect(listed.map((f) => f.fingerprint).sort()).toEqual((await storedNotResolved()).map((f) => f.fingerprint).sort());
+    expect(listed.find((f) => f.ruleId === "scale-set-use")).toMatchObject({ status: "excepted", resourceId: ids(stack).saasScaleSet });
 
-    const resolved = JSON.parse((await cli(["findings", "--state", "resolved", "--output", "json"])).stdout) as { items: Finding[] };
+    const resolved = JSON.parse((await cli(["findings", "--state", "resolved", "--output", "json"])).stdout) as Finding[];
     // Case study 1: Priya's extra regions were removed again; case study 3: the emergency version excluded from latest.
-    expect(resolved.items.map((f) => `${f.ruleId} ${parseResourceId(f.resourceId).image}`)).toEqual(expect.arrayContaining(["replication-breadth gateway-os", "selectable-as-latest emergency-specialized"]));
+    expect(resolved.map((f) => `${f.ruleId} ${parseResourceId(f.resourceId).image}`)).toEqual(expect.arrayContaining(["replication-breadth gateway-os", "selectable-as-latest emergency-specialized"]));
   });
 
-  it("table output is for people: short names, a truncated summary, and a note when --limit cuts the list", async () => {
-    const result = await cli(["findings", "--limit", "1"]);
+  it("table output is for people: short names, a truncated summary, and the next token on stderr when --max-items cuts the list", async () => {
+    const result = await cli(["findings", "--max-items", "1"]);
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^Severity\s+Rule\s+Status\s+Resource\s+Subscription\s+FirstSeen\s+Updated\s+Summary$/);
     expect(lines).toHaveLength(3);
-    expect(result.stderr).toContain("Showing the first 1 findings (--limit 1); more match.");
+    expect(result.stderr).toContain("Showing the first 1 findings (--max-items 1); more match.");
 
-    const json = JSON.parse((await cli(["findings", "--limit", "1", "--output", "json"])).stdout) as { items: unknown[]; truncated: boolean; continuationToken: string };
-    expect(json.items).toHaveLength(1);
-    expect(json.truncated).toBe(true);
-    const next = JSON.parse((await cli(["findings", "--limit", "1", "--output", "json", "--continuation-token", json.continuationToken])).stdout) as { items: Finding[] };
-    expect(next.items).toHaveLength(1);
-    expect(next.items[0]).not.toEqual(json.items[0]);
+    // As az's paged commands: the list on stdout, the token of the next page on stderr.
+    const first = await cli(["findings", "--max-items", "1", "--output", "json"]);
+    const page1 = JSON.parse(first.stdout) as Finding[];
+    expect(page1).toHaveLength(1);
+    const token = /^WARNING: Next token: (\S+)$/m.exec(first.stderr)?.[1];
+    expect(token).toBeDefined();
+    const next = JSON.parse((await cli(["findings", "--max-items", "1", "--output", "json", "--next-token", token!])).stdout) as Finding[];
+    expect(next).toHaveLength(1);
+    expect(next[0]!.fingerprint).not.toBe(page1[0]!.fingerprint);
   });
 
   it("refuses a malformed --since, naming what it accepts", async () => {
@@ -112,14 +118,14 @@ describe("gallery-watch changes", () => {
     const result = await cli(["changes", "--caller", CALLERS.priya.upn, "--output", "json"]);
     expect(result.stderr).not.toContain("ERROR");
     expect(result.code).toBe(0);
-    const listed = JSON.parse(result.stdout) as { items: Array<Record<string, string>>; truncated: boolean };
-    expect(listed.items.length).toBeGreaterThan(0);
-    expect(listed.items.every((c) => c.callerUpn === CALLERS.priya.upn && c.callerName === CALLERS.priya.name)).toBe(true);
-    expect(listed.items).toContainEqual(
+    const listed = JSON.parse(result.stdout) as Array<Record<string, string>>;
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.every((c) => c.callerUpn === CALLERS.priya.upn && c.callerName === CALLERS.priya.name)).toBe(true);
+    expect(listed).toContainEqual(
       expect.objectContaining({ resourceId: ids(stack).plantVersion, resourceGroup: "rg-plant", operation: "Microsoft.Compute/galleries/images/versions/write", correlationId: expect.any(String) }),
     );
     // Newest first.
-    expect([...listed.items.map((c) => c.time)].sort().reverse()).toEqual(listed.items.map((c) => c.time));
+    expect([...listed.map((c) => c.time)].sort().reverse()).toEqual(listed.map((c) => c.time));
 
     const table = await cli(["changes", "--caller", "Priya Patel"]);
     expect(table.code).toBe(0);

@@ -100,9 +100,9 @@ describe("gallery-watch report", () => {
     expect(existsSync(path.join(dir, "pack/table.html"))).toBe(true);
   });
 
-  it("refuses a --since it cannot read, naming the forms it takes", async () => {
+  it("refuses a --since it cannot read as a usage error (exit 2, as az), naming the forms it takes", async () => {
     const bad = await cli(["report", "--out", "pack/bad.html", "--since", "last tuesday"]);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("30d");
     expect(existsSync(path.join(dir, "pack/bad.html"))).toBe(false);
   });

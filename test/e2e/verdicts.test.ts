@@ -151,3 +151,44 @@ describe("events Azure really sends", () => {
     expect(view.findings).toEqual([]);
   });
 });
+
+describe("sharing as Azure reports it (azure-cli recordings test_community_gallery_operations, test_create_vm_with_shared_gallery_image)", () => {
+  const cardsFor = (gallery: string) => s.inbox.cards().map((c) => JSON.stringify(c.card)).filter((text) => text.includes(`gallery: ${gallery}`) && text.includes("shared-outside"));
+  const headline = (text: string) => text.match(/(Opened|Resolved|Escalated|De-escalated|Reopened): shared-outside \(\w+\)/)?.[0];
+  const specializedDefinition = { location: "westeurope", tags: { owner: "o", approver: "a" }, properties: { osType: "Linux", osState: "Specialized", hyperVGeneration: "V2", identifier: { publisher: "contoso", offer: "lab", sku: "1" } } };
+
+  it("`az sig create --permissions Community` is not public: no 'anyone in Azure' card before `az sig share enable-community`, one escalation at it", async () => {
+    const gallery = `${rg(s, "rg-forensics")}/galleries/publishLater`;
+    await armWrite(s.arm, CALLERS.sam, "PUT", gallery, {
+      location: "westeurope",
+      properties: { sharingProfile: { permissions: "Community", communityGalleryInfo: { publisherUri: "https://contoso.example", publisherContact: "lab@contoso.example", eula: "https://contoso.example/eula", publicNamePrefix: "contosolab" } } },
+    }, { wait: true });
+    await armWrite(s.arm, CALLERS.sam, "PUT", `${gallery}/images/memory-capture`, specializedDefinition, { wait: true });
+    await waitUntilQuiet(s);
+    const before = cardsFor("publishLater");
+    expect(before.map(headline)).toEqual(["Opened: shared-outside (medium)"]);
+    expect(before[0]).toContain("not public yet");
+    expect(before.join("")).not.toContain("anyone in Azure can use it");
+
+    await armWrite(s.arm, CALLERS.sam, "POST", `${gallery}/share`, { operationType: "EnableCommunity" }, { wait: true });
+    await waitUntilQuiet(s);
+    const after = cardsFor("publishLater").slice(before.length);
+    expect(after.map(headline)).toEqual(["Escalated: shared-outside (critical)"]);
+    expect(after[0]).toContain("anyone in Azure can use it");
+    expect(after[0]).toContain("medium → critical");
+  });
+
+  it("`az sig create --permissions Groups` shares with nobody until `az sig share add`: no card before, one (high) after", async () => {
+    const gallery = `${rg(s, "rg-forensics")}/galleries/directLater`;
+    await armWrite(s.arm, CALLERS.sam, "PUT", gallery, { location: "westeurope", properties: { sharingProfile: { permissions: "Groups" } } }, { wait: true });
+    await armWrite(s.arm, CALLERS.sam, "PUT", `${gallery}/images/memory-capture`, specializedDefinition, { wait: true });
+    await waitUntilQuiet(s);
+    expect(cardsFor("directLater")).toEqual([]);
+
+    await armWrite(s.arm, CALLERS.sam, "POST", `${gallery}/share`, { operationType: "Add", groups: [{ type: "Subscriptions", ids: [OTHER_SUB] }] }, { wait: true });
+    await waitUntilQuiet(s);
+    const after = cardsFor("directLater");
+    expect(after.map(headline)).toEqual(["Opened: shared-outside (high)"]);
+    expect(after[0]).toContain("shared with 1 other subscription(s)/tenant(s)");
+  });
+});

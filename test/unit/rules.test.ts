@@ -118,15 +118,31 @@ describe("governance-tags", () => {
 
 describe("shared-outside", () => {
   const specialized: RelatedResources = { definitions: [aDefinition()], versions: [] };
+  const generalizedOnly: RelatedResources = { definitions: [aDefinition({ osState: "Generalized" })], versions: [] };
+  // Sharing as Azure reports it: azure-cli recordings test_community_gallery_operations (Community
+  // created with communityGalleryEnabled false, true after enable-community) and
+  // test_create_vm_with_shared_gallery_image (Groups with no groups array before `share add`).
   it.each([
-    ["private", { permissions: "Private", groups: [] }, specialized, undefined],
-    ["shared to groups", { permissions: "Groups", groups: [{ type: "Subscriptions", ids: ["34a4ab42-0d72-47d9-bd1a-aed207386dac"] }] }, specialized, "high"],
-    ["community", { permissions: "Community", groups: [], community: { enabled: true, publicNames: ["gal-1a2b"] } }, specialized, "critical"],
-    ["community but no specialized definitions", { permissions: "Community", groups: [] }, { definitions: [aDefinition({ osState: "Generalized" })], versions: [] }, undefined],
-  ])("%s", (_label, sharing, related, severity) => {
+    ["private", { permissions: "Private", groups: [] }, specialized, undefined, undefined],
+    ["shared to groups", { permissions: "Groups", groups: [{ type: "Subscriptions", ids: ["34a4ab42-0d72-47d9-bd1a-aed207386dac"] }] }, specialized, "high", /shared with 1 other subscription\(s\)\/tenant\(s\)/],
+    ["Groups with no subscription or tenant yet (as created)", { permissions: "Groups", groups: [] }, specialized, undefined, undefined],
+    ["Groups whose only group lists no ids", { permissions: "Groups", groups: [{ type: "Subscriptions", ids: [] }] }, specialized, undefined, undefined],
+    ["community enabled (published)", { permissions: "Community", groups: [], community: { enabled: true, publicNames: ["gal-1a2b"] } }, specialized, "critical", /anyone in Azure can use it/],
+    ["community prepared (communityGalleryEnabled false, as created)", { permissions: "Community", groups: [], community: { enabled: false, publicNames: ["gal-1a2b"] } }, specialized, "medium", /not public yet/],
+    ["community without the enabled flag: not proven private, judged public", { permissions: "Community", groups: [], community: { publicNames: ["gal-1a2b"] } }, specialized, "critical", /anyone in Azure/],
+    ["community but no specialized definitions", { permissions: "Community", groups: [], community: { enabled: true, publicNames: [] } }, generalizedOnly, undefined, undefined],
+    ["community prepared, no specialized definitions", { permissions: "Community", groups: [], community: { enabled: false, publicNames: [] } }, generalizedOnly, undefined, undefined],
+  ])("%s", (_label, sharing, related, severity, summary) => {
     const v = fire("shared-outside", aGallery({ sharing: sharing as never }), related);
     expect(v?.severity).toBe(severity);
+    if (summary) expect(v?.summary).toMatch(summary);
     if (v) expect(v.remediation.commands[0]).toBe("az sig share reset --resource-group rg --gallery-name gal --subscription 00000000-1111-2222-3333-444444444444");
+  });
+
+  it("a prepared Community gallery is never called public or shared with 0", () => {
+    const v = fire("shared-outside", aGallery({ sharing: { permissions: "Community", groups: [], community: { enabled: false, publicNames: ["gal-1a2b"] } } }), specialized)!;
+    expect(v.summary).not.toMatch(/anyone in Azure can use it|shared with 0/);
+    expect(v.facts.reach).toBe("Community prepared, not public yet");
   });
 
   it("names the groups it is shared with", () => {

@@ -103,6 +103,44 @@ describe("a severity drop is its own transition", () => {
   });
 });
 
+describe("Community sharing is judged as Azure reports it", () => {
+  const prepared = aGallery({ sharing: { permissions: "Community", groups: [], community: { enabled: false, publicNames: ["gal-1a2b"] } } });
+
+  it("created prepared (communityGalleryEnabled false): a medium card that says it is not public; enabling escalates to critical with its own card saying what changed", () => {
+    const step = history();
+    const [opened] = step(prepared, specialized);
+    expect(opened).toMatchObject({ kind: "opened", alert: true });
+    expect(opened!.after.severity).toBe("medium");
+    expect(cardText(opened!)).not.toContain("anyone in Azure can use it");
+
+    const [published] = step(community, specialized);
+    expect(published).toMatchObject({ kind: "escalated", alert: true });
+    expect([published!.before?.severity, published!.after.severity]).toEqual(["medium", "critical"]);
+    const text = cardText(published!);
+    expect(text).toContain("Escalated: shared-outside (critical)");
+    expect(text).toContain("anyone in Azure can use it");
+    expect(text).toContain("medium → critical");
+    expect(text).toContain("Community prepared, not public yet → public: anyone in Azure");
+  });
+
+  it("a Groups gallery raises nothing until a subscription is added, then opens high", () => {
+    const step = history();
+    expect(step(aGallery({ sharing: { permissions: "Groups", groups: [] } }), specialized)).toEqual([]);
+    const [opened] = step(groups, specialized);
+    expect(opened).toMatchObject({ kind: "opened" });
+    expect(opened!.after.severity).toBe("high");
+    expect(opened!.after.summary).toContain("shared with 1 other subscription(s)/tenant(s)");
+  });
+
+  it("removing the last subscription resolves, saying who it was shared with", () => {
+    const step = history();
+    step(groups, specialized);
+    const [resolved] = step(aGallery({ sharing: { permissions: "Groups", groups: [] } }), specialized);
+    expect(resolved?.kind).toBe("resolved");
+    expect(resolved!.after.summary).toContain("shared with no subscription or tenant now (was shared with Subscriptions:34a4ab42-0d72-47d9-bd1a-aed207386dac)");
+  });
+});
+
 describe("autoscaling is not an escalation", () => {
   const related: RelatedResources = { definition: aDefinition(), definitions: [], versions: [] };
   it("a flagged scale set going 10 → 12 → 9 instances raises no card", () => {
