@@ -48,6 +48,24 @@ async function everyPage<T>(first: (token: string | undefined) => Promise<Page<T
 }
 
 describe("times and parameters", () => {
+  it("bounds every time to what can be stored, and refuses absurd ones naming the parameter (no 500, no silent 0 items)", () => {
+    // Beyond any date: a 400 naming the parameter, not a RangeError (a 500).
+    for (const [value, parameter] of [["1000000000000000000000d", "since"], ["9".repeat(400) + "d", "until"], ["3652501d", "asOf"]] as const) {
+      expect(() => parseTimeOrDuration(value, NOW, parameter)).toThrow(InvalidQueryError);
+      expect(() => parseTimeOrDuration(value, NOW, parameter)).toThrow(new RegExp(`^${parameter}: `));
+    }
+    // Before anything stored: clamped to 1970 (keys count from it), so the query still finds everything.
+    expect(parseTimeOrDuration("99999d", NOW)).toBe("1970-01-01T00:00:00.000Z");
+    expect(parseTimeOrDuration("1900-01-01", NOW)).toBe("1970-01-01T00:00:00.000Z");
+    expect(parseTimeOrDuration("0001-01-01T00:00:00Z", NOW)).toBe("1970-01-01T00:00:00.000Z");
+    // After anything ARM's clock could stamp: a day from now.
+    expect(parseTimeOrDuration("9999-12-31", NOW, "until")).toBe("2026-11-25T12:00:00.000Z");
+    expect(changeQueryFrom({ since: "99999d", until: "9999-12-31" }, NOW)).toMatchObject({ since: "1970-01-01T00:00:00.000Z", until: "2026-11-25T12:00:00.000Z" });
+    expect(() => changeQueryFrom({ since: "1000000000000000000000d" }, NOW)).toThrow(/^since: /);
+    // A space for the T, as people type it (and as `report --since` took it).
+    expect(parseTimeOrDuration("2026-11-01 08:30", NOW)).toBe("2026-11-01T08:30:00.000Z");
+  });
+
   it("reads durations back from now and ISO times (a date alone, or no offset, is UTC)", () => {
     expect(parseDuration("7d")).toBe(7 * 86_400_000);
     expect(parseDuration("1d12h")).toBe(36 * 3_600_000);
