@@ -22,6 +22,8 @@ import { createWorkflowsTeamsNotifier } from "./alerts/workflowsTeamsNotifier.js
 import { deliverAlerts, type DeliveryFigures } from "./alerts/deliverAlerts.js";
 import { createTableFindingActivity } from "./storage/tableFindingActivity.js";
 import { createTableDigestLog } from "./storage/tableDigestLog.js";
+import { createTableReadBudget } from "./storage/tableReadBudget.js";
+import { ReadBudget } from "./arm/readBudget.js";
 import { handleResourceEvent, type EventSettings } from "./handleResourceEvent.js";
 import type { DigestDependencies } from "./digest.js";
 import type { RedriveDependencies } from "./deadLetters.js";
@@ -99,6 +101,8 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
     ...(config.arm.caCertPem ? { caCertPem: config.arm.caCertPem } : {}),
     timeoutMs: config.arm.timeoutMs,
     maxRetries: config.arm.maxRetries,
+    // One principal, one ARM read bucket, however many instances run: the budget is kept in storage (shared/arm/readBudget.ts).
+    readBudget: new ReadBudget({ shared: createTableReadBudget(storage, config.tablePrefix) }),
   });
   const resources = createTableResourceStore(storage, config.tablePrefix);
   const findings = createTableFindingStore(storage, config.tablePrefix);
