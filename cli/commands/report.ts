@@ -30,7 +30,7 @@ export function parseSince(value: string, now: Date): string {
   try {
     since = parseTimeOrDuration(value, now);
   } catch (error) {
-    if (error instanceof InvalidQueryError) throw new InvalidArgumentError(`${error.reason}.`);
+    if (error instanceof InvalidQueryError) throw new InvalidArgumentError(`${error.reason}; a report usually covers 30d, 2w or since a date (2026-04-01).`);
     throw error;
   }
   if (Date.parse(since) > now.getTime()) throw new InvalidArgumentError(`${value} is in the future.`);
