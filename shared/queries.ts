@@ -105,6 +105,13 @@ export function parseLimit(value: string | undefined, fallback = DEFAULT_PAGE_SI
   return Number(value);
 }
 
+/** A page size that may be left out (the use case then chooses): absent → undefined, else 1..max. */
+export function parseOptionalLimit(value: string | null | undefined, max: number): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (value.trim() === "") throw new InvalidQueryError("limit", `'' is not a whole number from 1 to ${max}`);
+  return parseLimit(value, DEFAULT_PAGE_SIZE, max);
+}
+
 /** `open`, `open,escalated`, `all`; default: every state but resolved. */
 export function parseStates(value: string | undefined): FindingStatus[] {
   if (value === undefined || value.trim() === "") return [...DEFAULT_FINDING_STATES];

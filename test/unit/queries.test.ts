@@ -11,6 +11,7 @@ import {
   listFindings,
   parseDuration,
   parseLimit,
+  parseOptionalLimit,
   parseTimeOrDuration,
   type ChangeView,
   type FindingView,
@@ -213,5 +214,14 @@ describe("listChanges", () => {
     const { sizes, items } = await everyPage((token) => listChanges({ resources: store }, query, { limit: 20, ...(token ? { continuationToken: token } : {}) }));
     expect(sizes).toEqual([20, 20, 5]);
     expect(items.map((c) => c.eventId)).toEqual(Array.from({ length: 45 }, (_, i) => `e${44 - i}`));
+  });
+});
+
+describe("one limit parser for every query", () => {
+  it("an optional limit: absent stays absent, else a whole number from 1 to the endpoint's most", () => {
+    expect(parseOptionalLimit(null, 500)).toBeUndefined();
+    expect(parseOptionalLimit(undefined, 500)).toBeUndefined();
+    expect(parseOptionalLimit("25", 500)).toBe(25);
+    for (const bad of ["", "0", "501", "2.5", "-1", "ten", "1e3"]) expect(() => parseOptionalLimit(bad, 500), bad).toThrow(/^limit: /);
   });
 });
