@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--events N --resources M] [--only rules|pipeline|trickle|sweep|storm|coldstart]`:
+ * `npm run bench [-- --quick] [--events N --resources M] [--only rules|pipeline|trickle|sweep|storm|coldstart|queries|budget]`:
  * prints figures beside their targets. The full size follows the issues: rules over 100,000
  * versions + 10,000 scale sets; a burst of 10,000 events over 1,000 resources (about 5 minutes:
  * Teams' 4 cards/s paces the last card); a trickle of 100 changes; a sweep of 10,000 versions.
@@ -10,6 +10,9 @@ import { benchPipeline } from "./pipeline.js";
 import { benchAutoscaleStorm, benchTrickle } from "./speed.js";
 import { benchSweep } from "./sweep.js";
 import { benchColdStart } from "./coldStart.js";
+import { benchQueries } from "./queries.js";
+import { benchSharedBudget } from "./sharedBudget.js";
+import { startAzurite } from "../local/azurite.js";
 import os from "node:os";
 
 const { values } = parseArgs({ options: { events: { type: "string" }, resources: { type: "string" }, only: { type: "string" }, quick: { type: "boolean", default: false } } });
@@ -36,4 +39,13 @@ if (want("trickle")) {
 if (want("sweep")) print("Sweep at ARM latency", await benchSweep(size.sweepVersions, size.sweepScaleSets, 80));
 if (want("storm")) print("Autoscale storm", await benchAutoscaleStorm(size.stormScaleSets, size.stormSeconds));
 if (want("coldstart")) print("Cold start of the function entry (fresh node processes)", await benchColdStart());
+if (want("queries")) print("Query API on the case-study store, any parameters", await benchQueries());
+if (want("budget")) {
+  const azurite = await startAzurite();
+  try {
+    print("ARM read budget shared by 3 instances through one Azurite table, against the simulated ARM's throttle", await benchSharedBudget(azurite.connectionString, 3, values.quick ? 500 : 1_500));
+  } finally {
+    await azurite.stop();
+  }
+}
 console.log(`\nload average after: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);

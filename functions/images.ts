@@ -2,6 +2,7 @@ import { httpFunction } from "./declaration.js";
 import { runtime } from "../shared/composition.js";
 import { imageInventory, MAX_INVENTORY_LIMIT, OS_STATE_FILTERS, type OsStateFilter } from "../shared/inventory.js";
 import { InvalidContinuationTokenError } from "../shared/ports.js";
+import { InvalidQueryError, parseOptionalLimit } from "../shared/queries.js";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -21,21 +22,19 @@ export const images = httpFunction("images", ["GET"], "images", async (request, 
   if (subscription !== undefined && !app.config.subscriptions.includes(subscription)) {
     return { status: 400, jsonBody: { error: `subscription: ${subscription} is not watched (GW_WATCHED_SUBSCRIPTIONS)` } };
   }
-  const limitRaw = request.query.get("limit");
-  if (limitRaw !== null && (!/^\d+$/.test(limitRaw) || Number(limitRaw) < 1 || Number(limitRaw) > MAX_INVENTORY_LIMIT)) {
-    return { status: 400, jsonBody: { error: `limit: a whole number from 1 to ${MAX_INVENTORY_LIMIT}` } };
-  }
   const continuationToken = request.query.get("continuationToken") ?? undefined;
   try {
+    // The same limit parser as every query (shared/queries.ts).
+    const limit = parseOptionalLimit(request.query.get("limit"), MAX_INVENTORY_LIMIT);
     const page = await imageInventory(app.dependencies(context), {
       subscriptions: subscription ? [subscription] : app.config.subscriptions,
       osState,
-      ...(limitRaw !== null ? { limit: Number(limitRaw) } : {}),
+      ...(limit !== undefined ? { limit } : {}),
       ...(continuationToken ? { continuationToken } : {}),
     });
     return { status: 200, jsonBody: { osState, ...page } };
   } catch (error) {
-    if (error instanceof InvalidContinuationTokenError) return { status: 400, jsonBody: { error: error.message } };
+    if (error instanceof InvalidQueryError || error instanceof InvalidContinuationTokenError) return { status: 400, jsonBody: { error: error.message } };
     throw error;
   }
 });

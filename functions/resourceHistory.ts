@@ -3,7 +3,7 @@ import { runtime } from "../shared/composition.js";
 import { MAX_CHANGE_LIMIT, pointInTime, UnknownResourceError } from "../shared/pointInTime.js";
 import { tryParseResourceId } from "../shared/domain/resourceId.js";
 import { InvalidContinuationTokenError } from "../shared/ports.js";
-import { InvalidQueryError, parseTimeOrDuration } from "../shared/queries.js";
+import { InvalidQueryError, parseOptionalLimit, parseTimeOrDuration } from "../shared/queries.js";
 
 /**
  * GET /api/resources/history?id=<ARM id>&asOf=<ISO time>&limit=<n>&continuationToken=<t>: the
@@ -16,17 +16,14 @@ export const resourceHistory = httpFunction("resourceHistory", ["GET"], "resourc
   if (!id.ok) return { status: 400, jsonBody: { error: `id: ${id.error.reason}` } };
   const asOfRaw = request.query.get("asOf");
   let asOf: string;
+  let limit: number | undefined;
   try {
-    // The same times the CLI takes: ISO 8601, or a duration back from now (7d, 12h).
+    // The same times and limits the CLI and the other queries take (shared/queries.ts): ISO 8601, or a duration back from now (7d, 12h).
     asOf = asOfRaw ? parseTimeOrDuration(asOfRaw, runtime().clock.now(), "asOf") : runtime().clock.now().toISOString();
+    limit = parseOptionalLimit(request.query.get("limit"), MAX_CHANGE_LIMIT);
   } catch (error) {
     if (error instanceof InvalidQueryError) return { status: 400, jsonBody: { error: error.message } };
     throw error;
-  }
-  const limitRaw = request.query.get("limit");
-  const limit = limitRaw === null ? undefined : Number(limitRaw);
-  if (limit !== undefined && (!/^\d+$/.test(limitRaw ?? "") || limit < 1 || limit > MAX_CHANGE_LIMIT)) {
-    return { status: 400, jsonBody: { error: `limit: a whole number from 1 to ${MAX_CHANGE_LIMIT}` } };
   }
   const continuationToken = request.query.get("continuationToken") ?? undefined;
   try {

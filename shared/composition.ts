@@ -27,6 +27,8 @@ import { changeLogRebuild } from "./storage/tableResourceStore.js";
 import { outboxIndexRebuild } from "./alerts/tableAlertOutbox.js";
 import { createTableReindexCheckpoints } from "./storage/tableReindexCheckpoints.js";
 import type { ReindexDependencies } from "./reindex.js";
+import { createTableReadBudget } from "./storage/tableReadBudget.js";
+import { ReadBudget } from "./arm/readBudget.js";
 import { handleResourceEvent, type EventSettings } from "./handleResourceEvent.js";
 import type { DigestDependencies } from "./digest.js";
 import type { RedriveDependencies } from "./deadLetters.js";
@@ -106,6 +108,8 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
     ...(config.arm.caCertPem ? { caCertPem: config.arm.caCertPem } : {}),
     timeoutMs: config.arm.timeoutMs,
     maxRetries: config.arm.maxRetries,
+    // One principal, one ARM read bucket, however many instances run: the budget is kept in storage (shared/arm/readBudget.ts).
+    readBudget: new ReadBudget({ shared: createTableReadBudget(storage, config.tablePrefix) }),
   });
   const resources = createTableResourceStore(storage, config.tablePrefix);
   const findings = createTableFindingStore(storage, config.tablePrefix);

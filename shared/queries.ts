@@ -46,14 +46,28 @@ export function parseDuration(value: string): number | undefined {
   return ms;
 }
 
+/** Nothing gallery-watch stores is older than this (table keys count from it), so an earlier bound means the same. */
+export const EARLIEST_TIME_MS = 0;
+/** Event times come from ARM's clock, which may run ahead of ours: bounds stop a day after now. */
+export const CLOCK_AHEAD_MS = 86_400_000;
+/** A duration or time a person could mean: longer than this back from now is no period anyone means (`1000000000000000000000d`). */
+const MAX_DURATION_MS = 10_000 * 365.25 * 86_400_000;
+
 /**
  * An ISO 8601 date or date-time (a date alone is midnight UTC; a time without an offset is UTC,
- * as the Azure CLI reads them), or a duration back from `now` (`7d` = 7 days ago). Returns ISO UTC.
+ * as the Azure CLI reads them; a space may stand for the `T`), or a duration back from `now`
+ * (`7d` = 7 days ago). Returns ISO UTC, clamped to what can be stored: not before 1970, not after a
+ * day from now (the query then means the same, and a store never walks centuries of empty day
+ * partitions). A duration longer than 10,000 years is refused, naming `parameter`: an InvalidQueryError
+ * is a 400 for the API and a usage error for the CLI, never a 500.
  */
 export function parseTimeOrDuration(value: string, now: Date, parameter = "since"): string {
   const duration = parseDuration(value);
-  if (duration !== undefined) return new Date(now.getTime() - duration).toISOString();
-  const text = value.trim();
+  if (duration !== undefined) {
+    if (!(duration <= MAX_DURATION_MS)) throw new InvalidQueryError(parameter, `'${value.slice(0, 40)}' reaches back more than 10,000 years; give a duration like 7d, 12h or 30m, or an ISO 8601 time`);
+    return clampTime(now.getTime() - duration, now);
+  }
+  const text = value.trim().replace(/^(\d{4}-\d{2}-\d{2}) (?=\d)/, "$1T");
   const iso = /^\d{4}-\d{2}-\d{2}$/.test(text)
     ? `${text}T00:00:00Z`
     : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text)
@@ -62,8 +76,12 @@ export function parseTimeOrDuration(value: string, now: Date, parameter = "since
         ? text
         : undefined;
   const ms = iso === undefined ? Number.NaN : Date.parse(iso);
-  if (Number.isNaN(ms)) throw new InvalidQueryError(parameter, `'${value}' is neither an ISO 8601 time (2026-11-24, 2026-11-24T08:00:00Z) nor a duration back from now (7d, 12h, 30m)`);
-  return new Date(ms).toISOString();
+  if (Number.isNaN(ms)) throw new InvalidQueryError(parameter, `'${value.slice(0, 60)}' is neither an ISO 8601 time (2026-11-24, 2026-11-24T08:00:00Z) nor a duration back from now (7d, 12h, 30m)`);
+  return clampTime(ms, now);
+}
+
+function clampTime(ms: number, now: Date): string {
+  return new Date(Math.min(Math.max(ms, EARLIEST_TIME_MS), now.getTime() + CLOCK_AHEAD_MS)).toISOString();
 }
 
 // ---------------------------------------------------------------- parameters
@@ -85,6 +103,13 @@ export function parseLimit(value: string | undefined, fallback = DEFAULT_PAGE_SI
   if (value === undefined || value === "") return fallback;
   if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || Number(value) > max) throw new InvalidQueryError("limit", `'${value}' is not a whole number from 1 to ${max}`);
   return Number(value);
+}
+
+/** A page size that may be left out (the use case then chooses): absent → undefined, else 1..max. */
+export function parseOptionalLimit(value: string | null | undefined, max: number): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (value.trim() === "") throw new InvalidQueryError("limit", `'' is not a whole number from 1 to ${max}`);
+  return parseLimit(value, DEFAULT_PAGE_SIZE, max);
 }
 
 /** `open`, `open,escalated`, `all`; default: every state but resolved. */

@@ -14,6 +14,7 @@ import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { ChangeRecord, ResourceStore } from "../../shared/ports.js";
 import { changeEntry, isAuditableChange, type EvidenceData } from "../../shared/report/evidence.js";
 import { evidenceCounts, renderEvidence } from "../../shared/report/renderEvidence.js";
+import { InvalidQueryError, parseTimeOrDuration } from "../../shared/queries.js";
 import type { CliContext, ContextFor } from "../context.js";
 import { progressDisplay } from "../progress.js";
 import { READ_WATCHED } from "../settings.js";
@@ -23,23 +24,19 @@ export interface ReportOptions {
   readonly since: string;
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 const DEFAULT_SINCE = "30d";
 
-/** `--since`: an ISO-8601 date or time (`2026-04-01`, `2026-04-01T08:00Z`) or a duration back from now (`90m`, `12h`, `30d`, `2w`). */
+/** `--since`: an ISO-8601 date or time (`2026-04-01`, `2026-04-01T08:00Z`) or a duration back from now (`90m`, `12h`, `30d`, `2w`): shared/queries.ts's parser, as every other time. */
 export function parseSince(value: string, now: Date): string {
-  const duration = /^(\d{1,6})([mhdw])$/.exec(value.trim());
-  if (duration) return new Date(now.getTime() - Number(duration[1]) * UNIT_MS[duration[2]!]!).toISOString();
-  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())) {
-    // A date alone is its UTC midnight; a time without an offset is read as UTC, as the rest of gallery-watch's times are.
-    const text = value.trim().replace(" ", "T");
-    const ms = Date.parse(/T/.test(text) && !/(Z|[+-]\d{2}:?\d{2})$/.test(text) ? `${text}Z` : text);
-    if (!Number.isNaN(ms)) {
-      if (ms > now.getTime()) throw new InvalidArgumentError(`${value} is in the future.`);
-      return new Date(ms).toISOString();
-    }
+  let since: string;
+  try {
+    since = parseTimeOrDuration(value, now);
+  } catch (error) {
+    if (error instanceof InvalidQueryError) throw new InvalidArgumentError(`${error.reason}; a report usually covers 30d, 2w or since a date (2026-04-01).`);
+    throw error;
   }
-  throw new InvalidArgumentError("give an ISO-8601 date or time (2026-04-01, 2026-04-01T08:00Z) or a duration back from now (90m, 12h, 30d, 2w).");
+  if (Date.parse(since) > now.getTime()) throw new InvalidArgumentError(`${value} is in the future.`);
+  return since;
 }
 
 /**

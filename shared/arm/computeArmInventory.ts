@@ -16,7 +16,7 @@ import { resolveLatest, type ImageDefinitionSnapshot, type ImageResolution, type
 import type { ArmInventory, ReadOutcome } from "../ports.js";
 import { ArmReadError } from "../errors.js";
 import { readByKind, resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
-import { ReadBudget } from "./readBudget.js";
+import { ReadBudget, remainingReads } from "./readBudget.js";
 import { VersionBatches } from "./versionBatches.js";
 import { imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot } from "./snapshotMapping.js";
 
@@ -29,7 +29,7 @@ export interface ArmInventoryOptions {
   readonly maxRetries?: number;
   /** A Retry-After longer than this is not waited out inside a function: the read reports `throttled`. */
   readonly maxRetryAfterMs?: number;
-  /** Client-side read budget per subscription (default: ARM's 250 burst, 25/s), shared by every inventory of the process. */
+  /** Client-side read budget per subscription (default: ARM's 250 burst, 25/s, this process's own count), shared by every inventory of the process; the app's is shared by its instances through storage. */
   readonly readBudget?: ReadBudget;
   /** How long a definition read by one invocation serves the next ones of the process (default 30 s). */
   readonly definitionTtlMs?: number;
@@ -94,9 +94,10 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
                 let response: Awaited<ReturnType<typeof next>>;
                 try {
                   response = await next(request);
-                  const remaining = response.headers.get("x-ms-ratelimit-remaining-subscription-reads");
+                  // Per-principal and global counts, the lower believed (readBudget.ts `remainingReads`).
+                  const remaining = remainingReads((name) => response.headers.get(name));
                   const retryAfter = response.status === 429 ? Number(response.headers.get("retry-after") ?? Number.NaN) : Number.NaN;
-                  budget.observe(subscriptionId, remaining === undefined ? undefined : Number(remaining), Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
+                  budget.observe(subscriptionId, remaining, Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
                 } finally {
                   budget.settled(subscriptionId);
                 }

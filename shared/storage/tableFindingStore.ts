@@ -18,7 +18,7 @@ import { tryParseResourceId } from "../domain/resourceId.js";
 import { decodeContinuation, encodeContinuation, type FindingStore, type Page } from "../ports.js";
 import { ConcurrentUpdateError } from "../errors.js";
 import { canonicalJson } from "./contentHash.js";
-import { encodeKey, invertedTime } from "./tableKeys.js";
+import { encodeKey, invertedTime, rowKeyAtOrAfter } from "./tableKeys.js";
 import { bodyProperties, call, countRows, createIfAbsent, getOrUndefined, insertIfAbsent, listAll, listPage, odata, openTable, readBody, upsertWithBody, type StorageConnection } from "./tableClients.js";
 import type { IndexRebuild } from "../reindex.js";
 
@@ -133,8 +133,8 @@ export function createTableFindingStore(conn: StorageConnection, prefix: string)
       const table = await index();
       const conditions = [
         ...(after ? [`RowKey gt ${odata(after)}`] : []),
-        // updatedAt >= since  <=>  inverted(updatedAt) <= inverted(since)  <=>  RowKey < inverted(since) + 1 (a 13-digit prefix).
-        ...(q.since ? [`RowKey lt ${odata(String(Number(invertedTime(q.since)) + 1).padStart(13, "0"))}`] : []),
+        // updatedAt >= since (tableKeys.ts).
+        ...(q.since ? [rowKeyAtOrAfter(q.since)].filter((c) => c !== undefined) : []),
         ...(q.ruleId ? [`ruleId eq ${odata(q.ruleId)}`] : []),
         ...(q.severity ? [`severity eq ${odata(q.severity.toLowerCase())}`] : []),
         ...(q.subscriptionId ? [`subscriptionId eq ${odata(q.subscriptionId.toLowerCase())}`] : []),

@@ -22,6 +22,17 @@ export function decodeKey(encoded: string): string | undefined {
 
 const MAX_MS = 9_999_999_999_999;
 
+/**
+ * The OData condition "at or after `iso`" on a RowKey that starts with `invertedTime`:
+ * time >= since  <=>  inverted(time) <= inverted(since)  <=>  RowKey < inverted(since) + 1 (a
+ * 13-digit prefix). At 1970 itself that bound has 14 digits and would sort before every key (so
+ * a `since` of 1970 found nothing): every stored time is at or after it, so there is no condition.
+ */
+export function rowKeyAtOrAfter(iso: string): string | undefined {
+  const bound = Number(invertedTime(iso)) + 1;
+  return bound > MAX_MS ? undefined : `RowKey lt '${String(bound).padStart(13, "0")}'`;
+}
+
 /** Newest first: later times sort earlier. Fixed width so string order is time order. */
 export function invertedTime(iso: string): string {
   const ms = Date.parse(iso);

@@ -94,6 +94,8 @@ describe("the findings index (status partitions)", () => {
     expect(await summaries({ states: ["open"], subscriptionId: OTHER_SUB.toUpperCase() })).toEqual(["finding 3"]);
     expect(await summaries({ states: ["open"], subscriptionId: SUB })).toEqual(["finding 1"]);
     expect(await summaries({ states: ["open", "escalated", "excepted"], since: c.updatedAt })).toEqual(["finding 4", "finding 3"]);
+    // 1970, what the parser makes of any earlier since: everything (it found nothing).
+    expect(await summaries({ states: ["open", "escalated", "excepted"], since: "1970-01-01T00:00:00.000Z" })).toEqual(["finding 4", "finding 3", "finding 2", "finding 1"]);
   });
 
   it("pages across several status partitions without losing or repeating a finding", async () => {
@@ -149,6 +151,31 @@ describe("the change log (day partitions)", () => {
     await store.recordChange(change(version, byEvent("today", now), now));
     expect((await store.changesSince({ since: new Date(Date.now() - 3_600_000).toISOString(), limit: 10 })).items).toHaveLength(1);
     expect((await store.changesSince({ since: new Date(Date.now() - 3_600_000).toISOString(), until: now, limit: 10 })).items).toHaveLength(0);
+  });
+
+  it("a since or until centuries away reads only the stored days: every change found, in well under a second", async () => {
+    const store = createTableResourceStore(conn(), prefix());
+    const t = (day: number) => new Date(Date.UTC(2026, 10, 20 + day, 9)).toISOString();
+    for (const day of [0, 1, 3]) await store.recordChange(change(version, byEvent(`d${day}`, t(day)), t(day)));
+    const ids = async (q: { since: string; until?: string; caller?: string }) => {
+      const started = performance.now();
+      const page = await store.changesSince({ limit: 10, ...q });
+      return { ids: page.items.map((c) => (c.trigger.source === "event" ? c.trigger.attribution.eventId : "?")), ms: performance.now() - started };
+    };
+    // 1970 (what the parser clamps 99999d and 1900-01-01 to) walked ~20,000 day partitions one at a time.
+    const everything = await ids({ since: "1970-01-01T00:00:00.000Z" });
+    expect(everything.ids).toEqual(["d3", "d1", "d0"]);
+    expect(everything.ms).toBeLessThan(1_000);
+    // An until far ahead starts at the day after now, not at that day.
+    const ahead = await ids({ since: "1970-01-01T00:00:00.000Z", until: "2286-01-01T00:00:00.000Z", caller: "nobody@contoso.example" });
+    expect(ahead.ids).toEqual([]);
+    expect(ahead.ms).toBeLessThan(1_000);
+    expect((await ids({ since: t(1), until: t(3) })).ids).toEqual(["d1"]);
+  });
+
+  it("an empty change log answers empty at once", async () => {
+    const store = createTableResourceStore(conn(), prefix());
+    expect((await store.changesSince({ since: "1970-01-01T00:00:00.000Z", limit: 10 })).items).toEqual([]);
   });
 
   it("filters by caller (UPN, app id or name, any case) and resource group on the server", async () => {

@@ -174,6 +174,39 @@ describe("GET /api/findings and /api/changes", () => {
     expect(await api("changes?continuationToken=garbage")).toEqual({ status: 400, body: { error: expect.stringContaining("continuationToken") } });
   });
 
+  it("bounds every time range: absurd ones 400 naming the parameter, ranges beyond what is stored clamped to it, each answered within a second", async () => {
+    const timed = async (query: string) => {
+      const started = performance.now();
+      const answer = await api(query);
+      return { ...answer, ms: performance.now() - started };
+    };
+    const week = await timed("changes?limit=1000");
+    expect(week.status).toBe(200);
+    expect(week.body.items.length).toBeGreaterThan(0);
+    // Before 1970 found nothing; 99999d took 107 s, one empty day partition at a time.
+    for (const since of ["1900-01-01", "99999d", "0001-01-01T00:00:00Z"]) {
+      const all = await timed(`changes?since=${since}&until=9999-12-31&limit=1000`);
+      expect(all.status, since).toBe(200);
+      expect(all.body.items, since).toEqual(week.body.items);
+      expect(all.ms, since).toBeLessThan(1_000);
+    }
+    const nobody = await timed("changes?since=99999d&caller=nobody%40contoso.example");
+    expect(nobody).toMatchObject({ status: 200, body: { items: [] } });
+    expect(nobody.ms).toBeLessThan(1_000);
+    // Was a 500 (RangeError: Invalid time value).
+    expect(await api("changes?since=1000000000000000000000d")).toEqual({ status: 400, body: { error: expect.stringMatching(/^since: /) } });
+    expect(await api("changes?until=1000000000000000000000d")).toEqual({ status: 400, body: { error: expect.stringMatching(/^until: /) } });
+    expect(await api("findings?since=1000000000000000000000d")).toEqual({ status: 400, body: { error: expect.stringMatching(/^since: /) } });
+    const findings = await timed("findings?since=1900-01-01&state=all&limit=1000");
+    expect(findings.status).toBe(200);
+    expect(findings.body.items).toEqual((await api("findings?state=all&limit=1000")).body.items);
+    expect(findings.ms).toBeLessThan(1_000);
+
+    const cliAbsurd = await cli(["changes", "--since", "1000000000000000000000d"]);
+    expect(cliAbsurd.code).toBe(2);
+    expect(cliAbsurd.stderr).toContain("--since: '1000000000000000000000d' reaches back more than 10,000 years");
+  });
+
   it("lists changes by caller and resource group", async () => {
     const sam = await api(`changes?caller=${encodeURIComponent(CALLERS.sam.upn)}&resourceGroup=rg-forensics`);
     expect(sam.status).toBe(200);

@@ -11,6 +11,7 @@ import {
   listFindings,
   parseDuration,
   parseLimit,
+  parseOptionalLimit,
   parseTimeOrDuration,
   type ChangeView,
   type FindingView,
@@ -48,6 +49,24 @@ async function everyPage<T>(first: (token: string | undefined) => Promise<Page<T
 }
 
 describe("times and parameters", () => {
+  it("bounds every time to what can be stored, and refuses absurd ones naming the parameter (no 500, no silent 0 items)", () => {
+    // Beyond any date: a 400 naming the parameter, not a RangeError (a 500).
+    for (const [value, parameter] of [["1000000000000000000000d", "since"], ["9".repeat(400) + "d", "until"], ["3652501d", "asOf"]] as const) {
+      expect(() => parseTimeOrDuration(value, NOW, parameter)).toThrow(InvalidQueryError);
+      expect(() => parseTimeOrDuration(value, NOW, parameter)).toThrow(new RegExp(`^${parameter}: `));
+    }
+    // Before anything stored: clamped to 1970 (keys count from it), so the query still finds everything.
+    expect(parseTimeOrDuration("99999d", NOW)).toBe("1970-01-01T00:00:00.000Z");
+    expect(parseTimeOrDuration("1900-01-01", NOW)).toBe("1970-01-01T00:00:00.000Z");
+    expect(parseTimeOrDuration("0001-01-01T00:00:00Z", NOW)).toBe("1970-01-01T00:00:00.000Z");
+    // After anything ARM's clock could stamp: a day from now.
+    expect(parseTimeOrDuration("9999-12-31", NOW, "until")).toBe("2026-11-25T12:00:00.000Z");
+    expect(changeQueryFrom({ since: "99999d", until: "9999-12-31" }, NOW)).toMatchObject({ since: "1970-01-01T00:00:00.000Z", until: "2026-11-25T12:00:00.000Z" });
+    expect(() => changeQueryFrom({ since: "1000000000000000000000d" }, NOW)).toThrow(/^since: /);
+    // A space for the T, as people type it (and as `report --since` took it).
+    expect(parseTimeOrDuration("2026-11-01 08:30", NOW)).toBe("2026-11-01T08:30:00.000Z");
+  });
+
   it("reads durations back from now and ISO times (a date alone, or no offset, is UTC)", () => {
     expect(parseDuration("7d")).toBe(7 * 86_400_000);
     expect(parseDuration("1d12h")).toBe(36 * 3_600_000);
@@ -195,5 +214,14 @@ describe("listChanges", () => {
     const { sizes, items } = await everyPage((token) => listChanges({ resources: store }, query, { limit: 20, ...(token ? { continuationToken: token } : {}) }));
     expect(sizes).toEqual([20, 20, 5]);
     expect(items.map((c) => c.eventId)).toEqual(Array.from({ length: 45 }, (_, i) => `e${44 - i}`));
+  });
+});
+
+describe("one limit parser for every query", () => {
+  it("an optional limit: absent stays absent, else a whole number from 1 to the endpoint's most", () => {
+    expect(parseOptionalLimit(null, 500)).toBeUndefined();
+    expect(parseOptionalLimit(undefined, 500)).toBeUndefined();
+    expect(parseOptionalLimit("25", 500)).toBe(25);
+    for (const bad of ["", "0", "501", "2.5", "-1", "ten", "1e3"]) expect(() => parseOptionalLimit(bad, 500), bad).toThrow(/^limit: /);
   });
 });
