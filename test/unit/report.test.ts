@@ -272,6 +272,22 @@ describe("what the report command gathers", () => {
     expect(isAuditableChange(change(GENERATED_AT, { source: "sweep", runId: "r" }, "unchanged"))).toBe(false);
   });
 
+  it("does not count the pipeline's own rows (provisioning, coalesced) as changes, even when an event caused them", () => {
+    expect(isAuditableChange(change(GENERATED_AT, eventTrigger(GENERATED_AT, {}), "provisioning"))).toBe(false);
+    expect(isAuditableChange(change(GENERATED_AT, eventTrigger(GENERATED_AT, {}), "coalesced"))).toBe(false);
+    expect(isAuditableChange(change(GENERATED_AT, eventTrigger(GENERATED_AT, {}), "written"))).toBe(true);
+  });
+
+  it("separates the section links visibly (each on its own line, a separator between them)", () => {
+    const nav = /<nav aria-label="Sections">([\s\S]*?)<\/nav>/.exec(html)![1]!;
+    // As text (a text browser, a screen reader's run-through, copy and paste) no two link names touch.
+    const asText = nav.replace(/<[^>]+>/g, "");
+    expect(asText).not.toMatch(/Summary\S*Findings over time|\)(Exceptions|Changes|Sweep)/);
+    expect(nav.match(/<li>/g)).toHaveLength(SECTION_IDS.length);
+    // On screen: no list numbers crowding the links; a separator between each pair.
+    expect(html).toMatch(/nav li:not\(:last-child\)::after \{ content: "·"/);
+  });
+
   it("reads every change since the start of the period, asking for more rows until it reaches it (no page-size cap)", async () => {
     // 1000 changes, one an hour back from now, served newest first with a limit as the table store does.
     const all = Array.from({ length: 1000 }, (_, i) => change(new Date(now.getTime() - i * 3_600_000).toISOString(), { source: "sweep", runId: `r${i}` }));
