@@ -161,7 +161,7 @@ function header(t: FindingTransition, lead: boolean): Element {
   const items: Element[] = [text(`${KIND_WORD[t.kind]}: ${f.ruleId} (${f.severity})`, { size: lead ? "Large" : "Medium", weight: "Bolder", color: style.color })];
   if (t.kind === "excepted" && f.exception?.status === "active") {
     // The reason comes from a tag value: escaped.
-    items.push(text(`Excepted: ${escapeMarkdown(f.exception.reason)}; ${until(f.exception.expires, t.at)}`, { weight: "Bolder" }));
+    items.push(text(`Exception: ${escapeMarkdown(f.exception.reason)}; ${until(f.exception.expires, t.at)}`, { weight: "Bolder" }));
   }
   items.push(text(f.summary));
   const changed = changes(t);

@@ -165,7 +165,7 @@ describe("autoscaling is not an escalation", () => {
 
 describe("an excepted card does not look like an open critical", () => {
   const related: RelatedResources = { definition: aDefinition(), definitions: [], versions: [] };
-  it("is styled good/accent with 'Excepted: <reason>; expires <date> (in <n> days)'; the open critical stays attention", () => {
+  it("is styled good/accent with 'Exception: <reason>; expires <date> (in <n> days)'; the open critical stays attention", () => {
     const [open] = history()(aScaleSet({ capacity: 180 }), related);
     const [excepted] = history()(aScaleSet({ capacity: 180, tags: { "gallery-watch-exception": "reason=CAB-4711 emergency rollback;expires=2026-11-30" } }), related);
     expect(excepted?.kind).toBe("excepted");
@@ -173,7 +173,7 @@ describe("an excepted card does not look like an open critical", () => {
     expect(["good", "accent"]).toContain(header.style);
     expect(["Good", "Accent"]).toContain(header.items[0].color);
     expect(header.items[0].text).toBe("Excepted: scale-set-use (critical)");
-    expect(JSON.stringify(header)).toContain("Excepted: CAB-4711 emergency rollback; expires 2026-11-30 (in 6 days)");
+    expect(JSON.stringify(header)).toContain("Exception: CAB-4711 emergency rollback; expires 2026-11-30 (in 6 days)");
     expect(content(open!).body[0]!.style).toBe("attention");
   });
 });
