@@ -44,7 +44,7 @@ export async function runSharedBudget(connectionString: string, options: { insta
       try {
         sent.set(id, (sent.get(id) ?? 0) + 1);
         sentAt.push(Date.now() - started);
-        const verdict = arm.take(subscriptionId, "gallery-watch", "reads");
+        const verdict = arm.take(subscriptionId, { id: "gallery-watch", label: "gallery-watch" }, "reads");
         if (options.armLatencyMs) await new Promise((r) => setTimeout(r, options.armLatencyMs));
         if (!verdict.allowed) throttled++;
         const retryAfter = verdict.headers["retry-after"];

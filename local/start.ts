@@ -15,9 +15,9 @@
  *   forwards signals to its script only in some versions) all close everything and remove the
  *   temporary folder; Azurite also stops by itself when this process ends (local/azurite.ts).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
-import { pino } from "pino";
+import { consoleLogDestination } from "./consoleLog.js";
 import { localStackDefaults, startLocalStack, STACK_OWNED_SETTINGS, type LocalStack } from "./stack.js";
 import { caseStudySeed } from "./scenarios/caseStudies.js";
 import { caseStudySteps, ids } from "./scenarios/replay.js";
@@ -26,6 +26,7 @@ import { portFallbackLine, portOf } from "./portFallback.js";
 import { runtime } from "../shared/composition.js";
 import { loadConfig, SETTINGS } from "../shared/config.js";
 import { ConfigError } from "../shared/errors.js";
+import { createLogger } from "../shared/logging.js";
 import { removeStackState, stackStateOf, stackStatePath, writeStackState } from "./stackState.js";
 
 const PACKAGE_ROOT = path.resolve(import.meta.dirname, "..");
@@ -38,7 +39,19 @@ const USUAL_PORTS_SETTING = "GW_LOCAL_USUAL_PORTS";
 const OWN_SETTINGS = [PERSIST_SETTING, USUAL_PORTS_SETTING];
 
 const once = process.argv.includes("--once");
-const log = pino({ level: process.env.GW_LOG_LEVEL ?? "warn" }, pino.destination(2));
+/** The JSON logs of this run, whole, beside the state file; the console gets human lines (consoleLog.ts). */
+const JSON_LOG_FILE = stackStatePath().replace(/\.json$/, "") + ".log";
+mkdirSync(path.dirname(JSON_LOG_FILE), { recursive: true });
+const logDestination = consoleLogDestination({ write: (line) => process.stderr.write(line), jsonFile: JSON_LOG_FILE });
+const log = createLogger({ level: process.env.GW_LOG_LEVEL ?? "warn", destination: logDestination, base: { process: "npm start" } });
+// The JSON log stays after a stop for whoever wants to read it; an empty one is litter.
+process.once("exit", () => {
+  try {
+    if (statSync(JSON_LOG_FILE).size === 0) rmSync(JSON_LOG_FILE, { force: true });
+  } catch {
+    // Already gone.
+  }
+});
 // A reader that went away (a closed pipe) must not turn a clean stop into a crash.
 process.stdout.on("error", () => undefined);
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -203,6 +216,7 @@ async function main(): Promise<void> {
   const started = await startLocalStack({
     seed: caseStudySeed(undefined, now),
     log,
+    logDestination,
     settings: given,
     usualPorts,
     ...(persist ? { persistLocation: PERSIST_FOLDER } : {}),
@@ -231,6 +245,7 @@ async function main(): Promise<void> {
   const a = started.azurite;
   const moved = usualPorts ? portFallbackLine({ blob: portOf(a.blobUrl), queue: portOf(a.queueUrl), table: portOf(a.tableUrl), host: portOf(started.host.url), inbox: portOf(started.inbox.url) }) : undefined;
   if (moved) say(moved);
+  say(`Logs: one line each here; every log line as JSON in ${path.relative(process.cwd(), JSON_LOG_FILE) || JSON_LOG_FILE}`);
   say(persist ? `Storage data is kept in ${path.relative(process.cwd(), PERSIST_FOLDER) || PERSIST_FOLDER}/ across restarts (--persist).` : "Storage data is in memory only (npm start -- --persist keeps it in .azurite/).");
   say("");
   say("Try it (the gateway image version, as Priya reads it):");

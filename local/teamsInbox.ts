@@ -5,6 +5,13 @@
  * adaptivecards library served from node_modules (no CDN). Faults: fail or hang the next N posts.
  * The page adds only new cards as they arrive (a reader's text selection stays put) and filters
  * by severity and rule in the browser; `/?severity=critical&rule=scale-set-use` opens it filtered.
+ * Card text is rendered as Teams renders it: TextBlocks and FactSet titles and values take a
+ * Markdown subset — bold, italic, bulleted and numbered lists, links; no headings, tables, images,
+ * preformatted text, block quotes or HTML ("Format cards in Teams",
+ * https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/cards-format).
+ * markdown-it (served from node_modules like adaptivecards) does it with only those rules on and
+ * HTML off, so `**critical**` shows bold, `<script>` stays text and a `javascript:` link is no link
+ * (markdown-it's validateLink refuses javascript:, vbscript:, file: and data: URLs).
  * Faults, as a misbehaving webhook does: fail the next N posts with a status (429 with Retry-After,
  * 404 while a flow is off), hang them (no answer, connection dropped), or answer them slowly (the
  * card is posted, the answer comes late — a slow Workflows flow).
@@ -12,6 +19,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { createRequire } from "node:module";
 import { RULE_IDS, SEVERITY_ORDER } from "../shared/domain/findings.js";
 
@@ -103,6 +111,8 @@ export async function startTeamsInbox(options: { port?: number } = {}): Promise<
   const slows: number[] = [];
   const require = createRequire(import.meta.url);
   const adaptiveCardsJs = readFileSync(require.resolve("adaptivecards/dist/adaptivecards.min.js"));
+  // markdown-it's package exports do not list its browser bundle: it sits beside the main file.
+  const markdownItJs = readFileSync(path.join(path.dirname(require.resolve("markdown-it")), "browser", "markdown-it.umd.min.js"));
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -153,6 +163,10 @@ export async function startTeamsInbox(options: { port?: number } = {}): Promise<
       res.writeHead(200, { "content-type": "text/javascript" });
       return void res.end(adaptiveCardsJs);
     }
+    if (req.method === "GET" && url.pathname === "/markdown-it.js") {
+      res.writeHead(200, { "content-type": "text/javascript" });
+      return void res.end(markdownItJs);
+    }
     if (req.method === "GET" && url.pathname === "/") {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
       return void res.end(page());
@@ -198,7 +212,7 @@ function page(): string {
 <style>body{font-family:"Segoe UI",system-ui,sans-serif;background:#f5f5f5;margin:0;padding:24px}h1{font-size:20px}
 .card{background:#fff;border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.2);margin:0 0 16px;max-width:760px;padding:4px}
 .meta{color:#666;font-size:12px;margin:8px 12px}form{margin:0 0 12px}label{margin-right:16px}</style>
-<script src="/adaptivecards.js"></script></head>
+<script src="/adaptivecards.js"></script><script src="/markdown-it.js"></script></head>
 <body><h1>gallery-watch — Teams inbox</h1>
 <form id="filters" onsubmit="return false">
 <label>Severity <select id="severity" name="severity"><option value="">all</option>${options(SEVERITIES)}</select></label>
@@ -207,6 +221,11 @@ function page(): string {
 <p id="count"></p><div id="cards"></div>
 <script>
 var seen = 0;
+// Teams' Markdown subset in cards (see local/teamsInbox.ts): emphasis, lists, links, backslash escapes; HTML off.
+if (typeof markdownit === 'function') {
+  var markdown = markdownit('zero', { html: false, linkify: false }).enable(['emphasis', 'list', 'link', 'escape', 'newline']);
+  AdaptiveCards.AdaptiveCard.onProcessMarkdown = function (text, result) { result.outputHtml = markdown.render(text); result.didProcess = true; };
+}
 var severity = document.getElementById('severity'), rule = document.getElementById('rule');
 var root = document.getElementById('cards');
 var query = new URLSearchParams(location.search);

@@ -133,13 +133,28 @@ export function findingQueryFrom(raw: RawParameters, now: Date): Omit<FindingQue
   };
 }
 
-export function changeQueryFrom(raw: RawParameters, now: Date): Omit<ChangeQuery, "limit" | "continuationToken"> {
+/**
+ * Rows the pipeline records about itself, not changes anyone made: `provisioning` (read while ARM
+ * was still provisioning; the follow-up read records the result) and `coalesced` (an event folded
+ * into a check already running). Kept in history; `changes` lists them only when asked (`all`).
+ */
+export const PIPELINE_ACTIONS: readonly string[] = ["provisioning", "coalesced"];
+
+export function isPipelineInternal(change: Pick<ChangeRecord, "action">): boolean {
+  return PIPELINE_ACTIONS.includes(change.action);
+}
+
+/** A change listing's filter: the store's query, and `all` to include pipeline-internal rows. */
+export type ChangeFilter = Omit<ChangeQuery, "limit" | "continuationToken"> & { readonly all?: boolean };
+
+export function changeQueryFrom(raw: RawParameters, now: Date): ChangeFilter {
   const since = parseTimeOrDuration(raw.since || DEFAULT_CHANGES_SINCE, now);
   const until = raw.until ? parseTimeOrDuration(raw.until, now, "until") : undefined;
   if (until !== undefined && until <= since) throw new InvalidQueryError("until", `${until} is not after since (${since})`);
   const caller = raw.caller?.trim();
   const resourceGroup = raw.resourceGroup?.trim();
-  return { since, ...(until ? { until } : {}), ...(caller ? { caller } : {}), ...(resourceGroup ? { resourceGroup } : {}) };
+  const all = raw.all === undefined || raw.all === "" ? false : oneOf("all", raw.all, ["true", "false"]) === "true";
+  return { since, ...(until ? { until } : {}), ...(caller ? { caller } : {}), ...(resourceGroup ? { resourceGroup } : {}), ...(all ? { all } : {}) };
 }
 
 // ---------------------------------------------------------------- the filters, as pure predicates
@@ -279,8 +294,9 @@ export async function listFindings(deps: { readonly findings: Pick<FindingStore,
   return { ...result, items: result.items.map(findingView) };
 }
 
-/** Who changed what across resources, newest first. */
-export async function listChanges(deps: { readonly resources: Pick<ResourceStore, "changesSince"> }, query: Omit<ChangeQuery, "limit" | "continuationToken">, page: PageRequest): Promise<Page<ChangeView>> {
-  const result = await fill(page.limit, page.continuationToken, (limit, continuationToken) => deps.resources.changesSince({ ...query, limit, ...(continuationToken ? { continuationToken } : {}) }), (c) => changeMatches(query, c));
+/** Who changed what across resources, newest first; pipeline-internal rows only with `all`. */
+export async function listChanges(deps: { readonly resources: Pick<ResourceStore, "changesSince"> }, filter: ChangeFilter, page: PageRequest): Promise<Page<ChangeView>> {
+  const { all, ...query } = filter;
+  const result = await fill(page.limit, page.continuationToken, (limit, continuationToken) => deps.resources.changesSince({ ...query, limit, ...(continuationToken ? { continuationToken } : {}) }), (c) => changeMatches(query, c) && (all === true || !isPipelineInternal(c)));
   return { ...result, items: result.items.map(changeView) };
 }

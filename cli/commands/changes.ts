@@ -17,6 +17,7 @@ export interface ChangesOptions {
   readonly resourceGroup?: string;
   readonly maxItems?: number;
   readonly nextToken?: string;
+  readonly all?: boolean;
 }
 
 export const CHANGE_COLUMNS: ReadonlyArray<Column<ChangeView>> = [
@@ -35,7 +36,7 @@ export const CHANGE_COLUMNS: ReadonlyArray<Column<ChangeView>> = [
 export async function runChanges(ctx: CliContext, options: ChangesOptions): Promise<number> {
   let query;
   try {
-    query = changeQueryFrom({ since: options.since, until: options.until, caller: options.caller, resourceGroup: options.resourceGroup }, ctx.io.clock.now());
+    query = changeQueryFrom({ since: options.since, until: options.until, caller: options.caller, resourceGroup: options.resourceGroup, all: options.all ? "true" : undefined }, ctx.io.clock.now());
   } catch (error) {
     if (!(error instanceof InvalidQueryError)) throw error;
     ctx.io.stderr(`ERROR: --${error.parameter}: ${error.reason}\n`);
@@ -57,13 +58,14 @@ export function changesCommand(context: ContextFor): Command {
     .summary("list who changed what across resources")
     .description(
       "List the changes gallery-watch recorded across resources, newest first: when, who (name, UPN, app id), what, where, and ARM's correlation id. " +
-        "Sweeps and re-checks appear too (without a caller). Long listings stream page by page; with --max-items, stderr says when more match and gives the token to continue from.",
+        "Sweeps and re-checks appear too (without a caller); the pipeline's own rows (provisioning, coalesced) only with --all. Long listings stream page by page; with --max-items, stderr says when more match and gives the token to continue from.",
     )
     .configureHelp({ showGlobalOptions: true })
     .option("--since <time>", `changes since: an ISO time or a duration back from now (default: ${DEFAULT_CHANGES_SINCE})`)
     .option("--until <time>", "changes before: an ISO time or a duration back from now (default: now)")
     .option("--caller <who>", "only this caller: UPN, app (client) id, object id or display name, any case")
     .option("--resource-group <name>", "only resources in this resource group")
+    .option("--all", "also list the pipeline's own rows (provisioning: read before ARM finished; coalesced: an event folded into a running check), kept in history but not changes")
     .addOption(new Option("--max-items <n>", PAGING_HELP.maxItems).argParser(limitArgument))
     .option("--next-token <token>", PAGING_HELP.nextToken)
     .addHelpText(

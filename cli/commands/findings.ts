@@ -5,6 +5,7 @@
  */
 import { Command, Option } from "commander";
 import { findingQueryFrom, FINDING_RULES, FINDING_STATES, InvalidQueryError, listFindings, SEVERITIES, type FindingView } from "../../shared/queries.js";
+import { exceptionText } from "../../shared/domain/wording.js";
 import type { CliContext, ContextFor } from "../context.js";
 import { READ_STORAGE } from "../settings.js";
 import { limitArgument, PAGING_HELP, streamListing, type Column } from "./listing.js";
@@ -19,7 +20,8 @@ export interface FindingsOptions {
   readonly nextToken?: string;
 }
 
-export const FINDING_COLUMNS: ReadonlyArray<Column<FindingView>> = [
+/** The columns; `now` counts an exception's days left in the one expiry wording (shared/domain/wording.ts). */
+export const findingColumns = (now: Date): ReadonlyArray<Column<FindingView>> => [
   { header: "Severity", value: (f) => f.severity },
   { header: "Rule", value: (f) => f.ruleId },
   { header: "Status", value: (f) => f.status },
@@ -28,6 +30,7 @@ export const FINDING_COLUMNS: ReadonlyArray<Column<FindingView>> = [
   { header: "FirstSeen", value: (f) => f.firstSeenAt },
   { header: "Updated", value: (f) => f.updatedAt },
   { header: "Summary", value: (f) => f.summary, truncate: 60 },
+  { header: "Exception", value: (f) => (f.exception ? exceptionText(f.exception, now) : undefined), truncate: 60 },
   { header: "ResourceId", value: (f) => f.resourceId },
 ];
 
@@ -44,7 +47,7 @@ export async function runFindings(ctx: CliContext, options: FindingsOptions): Pr
   await streamListing(ctx, {
     what: "findings",
     // Table output is for people: the id is long and the short name says which resource.
-    columns: ctx.output.format === "table" ? FINDING_COLUMNS.filter((c) => c.header !== "ResourceId") : FINDING_COLUMNS,
+    columns: ctx.output.format === "table" ? findingColumns(ctx.io.clock.now()).filter((c) => c.header !== "ResourceId") : findingColumns(ctx.io.clock.now()),
     fetch: (limit, continuationToken) => listFindings(deps, query, { limit, ...(continuationToken ? { continuationToken } : {}) }),
     ...(options.maxItems !== undefined ? { limit: options.maxItems } : {}),
     ...(options.nextToken ? { continuationToken: options.nextToken } : {}),

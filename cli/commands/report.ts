@@ -13,6 +13,7 @@ import type { Finding } from "../../shared/domain/findings.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { ChangeRecord, ResourceStore } from "../../shared/ports.js";
 import { changeEntry, isAuditableChange, type EvidenceData } from "../../shared/report/evidence.js";
+import { isPipelineInternal } from "../../shared/queries.js";
 import { evidenceCounts, renderEvidence } from "../../shared/report/renderEvidence.js";
 import { InvalidQueryError, parseTimeOrDuration } from "../../shared/queries.js";
 import type { CliContext, ContextFor } from "../context.js";
@@ -115,7 +116,9 @@ export async function runReport(ctx: CliContext, options: ReportOptions): Promis
   display.stop();
 
   const notes: string[] = [];
-  const omitted = everyChange.length - changes.length;
+  const internal = everyChange.filter(isPipelineInternal).length;
+  const omitted = everyChange.length - changes.length - internal;
+  if (internal > 0) notes.push(`${internal} pipeline-internal row(s) (provisioning, coalesced) are kept in history but not listed as changes; gallery-watch changes --all shows them.`);
   if (omitted > 0) notes.push(`${omitted} sweep or re-check re-read(s) that found nothing new are not listed as changes; the sweep runs below account for them.`);
   if (all.length > findings.length) notes.push(`${all.length - findings.length} finding(s) of subscriptions no longer watched (GW_WATCHED_SUBSCRIPTIONS) are not included.`);
 

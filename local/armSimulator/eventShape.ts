@@ -7,7 +7,7 @@
  * `operationName`. An action event's subject is the resource acted on (Learn's
  * ResourceActionSuccess example: subject = the storage account, operationName `.../listKeys/action`).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 
 export interface Caller {
   readonly name: string;
@@ -59,14 +59,24 @@ export function callerFrom(authorization: string): Caller {
   };
 }
 
+/** Who ARM throttles: `id` keys the buckets, `label` names them in a 429's message. */
+export interface Principal {
+  readonly id: string;
+  readonly label: string;
+}
+
 /**
  * The security principal ARM throttles by: the token's object id (`oid`), else its application id
- * (`appid`), else — a token that is no JWT — the token itself.
+ * (`appid`), named with its UPN when the token carries one. A token that is no JWT, or carries
+ * neither id, is keyed by a SHA-256 fingerprint of it: never the token itself, which is a
+ * credential and would otherwise reach a 429's message, the client's logs and its errors.
  */
-export function principalFrom(authorization: string): string {
+export function principalFrom(authorization: string): Principal {
   const claims = claimsOf(authorization);
-  const id = claims?.oid ?? claims?.appid;
-  return typeof id === "string" && id ? id : authorization.replace(/^Bearer\s+/i, "");
+  const str = (name: string) => (typeof claims?.[name] === "string" && claims[name] !== "" ? (claims[name] as string) : undefined);
+  const upn = str("upn") ?? str("unique_name");
+  const id = str("oid") ?? str("appid") ?? `token-sha256:${createHash("sha256").update(authorization.replace(/^Bearer\s+/i, "")).digest("hex").slice(0, 16)}`;
+  return { id, label: upn ? `${id} (${upn})` : id };
 }
 
 export interface EventInit {

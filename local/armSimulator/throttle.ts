@@ -60,12 +60,15 @@ export class Throttle {
     return method === "GET" || method === "HEAD" ? "reads" : "writes";
   }
 
-  /** Take one token for this subscription and principal; the verdict carries the headers for the response. */
-  take(subscriptionId: string, principal: string, kind: RequestKind): ThrottleVerdict {
+  /**
+   * Take one token for this subscription and principal; the verdict carries the headers for the
+   * response. The 429's message names the principal (oid, UPN), never the bearer token.
+   */
+  take(subscriptionId: string, principal: { readonly id: string; readonly label: string }, kind: RequestKind): ThrottleVerdict {
     if (!this.limits) return { allowed: true, headers: {} };
     const limit = this.limits[kind];
     const globalLimit = { burst: limit.burst * GLOBAL_FACTOR, perSecond: limit.perSecond * GLOBAL_FACTOR };
-    const bucket = this.refill(`${subscriptionId.toLowerCase()}|${principal}|${kind}`, limit);
+    const bucket = this.refill(`${subscriptionId.toLowerCase()}|${principal.id}|${kind}`, limit);
     const global = this.refill(`${subscriptionId.toLowerCase()}|*|${kind}`, globalLimit);
     const header = `x-ms-ratelimit-remaining-subscription-${kind}`;
     const globalHeader = `x-ms-ratelimit-remaining-subscription-global-${kind}`;
@@ -79,7 +82,7 @@ export class Throttle {
     const failure = armError(
       429,
       "SubscriptionRequestsThrottled",
-      `Number of '${kind === "reads" ? "read" : "write"}' requests for subscription '${subscriptionId}' actor '${principal}' exceeded. Please try again after '${retryAfterSeconds}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling for additional information.`,
+      `Number of '${kind === "reads" ? "read" : "write"}' requests for subscription '${subscriptionId}' actor '${principal.label}' exceeded. Please try again after '${retryAfterSeconds}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling for additional information.`,
     );
     return { allowed: false, headers: { [header]: String(Math.floor(bucket.tokens)), [globalHeader]: String(Math.floor(global.tokens)), "retry-after": String(retryAfterSeconds) }, failure };
   }

@@ -8,6 +8,7 @@
 import { RULE_IDS, SEVERITY_ORDER, type FactValue, type Finding, type FindingTransition, type Severity } from "../domain/findings.js";
 import type { Attribution } from "../ports.js";
 import { stripControlsDeep } from "../plainText.js";
+import { dateText, expiryWording, factLabel, isDateFact } from "../domain/wording.js";
 
 export const MAX_CARD_BYTES = 25_000;
 const LIST_ITEMS = 12;
@@ -71,9 +72,10 @@ export function summariseList(values: readonly string[], max = LIST_ITEMS): stri
   return `${values.slice(0, max).join(", ")} … and ${values.length - max} more`;
 }
 
-/** A fact's value as card text: data, never Markdown. */
-function factText(value: FactValue | undefined): string {
+/** A fact's value as card text: data, never Markdown; dates in the one date wording. */
+function factText(value: FactValue | undefined, key = ""): string {
   if (value === null || value === undefined) return "—";
+  if (typeof value === "string" && isDateFact(key)) return escapeMarkdown(dateText(value));
   if (Array.isArray(value)) return value.length === 0 ? "none" : escapeMarkdown(summariseList(value.map(String)));
   return escapeMarkdown(String(value).slice(0, 300));
 }
@@ -110,13 +112,11 @@ function where(finding: Finding): Element {
   };
 }
 
-/** "2026-11-30 (end of day UTC)" for a date-only expiry (stored as the next midnight), else "2026-11-30 14:00 UTC". */
-function until(expires: string): string {
-  const at = Date.parse(expires);
-  if (Number.isNaN(at)) return escapeMarkdown(expires.slice(0, 40));
-  const d = new Date(at);
-  if (d.getUTCHours() === 0 && d.getUTCMinutes() === 0 && d.getUTCSeconds() === 0 && d.getUTCMilliseconds() === 0) return `${new Date(at - 1).toISOString().slice(0, 10)} (end of day UTC)`;
-  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+/** The one expiry wording (shared/domain/wording.ts), counted from when the transition happened. */
+function until(expires: string, at: string): string {
+  const wording = expiryWording(expires, new Date(at));
+  // Only an unreadable expiry echoes stored text; dates and counts are ours.
+  return Number.isNaN(wording.days) ? escapeMarkdown(wording.text) : wording.text;
 }
 
 function canonical(value: unknown): string {
@@ -132,7 +132,7 @@ function changes(t: FindingTransition): Array<{ title: string; value: string }> 
   for (const [title, after] of Object.entries(t.after.facts)) {
     if (title === "resolution" || !(title in before.facts)) continue;
     const was = before.facts[title];
-    if (canonical(was) !== canonical(after)) out.push({ title, value: `${factText(was)} → ${factText(after)}` });
+    if (canonical(was) !== canonical(after)) out.push({ title: factLabel(title), value: `${factText(was, title)} → ${factText(after, title)}` });
   }
   return out;
 }
@@ -161,7 +161,7 @@ function header(t: FindingTransition, lead: boolean): Element {
   const items: Element[] = [text(`${KIND_WORD[t.kind]}: ${f.ruleId} (${f.severity})`, { size: lead ? "Large" : "Medium", weight: "Bolder", color: style.color })];
   if (t.kind === "excepted" && f.exception?.status === "active") {
     // The reason comes from a tag value: escaped.
-    items.push(text(`Excepted until ${until(f.exception.expires)}: ${escapeMarkdown(f.exception.reason)}`, { weight: "Bolder" }));
+    items.push(text(`Exception: ${escapeMarkdown(f.exception.reason)}; ${until(f.exception.expires, t.at)}`, { weight: "Bolder" }));
   }
   items.push(text(f.summary));
   const changed = changes(t);
@@ -179,14 +179,14 @@ function details(t: FindingTransition, heading: string, compact: boolean): Eleme
       facts: [
         { title: "Severity", value: f.severity },
         { title: "Status", value: `${f.status} (revision ${f.revision})` },
-        ...(compact ? [] : Object.entries(f.facts).map(([title, value]) => ({ title, value: factText(value) }))),
+        ...(compact ? [] : Object.entries(f.facts).map(([key, value]) => ({ title: factLabel(key), value: factText(value, key) }))),
       ],
     },
   ];
   if (f.exception && t.kind !== "excepted") {
     const e = f.exception;
     // Tag text: escaped.
-    out.push(text(e.status === "invalid" ? `Exception tag not honoured: ${escapeMarkdown(e.why)}` : `Exception (${e.status}): ${escapeMarkdown(e.reason)}, expires ${until(e.expires)}`, { isSubtle: true }));
+    out.push(text(e.status === "invalid" ? `Exception tag not honoured: ${escapeMarkdown(e.why)}` : `Exception: ${escapeMarkdown(e.reason)}; ${until(e.expires, t.at)}`, { isSubtle: true }));
   }
   if (t.kind !== "resolved") {
     out.push(text(compact ? `What to do: ${f.remediation.advice}` : "What to do", { weight: compact ? "Default" : "Bolder", spacing: "Small" }));

@@ -9,6 +9,8 @@
 import type { Finding, FindingRuleId, Severity } from "../domain/findings.js";
 import type { SweepRun } from "../ports.js";
 import { stripControlsDeep } from "../plainText.js";
+import { expiryWording } from "../domain/wording.js";
+import { escapeMarkdown } from "./adaptiveCard.js";
 
 /** An active exception running out soon. */
 export interface ExpiringException {
@@ -169,8 +171,9 @@ function render(d: DigestContent, caps: Caps): DigestMessage {
   ];
   if (d.expiringExceptions.length === 0) body.push(text("none", { isSubtle: true, spacing: "None" }));
   for (const e of d.expiringExceptions.slice(0, caps.exceptions)) {
-    const when = e.daysLeft === 0 ? "today" : `in ${e.daysLeft} day(s)`;
-    body.push(text(clip(`${e.expires} (${when}) · ${e.finding.ruleId} · ${resourceName(e.finding.resourceId)}: ${e.reason}`, caps.chars), { color: e.daysLeft <= 3 ? "Warning" : "Default", spacing: "None" }));
+    // The one expiry wording (shared/domain/wording.ts), counted from when the digest was built; the reason is tag text, escaped as on the alert card.
+    const expiry = expiryWording(e.expires, new Date(d.until));
+    body.push(text(clip(`${expiry.text} · ${e.finding.ruleId} · ${resourceName(e.finding.resourceId)}: ${escapeMarkdown(e.reason)}`, caps.chars), { color: expiry.days <= 3 ? "Warning" : "Default", spacing: "None" }));
   }
   body.push(...more(d.expiringExceptions.length, caps.exceptions, "expiring exception(s)"));
   body.push(heading(`Sweep runs (${d.sweepRuns.length})`));

@@ -5,6 +5,7 @@
  */
 import type { Finding, Severity } from "../domain/findings.js";
 import type { Attribution, ChangeRecord, SweepRun } from "../ports.js";
+import { isPipelineInternal } from "../queries.js";
 
 export interface EvidenceData {
   /** When the page was generated (ISO-8601 UTC). */
@@ -149,7 +150,9 @@ export function changeLog(data: Pick<EvidenceData, "changes">): ChangeEntry[] {
  * accounts for those reads.
  */
 export function isAuditableChange(change: ChangeRecord): boolean {
+  // The pipeline's own rows (provisioning, coalesced) are not changes anyone made, whatever caused them.
+  if (isPipelineInternal(change)) return false;
   if (change.trigger.source === "event") return true;
   if (change.trigger.source === "recheck" && change.trigger.attribution) return true;
-  return change.action !== "unchanged" && change.action !== "coalesced" && change.action !== "provisioning";
+  return change.action !== "unchanged";
 }

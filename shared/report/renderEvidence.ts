@@ -11,6 +11,7 @@ import type { SweepRun } from "../ports.js";
 import { findingsChart } from "./chart.js";
 import { activeExceptions, changeLog, openFindings, openFindingsPerDay, SEVERITIES, type ChangeEntry, type EvidenceData, type ExceptionEntry } from "./evidence.js";
 import { esc, link, time } from "./html.js";
+import { expiryWording } from "../domain/wording.js";
 
 /** The section ids, in page order: the table of contents and the tests use them. */
 export const SECTION_IDS = ["summary", "chart", "open-findings", "exceptions", "changes", "sweep-runs"] as const;
@@ -26,7 +27,8 @@ p.lead, .muted { color: var(--muted); }
 dl.scope { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 12px 0; }
 dl.scope dt { font-weight: 600; }
 dl.scope dd { margin: 0; }
-nav ol { display: flex; flex-wrap: wrap; gap: 4px 20px; padding-left: 18px; margin: 8px 0; }
+nav ol { display: flex; flex-wrap: wrap; gap: 4px 0; list-style: none; padding: 0; margin: 8px 0; }
+nav li:not(:last-child)::after { content: "·"; color: var(--muted); padding: 0 12px; }
 table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 13px; }
 th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid var(--line); }
 th { background: var(--bg-alt); font-weight: 600; position: sticky; top: 0; }
@@ -81,11 +83,12 @@ function findingRow(f: Finding): string {
   );
 }
 
-function exceptionRow(e: ExceptionEntry): string {
-  const left = Number.isNaN(e.daysLeft) ? "expiry unreadable" : e.daysLeft === 0 ? "less than a day left" : `${e.daysLeft} day${e.daysLeft === 1 ? "" : "s"} left`;
+function exceptionRow(e: ExceptionEntry, now: Date): string {
+  // The one expiry wording (shared/domain/wording.ts), counted from when the page was generated.
+  const left = expiryWording(e.expires, now).text;
   return (
     `<tr${e.expiringSoon ? ' class="expiring"' : ""}><td>${sev(e.finding.severity)}</td><td>${esc(e.finding.ruleId)}</td><td>${resource(e.finding.resourceId)}</td>` +
-    `<td>${esc(e.reason)}<div class="muted">tag ${esc(e.tag)}</div></td><td>${time(e.expires)}<div>${e.expiringSoon ? `<span class="flag">expiring soon</span> ` : ""}${esc(left)}</div></td>` +
+    `<td>${esc(e.reason)}<div class="muted">tag ${esc(e.tag)}</div></td><td><time datetime="${esc(Number.isNaN(Date.parse(e.expires)) ? e.expires : new Date(Date.parse(e.expires)).toISOString())}">${esc(left)}</time>${e.expiringSoon ? `<div><span class="flag">expiring soon</span></div>` : ""}</td>` +
     `<td>${esc(e.finding.summary)}</td></tr>`
   );
 }
@@ -176,8 +179,16 @@ export function renderEvidence(data: EvidenceData): string {
 <dt>Subscriptions</dt><dd id="subscriptions">${data.subscriptions.length === 0 ? `<span class="empty">none configured</span>` : data.subscriptions.map((s) => `<span class="id">${esc(s)}</span>`).join(", ")}</dd>
 </dl>
 <nav aria-label="Sections"><ol>
-<li><a href="#summary">Summary</a></li><li><a href="#chart">Findings over time</a></li><li><a href="#open-findings">Open findings (${open.length})</a></li>
-<li><a href="#exceptions">Exceptions (${exceptions.length})</a></li><li><a href="#changes">Changes (${changes.length})</a></li><li><a href="#sweep-runs">Sweep runs (${runs.length})</a></li>
+${[
+  ["summary", "Summary"],
+  ["chart", "Findings over time"],
+  ["open-findings", `Open findings (${open.length})`],
+  ["exceptions", `Exceptions (${exceptions.length})`],
+  ["changes", `Changes (${changes.length})`],
+  ["sweep-runs", `Sweep runs (${runs.length})`],
+]
+  .map(([id, label]) => `<li><a href="#${id}">${esc(label)}</a></li>`)
+  .join("\n")}
 </ol></nav>
 </header>
 <main>
@@ -203,7 +214,7 @@ ${table(["Severity", "Rule", "Resource", "Since", "Summary", "Remediation"], ope
 <section id="exceptions">
 <h2>Exceptions</h2>
 <p class="muted">Findings covered by an active exception tag, soonest expiry first; those expiring within ${within} days are flagged.</p>
-${table(["Severity", "Rule", "Resource", "Reason", "Expires", "Finding"], exceptions.map(exceptionRow), "No active exceptions.")}
+${table(["Severity", "Rule", "Resource", "Reason", "Expires", "Finding"], exceptions.map((e) => exceptionRow(e, new Date(data.generatedAt))), "No active exceptions.")}
 </section>
 <section id="changes">
 <h2>Changes with attribution</h2>

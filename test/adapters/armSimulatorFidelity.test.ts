@@ -533,7 +533,27 @@ describe("throttling per subscription and principal, reads and writes apart (htt
     expect(sim.requestCounts()["THROTTLED writes"]).toBe(1);
   });
 
-  it("another principal (oid, else appid, else the token itself) has its own bucket", async () => {
+  it("a 429 names the principal (oid and UPN), never the bearer token", async () => {
+    const exhaust = async (token: string) => {
+      for (let i = 0; i < 3; i++) await call(sim, "GET", gallery, { token });
+      return call(sim, "GET", gallery, { token });
+    };
+    const named = jwt({ oid: "aaaaaaaa-0000-4000-8000-000000000006", upn: "priya.patel@contoso.example" });
+    const answer = await exhaust(named);
+    expect(answer.status).toBe(429);
+    expect(answer.body.error.message).toContain("actor 'aaaaaaaa-0000-4000-8000-000000000006 (priya.patel@contoso.example)'");
+    expect(JSON.stringify(answer.body)).not.toContain(named);
+    // A token that is no JWT, or carries no oid or appid, is keyed by a fingerprint: its text never comes back.
+    for (const token of ["opaque-secret-token-value-0123456789", jwt({ upn: "sam.okafor@contoso.example" })]) {
+      const refused = await exhaust(token);
+      expect(refused.status).toBe(429);
+      expect(JSON.stringify(refused.body)).not.toContain(token);
+      expect(JSON.stringify(refused.body)).not.toContain(token.slice(0, 20));
+      expect(refused.body.error.message).toMatch(/actor '(sam\.okafor@contoso\.example \()?token-sha256:[0-9a-f]{16}/);
+    }
+  });
+
+  it("another principal (oid, else appid, else the token's fingerprint) has its own bucket", async () => {
     const exhaust = async (token: string) => {
       for (let i = 0; i < 3; i++) await call(sim, "GET", gallery, { token });
       return (await call(sim, "GET", gallery, { token })).status;

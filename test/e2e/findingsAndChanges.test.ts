@@ -91,7 +91,7 @@ describe("gallery-watch findings", () => {
     const result = await cli(["findings", "--max-items", "1"]);
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^Severity\s+Rule\s+Status\s+Resource\s+Subscription\s+FirstSeen\s+Updated\s+Summary$/);
+    expect(lines[0]).toMatch(/^Severity\s+Rule\s+Status\s+Resource\s+Subscription\s+FirstSeen\s+Updated\s+Summary\s+Exception$/);
     expect(lines).toHaveLength(3);
     expect(result.stderr).toContain("Showing the first 1 findings (--max-items 1); more match.");
 

@@ -10,6 +10,8 @@ import vm from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTeamsInbox, type TeamsInbox } from "../../local/teamsInbox.js";
 import { RULE_IDS } from "../../shared/domain/findings.js";
+import { digestCard, type DigestContent } from "../../shared/alerts/digestCard.js";
+import { aFinding, BASE } from "../support/snapshotBuilders.js";
 
 const envelope = (...headings: string[]) => ({
   type: "message",
@@ -181,5 +183,52 @@ describe("the Teams inbox page", () => {
     const boxes = [...run.stdout.matchAll(/<div class="card"([^>]*)>/g)].map((m) => m[1]!);
     expect(boxes).toHaveLength(2);
     expect(boxes.filter((attributes) => !/\bhidden\b/.test(attributes))).toHaveLength(1);
+  });
+});
+
+describe("the Teams inbox renders card text as Teams does", () => {
+  let inbox: TeamsInbox | undefined;
+  afterEach(async () => {
+    await inbox?.close();
+    inbox = undefined;
+  });
+
+  it("shows the Markdown subset Teams renders (the digest's bold as <strong>) and never runs text as markup", async () => {
+    if (!existsSync("/usr/bin/chromium")) {
+      console.warn("teamsInboxPage: /usr/bin/chromium is absent; Markdown rendering is checked in a browser only");
+      return;
+    }
+    inbox = await startTeamsInbox();
+    const finding = aFinding(`${BASE}/galleries/gal/images/def/versions/1.0.0`, { summary: "replicated to 5 regions" });
+    const digest: DigestContent = {
+      digestId: "digest:2026-11-24",
+      period: "2026-11-24",
+      since: "2026-11-23T12:00:00.000Z",
+      until: "2026-11-24T12:00:00.000Z",
+      firstDigest: false,
+      open: { total: 1, excepted: 0, byRule: { "replication-breadth": 1 }, bySeverity: { critical: 0, high: 1, medium: 0, low: 0 } },
+      opened: [finding],
+      resolved: [],
+      excepted: [],
+      expiringExceptions: [],
+      sweepRuns: [],
+    };
+    await post(inbox, digestCard(digest));
+    // Someone else's text, as a tag or a claim could carry it, sent raw (not escaped) to prove the renderer itself is safe.
+    await post(inbox, envelope("_italic_ and [portal](https://portal.azure.com/#home)", "- first\r- second", "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">", "[click me](javascript:document.title='pwned')"));
+    const { runProcess } = await import("../support/processes.js");
+    const run = await runProcess("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom", `${inbox.url}/`], { cwd: process.cwd(), env: process.env, timeoutMs: 60_000 });
+    expect(run.code).toBe(0);
+    const dom = run.stdout;
+    expect(dom).toContain("<strong>high</strong>");
+    expect(dom).not.toContain("**high**");
+    expect(dom).toContain("<em>italic</em>");
+    expect(dom).toMatch(/<a [^>]*href="https:\/\/portal\.azure\.com\/#home"[^>]*>portal<\/a>/);
+    expect(dom).toMatch(/<ul[^>]*>\s*<li>first<\/li>\s*<li>second<\/li>\s*<\/ul>/);
+    // Markup in text stays text; a javascript: link is no link; nothing ran.
+    expect(dom).toContain("&lt;script&gt;document.title='pwned'&lt;/script&gt;");
+    expect(dom).not.toMatch(/<img[^>]*onerror/);
+    expect(dom).not.toMatch(/href="javascript:/i);
+    expect(dom).toContain("<title>gallery-watch — Teams inbox</title>");
   });
 });

@@ -139,7 +139,7 @@ describe("digest content", () => {
     expect(text).toContain("6 open finding(s) (3 excepted); 1 opened, 1 resolved and 1 excepted since the previous digest.");
     expect(text).toContain("plantGallery/gateway-os/new-open (rg-plant)");
     expect(text).toContain("forensics hold");
-    expect(text).toContain("2026-12-08 (in 14 day(s))");
+    expect(text).toContain("expires 2026-12-07 (in 13 days)"); // stored 2026-12-08T00:00Z: holds through 2026-12-07
     expect(text).toContain("Subscription 7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f: **partial**");
     expect(text).toContain("galleryImages.listByGallery on labGallery (rg-lab): noAccess: AuthorizationFailed");
   });

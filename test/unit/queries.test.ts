@@ -204,6 +204,16 @@ describe("listChanges", () => {
     expect(await list(store, { since: "2026-11-23T09:30:00Z", until: "2026-11-24" })).toEqual(["a1"]);
   });
 
+  it("leaves the pipeline's own rows (provisioning, coalesced) out of changes unless all=true; history keeps them", async () => {
+    const store = await aLog();
+    await store.recordChange({ ...change(version, trigger("prov", "2026-11-23T11:00:00Z", priya), "2026-11-23T11:00:01Z"), action: "provisioning" });
+    await store.recordChange({ ...change(version, trigger("coal", "2026-11-23T11:30:00Z", priya), "2026-11-23T11:30:01Z"), action: "coalesced" });
+    expect(await list(store, {})).toEqual(["run-7", "a1", "p1"]);
+    expect(await list(store, { all: "true" })).toEqual(["run-7", "coal", "prov", "a1", "p1"]);
+    expect(await list(store, { all: "false" })).toEqual(["run-7", "a1", "p1"]);
+    expect(() => changeQueryFrom({ all: "yes" }, NOW)).toThrow(/all/);
+  });
+
   it("pages across the log without losing or repeating a change", async () => {
     const store = new MemoryResourceStore();
     for (let n = 0; n < 45; n++) {

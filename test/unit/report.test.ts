@@ -141,12 +141,11 @@ describe("the evidence page", () => {
     const rows = exceptions.split("<tr").slice(2); // header row, then one per exception
     expect(rows).toHaveLength(2);
     expect(rows[0]).toContain("CAB-4711");
-    expect(rows[0]).toContain('<time datetime="2026-11-25T00:00:00.000Z">2026-11-25 00:00 UTC</time>');
+    expect(rows[0]).toContain('<time datetime="2026-11-25T00:00:00.000Z">expires 2026-11-24 (today)</time>'); // holds through 2026-11-24, 14 hours after the page's generation
     expect(rows[0]).toContain("expiring soon");
-    expect(rows[0]).toContain("less than a day left"); // 14 hours after the page's generation
     expect(rows[1]).toContain("partner tenant, contract 42");
     expect(rows[1]).toContain("2027-06-30");
-    expect(rows[1]).toContain("217 days left");
+    expect(rows[1]).toMatch(/expires 2027-06-(29|30) \(in \d+ days\)/);
     expect(rows[1]).not.toContain("expiring soon");
     expect(exceptions).not.toContain("lapsed");
     expect(activeExceptions(data).map((e) => [e.finding.fingerprint, e.expiringSoon])).toEqual([
@@ -271,6 +270,22 @@ describe("what the report command gathers", () => {
     expect(isAuditableChange(change(GENERATED_AT, eventTrigger(GENERATED_AT, {}), "unchanged"))).toBe(true);
     expect(isAuditableChange(change(GENERATED_AT, { source: "sweep", runId: "r" }, "written"))).toBe(true);
     expect(isAuditableChange(change(GENERATED_AT, { source: "sweep", runId: "r" }, "unchanged"))).toBe(false);
+  });
+
+  it("does not count the pipeline's own rows (provisioning, coalesced) as changes, even when an event caused them", () => {
+    expect(isAuditableChange(change(GENERATED_AT, eventTrigger(GENERATED_AT, {}), "provisioning"))).toBe(false);
+    expect(isAuditableChange(change(GENERATED_AT, eventTrigger(GENERATED_AT, {}), "coalesced"))).toBe(false);
+    expect(isAuditableChange(change(GENERATED_AT, eventTrigger(GENERATED_AT, {}), "written"))).toBe(true);
+  });
+
+  it("separates the section links visibly (each on its own line, a separator between them)", () => {
+    const nav = /<nav aria-label="Sections">([\s\S]*?)<\/nav>/.exec(html)![1]!;
+    // As text (a text browser, a screen reader's run-through, copy and paste) no two link names touch.
+    const asText = nav.replace(/<[^>]+>/g, "");
+    expect(asText).not.toMatch(/Summary\S*Findings over time|\)(Exceptions|Changes|Sweep)/);
+    expect(nav.match(/<li>/g)).toHaveLength(SECTION_IDS.length);
+    // On screen: no list numbers crowding the links; a separator between each pair.
+    expect(html).toMatch(/nav li:not\(:last-child\)::after \{ content: "·"/);
   });
 
   it("reads every change since the start of the period, asking for more rows until it reaches it (no page-size cap)", async () => {

@@ -51,7 +51,7 @@ describe("a resolved finding says what changed, not the old violation", () => {
     const text = cardText(resolved!);
     expect(text).toContain("now replicated to westeurope, northeurope");
     expect(text).not.toContain("is replicated to 5 regions (limit 2)"); // the old violation is not the headline
-    expect(text).toMatch(/regionCount[^}]*5 → 2/); // before → after, fact by fact
+    expect(text).toMatch(/Regions in use[^}]*5 → 2/); // before → after, fact by fact
   });
 
   it("shared-outside: the gallery is Private now (was Community)", () => {
@@ -165,7 +165,7 @@ describe("autoscaling is not an escalation", () => {
 
 describe("an excepted card does not look like an open critical", () => {
   const related: RelatedResources = { definition: aDefinition(), definitions: [], versions: [] };
-  it("is styled good/accent with 'Excepted until <date>: <reason>'; the open critical stays attention", () => {
+  it("is styled good/accent with 'Exception: <reason>; expires <date> (in <n> days)'; the open critical stays attention", () => {
     const [open] = history()(aScaleSet({ capacity: 180 }), related);
     const [excepted] = history()(aScaleSet({ capacity: 180, tags: { "gallery-watch-exception": "reason=CAB-4711 emergency rollback;expires=2026-11-30" } }), related);
     expect(excepted?.kind).toBe("excepted");
@@ -173,7 +173,7 @@ describe("an excepted card does not look like an open critical", () => {
     expect(["good", "accent"]).toContain(header.style);
     expect(["Good", "Accent"]).toContain(header.items[0].color);
     expect(header.items[0].text).toBe("Excepted: scale-set-use (critical)");
-    expect(JSON.stringify(header)).toContain("Excepted until 2026-11-30 (end of day UTC): CAB-4711 emergency rollback");
+    expect(JSON.stringify(header)).toContain("Exception: CAB-4711 emergency rollback; expires 2026-11-30 (in 6 days)");
     expect(content(open!).body[0]!.style).toBe("attention");
   });
 });
