@@ -138,4 +138,27 @@ describe("findings feed: EventGridPublisherClient against the simulated topic ov
     now += 30_000;
     expect(await publishFindings(deps)).toMatchObject({ published: staged.length });
   });
+
+  it("an invocation that died after storing the findings but before releasing: the feed's reconcile releases the staged events, each published once; a transition never stored is discarded", async () => {
+    const prefix = `t${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+    const conn = { connectionString: inject("azuriteConnectionString") };
+    const cards = createTableAlertOutbox(conn, prefix);
+    const feed = createTableAlertOutbox(conn, prefix, FEED_TABLE);
+    const findings = createTableFindingStore(conn, prefix);
+    const judging = withFindingsFeed(cards, feed);
+    const [stored, lost] = [alerts(2).slice(0, 1), alerts(3).slice(-1)];
+    // The judging step staged both, stored the first one's finding, then died: nothing released.
+    await judging.enqueue([...stored, ...lost], NOW.toISOString());
+    await findings.apply(stored.map((a) => a.transition));
+    let now = NOW.getTime() + 1000;
+    const deps = { feed, findings, publisher: publisher(), source: "/gallery-watch/test", clock: { now: () => new Date(now) }, log: pino({ level: "silent" }) };
+    const before = topic.events().length;
+    expect(await publishFindings(deps)).toMatchObject({ published: 0, requests: 0 }); // staged: owed to nobody yet
+    now += 180_000; // past the staged grace period
+    expect(await publishFindings(deps)).toMatchObject({ published: 1 });
+    now += 180_000;
+    expect(await publishFindings(deps)).toMatchObject({ published: 0 });
+    expect(topic.events().slice(before).map((r) => r.event.id)).toEqual(stored.map((a) => a.alertId));
+    expect((await feed.list()).map((a) => [a.alertId, a.state])).toEqual([[stored[0]!.alertId, "delivered"]]);
+  });
 });
