@@ -119,6 +119,7 @@ async function publishBatch(
     const at = now.toISOString();
     const log = { feed: true, events: ids.length, firstEventId: ids[0], status: error.status };
     // Each event keeps its own attempts and retry window: a batch is only how they travel.
+    let expired = 0;
     for (const alert of batch) {
       const since = Date.parse(alert.retrySince ?? alert.createdAt);
       const next = new Date(now.getTime() + nextAttemptDelayMs(alert.attempts + 1, error.retryAfterMs, Math.random, how.caps)).toISOString();
@@ -126,11 +127,13 @@ async function publishBatch(
       if (reason) {
         await how.mark(alert.alertId, () => deps.feed.markOwed(alert.alertId, { at, reason, error: error.message, ...(reason === "refused" ? { nextAttemptAt: next } : {}) }));
         figures.owed++;
+        if (reason === "expired") expired++;
       } else {
         await how.mark(alert.alertId, () => deps.feed.markRetry(alert.alertId, next, error.message));
         figures.retried++;
       }
     }
+    if (expired > 0) deps.log.error({ ...log, expired }, `findings feed: ${expired} event(s) still unpublished after the retry window are owed and no longer retried: ${error.message}`);
     if (error.permanent) deps.log.error(log, `findings feed refused by the topic; the events are owed and retried: ${error.message}`);
     else deps.log.warn(log, `findings feed publish will be retried: ${error.message}`);
   }

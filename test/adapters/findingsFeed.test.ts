@@ -161,4 +161,24 @@ describe("findings feed: EventGridPublisherClient against the simulated topic ov
     expect(topic.events().slice(before).map((r) => r.event.id)).toEqual(stored.map((a) => a.alertId));
     expect((await feed.list()).map((a) => [a.alertId, a.state])).toEqual([[stored[0]!.alertId, "delivered"]]);
   });
+
+  it("an event the topic still fails after the retry window is owed (expired) with an error, not retried forever", async () => {
+    const prefix = `t${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+    const conn = { connectionString: inject("azuriteConnectionString") };
+    const feed = createTableAlertOutbox(conn, prefix, FEED_TABLE);
+    const findings = createTableFindingStore(conn, prefix);
+    const staged = alerts(1).slice(0, 1);
+    await feed.enqueue(staged, NOW.toISOString());
+    await feed.release(staged, NOW.toISOString());
+    let now = NOW.getTime() + 25 * 3_600_000;
+    const lines: string[] = [];
+    const log = pino({ level: "error" }, { write: (line: string) => void lines.push(line) });
+    const deps = { feed, findings, publisher: publisher(), source: "/gallery-watch/test", clock: { now: () => new Date(now) }, log };
+    topic.faults.failNext(1, 500);
+    expect(await publishFindings(deps)).toMatchObject({ published: 0, owed: 1 });
+    expect(lines.join("\n")).toMatch(/no longer retried/);
+    now += 3_600_000;
+    expect(await publishFindings(deps)).toMatchObject({ requests: 0 });
+    expect((await feed.list()).map((a) => [a.state, a.owedReason])).toEqual([["owed", "expired"]]);
+  });
 });
