@@ -205,6 +205,7 @@ async function main(): Promise<void> {
     log,
     settings: given,
     usualPorts,
+    findingsFeed: true,
     ...(persist ? { persistLocation: PERSIST_FOLDER } : {}),
   });
   stack = started;
@@ -280,7 +281,7 @@ async function summarise(stack: LocalStack): Promise<void> {
   say(`  events judged:     ${counts.accepted} accepted, ${counts.ignored} ignored (${counts.unwatched} from unwatched subscriptions), ${counts.invalid} refused`);
   say(`  findings:          ${["opened", "escalated", "de-escalated", "excepted", "reopened", "resolved"].map((k) => `${kinds[k] ?? 0} ${k}`).join(", ")}`);
   say(`  cards delivered:   ${stack.inbox.cards().length}`);
-  say(`  feed events:       ${stack.topic.events().length} (CloudEvents on the simulated Event Grid topic)`);
+  say(`  feed events:       ${stack.topic?.events().length ?? 0} (CloudEvents on the simulated Event Grid topic)`);
   say(`Teams inbox: ${stack.inbox.url}`);
   say(`Simulated ARM: ${stack.arm.url}`);
 }

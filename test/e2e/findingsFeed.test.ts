@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 async function start(settings: Record<string, string> = {}): Promise<LocalStack> {
-  stack = await startLocalStack({ seed: caseStudySeed(undefined, new Date()), log: pino({ level: "silent" }), settings: { GW_OUTBOX_SCHEDULE: "*/1 * * * * *", ...settings } });
+  stack = await startLocalStack({ seed: caseStudySeed(undefined, new Date()), log: pino({ level: "silent" }), findingsFeed: true, settings: { GW_OUTBOX_SCHEDULE: "*/1 * * * * *", ...settings } });
   return stack;
 }
 
@@ -55,20 +55,20 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
 describe("findings feed on the local stack", () => {
   it("publishes one schema-valid CloudEvent per transition, with the caller, through 500, 429 Retry-After and 404, while the card arrives undisturbed", async () => {
     const s = await start();
-    s.topic.faults.failNext(1, 500);
-    s.topic.faults.failNext(1, 429, 2);
-    s.topic.faults.failNext(1, 404);
+    s.topic!.faults.failNext(1, 500);
+    s.topic!.faults.failNext(1, 429, 2);
+    s.topic!.faults.failNext(1, 404);
     await armWrite(s.arm, CALLERS.priya, "PUT", ids(s).plantVersion, plantVersionBody(s, ["West Europe", "North Europe", "East US"]));
     // The card is not held up by the failing topic.
     expect(await until(() => s.inbox.cards().length >= 1, 45_000)).toBe(true);
     const expected = await alertIds(s);
     expect(expected.length).toBeGreaterThan(0);
-    expect(await until(() => s.topic.events().length >= expected.length, 60_000)).toBe(true);
+    expect(await until(() => s.topic!.events().length >= expected.length, 60_000)).toBe(true);
     await new Promise((r) => setTimeout(r, 3000)); // more publisher runs: nothing may be published twice
-    const events = s.topic.events().map((r) => r.event);
+    const events = s.topic!.events().map((r) => r.event);
     expect(events.map((e) => e.id).sort()).toEqual(expected);
     for (const e of events) expect(cloudEventProblem(e)).toBeUndefined();
-    expect(s.topic.attempts().filter((a) => a.status !== 200).map((a) => a.status)).toEqual([500, 429, 404]);
+    expect(s.topic!.attempts().filter((a) => a.status !== 200).map((a) => a.status)).toEqual([500, 429, 404]);
     const opened = events.find((e) => e.type === "com.gallerywatch.finding.opened" && (e.data as { rule: string }).rule === "replication-breadth") as Record<string, any>;
     expect(opened).toMatchObject({ specversion: "1.0", source: "/gallery-watch/local", subject: expect.stringMatching(/\/versions\//i), data: { severity: expect.any(String), status: "open" } });
     expect(opened.subject.toLowerCase()).toBe(ids(s).plantVersion.toLowerCase());
@@ -82,8 +82,8 @@ describe("findings feed on the local stack", () => {
     const s = await start();
     s.inbox.faults.failNext(1000, 404);
     await armWrite(s.arm, CALLERS.priya, "PUT", ids(s).plantVersion, plantVersionBody(s, ["West Europe", "North Europe", "East US"]));
-    expect(await until(async () => (await alertIds(s)).length > 0 && s.topic.events().length >= (await alertIds(s)).length, 45_000)).toBe(true);
+    expect(await until(async () => (await alertIds(s)).length > 0 && s.topic!.events().length >= (await alertIds(s)).length, 45_000)).toBe(true);
     expect(s.inbox.cards()).toHaveLength(0);
-    expect(s.topic.events().map((r) => r.event.id).sort()).toEqual(await alertIds(s));
+    expect(s.topic!.events().map((r) => r.event.id).sort()).toEqual(await alertIds(s));
   }, 90_000);
 });
