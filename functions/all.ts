@@ -4,6 +4,7 @@ import { eventGridResourceEvent } from "./eventGridResourceEvent.js";
 import { recheckResource } from "./recheckResource.js";
 import { deliverAlerts } from "./deliverAlerts.js";
 import { sendAlerts } from "./sendAlerts.js";
+import { publishFindings } from "./publishFindings.js";
 import { nightlySweep } from "./nightlySweep.js";
 import { nightlyDigest } from "./nightlyDigest.js";
 import { sweepSubscription } from "./sweepSubscription.js";
@@ -18,6 +19,7 @@ export const declarations: readonly FunctionDeclaration[] = [
   recheckResource,
   deliverAlerts,
   sendAlerts,
+  publishFindings,
   nightlySweep,
   nightlyDigest,
   sweepSubscription,

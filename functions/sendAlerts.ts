@@ -1,7 +1,10 @@
 import { queueFunction } from "./declaration.js";
 import { runtime } from "../shared/composition.js";
 
-/** Posts the cards the outbox owes Teams when judging stored alerts: event processing never waits for Teams' 4 requests/s. */
+/**
+ * Posts the cards the outbox owes Teams when judging stored alerts: event processing never waits for Teams' 4 requests/s.
+ * The findings feed is published beside them, on its own outbox: neither waits for the other.
+ */
 export const sendAlerts = queueFunction("sendAlerts", "%GW_DELIVERY_QUEUE%", async (_message, context) => {
-    await runtime().deliverNow(context);
+    await Promise.all([runtime().deliverNow(context), runtime().publishFindingsNow(context)]);
   });

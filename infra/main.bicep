@@ -80,6 +80,16 @@ param sweepSchedule string = '0 0 2 * * *'
 param digestSchedule string = '0 0 7 * * *'
 
 // ---------------------------------------------------------------------------------------------
+// The findings feed (infra/README.md "Findings feed")
+// ---------------------------------------------------------------------------------------------
+
+@description('Create an Event Grid custom topic (CloudEvents 1.0, Entra ID only) that every finding transition is published to (GW_ENABLE_FINDINGS_TOPIC), and set GW_FINDINGS_TOPIC_ENDPOINT.')
+param enableFindingsTopic bool = false
+
+@description('Resource id of an Event Hub (/subscriptions/…/providers/Microsoft.EventHub/namespaces/<ns>/eventhubs/<hub>) that the topic routes every event to, for Microsoft Sentinel or another SIEM (GW_FINDINGS_EVENT_HUB_ID). Empty: no route. Needs enableFindingsTopic.')
+param findingsEventHubId string = ''
+
+// ---------------------------------------------------------------------------------------------
 // The history API
 // ---------------------------------------------------------------------------------------------
 
@@ -205,6 +215,20 @@ var baseAppSettings = {
   GW_DEADLETTER_CONTAINER: deadLetterContainer
   GW_TABLE_PREFIX: tablePrefix
 }
+module findingsTopic 'app/findingsTopic.bicep' = if (enableFindingsTopic) {
+  name: 'findingsTopic'
+  scope: rg
+  params: {
+    name: 'egt-gw-findings-${resourceToken}'
+    location: location
+    tags: tags
+    principalId: identity.outputs.principalId
+    eventHubId: findingsEventHubId
+  }
+}
+var findingsTopicSetting = enableFindingsTopic ? {
+  GW_FINDINGS_TOPIC_ENDPOINT: findingsTopic!.outputs.endpoint
+} : {}
 var criticalWebhookSetting = empty(teamsCriticalWebhookUrl) ? {} : {
   GW_TEAMS_CRITICAL_WEBHOOK_URL: '@Microsoft.KeyVault(SecretUri=${vault.outputs.criticalWebhookSecretUri})'
 }
@@ -221,7 +245,7 @@ module functionApp 'app/function.bicep' = {
     storageName: storage.outputs.name
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     appInsightsConnectionString: monitoring.outputs.connectionString
-    appSettings: union(baseAppSettings, criticalWebhookSetting)
+    appSettings: union(baseAppSettings, criticalWebhookSetting, findingsTopicSetting)
     enableEntraAuth: enableEntraAuth
     entraClientId: entraClientId
   }

@@ -1,6 +1,7 @@
 /**
  * The whole product on one machine, no Azure account: Azurite, the simulated ARM control plane,
- * a Teams inbox and the local Functions host serving the same function declarations Azure runs.
+ * a Teams inbox, a simulated Event Grid topic for the findings feed (`findingsFeed`) and the local Functions host
+ * serving the same function declarations Azure runs.
  * Used by `npm start` and by the end-to-end tests.
  */
 import { randomBytes } from "node:crypto";
@@ -12,6 +13,7 @@ import type { DestinationStream, Logger } from "pino";
 import { startAzurite, type RunningAzurite } from "./azurite.js";
 import { startArmSimulator, type RunningArmSimulator, type SimulatedResource, type ThrottleOptions } from "./armSimulator/index.js";
 import { startTeamsInbox } from "./teamsInbox.js";
+import { startFindingsTopic, type FindingsTopic } from "./findingsTopic.js";
 import { startLocalHost } from "./host.js";
 import { localEntra } from "./localEntra.js";
 import { declarations } from "../functions/all.js";
@@ -48,6 +50,12 @@ export interface LocalStackOptions {
    * then stays the same from one run to the next. Absent: everything in memory, nothing written to disk.
    */
   readonly persistLocation?: string;
+  /**
+   * Run the simulated Event Grid topic and publish the findings feed to it (GW_FINDINGS_TOPIC_ENDPOINT).
+   * Off by default, as in a deployment without `enableFindingsTopic` (the benchmark measures that);
+   * `npm start` and the feed's tests turn it on.
+   */
+  readonly findingsFeed?: boolean;
   readonly log: Logger;
   /** Where the functions' own logs go (default: stdout, like the Functions host). */
   readonly logDestination?: DestinationStream;
@@ -61,6 +69,8 @@ export interface LocalStack {
   readonly azurite: RunningAzurite;
   readonly arm: RunningArmSimulator;
   readonly inbox: TeamsInbox;
+  /** With `findingsFeed`: the simulated Event Grid topic (GW_FINDINGS_TOPIC_ENDPOINT); the inbox serves its events as /events.json. */
+  readonly topic?: FindingsTopic;
   readonly host: LocalHost;
   readonly settings: Readonly<Record<string, string>>;
   /** PEM file trusted for the simulator (for `curl --cacert`). */
@@ -99,7 +109,16 @@ export const USUAL_PORTS = { blob: 10000, queue: 10001, table: 10002, host: 7071
  * and its certificate, the Teams inbox. A person's value for one of these (from local.settings.json
  * or the environment) would send the local run to real Azure or a real Teams channel.
  */
-export const STACK_OWNED_SETTINGS = ["AzureWebJobsStorage", "AzureWebJobsStorage__accountName", "GW_ARM_ENDPOINT", "GW_ARM_CA_CERT_FILE", "GW_TEAMS_WEBHOOK_URL", "GW_TEAMS_CRITICAL_WEBHOOK_URL"] as const;
+export const STACK_OWNED_SETTINGS = [
+  "AzureWebJobsStorage",
+  "AzureWebJobsStorage__accountName",
+  "GW_ARM_ENDPOINT",
+  "GW_ARM_CA_CERT_FILE",
+  "GW_TEAMS_WEBHOOK_URL",
+  "GW_TEAMS_CRITICAL_WEBHOOK_URL",
+  "GW_FINDINGS_TOPIC_ENDPOINT",
+  "GW_FINDINGS_TOPIC_CA_CERT_FILE",
+] as const;
 
 /**
  * The app settings a local stack uses unless told otherwise: the app's own defaults, then what
@@ -134,7 +153,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           .catch(() => startAzurite(location))
       : await startAzurite(location);
     cleanups.push(() => azurite.stop());
-    const inbox = usual ? await startTeamsInbox({ port: await portOr0(USUAL_PORTS.inbox) }).catch(() => startTeamsInbox()) : await startTeamsInbox();
+    const topic = options.findingsFeed ? await startFindingsTopic() : undefined;
+    if (topic) cleanups.push(() => topic.close());
+    const feed = () => (topic?.events() ?? []).map((r) => ({ receivedAt: r.receivedAt, ...r.event })).reverse();
+    const inbox = usual ? await startTeamsInbox({ port: await portOr0(USUAL_PORTS.inbox), feed }).catch(() => startTeamsInbox({ feed })) : await startTeamsInbox({ feed });
     cleanups.push(() => inbox.close());
     const hostPort = usual && (await isFree(USUAL_PORTS.host)) ? USUAL_PORTS.host : await freePort();
     const keys: LocalKeys = { function: newKey(), eventGridSystem: newKey(), master: newKey() };
@@ -159,6 +181,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const caCertFile = path.join(dir, "simulated-arm-ca.pem");
     await writeFile(caCertFile, arm.caCertPem);
+    const topicCaFile = topic ? path.join(dir, "simulated-topic-ca.pem") : "";
+    if (topic) await writeFile(topicCaFile, topic.caCertPem);
 
     const owned: Record<(typeof STACK_OWNED_SETTINGS)[number], string> = {
       AzureWebJobsStorage: azurite.connectionString,
@@ -167,6 +191,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       GW_ARM_CA_CERT_FILE: caCertFile,
       GW_TEAMS_WEBHOOK_URL: inbox.webhookUrl,
       GW_TEAMS_CRITICAL_WEBHOOK_URL: "",
+      GW_FINDINGS_TOPIC_ENDPOINT: topic?.endpoint ?? "",
+      GW_FINDINGS_TOPIC_CA_CERT_FILE: topicCaFile,
     };
     const settings: Record<string, string> = {
       ...localStackDefaults({ persist: options.persistLocation !== undefined }),
@@ -198,7 +224,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(entra ? { easyAuth: entra.model } : {}),
     });
     cleanups.push(() => host.close());
-    return { subscriptionId: LOCAL_SUBSCRIPTION, azurite, arm, inbox, host, settings, caCertFile, keys, ...(entra ? { issueToken: entra.issueToken } : {}), close };
+    return { subscriptionId: LOCAL_SUBSCRIPTION, azurite, arm, inbox, ...(topic ? { topic } : {}), host, settings, caCertFile, keys, ...(entra ? { issueToken: entra.issueToken } : {}), close };
   } catch (error) {
     await close();
     throw error;

@@ -219,6 +219,7 @@ async function main(): Promise<void> {
     logDestination,
     settings: given,
     usualPorts,
+    findingsFeed: true,
     ...(persist ? { persistLocation: PERSIST_FOLDER } : {}),
   });
   stack = started;
@@ -235,6 +236,7 @@ async function main(): Promise<void> {
   say(`Simulated ARM: ${started.arm.url}   (trust ${ca}; any bearer token, a JWT names the caller)`);
   say(`Subscription: ${started.subscriptionId}`);
   say(`Teams inbox: ${started.inbox.url}`);
+  say(`Findings feed: ${started.inbox.url}/events.json   (the CloudEvents the simulated Event Grid topic received)`);
   say(`Functions host: ${started.host.url}   (GET /api/resources/history?id=<ARM id>&asOf=<time>)`);
   say(`  Keys, enforced as Azure's Functions host does (new each start): the API needs the function key, Event Grid's webhook the eventgrid_extension system key, /admin the master key:`);
   say(`  curl -sS -H "x-functions-key: ${started.keys.function}" "${started.host.url}/api/findings"`);
@@ -294,6 +296,7 @@ async function summarise(stack: LocalStack): Promise<void> {
   say(`  events judged:     ${counts.accepted} accepted, ${counts.ignored} ignored (${counts.unwatched} from unwatched subscriptions), ${counts.invalid} refused`);
   say(`  findings:          ${["opened", "escalated", "de-escalated", "excepted", "reopened", "resolved"].map((k) => `${kinds[k] ?? 0} ${k}`).join(", ")}`);
   say(`  cards delivered:   ${stack.inbox.cards().length}`);
+  say(`  feed events:       ${stack.topic?.events().length ?? 0} (CloudEvents on the simulated Event Grid topic)`);
   say(`Teams inbox: ${stack.inbox.url}`);
   say(`Simulated ARM: ${stack.arm.url}`);
 }

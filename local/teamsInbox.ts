@@ -102,7 +102,8 @@ export function envelopeProblem(payload: unknown): string | undefined {
   return bad.length > 0 ? `only Action.OpenUrl is allowed, found ${bad.join(", ")}` : undefined;
 }
 
-export async function startTeamsInbox(options: { port?: number } = {}): Promise<TeamsInbox> {
+/** `feed`: the findings feed's events (the simulated Event Grid topic's), served as `/events.json` beside the cards. */
+export async function startTeamsInbox(options: { port?: number; feed?: () => unknown[] } = {}): Promise<TeamsInbox> {
   const received: ReceivedCard[] = [];
   const listed: ListedCard[] = [];
   const attempts: Array<{ at: string; status: number }> = [];
@@ -159,6 +160,10 @@ export async function startTeamsInbox(options: { port?: number } = {}): Promise<
       res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
       return void res.end(JSON.stringify(listed.slice(since).reverse()));
     }
+    if (req.method === "GET" && url.pathname === "/events.json") {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      return void res.end(JSON.stringify(options.feed?.() ?? []));
+    }
     if (req.method === "GET" && url.pathname === "/adaptivecards.js") {
       res.writeHead(200, { "content-type": "text/javascript" });
       return void res.end(adaptiveCardsJs);
@@ -213,7 +218,7 @@ function page(): string {
 .card{background:#fff;border-radius:6px;box-shadow:0 1px 3px rgba(0,0,0,.2);margin:0 0 16px;max-width:760px;padding:4px}
 .meta{color:#666;font-size:12px;margin:8px 12px}form{margin:0 0 12px}label{margin-right:16px}</style>
 <script src="/adaptivecards.js"></script><script src="/markdown-it.js"></script></head>
-<body><h1>gallery-watch — Teams inbox</h1>
+<body><h1>gallery-watch — Teams inbox</h1><nav><a href="/">Cards</a> · <a href="/events.json">Findings feed</a> (the CloudEvents the Event Grid topic received)</nav>
 <form id="filters" onsubmit="return false">
 <label>Severity <select id="severity" name="severity"><option value="">all</option>${options(SEVERITIES)}</select></label>
 <label>Rule <select id="rule" name="rule"><option value="">all</option>${options(RULE_IDS)}</select></label>

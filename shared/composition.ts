@@ -20,6 +20,8 @@ import type { StorageConnection } from "./storage/tableClients.js";
 import { createTableAlertOutbox } from "./alerts/tableAlertOutbox.js";
 import { createWorkflowsTeamsNotifier } from "./alerts/workflowsTeamsNotifier.js";
 import { deliverAlerts, type DeliveryFigures } from "./alerts/deliverAlerts.js";
+import { FEED_TABLE, publishFindings, withFindingsFeed, type FeedFigures } from "./alerts/publishFindings.js";
+import { createEventGridFindingsPublisher } from "./alerts/eventGridFindingsPublisher.js";
 import { createTableFindingActivity } from "./storage/tableFindingActivity.js";
 import { createTableDigestLog } from "./storage/tableDigestLog.js";
 import { findingIndexRebuild } from "./storage/tableFindingStore.js";
@@ -67,6 +69,8 @@ export interface Runtime {
   redrive(context: Invocation): RedriveDependencies;
   /** Send what the outbox owes Teams now (also the outbox timer's job). Delivery trouble is logged, not thrown: the outbox keeps it. */
   deliverNow(context: Invocation): Promise<DeliveryFigures | undefined>;
+  /** Publish what the findings feed owes its Event Grid topic now; undefined when no topic is set or publishing failed (logged, retried by the timer). */
+  publishFindingsNow(context: Invocation): Promise<FeedFigures | undefined>;
   /** `gallery-watch reindex`: the index tables, rebuilt from the primary tables (shared/reindex.ts). */
   reindex(): ReindexDependencies;
 }
@@ -114,6 +118,17 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
   const resources = createTableResourceStore(storage, config.tablePrefix);
   const findings = createTableFindingStore(storage, config.tablePrefix);
   const outbox = createTableAlertOutbox(storage, config.tablePrefix);
+  // The findings feed: a second outbox channel, staged in the same judging step as the cards.
+  const feed = config.findingsFeed ? createTableAlertOutbox(storage, config.tablePrefix, FEED_TABLE) : undefined;
+  const judgingOutbox = feed ? withFindingsFeed(outbox, feed) : outbox;
+  const feedPublisher = config.findingsFeed
+    ? createEventGridFindingsPublisher({
+        endpoint: config.findingsFeed.endpoint,
+        // Loopback is the local stack's simulated topic: any bearer token does.
+        credential: /^https:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(config.findingsFeed.endpoint) ? localSimulatorCredential() : azureCredential,
+        ...(config.findingsFeed.caCertPem ? { caCertPem: config.findingsFeed.caCertPem } : {}),
+      })
+    : undefined;
   // Paced per webhook across every instance (one conditional row each), not per process.
   const notifier = (webhookUrl: string) =>
     createWorkflowsTeamsNotifier({ webhookUrl, timeoutMs: config.teams.timeoutMs, pace: createTablePacer(storage, config.tablePrefix, webhookUrl, config.teams.maxRequestsPerSecond).pace });
@@ -160,7 +175,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
       arm: newInventory(),
       resources,
       findings,
-      outbox,
+      outbox: judgingOutbox,
       teams,
       recheck,
       sweepRuns,
@@ -174,6 +189,16 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
       checkpoints: createTableReindexCheckpoints(storage, config.tablePrefix),
       clock: systemClock,
     }),
+    async publishFindingsNow(context) {
+      if (!feed || !feedPublisher || !config.findingsFeed) return undefined;
+      const invocationLog = invocationLogger(log, context);
+      try {
+        return await publishFindings({ feed, findings, publisher: feedPublisher, source: config.findingsFeed.source, clock: systemClock, log: invocationLog }, config.delivery);
+      } catch (error) {
+        invocationLog.warn({ err: error }, "findings feed publishing deferred to its timer");
+        return undefined;
+      }
+    },
     async deliverNow(context) {
       const invocationLog = invocationLogger(log, context);
       try {

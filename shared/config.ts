@@ -32,6 +32,8 @@ export const SETTINGS: readonly Setting[] = [
   { name: "GW_TEAMS_RETRY_AFTER_CAP_SECONDS", required: false, default: "300", sample: "300", description: "Longest Retry-After from the webhook that is honoured; after it the next send probes (10–3600 s)." },
   { name: "GW_ENABLE_ENTRA_AUTH", required: false, default: "false", sample: "false", description: "`true` when App Service authentication (Entra ID) guards the app (infra's enableEntraAuth): the HTTP API is then `authLevel: anonymous` behind it, so callers need an Entra token and no function key. The Event Grid webhook and /admin keep their keys." },
   { name: "GW_ENTRA_CLIENT_ID", required: false, sample: "", description: "Application (client) id of the API's app registration; required with GW_ENABLE_ENTRA_AUTH=true. Tokens for `api://<id>` or `<id>` are accepted." },
+  { name: "GW_FINDINGS_TOPIC_ENDPOINT", required: false, sample: "", description: "Findings feed: an Event Grid custom topic endpoint (https, e.g. `https://<topic>.<region>-1.eventgrid.azure.net/api/events`). Every finding transition is published there as a CloudEvents 1.0 event (`com.gallerywatch.finding.<kind>`), with Entra ID (the app's identity needs EventGrid Data Sender). Unset: no feed." },
+  { name: "GW_FINDINGS_TOPIC_CA_CERT_FILE", required: false, sample: "", description: "PEM file of a certificate to trust for GW_FINDINGS_TOPIC_ENDPOINT only (the local stack's simulated topic)." },
   { name: "GW_ALERT_RETRY_HOURS", required: false, default: "24", sample: "24", description: "How long an undelivered alert is retried automatically (throttled, failing or refusing webhook) before it stays owed for `gallery-watch alerts resend` (1–168 h)." },
   { name: "GW_ARM_ENDPOINT", required: false, default: "https://management.azure.com", sample: "https://management.azure.com", description: "Azure Resource Manager endpoint (https). Sovereign clouds or the local simulator." },
   { name: "GW_ARM_CA_CERT_FILE", required: false, sample: "", description: "PEM file of a certificate to trust for GW_ARM_ENDPOINT only (the local simulator's self-signed certificate)." },
@@ -71,6 +73,11 @@ export interface Config {
   readonly teams: { readonly webhookUrl: string; readonly criticalWebhookUrl?: string; readonly maxRequestsPerSecond: number; readonly timeoutMs: number };
   /** App Service authentication (Entra ID) in front of the HTTP API: then no function keys. */
   readonly entraAuth: { readonly enabled: false } | { readonly enabled: true; readonly clientId: string };
+  /**
+   * The findings feed (shared/alerts/publishFindings.ts), when GW_FINDINGS_TOPIC_ENDPOINT is set.
+   * `source` is the CloudEvents source: the function app's name (WEBSITE_SITE_NAME, set by App Service), else `local`.
+   */
+  readonly findingsFeed?: { readonly endpoint: string; readonly caCertPem?: string; readonly source: string };
   /** Outbox retries: the Retry-After cap and the automatic retry window. */
   readonly delivery: { readonly retryAfterCapMs: number; readonly retryWindowMs: number };
   readonly policy: Policy;
@@ -185,19 +192,29 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
 
   // ARM
   const endpoint = url("GW_ARM_ENDPOINT", { required: true, allowLoopbackHttp: false }) ?? "https://management.azure.com";
-  let caCertPem: string | undefined;
-  const caFile = raw("GW_ARM_CA_CERT_FILE");
-  if (caFile) {
-    if (!existsSync(caFile)) problem("GW_ARM_CA_CERT_FILE", `file '${caFile}' does not exist`, "point it at the simulator's PEM certificate, or unset it for real Azure");
-    else {
-      caCertPem = readFileSync(caFile, "utf8");
-      if (!caCertPem.includes("BEGIN CERTIFICATE")) problem("GW_ARM_CA_CERT_FILE", `file '${caFile}' holds no PEM certificate`, "use a PEM file (-----BEGIN CERTIFICATE-----)");
+  /** A PEM certificate file named by `setting`, or undefined when unset. */
+  function pemFile(setting: string, what: string): string | undefined {
+    const file = raw(setting);
+    if (!file) return undefined;
+    if (!existsSync(file)) {
+      problem(setting, `file '${file}' does not exist`, `point it at ${what}, or unset it for real Azure`);
+      return undefined;
     }
+    const pem = readFileSync(file, "utf8");
+    if (!pem.includes("BEGIN CERTIFICATE")) problem(setting, `file '${file}' holds no PEM certificate`, "use a PEM file (-----BEGIN CERTIFICATE-----)");
+    return pem;
   }
+  const caCertPem = pemFile("GW_ARM_CA_CERT_FILE", "the simulator's PEM certificate");
 
   // Teams
   const webhookUrl = url("GW_TEAMS_WEBHOOK_URL", { required: true, allowLoopbackHttp: true, secret: true }) ?? "";
   const criticalWebhookUrl = url("GW_TEAMS_CRITICAL_WEBHOOK_URL", { required: false, allowLoopbackHttp: true, secret: true });
+
+  // Findings feed
+  const feedEndpoint = url("GW_FINDINGS_TOPIC_ENDPOINT", { required: false, allowLoopbackHttp: false });
+  const feedCaPem = pemFile("GW_FINDINGS_TOPIC_CA_CERT_FILE", "the local stack's topic certificate");
+  const site = env.WEBSITE_SITE_NAME?.trim();
+  const findingsFeed = feedEndpoint ? { endpoint: feedEndpoint, ...(feedCaPem ? { caCertPem: feedCaPem } : {}), source: `/gallery-watch/${site && /^[A-Za-z0-9-]{1,60}$/.test(site) ? site : "local"}` } : undefined;
 
   // Policy
   const allowedRegions = list("GW_ALLOWED_REGIONS").map(normalizeRegion);
@@ -237,6 +254,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     subscriptions,
     arm: { endpoint, ...(caCertPem ? { caCertPem } : {}), timeoutMs: int("GW_ARM_TIMEOUT_MS", 1000, 120_000), maxRetries: int("GW_ARM_MAX_RETRIES", 0, 10) },
     teams: { webhookUrl, ...(criticalWebhookUrl ? { criticalWebhookUrl } : {}), maxRequestsPerSecond: int("GW_TEAMS_MAX_RPS", 1, 4), timeoutMs: int("GW_TEAMS_TIMEOUT_MS", 1000, 240_000) },
+    ...(findingsFeed ? { findingsFeed } : {}),
     entraAuth: entraAuthValue === "true" && entraClientId ? { enabled: true, clientId: entraClientId } : { enabled: false },
     delivery: { retryAfterCapMs: int("GW_TEAMS_RETRY_AFTER_CAP_SECONDS", 10, 3600) * 1000, retryWindowMs: int("GW_ALERT_RETRY_HOURS", 1, 168) * 3_600_000 },
     policy: {

@@ -50,7 +50,7 @@ export const DEFAULT_RETRY_WINDOW_MS = 24 * 3_600_000;
 const MARK_MARGIN_MS = 15_000;
 
 /** Retries a storage write through a stall (1, 2, 4 … 32 s by default): what it records already happened. */
-async function persistently(write: () => Promise<void>, log: Logger, alertId: string, backoffMs: number): Promise<void> {
+export async function persistently(write: () => Promise<void>, log: Logger, alertId: string, backoffMs: number): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();
@@ -177,7 +177,7 @@ function byChange(alerts: readonly OutboxAlert[]): OutboxAlert[][] {
  * staged. After a grace period, the finding's own history decides: the transition was stored →
  * release the alert; it was not → discard it.
  */
-async function reconcileStaged(deps: { outbox: AlertOutbox; findings: FindingStore; clock: Clock; log: Logger }): Promise<void> {
+export async function reconcileStaged(deps: { outbox: AlertOutbox; findings: FindingStore; clock: Clock; log: Logger }): Promise<void> {
   const before = new Date(deps.clock.now().getTime() - 120_000).toISOString();
   for (const alert of await deps.outbox.staged(before)) {
     const after = alert.transition.after;

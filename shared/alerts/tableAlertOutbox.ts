@@ -6,6 +6,8 @@
  * same transition recomputed after a retry never creates a second alert. Senders claim index
  * rows with an etag-conditional lease, so two concurrent senders never both send one alert, and
  * only the lowest pending revision of a finding is claimable, so its cards arrive in order.
+ * The findings feed (publishFindings.ts) is a second channel with its own table (`table`), so
+ * neither channel's backlog or failures hold up the other.
  */
 import type { FindingTransition } from "../domain/findings.js";
 import { setBounded } from "../boundedMap.js";
@@ -70,8 +72,8 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function createTableAlertOutbox(conn: StorageConnection, prefix: string): AlertOutbox {
-  const alerts = () => openTable(conn, `${prefix}Alerts`);
+export function createTableAlertOutbox(conn: StorageConnection, prefix: string, table = "Alerts"): AlertOutbox {
+  const alerts = () => openTable(conn, `${prefix}${table}`);
   /** Alerts this process staged and has not yet released or discarded, with their createdAt (bounded: a crash leaves entries behind). */
   const stagedHere = new Map<string, string>();
 

@@ -31,6 +31,16 @@ describe("loadConfig", () => {
     expect("connectionString" in config.storage && config.storage.connectionString).toContain("devstoreaccount1");
   });
 
+  it("the findings feed is off unless GW_FINDINGS_TOPIC_ENDPOINT is set, and then only to an https URL", () => {
+    expect(loadConfig(valid).findingsFeed).toBeUndefined();
+    const endpoint = "https://gw-findings.westeurope-1.eventgrid.azure.net/api/events";
+    expect(loadConfig({ ...valid, GW_FINDINGS_TOPIC_ENDPOINT: endpoint, WEBSITE_SITE_NAME: "func-gw-prod" }).findingsFeed).toEqual({ endpoint, source: "/gallery-watch/func-gw-prod" });
+    expect(loadConfig({ ...valid, GW_FINDINGS_TOPIC_ENDPOINT: endpoint }).findingsFeed?.source).toBe("/gallery-watch/local");
+    expect(problems({ ...valid, GW_FINDINGS_TOPIC_ENDPOINT: "http://gw-findings.westeurope-1.eventgrid.azure.net/api/events" }).map((p) => p.setting)).toEqual(["GW_FINDINGS_TOPIC_ENDPOINT"]);
+    expect(problems({ ...valid, GW_FINDINGS_TOPIC_ENDPOINT: "not a url" }).map((p) => p.setting)).toEqual(["GW_FINDINGS_TOPIC_ENDPOINT"]);
+    expect(problems({ ...valid, GW_FINDINGS_TOPIC_ENDPOINT: endpoint, GW_FINDINGS_TOPIC_CA_CERT_FILE: "/nonexistent/ca.pem" }).map((p) => p.setting)).toEqual(["GW_FINDINGS_TOPIC_CA_CERT_FILE"]);
+  });
+
   it("Entra auth needs the API's client id; the delivery caps and window are read", () => {
     expect(problems({ ...valid, GW_ENABLE_ENTRA_AUTH: "true" }).map((p) => p.setting)).toEqual(["GW_ENTRA_CLIENT_ID"]);
     expect(problems({ ...valid, GW_ENABLE_ENTRA_AUTH: "maybe" }).map((p) => p.setting)).toEqual(["GW_ENABLE_ENTRA_AUTH"]);

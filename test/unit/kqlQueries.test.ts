@@ -107,3 +107,26 @@ describe("infra/monitoring queries", () => {
     expect(errors(query)).toEqual([]);
   });
 });
+
+/**
+ * The Sentinel query infra/README.md shows for the findings feed, over the custom table Azure
+ * Monitor's Event Hubs ingestion writes ("Ingest events from Azure Event Hubs into Azure Monitor
+ * Logs": TimeGenerated, RawData, Properties).
+ */
+describe("the findings feed's Sentinel query (infra/README.md)", () => {
+  const feedGlobals = Kusto.GlobalState.Default.WithDatabase(
+    new Kusto.Symbols.DatabaseSymbol.$ctor2("sentinel", null, [new Kusto.Symbols.TableSymbol.$ctor7("GalleryWatchFindings_CL", "(TimeGenerated:datetime, RawData:string, Properties:dynamic)", null)]),
+  );
+  const feedErrors = (query: string) => {
+    const diagnostics = Kusto.KustoCode.ParseAndAnalyze(query, feedGlobals).GetDiagnostics();
+    return Array.from({ length: diagnostics.Count }, (_, i) => diagnostics.getItem(i)).filter((d) => d.Severity === "Error").map((d) => `${d.Code} ${d.Message}`);
+  };
+  const readme = readFileSync(path.resolve(import.meta.dirname, "../../infra/README.md"), "utf8");
+  const query = /## Findings feed[\s\S]*?```kql\n([\s\S]*?)```/.exec(readme)?.[1];
+
+  it("checks against the ingested table's schema", () => {
+    expect(query).toContain("GalleryWatchFindings_CL");
+    expect(feedErrors(query!)).toEqual([]);
+    expect(feedErrors(query!.replace("parse_json(RawData)", "parse_json(RawDatum)")).join("\n")).toMatch(/RawDatum/);
+  });
+});
