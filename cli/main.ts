@@ -10,11 +10,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { ConfigError } from "../shared/errors.js";
+import { ConfigError } from "../shared/domain/errors.js";
 import { createContext, type CliIo, type ContextFor, type GlobalOptions } from "./context.js";
 import { OUTPUT_FORMATS, queryArgument } from "./output.js";
-import { InvalidQueryError } from "../shared/queries.js";
-import { UnknownResourceError } from "../shared/pointInTime.js";
+import { InvalidQueryError } from "../shared/app/queries.js";
+import { UnknownResourceError } from "../shared/app/pointInTime.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { digestCommand } from "./commands/digest.js";
 import { policyCommand } from "./commands/policy.js";

@@ -1,8 +1,8 @@
 import { httpFunction } from "./declaration.js";
-import { runtime } from "../shared/composition.js";
-import { imageInventory, MAX_INVENTORY_LIMIT, OS_STATE_FILTERS, type OsStateFilter } from "../shared/inventory.js";
-import { InvalidContinuationTokenError } from "../shared/ports.js";
-import { InvalidQueryError, parseOptionalLimit } from "../shared/queries.js";
+import { runtime } from "../shared/wiring/composition.js";
+import { imageInventory, MAX_INVENTORY_LIMIT, OS_STATE_FILTERS, type OsStateFilter } from "../shared/app/inventory.js";
+import { InvalidContinuationTokenError } from "../shared/app/ports.js";
+import { InvalidQueryError, parseOptionalLimit } from "../shared/app/queries.js";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -24,7 +24,7 @@ export const images = httpFunction("images", ["GET"], "images", async (request, 
   }
   const continuationToken = request.query.get("continuationToken") ?? undefined;
   try {
-    // The same limit parser as every query (shared/queries.ts).
+    // The same limit parser as every query (shared/app/queries.ts).
     const limit = parseOptionalLimit(request.query.get("limit"), MAX_INVENTORY_LIMIT);
     const page = await imageInventory(app.dependencies(context), {
       subscriptions: subscription ? [subscription] : app.config.subscriptions,

@@ -5,7 +5,7 @@
  * findings of each. Reads the store directly (keys and partition queries, no scans), not ARM.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { imageInventory, OS_STATE_FILTERS, type InventoryDefinition, type OsStateFilter } from "../../shared/inventory.js";
+import { imageInventory, OS_STATE_FILTERS, type InventoryDefinition, type OsStateFilter } from "../../shared/app/inventory.js";
 import type { CliContext, ContextFor } from "../context.js";
 import { READ_WATCHED } from "../settings.js";
 import type { Row } from "../output.js";

@@ -1,6 +1,6 @@
 /**
  * `gallery-watch report --out evidence.html [--since 30d]`: the audit evidence pack, one HTML page
- * an auditor opens offline (shared/report renders it: inline CSS and SVG, no script, nothing
+ * an auditor opens offline (shared/views/report renders it: inline CSS and SVG, no script, nothing
  * fetched). This command only gathers the data through the app's ports: findings open now and
  * those that changed in the period, the change log of every stored resource of the watched
  * subscriptions (and of every resource a finding names, so deleted ones are not missed), and the
@@ -11,11 +11,11 @@ import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { Finding } from "../../shared/domain/findings.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
-import type { ChangeRecord, ResourceStore } from "../../shared/ports.js";
-import { changeEntry, isAuditableChange, type EvidenceData } from "../../shared/report/evidence.js";
-import { isPipelineInternal } from "../../shared/queries.js";
-import { evidenceCounts, renderEvidence } from "../../shared/report/renderEvidence.js";
-import { InvalidQueryError, parseTimeOrDuration } from "../../shared/queries.js";
+import type { ChangeRecord, ResourceStore } from "../../shared/app/ports.js";
+import { changeEntry, isAuditableChange, type EvidenceData } from "../../shared/views/report/evidence.js";
+import { isPipelineInternal } from "../../shared/app/queries.js";
+import { evidenceCounts, renderEvidence } from "../../shared/views/report/renderEvidence.js";
+import { InvalidQueryError, parseTimeOrDuration } from "../../shared/app/queries.js";
 import type { CliContext, ContextFor } from "../context.js";
 import { progressDisplay } from "../progress.js";
 import { READ_WATCHED } from "../settings.js";
@@ -27,7 +27,7 @@ export interface ReportOptions {
 
 const DEFAULT_SINCE = "30d";
 
-/** `--since`: an ISO-8601 date or time (`2026-04-01`, `2026-04-01T08:00Z`) or a duration back from now (`90m`, `12h`, `30d`, `2w`): shared/queries.ts's parser, as every other time. */
+/** `--since`: an ISO-8601 date or time (`2026-04-01`, `2026-04-01T08:00Z`) or a duration back from now (`90m`, `12h`, `30d`, `2w`): shared/app/queries.ts's parser, as every other time. */
 export function parseSince(value: string, now: Date): string {
   let since: string;
   try {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Command, InvalidArgumentError, Option } from "commander";
-import type { SweepRun } from "../../shared/ports.js";
+import type { SweepRun } from "../../shared/app/ports.js";
 import type { CliContext, ContextFor } from "../context.js";
 import type { Row } from "../output.js";
 import { progressDisplay } from "../progress.js";

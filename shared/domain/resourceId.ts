@@ -7,7 +7,7 @@
  * canonical form; we refuse what cannot be an id we watch (no subscription, `..`, percent
  * escapes, control characters, absurd length) with an error that says why.
  */
-import { InvalidResourceIdError } from "../errors.js";
+import { InvalidResourceIdError } from "./errors.js";
 
 export type ResourceKind = "gallery" | "imageDefinition" | "imageVersion" | "scaleSet";
 

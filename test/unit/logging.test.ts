@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createLogger, invocationLogger } from "../../shared/logging.js";
-import { redactSecrets, redactUrl } from "../../shared/redact.js";
+import { createLogger, invocationLogger } from "../../shared/platform/logging.js";
+import { redactSecrets, redactUrl } from "../../shared/platform/redact.js";
 
 function capture() {
   const lines: string[] = [];

@@ -1,0 +1,350 @@
+/**
+ * The ArmInventory port over @azure/arm-compute — the only file that imports it (its client and
+ * model names change between majors). Failures are translated here: 404 → gone, 401/403 → noAccess,
+ * 429 → throttled (after the SDK's retries honouring Retry-After), 5xx / timeouts / dropped
+ * connections → failed. Nothing else leaves as an exception from a read.
+ *
+ * One inventory per invocation or sweep run: it caches image definitions (a version's osState
+ * lives on its definition) for its own lifetime only, so a later invocation sees fresh data.
+ */
+import https from "node:https";
+import { ComputeManagementClient } from "@azure/arm-compute";
+import type { TokenCredential } from "@azure/core-auth";
+import type { ResourceId } from "../../domain/resourceId.js";
+import { parentOf, tryParseResourceId } from "../../domain/resourceId.js";
+import { resolveLatest, type ImageDefinitionSnapshot, type ImageResolution, type ImageVersionSnapshot, type InheritedOsState, type ScaleSetSnapshot, type Snapshot } from "../../domain/snapshots.js";
+import type { ArmInventory, ReadOutcome } from "../../app/ports.js";
+import { ArmReadError } from "../../domain/errors.js";
+import { readByKind, resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
+import { ReadBudget, remainingReads } from "./readBudget.js";
+import { VersionBatches } from "./versionBatches.js";
+import { imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot } from "./snapshotMapping.js";
+
+export interface ArmInventoryOptions {
+  readonly credential: TokenCredential;
+  readonly endpoint?: string;
+  /** Trust this certificate for `endpoint` only (the local simulator); never process-wide. */
+  readonly caCertPem?: string;
+  readonly timeoutMs?: number;
+  readonly maxRetries?: number;
+  /** A Retry-After longer than this is not waited out inside a function: the read reports `throttled`. */
+  readonly maxRetryAfterMs?: number;
+  /** Client-side read budget per subscription (default: ARM's 250 burst, 25/s, this process's own count), shared by every inventory of the process; the app's is shared by its instances through storage. */
+  readonly readBudget?: ReadBudget;
+  /** How long a definition read by one invocation serves the next ones of the process (default 30 s). */
+  readonly definitionTtlMs?: number;
+}
+
+/** Thrown by our per-try policy when ARM asks us to wait longer than we may. */
+class LongRetryAfter extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super(`ARM asked to retry after ${Math.round(retryAfterMs / 1000)} s`);
+  }
+}
+
+type Client = ComputeManagementClient;
+
+/**
+ * Version lists one inventory keeps. A definition's followers, resolving `latest`, share its
+ * list; an event touches a handful of definitions, a sweep all of them.
+ */
+const VERSION_LISTS_KEPT = 64;
+
+/** Most subscriptions whose clients are kept; the least recently used is dropped beyond that. */
+const MAX_CLIENTS = 32;
+
+/** Builds one inventory; clients are shared across inventories (they are stateless and pooled), at most MAX_CLIENTS of them. */
+export function computeArmInventoryFactory(options: ArmInventoryOptions): () => ArmInventory {
+  const clients = new Map<string, Client>();
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const maxRetries = options.maxRetries ?? 3;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+  const agent = options.caCertPem ? new https.Agent({ ca: options.caCertPem, keepAlive: true }) : undefined;
+  const budget = options.readBudget ?? new ReadBudget();
+
+  /** A 429 asking for a longer wait than a function may sit out is not retried by the SDK: the read reports `throttled`. */
+  const throwOnLongRetryAfter = <R extends { status: number; headers: { get(name: string): string | undefined } }>(response: R): R => {
+    if (response.status === 429) {
+      const header = response.headers.get("retry-after");
+      const seconds = header === undefined ? Number.NaN : Number(header);
+      if (Number.isFinite(seconds) && seconds * 1000 > maxRetryAfterMs) throw new LongRetryAfter(seconds * 1000);
+    }
+    return response;
+  };
+
+  const client = (subscriptionId: string): Client => {
+    let c = clients.get(subscriptionId);
+    if (c) {
+      clients.delete(subscriptionId); // re-inserted below: Map order is recency order
+    } else {
+      c = new ComputeManagementClient(options.credential, subscriptionId, {
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        retryOptions: { maxRetries, retryDelayInMs: 500, maxRetryDelayInMs: 10_000 },
+        additionalPolicies: [
+          {
+            position: "perRetry",
+            policy: {
+              name: "galleryWatchTransport",
+              async sendRequest(request, next) {
+                if (agent) request.agent = agent;
+                request.timeout = timeoutMs;
+                const read = request.method === "GET";
+                if (!read) return next(request).then(throwOnLongRetryAfter);
+                await budget.take(subscriptionId);
+                let response: Awaited<ReturnType<typeof next>>;
+                try {
+                  response = await next(request);
+                  // Per-principal and global counts, the lower believed (readBudget.ts `remainingReads`).
+                  const remaining = remainingReads((name) => response.headers.get(name));
+                  const retryAfter = response.status === 429 ? Number(response.headers.get("retry-after") ?? Number.NaN) : Number.NaN;
+                  budget.observe(subscriptionId, remaining, Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
+                } finally {
+                  budget.settled(subscriptionId);
+                }
+                return throwOnLongRetryAfter(response);
+              },
+            },
+          },
+        ],
+      });
+    }
+    clients.set(subscriptionId, c);
+    if (clients.size > MAX_CLIENTS) clients.delete(clients.keys().next().value!);
+    return c;
+  };
+
+  // Definitions read recently, across invocations of this process. A definition's osState cannot
+  // change (the Compute RP refuses it), so a short-lived copy only risks tags up to a few seconds old.
+  const recentDefinitions = new Map<string, { at: number; snapshot: ImageDefinitionSnapshot }>();
+  const recent: RecentDefinitions = {
+    get(key) {
+      const hit = recentDefinitions.get(key);
+      return hit && Date.now() - hit.at < (options.definitionTtlMs ?? 30_000) ? hit.snapshot : undefined;
+    },
+    set(snapshot) {
+      if (recentDefinitions.size >= 10_000) recentDefinitions.clear(); // bounded; a miss only costs one read
+      recentDefinitions.set(snapshot.id.key, { at: Date.now(), snapshot });
+    },
+  };
+  // Process-wide, like the budget: batching pays off across the invocations running at once.
+  const batches = new VersionBatches(budget);
+  return () => createInventory(client, { timeoutMs, maxRetries }, recent, budget, batches);
+}
+
+interface RecentDefinitions {
+  get(key: string): ImageDefinitionSnapshot | undefined;
+  set(snapshot: ImageDefinitionSnapshot): void;
+}
+
+function createInventory(
+  client: (subscriptionId: string) => Client,
+  limits: { timeoutMs: number; maxRetries: number },
+  recent: RecentDefinitions,
+  budget: ReadBudget,
+  batches: VersionBatches,
+): ArmInventory {
+  const definitions = new Map<string, Promise<ReadOutcome<ImageDefinitionSnapshot>>>();
+  /** Map order is recency order; `asks` tells a list read once (a sweep's) from one its followers share. */
+  const versionLists = new Map<string, { readonly list: Promise<ImageVersionSnapshot[]>; asks: number }>();
+  const definitionLists = new Map<string, Promise<ImageDefinitionSnapshot[]>>();
+  let requests = 0;
+  // The whole operation, retries included, stays bounded.
+  const opts = () => {
+    requests++;
+    return { abortSignal: AbortSignal.timeout(limits.timeoutMs * (limits.maxRetries + 1) + 5_000) };
+  };
+
+  async function attempt<T>(id: ResourceId, operation: string, read: () => Promise<T>): Promise<ReadOutcome<T>> {
+    try {
+      return { status: "found", snapshot: await read() };
+    } catch (error) {
+      return outcomeOf(id, operation, error) as ReadOutcome<T>;
+    }
+  }
+
+  const readImageDefinition = (id: ResourceId): Promise<ReadOutcome<ImageDefinitionSnapshot>> => {
+    let cached = definitions.get(id.key);
+    const known = cached ? undefined : recent.get(id.key);
+    if (known) {
+      cached = Promise.resolve({ status: "found", snapshot: known });
+      definitions.set(id.key, cached);
+    }
+    if (!cached) {
+      cached = attempt(id, "galleryImages.get", async () => {
+        const snapshot = toDefinitionSnapshot(id, await client(id.subscriptionId).galleryImages.get(id.resourceGroup, id.gallery!, id.image!, opts()));
+        recent.set(snapshot);
+        return snapshot;
+      });
+      definitions.set(id.key, cached);
+      // A throttled or failed read is not remembered: the next caller tries again.
+      void cached.then((o) => (o.status === "throttled" || o.status === "failed" ? definitions.delete(id.key) : undefined));
+    }
+    return cached;
+  };
+
+  /** A definition read that ARM could not answer now stops the whole read: no snapshot is built on a guess. */
+  const definitionOrThrow = async (id: ResourceId) => orThrow(await readImageDefinition(id), "galleryImages.get", id.display);
+
+  async function* pages<T>(iterator: { byPage(): AsyncIterableIterator<T[]> }, id: string, operation: string): AsyncIterable<T> {
+    try {
+      requests++;
+      for await (const page of iterator.byPage()) {
+        yield* page;
+        requests++;
+      }
+      requests--; // the last increment announced a page that never came
+    } catch (error) {
+      const outcome = outcomeOf(undefined, operation, error);
+      if (outcome.status === "gone") return;
+      throw new ArmReadError(outcome.status === "noAccess" ? "noAccess" : outcome.status === "throttled" ? "throttled" : "failed", operation, id, outcome.message, outcome.status === "throttled" ? outcome.retryAfterMs : undefined, { cause: error });
+    }
+  }
+
+  /** Every page of a definition's versions, read now: behind the kept lists and the batched reads alike. */
+  const listVersions = async (definitionId: ResourceId, osState: InheritedOsState): Promise<ImageVersionSnapshot[]> => {
+    const out: ImageVersionSnapshot[] = [];
+    const iterator = client(definitionId.subscriptionId).galleryImageVersions.listByGalleryImage(definitionId.resourceGroup, definitionId.gallery!, definitionId.image!, opts());
+    for await (const model of pages(iterator, definitionId.display, "galleryImageVersions.listByGalleryImage")) {
+      const name = (model as { name?: string }).name;
+      const id = name ? tryParseResourceId(`${definitionId.display}/versions/${name}`) : undefined;
+      if (id?.ok) out.push(toVersionSnapshot(id.id, model, osState));
+    }
+    return out;
+  };
+
+  const versionsOf = (definitionId: ResourceId, osState: InheritedOsState): Promise<ImageVersionSnapshot[]> => {
+    const kept = versionLists.get(definitionId.key);
+    if (kept) {
+      kept.asks++;
+      versionLists.delete(definitionId.key); // to the end: Map order is recency order
+      versionLists.set(definitionId.key, kept);
+      return kept.list;
+    }
+    const list = listVersions(definitionId, osState);
+    versionLists.set(definitionId.key, { list, asks: 1 });
+    // A few lists only: a sweep's inventory lists every definition of the subscription, and keeping
+    // them all would hold every version in memory for the whole run. A list asked for once (the
+    // sweep's own) goes before one asked for again (a definition's followers resolving `latest`),
+    // so the sweep does not push out the lists its scale sets are about to read again.
+    if (versionLists.size > VERSION_LISTS_KEPT) {
+      let evict: string | undefined;
+      for (const [key, entry] of versionLists) {
+        if (entry.asks === 1) {
+          evict = key;
+          break;
+        }
+      }
+      versionLists.delete(evict ?? versionLists.keys().next().value!);
+    }
+    list.catch(() => versionLists.get(definitionId.key)?.list === list && versionLists.delete(definitionId.key));
+    return list;
+  };
+
+  /** A fresh listing of a definition's versions (a batch of reads, see versionBatches.ts); throws when it cannot be read. */
+  const listVersionsNow = async (definitionId: ResourceId): Promise<ImageVersionSnapshot[]> => {
+    const definition = await definitionOrThrow(definitionId);
+    if (definition.status !== "found") throw new Error(`${definitionId.display} is gone`);
+    return listVersions(definitionId, definition.snapshot.osState);
+  };
+
+  const imageReads: ImageReads = {
+    definition: readImageDefinition,
+    versions: versionsOf,
+    async sharedImage(subscriptionId, kind, location, gallery, image) {
+      const c = client(subscriptionId);
+      return attempt({} as ResourceId, `${kind}Images.get`, async () => {
+        const model = kind === "sharedGallery" ? await c.sharedGalleryImages.get(location, gallery, image, opts()) : await c.communityGalleryImages.get(location, gallery, image, opts());
+        return model.osState === "Specialized" ? "Specialized" : model.osState === "Generalized" ? "Generalized" : "Unknown";
+      });
+    },
+  };
+  const withImage = (scaleSet: ScaleSetSnapshot): Promise<ReadOutcome<ScaleSetSnapshot>> =>
+    attempt(scaleSet.id, "resolveImage", async () => ({ ...scaleSet, image: await resolveImage(scaleSet, imageReads) }));
+
+  const inventory: ArmInventory = {
+    async read(id, hooks) {
+      if (id.kind === "imageVersion") return batches.read(id, hooks, () => inventory.readImageVersion(id), listVersionsNow);
+      // Held here rather than inside the request, so that `sending` runs when the read really goes.
+      await budget.ready(id.subscriptionId).catch(() => undefined);
+      hooks?.sending?.();
+      return readByKind(inventory, id);
+    },
+    readGallery: (id) =>
+      attempt(id, "galleries.get", async () => toGallerySnapshot(id, await client(id.subscriptionId).galleries.get(id.resourceGroup, id.gallery!, { select: "Permissions", expand: "SharingProfile/Groups", ...opts() }))),
+    readImageDefinition,
+    readImageVersion: (id) =>
+      attempt(id, "galleryImageVersions.get", async () => {
+        const model = await client(id.subscriptionId).galleryImageVersions.get(id.resourceGroup, id.gallery!, id.image!, id.version!, opts());
+        const definition = await definitionOrThrow(parentOf(id)!);
+        return toVersionSnapshot(id, model, definition.status === "found" ? definition.snapshot.osState : "Unknown");
+      }),
+    readScaleSet: async (id) => {
+      const read = await attempt(id, "virtualMachineScaleSets.get", async () => toScaleSetSnapshot(id, await client(id.subscriptionId).virtualMachineScaleSets.get(id.resourceGroup, id.scaleSet!, opts()), { outcome: "pending" }));
+      return read.status === "found" ? withImage(read.snapshot) : read;
+    },
+    resolveImage: withImage,
+    async *listGalleries(subscriptionId) {
+      for await (const model of pages(client(subscriptionId).galleries.list(opts()), `/subscriptions/${subscriptionId}`, "galleries.list")) {
+        const id = listedId(model, "gallery");
+        if (id) yield toGallerySnapshot(id, model);
+      }
+    },
+    async *listImageDefinitions(galleryId) {
+      let cached = definitionLists.get(galleryId.key);
+      if (!cached) {
+        cached = (async () => {
+          const out: ImageDefinitionSnapshot[] = [];
+          const iterator = client(galleryId.subscriptionId).galleryImages.listByGallery(galleryId.resourceGroup, galleryId.gallery!, opts());
+          for await (const model of pages(iterator, galleryId.display, "galleryImages.listByGallery")) {
+            const name = (model as { name?: string }).name;
+            const id = name ? tryParseResourceId(`${galleryId.display}/images/${name}`) : undefined;
+            if (!id?.ok) continue;
+            const snapshot = toDefinitionSnapshot(id.id, model);
+            definitions.set(id.id.key, Promise.resolve({ status: "found", snapshot }));
+            out.push(snapshot);
+          }
+          return out;
+        })();
+        definitionLists.set(galleryId.key, cached);
+        cached.catch(() => definitionLists.delete(galleryId.key));
+      }
+      yield* await cached;
+    },
+    async *listImageVersions(definitionId) {
+      const definition = await definitionOrThrow(definitionId);
+      yield* await versionsOf(definitionId, definition.status === "found" ? definition.snapshot.osState : "Unknown");
+    },
+    async *listScaleSets(subscriptionId) {
+      for await (const model of pages(client(subscriptionId).virtualMachineScaleSets.listAll(opts()), `/subscriptions/${subscriptionId}`, "virtualMachineScaleSets.listAll")) {
+        const id = listedId(model, "scaleSet");
+        if (id) yield toScaleSetSnapshot(id, model, { outcome: "pending" });
+      }
+    },
+    requests: () => requests,
+  };
+  return inventory;
+}
+
+type FailedOutcome = Exclude<ReadOutcome<never>, { status: "found" }>;
+
+/** Translate an SDK failure into an outcome; never rethrows. */
+function outcomeOf(id: ResourceId | undefined, operation: string, error: unknown): FailedOutcome | { status: "gone"; id: ResourceId } {
+  const e = error as { statusCode?: number; code?: string; message?: string; response?: { headers?: { get(name: string): string | undefined } }; name?: string };
+  const status = e.statusCode;
+  const rid = id ?? ({} as ResourceId);
+  const message = `${operation}: ${status ?? e.code ?? e.name ?? "error"} ${(e.message ?? "").split("\n")[0]?.slice(0, 200) ?? ""}`.trim();
+  if (error instanceof LongRetryAfter) return { status: "throttled", id: rid, message: `${operation}: ${error.message}`, retryAfterMs: error.retryAfterMs };
+  if (error instanceof ArmReadError) {
+    const reason = error.kind;
+    if (reason === "noAccess") return { status: "noAccess", id: rid, message: error.message };
+    return reason === "throttled" ? { status: "throttled", id: rid, message: error.message, ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}) } : { status: "failed", id: rid, message: error.message, cause: error };
+  }
+  if (status === 404) return { status: "gone", id: rid };
+  if (status === 401 || status === 403) return { status: "noAccess", id: rid, message };
+  if (status === 429) {
+    const header = e.response?.headers?.get("retry-after");
+    const seconds = header === undefined ? Number.NaN : Number(header);
+    return { status: "throttled", id: rid, message, ...(Number.isFinite(seconds) ? { retryAfterMs: seconds * 1000 } : {}) };
+  }
+  return { status: "failed", id: rid, message, cause: error };
+}

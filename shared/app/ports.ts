@@ -1,0 +1,440 @@
+/**
+ * The ports the use cases depend on. Each is a small interface; adapters are named
+ * technology + port (`computeArmInventory`, `tableResourceStore`, `workflowsTeamsNotifier`).
+ * The use cases receive them as one `Dependencies` value built in `shared/wiring/composition.ts`.
+ */
+import type { Logger } from "pino";
+import type { ResourceId } from "../domain/resourceId.js";
+import type {
+  GallerySnapshot,
+  ImageDefinitionSnapshot,
+  ImageVersionSnapshot,
+  ScaleSetSnapshot,
+  Snapshot,
+} from "../domain/snapshots.js";
+import type { Finding, FindingRuleId, FindingStatus, FindingTransition, Severity, TransitionKind } from "../domain/findings.js";
+import type { AlertDeliveryOutcome, ArmReadOutcome, EventDispositionLabel } from "../adapters/otel/attributes.js";
+
+// ---------------------------------------------------------------- ARM
+
+/** The result of reading one resource from ARM. Nothing is thrown for these cases. */
+export type ReadOutcome<T> =
+  | { readonly status: "found"; readonly snapshot: T }
+  | { readonly status: "gone"; readonly id: ResourceId }
+  | { readonly status: "noAccess"; readonly id: ResourceId; readonly message: string }
+  | { readonly status: "throttled"; readonly id: ResourceId; readonly message: string; readonly retryAfterMs?: number }
+  | { readonly status: "failed"; readonly id: ResourceId; readonly message: string; readonly cause?: unknown };
+
+/**
+ * Read-only view of the Azure estate, one per invocation or sweep run (it caches definitions and
+ * version lists for its own lifetime). Reads return outcomes; list iterators throw `ArmReadError`
+ * and hold at most one page in memory.
+ */
+export interface ReadHooks {
+  /** Runs just before the read's own request (a GET, or a listing that answers several reads) goes out. */
+  readonly sending?: () => void;
+  /**
+   * An earlier request, sent at `sentAt` (ms), returned this resource (a definition's listing):
+   * true when that request was sent late enough to cover every write the read is for, and so
+   * stands as the read's own; false when the read must go to ARM.
+   */
+  readonly answeredBy?: (sentAt: number) => boolean;
+}
+
+export interface ArmInventory {
+  /**
+   * Dispatches on `id.kind`. A scale set comes back with its image resolved. Waits for the read
+   * budget; `sending` runs just before the resource's request goes out (it may be a listing that
+   * answers several reads at once).
+   */
+  read(id: ResourceId, hooks?: ReadHooks): Promise<ReadOutcome<Snapshot>>;
+  /** With `$select=Permissions` and `$expand=SharingProfile/Groups`: the only read that carries sharing. */
+  readGallery(id: ResourceId): Promise<ReadOutcome<GallerySnapshot>>;
+  readImageDefinition(id: ResourceId): Promise<ReadOutcome<ImageDefinitionSnapshot>>;
+  /** The version carries its definition's osState (`Unknown` when the definition could not be read). */
+  readImageVersion(id: ResourceId): Promise<ReadOutcome<ImageVersionSnapshot>>;
+  readScaleSet(id: ResourceId): Promise<ReadOutcome<ScaleSetSnapshot>>;
+  /** Resolve (again) what a scale set's image reference means now: `latest`, pinned, shared / community, or why not. */
+  resolveImage(scaleSet: ScaleSetSnapshot): Promise<ReadOutcome<ScaleSetSnapshot>>;
+  /** Lists carry no sharing profile: a listed gallery's sharing is `Unknown`. */
+  listGalleries(subscriptionId: string): AsyncIterable<GallerySnapshot>;
+  listImageDefinitions(galleryId: ResourceId): AsyncIterable<ImageDefinitionSnapshot>;
+  /** Cached per inventory (the definitions' followers and the sweep ask for the same list). */
+  listImageVersions(definitionId: ResourceId): AsyncIterable<ImageVersionSnapshot>;
+  /** Listed scale sets carry `image: { outcome: "pending" }` until `resolveImage`. */
+  listScaleSets(subscriptionId: string): AsyncIterable<ScaleSetSnapshot>;
+  /** ARM requests this inventory has made (pages and reads), for the sweep's record. */
+  requests(): number;
+}
+
+// ---------------------------------------------------------------- history
+
+/** Who did it and how, from the event. Only what attribution needs; nothing else of the claims. */
+export interface Attribution {
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly eventTime: string;
+  readonly operationName?: string;
+  readonly correlationId?: string;
+  readonly callerName?: string;
+  readonly callerUpn?: string;
+  readonly callerAppId?: string;
+  readonly callerObjectId?: string;
+  readonly clientIp?: string;
+  readonly httpMethod?: string;
+  readonly role?: string;
+}
+
+/** Why a resource was (re)read: an event with its attribution, a scheduled re-check, or the sweep. */
+export type Trigger =
+  | { readonly source: "event"; readonly attribution: Attribution }
+  | { readonly source: "recheck"; readonly attempt: number; readonly attribution?: Attribution }
+  | { readonly source: "sweep"; readonly runId: string };
+
+export interface SnapshotRecord {
+  readonly snapshot: Snapshot;
+  /** sha-256 of the canonical snapshot JSON. */
+  readonly contentHash: string;
+  readonly observedAt: string;
+  readonly trigger: Trigger;
+  /**
+   * The content hash of the stored state this snapshot was derived from (a follower re-resolved
+   * from the store, not re-read). If the stored state has moved on since, the snapshot is stale:
+   * nothing is written and `stale` says so.
+   */
+  readonly basis?: string;
+}
+
+export interface ChangeRecord {
+  readonly resourceKey: string;
+  readonly resourceId: string;
+  /** `written`, `deleted`, `shared`, `unchanged`, `noAccess`, … */
+  readonly action: string;
+  readonly observedAt: string;
+  readonly contentHash?: string;
+  readonly trigger: Trigger;
+}
+
+/** Current resources, content-addressed history and the change log. */
+export interface ResourceStore {
+  /**
+   * Record what was read. Writes a history snapshot only when the content hash differs from the
+   * current one; always records the change (deduplicated by event id). Idempotent.
+   */
+  recordSnapshot(record: SnapshotRecord): Promise<{ readonly changed: boolean; readonly stale?: boolean }>;
+  /** The resource is gone from ARM: mark current as deleted, keep its history. Idempotent. */
+  recordDeletion(id: ResourceId, observedAt: string, trigger: Trigger): Promise<void>;
+  /** Record a change that produced no snapshot (no access, unchanged re-read); deduplicated by event id. */
+  recordChange(change: ChangeRecord): Promise<void>;
+  current(key: string): Promise<Snapshot | undefined>;
+  /**
+   * Ids of every stored current (not deleted) resource of a subscription, optionally of one
+   * resource group: what the sweep reconciles against its listing and a resource-group delete re-reads.
+   * Key-range queries only (galleries → their definitions → their versions, then scale sets).
+   */
+  currentIn(subscriptionId: string, resourceGroup?: string): AsyncIterable<ResourceId>;
+  /** Current (not deleted) children and referrers, for rule context. */
+  definitionsOf(galleryKey: string): Promise<ImageDefinitionSnapshot[]>;
+  versionsOf(definitionKey: string): Promise<ImageVersionSnapshot[]>;
+  /** Scale sets whose image reference points at this definition (latest) or one of its versions. */
+  scaleSetsReferencing(definitionKey: string): Promise<ScaleSetSnapshot[]>;
+  /** Newest first; `asOf` gives the snapshot in force at that time first. */
+  history(key: string, options?: { readonly asOf?: string; readonly limit?: number }): Promise<SnapshotRecord[]>;
+  /** Newest first. */
+  changes(key: string, options?: { readonly asOf?: string; readonly limit?: number }): Promise<ChangeRecord[]>;
+  /**
+   * Changes across resources, newest first, from the change-log index (one partition per UTC day
+   * of the change): a page of at most `limit` rows and a token for the next page, present only
+   * when at least one more row matches.
+   */
+  changesSince(query: ChangeQuery): Promise<Page<ChangeRecord>>;
+  /**
+   * One resource's changes up to `asOf` (by the change's time: the event's, else when it was
+   * observed), newest first, `limit` at most per page; follow `continuationToken` for the rest.
+   */
+  changesOf(key: string, options: { readonly asOf?: string; readonly limit: number; readonly continuationToken?: string }): Promise<Page<ChangeRecord>>;
+}
+
+/** One page of a listing. `continuationToken` is opaque and present only when more rows match. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly continuationToken?: string;
+}
+
+/** A continuation token this store did not issue (or one garbled in transit): the caller's mistake, a 400. */
+export class InvalidContinuationTokenError extends Error {
+  constructor() {
+    super("continuationToken: not a token this listing issued; start again without it");
+    this.name = "InvalidContinuationTokenError";
+  }
+}
+
+/**
+ * Tokens are a position, not a snapshot: the sort key of the last row returned, so the next page
+ * starts right after it. Rows are never skipped or repeated between pages unless they move.
+ */
+export function encodeContinuation(after: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, after }), "utf8").toString("base64url");
+}
+
+export function decodeContinuation(token: string | undefined): string | undefined {
+  if (token === undefined || token === "") return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { v?: unknown; after?: unknown };
+    if (parsed.v === 1 && typeof parsed.after === "string" && parsed.after.length > 0) return parsed.after;
+  } catch {
+    // fall through
+  }
+  throw new InvalidContinuationTokenError();
+}
+
+/** The time of a change: the event's time when an event caused it, else when it was observed. */
+export function changeTime(change: Pick<ChangeRecord, "observedAt" | "trigger">): string {
+  return change.trigger.source === "event" ? change.trigger.attribution.eventTime || change.observedAt : change.observedAt;
+}
+
+export interface ChangeQuery {
+  /** ISO time: changes at or after it. */
+  readonly since: string;
+  /** ISO time: changes before it (default: no upper bound). */
+  readonly until?: string;
+  /** Case-insensitive: the caller's UPN, app id, object id or display name. */
+  readonly caller?: string;
+  /** Case-insensitive resource group name. */
+  readonly resourceGroup?: string;
+  readonly limit: number;
+  readonly continuationToken?: string;
+}
+
+// ---------------------------------------------------------------- findings
+
+export interface FindingStore {
+  forResource(resourceKey: string): Promise<Finding[]>;
+  /** Store the `after` of each transition; conditional on `before.revision` (throws ConcurrentUpdateError). */
+  apply(transitions: readonly FindingTransition[]): Promise<void>;
+  /** Findings not resolved, optionally of one rule. */
+  open(options?: { readonly ruleId?: string }): Promise<Finding[]>;
+  /** Findings as they stood at a time (from the finding's own history rows). */
+  asOf(resourceKey: string, at: string): Promise<Finding[]>;
+  /**
+   * Current findings across resources from the status index (one partition per status), newest
+   * `updatedAt` first; the other filters are exact (subscription and severity case-insensitive).
+   * A page holds at most `limit` findings; `continuationToken` is present only when more match.
+   */
+  query(query: FindingQuery): Promise<Page<Finding>>;
+}
+
+export interface FindingQuery {
+  /** Which statuses; at least one. */
+  readonly states: readonly FindingStatus[];
+  readonly ruleId?: string;
+  readonly severity?: Severity;
+  readonly subscriptionId?: string;
+  /** ISO time: findings updated at or after it. */
+  readonly since?: string;
+  readonly limit: number;
+  readonly continuationToken?: string;
+}
+
+// ---------------------------------------------------------------- alerts
+
+/**
+ * staged: written before its finding transition is stored; pending: owed to Teams and being sent;
+ * owed: sending ran into something a person should see (see `OwedReason`), still owed, never
+ * dropped; `failed`: rows of older versions (given up), treated as owed.
+ */
+export type AlertState = "staged" | "pending" | "delivered" | "owed" | "failed";
+
+/**
+ * refused: the webhook answered a 4xx other than 408/429 (e.g. 404 while the flow is off); it is
+ * retried with a capped backoff within the retry window. ambiguous: a send got no answer, so the
+ * card may be in the channel; it is not sent again until a person says so (`gallery-watch alerts
+ * resend`). expired: the retry window ran out. Ambiguous and expired alerts wait for a person.
+ */
+export type OwedReason = "refused" | "ambiguous" | "expired";
+
+export interface OutboxAlert {
+  /** Deterministic: `${fingerprint}:${after.revision}` so a retried transition never makes a second alert. */
+  readonly alertId: string;
+  readonly transition: FindingTransition;
+  readonly state: AlertState;
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly createdAt: string;
+  readonly deliveredAt?: string;
+  readonly lastError?: string;
+  /** Who changed the resource, for the card's "who". */
+  readonly attribution?: Attribution;
+  /** Why the alert is owed (state `owed`), and since when. */
+  readonly owedReason?: OwedReason;
+  readonly owedSince?: string;
+  /** When a send of this alert got no answer: a later card says it may repeat that one. */
+  readonly ambiguousAt?: string;
+  /** When a person last asked to resend it: its retry window starts here instead of at createdAt. */
+  readonly retrySince?: string;
+}
+
+export interface AlertOutbox {
+  /** Insert as `staged` if absent (idempotent by alertId). Nothing is sent until `release`. */
+  enqueue(alerts: ReadonlyArray<Pick<OutboxAlert, "alertId" | "transition" | "attribution">>, now: string): Promise<void>;
+  /** The transitions were stored: write the alerts as pending (re-creating a row a losing concurrent invocation discarded). */
+  release(alerts: ReadonlyArray<Pick<OutboxAlert, "alertId" | "transition" | "attribution">>, now: string): Promise<void>;
+  /** The transitions lost a concurrent write: remove rows that are still staged. */
+  discard(alertIds: readonly string[]): Promise<void>;
+  /** Staged alerts created before `before` (an invocation died between the two writes). */
+  staged(before: string): Promise<OutboxAlert[]>;
+  /** Pending alerts whose nextAttemptAt has come, oldest first; claims them with a lease so two senders do not both send. */
+  claimDue(now: string, limit: number, leaseMs: number): Promise<OutboxAlert[]>;
+  markDelivered(alertId: string, at: string): Promise<void>;
+  markRetry(alertId: string, nextAttemptAt: string, error: string): Promise<void>;
+  /**
+   * Park as owed (kept, listed, never dropped). With `nextAttemptAt` it stays claimable then (a
+   * refusal retried with backoff); without, it waits for `resend`.
+   */
+  markOwed(alertId: string, owed: { readonly at: string; readonly reason: OwedReason; readonly error: string; readonly nextAttemptAt?: string }): Promise<void>;
+  /** Give claimed alerts back unsent (their lease would run out before a send could finish). */
+  unclaim(alertIds: readonly string[]): Promise<void>;
+  /** A person asks to send an owed (or old failed) alert again now; false when it is not owed. */
+  resend(alertId: string, now: string): Promise<boolean>;
+  /** All alerts, newest first (delivery log). */
+  list(options?: { readonly state?: AlertState; readonly limit?: number }): Promise<OutboxAlert[]>;
+}
+
+/** Teams (Workflows webhook) delivery of one message. */
+export interface TeamsNotifier {
+  /** Throws AlertDeliveryError (with retryAfterMs when the receiver gave one). */
+  send(payload: unknown, alertId: string): Promise<void>;
+  /** The longest one `send` may take: a sender starts a send only if its lease outlasts it. */
+  readonly timeoutMs?: number;
+}
+
+// ---------------------------------------------------------------- sweep runs
+
+/** Something a sweep run could not list or read, after its bounded retries. */
+export interface SweepFailure {
+  /** What could not be read: a subscription, gallery, definition or scale set id. */
+  readonly resourceId: string;
+  /** The ARM operation, e.g. `galleryImages.listByGallery`. */
+  readonly operation: string;
+  /** `noAccess`, `throttled` or `failed`, with ARM's message. */
+  readonly reason: string;
+}
+
+/** The record of one sweep of one subscription (`<prefix>SweepRuns`). */
+export interface SweepRun {
+  readonly runId: string;
+  readonly subscriptionId: string;
+  readonly startedAt: string;
+  /** Absent while the run is under way. */
+  readonly finishedAt?: string;
+  /** `partial`: finished, but some parts could not be read (see `failures`). */
+  readonly status: "running" | "succeeded" | "partial" | "failed";
+  readonly seen: { readonly galleries: number; readonly definitions: number; readonly versions: number; readonly scaleSets: number };
+  /** ARM requests the run made (lists, pages and reads). */
+  readonly armRequests: number;
+  readonly snapshotsWritten: number;
+  readonly transitions: Readonly<Partial<Record<import("../domain/findings.js").TransitionKind, number>>>;
+  /** Stored resources the listing no longer returned, re-read by id and found gone. */
+  readonly reconciled: number;
+  readonly failures: readonly SweepFailure[];
+}
+
+export interface SweepRunStore {
+  /** Insert or replace the run's record (called at start and at the end; idempotent). */
+  record(run: SweepRun): Promise<void>;
+  get(subscriptionId: string, runId: string): Promise<SweepRun | undefined>;
+  /** Newest first; `since` bounds startedAt. */
+  list(options?: { readonly since?: string; readonly subscriptionId?: string; readonly limit?: number }): Promise<SweepRun[]>;
+}
+
+// ---------------------------------------------------------------- scheduling, time
+
+export interface RecheckQueue {
+  /** Re-read `id` after `delaySeconds` (the resource was still provisioning). */
+  schedule(id: ResourceId, delaySeconds: number, attempt: number, attribution?: Attribution): Promise<void>;
+}
+
+/**
+ * Coalescing across instances: one row per resource with a check under way. The first event of a
+ * quiet resource runs at once; events arriving while a check runs (or is queued) only make sure
+ * one follow-up check is queued. ARM is re-read, so one check after the last change covers them all.
+ */
+export interface CheckGate {
+  /** `run`: check now, then `leave`. `coalesced`: a check is under way; `queueFollowUp` says this caller must queue the one follow-up. */
+  enter(key: string, now: string): Promise<{ readonly kind: "run"; readonly token: string } | { readonly kind: "coalesced"; readonly queueFollowUp: boolean }>;
+  /** A queued follow-up or re-check starts: it owns the row from now on. */
+  takeOver(key: string, now: string): Promise<string>;
+  /**
+   * The check ended. `done`: the row holds the coalescing window, so events in it queue one
+   * follow-up; `pending`: a re-check is already queued (still provisioning), later events fold
+   * into it; `failed`: the row goes, so the platform's retry runs at once.
+   */
+  leave(key: string, token: string, ended: "done" | "pending" | "failed"): Promise<void>;
+}
+
+/** The gate as the judging use case sees it: also told when a check's ARM read goes out (see localCoalescing.ts). */
+export interface CoalescingGate extends CheckGate {
+  /** `writtenBy`: when ARM finished the write the event announces (its `eventTime`), if an event. */
+  enter(key: string, now: string, writtenBy?: string): ReturnType<CheckGate["enter"]>;
+  /**
+   * The check holding `token` sends its ARM read now, or (`sentAt`) takes a read that went out
+   * then: events for the resource from here on are not covered by it. With `sentAt`, false (and
+   * nothing changes) when that read could have missed a write the check stands for: its own
+   * event's, or one folded into it, unless written more than the clocks' skew before `sentAt`.
+   */
+  reading(key: string, token: string, sentAt?: number): boolean;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+// ---------------------------------------------------------------- telemetry
+
+/** Ids a span carries so the operator can find one event's work (span attributes only, never metric attributes). */
+export interface SpanIds {
+  /** Event Grid `data.correlationId`: ARM's correlation id of the operation that caused the event. */
+  readonly correlationId?: string;
+  readonly eventId?: string;
+  readonly resourceId?: string;
+}
+
+/** The calls the use cases make. Every method is cheap, synchronous (except `withSpan`) and never throws. */
+export interface Telemetry {
+  /** One event classified: accepted, ignored or refused (`invalid`). `reason` may be the human text; the metric keeps a bounded code. */
+  eventHandled(disposition: EventDispositionLabel, reason?: string): void;
+  /**
+   * One ARM read ended with `outcome`. `operation` is a code-shaped name (`galleries.get`), never
+   * an id. A `throttled` outcome also counts one `gallerywatch.arm.throttles`.
+   */
+  armRead(operation: string, outcome: ArmReadOutcome): void;
+  /** ARM answered 429 and the reader's retry absorbed it (the read went on). Together with `armRead(…, "throttled")` this counts every 429 once. */
+  armThrottled(operation: string): void;
+  /** A stored finding transition (opened, resolved, …) of a rule at a severity. */
+  findingTransition(kind: TransitionKind, ruleId: FindingRuleId, severity: Severity): void;
+  /** One Teams delivery attempt of one alert. */
+  alertDelivery(outcome: AlertDeliveryOutcome): void;
+  /** A finished sweep run (runs still `running` are not counted): its duration and its failed parts. */
+  sweepRun(run: SweepRun): void;
+  /**
+   * Runs `fn` in a span named `name`, a child of the active context. The ids become span
+   * attributes (scrubbed, truncated); an error is recorded (scrubbed) and rethrown.
+   */
+  withSpan<T>(name: string, ids: SpanIds, fn: () => Promise<T>): Promise<T>;
+}
+
+
+export interface Dependencies {
+  readonly arm: ArmInventory;
+  readonly resources: ResourceStore;
+  readonly findings: FindingStore;
+  readonly outbox: AlertOutbox;
+  readonly teams: TeamsNotifier;
+  readonly recheck: RecheckQueue;
+  readonly sweepRuns: SweepRunStore;
+  readonly gate: CoalescingGate;
+  /** Metrics and spans (shared/adapters/otel/telemetry.ts); `noTelemetry` where none is wanted. */
+  readonly telemetry: Telemetry;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
