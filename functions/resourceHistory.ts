@@ -1,7 +1,7 @@
 import { httpFunction } from "./declaration.js";
 import { runtime } from "../shared/wiring/composition.js";
 import { MAX_CHANGE_LIMIT, pointInTime, UnknownResourceError } from "../shared/app/pointInTime.js";
-import { tryParseResourceId } from "../shared/domain/resourceId.js";
+import { tryParseResourceId } from "../shared/app/inputs.js";
 import { InvalidContinuationTokenError } from "../shared/app/ports.js";
 import { InvalidQueryError, parseOptionalLimit, parseTimeOrDuration } from "../shared/app/queries.js";
 

@@ -1,6 +1,6 @@
 import { decodeQueueMessage, queueFunction } from "./declaration.js";
 import { runtime } from "../shared/wiring/composition.js";
-import { decodeSweepMessage } from "../shared/adapters/queues/queues.js";
+import { decodeSweepMessage } from "../shared/app/inputs.js";
 import { sweepSubscription as sweep } from "../shared/app/sweepSubscription.js";
 
 /** Sweeps one subscription (a message from nightlySweep). Throws on ARM trouble so the queue retries it. */

@@ -10,7 +10,7 @@
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { generate } from "selfsigned";
-import { cloudEventProblem, MAX_BATCH_BYTES } from "../shared/app/findingsFeed.js";
+import { cloudEventProblem, MAX_BATCH_BYTES } from "../shared/views/findingsFeed.js";
 
 export interface ReceivedEvent {
   readonly receivedAt: string;

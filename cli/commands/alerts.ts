@@ -8,7 +8,7 @@
  * send says that it may repeat the earlier one.
  */
 import { Command } from "commander";
-import { changeKey } from "../../shared/app/changeKey.js";
+import { changeKey } from "../../shared/domain/changeKey.js";
 import type { OutboxAlert } from "../../shared/app/ports.js";
 import type { CliContext, ContextFor } from "../context.js";
 import { READ_STORAGE } from "../settings.js";

@@ -13,7 +13,7 @@ import type { Finding } from "../../shared/domain/findings.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { ChangeRecord, ResourceStore } from "../../shared/app/ports.js";
 import { changeEntry, isAuditableChange, type EvidenceData } from "../../shared/views/report/evidence.js";
-import { isPipelineInternal } from "../../shared/app/queries.js";
+import { isPipelineInternal } from "../../shared/domain/records.js";
 import { evidenceCounts, renderEvidence } from "../../shared/views/report/renderEvidence.js";
 import { InvalidQueryError, parseTimeOrDuration } from "../../shared/app/queries.js";
 import type { CliContext, ContextFor } from "../context.js";

@@ -23,7 +23,7 @@ import type { AlertOutbox, Clock, FindingStore, OutboxAlert, OwedReason, TeamsNo
 import type { Logger } from "pino";
 import { AlertDeliveryError, StorageError } from "../domain/errors.js";
 import { alertsMessage, cardOrder } from "../views/adaptiveCard.js";
-import { changeKey } from "./changeKey.js";
+import { changeKey } from "../domain/changeKey.js";
 
 export interface DeliverySettings {
   readonly batchSize?: number;

@@ -11,48 +11,10 @@
  */
 import type { Logger } from "pino";
 import type { Finding, FindingRuleId, Severity } from "../domain/findings.js";
-import type { AlertOutbox, Clock, FindingStore, OutboxAlert, SweepRunStore, TeamsNotifier } from "./ports.js";
+import type { AlertOutbox, ClaimResult, Clock, DigestLog, FindingActivity, FindingStore, OutboxAlert, SweepRunStore, TeamsNotifier } from "./ports.js";
 import { digestCard, type DigestContent, type ExpiringException } from "../views/digestCard.js";
 
 export type { DigestContent, ExpiringException } from "../views/digestCard.js";
-
-// ---------------------------------------------------------------- ports of this use case
-
-/** Findings whose stored state changed at or after a time, whatever their status (resolved ones too). */
-export interface FindingActivity {
-  changedSince(since: string): Promise<Finding[]>;
-}
-
-export interface DigestRecord {
-  readonly digestId: string;
-  /** The UTC day the digest covers up to, `YYYY-MM-DD`. */
-  readonly period: string;
-  readonly claimedAt: string;
-  /** The content covered findings and runs up to this time; the next digest starts here. */
-  readonly until?: string;
-  readonly sentAt?: string;
-}
-
-export type ClaimResult =
-  /** `claim` is an opaque proof of ownership for `markSent` / `release`. */
-  | { readonly outcome: "claimed"; readonly claim: string }
-  | { readonly outcome: "sent"; readonly record: DigestRecord }
-  | { readonly outcome: "inProgress"; readonly record: DigestRecord };
-
-/** `<prefix>Digests`: which digests were claimed and sent. */
-export interface DigestLog {
-  /**
-   * Insert a claim for `digestId` if there is none. An unsent claim older than `staleBefore` is
-   * taken over (conditionally: of two takers, one wins). `force` takes the row whatever its state.
-   */
-  claim(record: Pick<DigestRecord, "digestId" | "period" | "claimedAt">, options: { readonly staleBefore: string; readonly force?: boolean }): Promise<ClaimResult>;
-  /** Record the send. A claim taken over meanwhile is left to its new owner (returns false). */
-  markSent(digestId: string, claim: string, sent: { readonly sentAt: string; readonly until: string }): Promise<boolean>;
-  /** Give the claim back after a failed send. */
-  release(digestId: string, claim: string): Promise<void>;
-  /** The newest digest of a period before `period` that was sent. */
-  previousSent(period: string): Promise<DigestRecord | undefined>;
-}
 
 export interface DigestDependencies {
   readonly findings: Pick<FindingStore, "open">;

@@ -13,7 +13,11 @@ import type {
   Snapshot,
 } from "../domain/snapshots.js";
 import type { Finding, FindingRuleId, FindingStatus, FindingTransition, Severity, TransitionKind } from "../domain/findings.js";
-import type { AlertDeliveryOutcome, ArmReadOutcome, EventDispositionLabel } from "../adapters/otel/attributes.js";
+import type { FindingCloudEvent } from "../views/findingsFeed.js";
+import type { AlertDeliveryOutcome, ArmReadOutcome, AlertState, Attribution, ChangeRecord, EventDispositionLabel, OutboxAlert, OwedReason, SnapshotRecord, SweepRun, Trigger } from "../domain/records.js";
+
+/** The records the ports speak in are plain data (domain/records.ts); re-exported so a use case needs one import. */
+export type { AlertState, Attribution, ChangeRecord, OutboxAlert, OwedReason, SnapshotRecord, SweepFailure, SweepRun, Trigger } from "../domain/records.js";
 
 // ---------------------------------------------------------------- ARM
 
@@ -68,52 +72,6 @@ export interface ArmInventory {
 }
 
 // ---------------------------------------------------------------- history
-
-/** Who did it and how, from the event. Only what attribution needs; nothing else of the claims. */
-export interface Attribution {
-  readonly eventId: string;
-  readonly eventType: string;
-  readonly eventTime: string;
-  readonly operationName?: string;
-  readonly correlationId?: string;
-  readonly callerName?: string;
-  readonly callerUpn?: string;
-  readonly callerAppId?: string;
-  readonly callerObjectId?: string;
-  readonly clientIp?: string;
-  readonly httpMethod?: string;
-  readonly role?: string;
-}
-
-/** Why a resource was (re)read: an event with its attribution, a scheduled re-check, or the sweep. */
-export type Trigger =
-  | { readonly source: "event"; readonly attribution: Attribution }
-  | { readonly source: "recheck"; readonly attempt: number; readonly attribution?: Attribution }
-  | { readonly source: "sweep"; readonly runId: string };
-
-export interface SnapshotRecord {
-  readonly snapshot: Snapshot;
-  /** sha-256 of the canonical snapshot JSON. */
-  readonly contentHash: string;
-  readonly observedAt: string;
-  readonly trigger: Trigger;
-  /**
-   * The content hash of the stored state this snapshot was derived from (a follower re-resolved
-   * from the store, not re-read). If the stored state has moved on since, the snapshot is stale:
-   * nothing is written and `stale` says so.
-   */
-  readonly basis?: string;
-}
-
-export interface ChangeRecord {
-  readonly resourceKey: string;
-  readonly resourceId: string;
-  /** `written`, `deleted`, `shared`, `unchanged`, `noAccess`, … */
-  readonly action: string;
-  readonly observedAt: string;
-  readonly contentHash?: string;
-  readonly trigger: Trigger;
-}
 
 /** Current resources, content-addressed history and the change log. */
 export interface ResourceStore {
@@ -238,42 +196,6 @@ export interface FindingQuery {
 
 // ---------------------------------------------------------------- alerts
 
-/**
- * staged: written before its finding transition is stored; pending: owed to Teams and being sent;
- * owed: sending ran into something a person should see (see `OwedReason`), still owed, never
- * dropped; `failed`: rows of older versions (given up), treated as owed.
- */
-export type AlertState = "staged" | "pending" | "delivered" | "owed" | "failed";
-
-/**
- * refused: the webhook answered a 4xx other than 408/429 (e.g. 404 while the flow is off); it is
- * retried with a capped backoff within the retry window. ambiguous: a send got no answer, so the
- * card may be in the channel; it is not sent again until a person says so (`gallery-watch alerts
- * resend`). expired: the retry window ran out. Ambiguous and expired alerts wait for a person.
- */
-export type OwedReason = "refused" | "ambiguous" | "expired";
-
-export interface OutboxAlert {
-  /** Deterministic: `${fingerprint}:${after.revision}` so a retried transition never makes a second alert. */
-  readonly alertId: string;
-  readonly transition: FindingTransition;
-  readonly state: AlertState;
-  readonly attempts: number;
-  readonly nextAttemptAt: string;
-  readonly createdAt: string;
-  readonly deliveredAt?: string;
-  readonly lastError?: string;
-  /** Who changed the resource, for the card's "who". */
-  readonly attribution?: Attribution;
-  /** Why the alert is owed (state `owed`), and since when. */
-  readonly owedReason?: OwedReason;
-  readonly owedSince?: string;
-  /** When a send of this alert got no answer: a later card says it may repeat that one. */
-  readonly ambiguousAt?: string;
-  /** When a person last asked to resend it: its retry window starts here instead of at createdAt. */
-  readonly retrySince?: string;
-}
-
 export interface AlertOutbox {
   /** Insert as `staged` if absent (idempotent by alertId). Nothing is sent until `release`. */
   enqueue(alerts: ReadonlyArray<Pick<OutboxAlert, "alertId" | "transition" | "attribution">>, now: string): Promise<void>;
@@ -309,35 +231,6 @@ export interface TeamsNotifier {
 }
 
 // ---------------------------------------------------------------- sweep runs
-
-/** Something a sweep run could not list or read, after its bounded retries. */
-export interface SweepFailure {
-  /** What could not be read: a subscription, gallery, definition or scale set id. */
-  readonly resourceId: string;
-  /** The ARM operation, e.g. `galleryImages.listByGallery`. */
-  readonly operation: string;
-  /** `noAccess`, `throttled` or `failed`, with ARM's message. */
-  readonly reason: string;
-}
-
-/** The record of one sweep of one subscription (`<prefix>SweepRuns`). */
-export interface SweepRun {
-  readonly runId: string;
-  readonly subscriptionId: string;
-  readonly startedAt: string;
-  /** Absent while the run is under way. */
-  readonly finishedAt?: string;
-  /** `partial`: finished, but some parts could not be read (see `failures`). */
-  readonly status: "running" | "succeeded" | "partial" | "failed";
-  readonly seen: { readonly galleries: number; readonly definitions: number; readonly versions: number; readonly scaleSets: number };
-  /** ARM requests the run made (lists, pages and reads). */
-  readonly armRequests: number;
-  readonly snapshotsWritten: number;
-  readonly transitions: Readonly<Partial<Record<import("../domain/findings.js").TransitionKind, number>>>;
-  /** Stored resources the listing no longer returned, re-read by id and found gone. */
-  readonly reconciled: number;
-  readonly failures: readonly SweepFailure[];
-}
 
 export interface SweepRunStore {
   /** Insert or replace the run's record (called at start and at the end; idempotent). */
@@ -437,4 +330,78 @@ export interface Dependencies {
   readonly telemetry: Telemetry;
   readonly clock: Clock;
   readonly log: Logger;
+}
+
+// ---------------------------------------------------------------- the daily digest
+
+/** Findings whose stored state changed at or after a time, whatever their status (resolved ones too). */
+export interface FindingActivity {
+  changedSince(since: string): Promise<Finding[]>;
+}
+
+export interface DigestRecord {
+  readonly digestId: string;
+  /** The UTC day the digest covers up to, `YYYY-MM-DD`. */
+  readonly period: string;
+  readonly claimedAt: string;
+  /** The content covered findings and runs up to this time; the next digest starts here. */
+  readonly until?: string;
+  readonly sentAt?: string;
+}
+
+export type ClaimResult =
+  /** `claim` is an opaque proof of ownership for `markSent` / `release`. */
+  | { readonly outcome: "claimed"; readonly claim: string }
+  | { readonly outcome: "sent"; readonly record: DigestRecord }
+  | { readonly outcome: "inProgress"; readonly record: DigestRecord };
+
+/** `<prefix>Digests`: which digests were claimed and sent. */
+export interface DigestLog {
+  /**
+   * Insert a claim for `digestId` if there is none. An unsent claim older than `staleBefore` is
+   * taken over (conditionally: of two takers, one wins). `force` takes the row whatever its state.
+   */
+  claim(record: Pick<DigestRecord, "digestId" | "period" | "claimedAt">, options: { readonly staleBefore: string; readonly force?: boolean }): Promise<ClaimResult>;
+  /** Record the send. A claim taken over meanwhile is left to its new owner (returns false). */
+  markSent(digestId: string, claim: string, sent: { readonly sentAt: string; readonly until: string }): Promise<boolean>;
+  /** Give the claim back after a failed send. */
+  release(digestId: string, claim: string): Promise<void>;
+  /** The newest digest of a period before `period` that was sent. */
+  previousSent(period: string): Promise<DigestRecord | undefined>;
+}
+
+// ---------------------------------------------------------------- reindex
+
+/** One index, rebuilt from its primary table one page at a time. */
+export interface IndexRebuild {
+  /** The index's name in reports and checkpoints, e.g. "FindingIndex". */
+  readonly name: string;
+  /** Rows the scan will visit (for a progress bar; a keys-only pass). */
+  count(): Promise<number>;
+  /** Scan one page of primary rows after `continuation` (undefined: the start) and write the index rows they lack. */
+  rebuildPage(continuation: string | undefined): Promise<{ readonly scanned: number; readonly rebuilt: number; readonly continuation?: string }>;
+}
+
+export interface ReindexCheckpoint {
+  /** Where the scan continues; absent once the pass is complete. */
+  readonly continuation?: string;
+  readonly scanned: number;
+  readonly rebuilt: number;
+  readonly startedAt: string;
+  readonly completedAt?: string;
+}
+
+export interface ReindexCheckpoints {
+  read(name: string): Promise<ReindexCheckpoint | undefined>;
+  write(name: string, checkpoint: ReindexCheckpoint): Promise<void>;
+}
+
+// ---------------------------------------------------------------- findings feed
+
+/** An Event Grid topic (or anything that takes CloudEvents 1.0 in batches). */
+export interface FindingsPublisher {
+  /** One request with every event; throws AlertDeliveryError (retryAfterMs, permanent, ambiguous). */
+  publish(events: readonly FindingCloudEvent[], batchId: string): Promise<void>;
+  /** The longest one `publish` may take: a sender starts one only if its lease outlasts it. */
+  readonly timeoutMs: number;
 }

@@ -19,21 +19,13 @@
  * holds up a card, and a throttled Teams webhook never holds up the feed.
  */
 import type { Logger } from "pino";
-import type { AlertOutbox, Clock, FindingStore, OutboxAlert, OwedReason } from "./ports.js";
+import type { AlertOutbox, Clock, FindingStore, FindingsPublisher, OutboxAlert, OwedReason } from "./ports.js";
 import { AlertDeliveryError } from "../domain/errors.js";
 import { DEFAULT_MAX_BACKOFF_MS, DEFAULT_RETRY_AFTER_CAP_MS, DEFAULT_RETRY_WINDOW_MS, nextAttemptDelayMs, persistently, reconcileStaged } from "./deliverAlerts.js";
-import { batchesBySize, findingEvent, type FindingCloudEvent } from "./findingsFeed.js";
+import { batchesBySize, findingEvent, type FindingCloudEvent } from "../views/findingsFeed.js";
 
 /** The outbox table of the feed, beside `<prefix>Alerts`. */
 export const FEED_TABLE = "FindingEvents";
-
-/** An Event Grid topic (or anything that takes CloudEvents 1.0 in batches). */
-export interface FindingsPublisher {
-  /** One request with every event; throws AlertDeliveryError (retryAfterMs, permanent, ambiguous). */
-  publish(events: readonly FindingCloudEvent[], batchId: string): Promise<void>;
-  /** The longest one `publish` may take: a sender starts one only if its lease outlasts it. */
-  readonly timeoutMs: number;
-}
 
 export interface FeedSettings {
   /** Events claimed per round (default 200). */

@@ -8,6 +8,7 @@
  * - shape each row into the view both outputs show.
  * Nothing is capped silently: a page is at most `limit` rows and carries a token when more match.
  */
+import { isPipelineInternal } from "../domain/records.js";
 import { RULE_IDS, type Finding, type FindingStatus, type Severity } from "../domain/findings.js";
 import { tryParseResourceId, type ResourceId } from "../domain/resourceId.js";
 import { changeTime, type Attribution, type ChangeQuery, type ChangeRecord, type FindingQuery, type FindingStore, type Page, type ResourceStore } from "./ports.js";
@@ -133,16 +134,6 @@ export function findingQueryFrom(raw: RawParameters, now: Date): Omit<FindingQue
   };
 }
 
-/**
- * Rows the pipeline records about itself, not changes anyone made: `provisioning` (read while ARM
- * was still provisioning; the follow-up read records the result) and `coalesced` (an event folded
- * into a check already running). Kept in history; `changes` lists them only when asked (`all`).
- */
-export const PIPELINE_ACTIONS: readonly string[] = ["provisioning", "coalesced"];
-
-export function isPipelineInternal(change: Pick<ChangeRecord, "action">): boolean {
-  return PIPELINE_ACTIONS.includes(change.action);
-}
 
 /** A change listing's filter: the store's query, and `all` to include pipeline-internal rows. */
 export type ChangeFilter = Omit<ChangeQuery, "limit" | "continuationToken"> & { readonly all?: boolean };

@@ -9,31 +9,7 @@
  * - Safe beside the running app: each adapter writes only missing rows and re-reads the primary
  *   row after writing, dropping its row again if the live app moved the item meanwhile.
  */
-import type { Clock } from "./ports.js";
-
-/** One index, rebuilt from its primary table one page at a time. */
-export interface IndexRebuild {
-  /** The index's name in reports and checkpoints, e.g. "FindingIndex". */
-  readonly name: string;
-  /** Rows the scan will visit (for a progress bar; a keys-only pass). */
-  count(): Promise<number>;
-  /** Scan one page of primary rows after `continuation` (undefined: the start) and write the index rows they lack. */
-  rebuildPage(continuation: string | undefined): Promise<{ readonly scanned: number; readonly rebuilt: number; readonly continuation?: string }>;
-}
-
-export interface ReindexCheckpoint {
-  /** Where the scan continues; absent once the pass is complete. */
-  readonly continuation?: string;
-  readonly scanned: number;
-  readonly rebuilt: number;
-  readonly startedAt: string;
-  readonly completedAt?: string;
-}
-
-export interface ReindexCheckpoints {
-  read(name: string): Promise<ReindexCheckpoint | undefined>;
-  write(name: string, checkpoint: ReindexCheckpoint): Promise<void>;
-}
+import type { Clock, IndexRebuild, ReindexCheckpoint, ReindexCheckpoints } from "./ports.js";
 
 export interface ReindexDependencies {
   readonly indexes: readonly IndexRebuild[];

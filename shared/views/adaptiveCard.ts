@@ -6,7 +6,7 @@
  * Pure: time comes in with the data.
  */
 import { RULE_IDS, SEVERITY_ORDER, type FactValue, type Finding, type FindingTransition, type Severity } from "../domain/findings.js";
-import type { Attribution } from "../app/ports.js";
+import type { Attribution } from "../domain/records.js";
 import { stripControlsDeep } from "./plainText.js";
 import { dateText, expiryWording, factLabel, isDateFact } from "../domain/wording.js";
 

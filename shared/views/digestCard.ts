@@ -7,7 +7,7 @@
  * JSON is never cut. Pure: the content carries its times.
  */
 import type { Finding, FindingRuleId, Severity } from "../domain/findings.js";
-import type { SweepRun } from "../app/ports.js";
+import type { SweepRun } from "../domain/records.js";
 import { stripControlsDeep } from "./plainText.js";
 import { expiryWording } from "../domain/wording.js";
 import { escapeMarkdown } from "./adaptiveCard.js";

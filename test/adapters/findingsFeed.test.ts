@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { startFindingsTopic, type FindingsTopic } from "../../local/findingsTopic.js";
 import { createEventGridFindingsPublisher } from "../../shared/adapters/eventgrid/eventGridFindingsPublisher.js";
 import { FEED_TABLE, publishFindings, withFindingsFeed } from "../../shared/app/publishFindings.js";
-import { cloudEventProblem, findingEvent, type FindingCloudEvent } from "../../shared/app/findingsFeed.js";
+import { cloudEventProblem, findingEvent, type FindingCloudEvent } from "../../shared/views/findingsFeed.js";
 import { createTableAlertOutbox } from "../../shared/adapters/tables/tableAlertOutbox.js";
 import { createTableFindingStore } from "../../shared/adapters/tables/tableFindingStore.js";
 import { computeTransitions } from "../../shared/domain/transitions.js";

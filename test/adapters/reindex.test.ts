@@ -12,7 +12,8 @@ import { changeLogRebuild, createTableResourceStore } from "../../shared/adapter
 import { createTableAlertOutbox, outboxIndexRebuild } from "../../shared/adapters/tables/tableAlertOutbox.js";
 import { createTableReindexCheckpoints } from "../../shared/adapters/tables/tableReindexCheckpoints.js";
 import { listAll, openTable, type StorageConnection } from "../../shared/adapters/tables/tableClients.js";
-import { reindex, type IndexRebuild, type ReindexDependencies } from "../../shared/app/reindex.js";
+import { reindex, type ReindexDependencies } from "../../shared/app/reindex.js";
+import type { IndexRebuild } from "../../shared/app/ports.js";
 import type { Finding, FindingTransition } from "../../shared/domain/findings.js";
 import type { ChangeRecord, FindingQuery, Trigger } from "../../shared/app/ports.js";
 import { BASE, aFinding } from "../support/snapshotBuilders.js";

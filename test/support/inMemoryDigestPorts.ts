@@ -5,7 +5,7 @@
  */
 import type { Finding } from "../../shared/domain/findings.js";
 import type { Clock, FindingStore, SweepRun, SweepRunStore, TeamsNotifier } from "../../shared/app/ports.js";
-import type { ClaimResult, DigestLog, DigestRecord, FindingActivity } from "../../shared/app/digest.js";
+import type { ClaimResult, DigestLog, DigestRecord, FindingActivity } from "../../shared/app/ports.js";
 
 export class FakeClock implements Clock {
   constructor(private current: Date) {}

@@ -10,7 +10,7 @@ import https from "node:https";
 import type { TokenCredential } from "@azure/identity";
 import type { EventGridPublisherClient } from "@azure/eventgrid";
 import { AlertDeliveryError } from "../../domain/errors.js";
-import type { FindingsPublisher } from "../../app/publishFindings.js";
+import type { FindingsPublisher } from "../../app/ports.js";
 import { retryAfterMs } from "../teams/workflowsTeamsNotifier.js";
 
 export interface EventGridPublisherOptions {

@@ -11,21 +11,14 @@
  * - **No secret reaches an attribute.** Span attribute values (the only place ids and free text
  *   go) pass the same scrubber as the logs, plus the Application Insights instrumentation key.
  */
+import { ALERT_OUTCOMES, ARM_OUTCOMES, DISPOSITIONS, type AlertDeliveryOutcome, type ArmReadOutcome, type EventDispositionLabel } from "../../domain/records.js";
 import { RULE_IDS, type FindingRuleId, type Severity, type TransitionKind } from "../../domain/findings.js";
 import { redactSecrets } from "../../platform/redact.js";
 
 /** Value of a metric attribute that was not in its closed list, or past its label budget. */
 export const OTHER = "other";
 
-export const DISPOSITIONS = ["accepted", "ignored", "invalid"] as const;
-export type EventDispositionLabel = (typeof DISPOSITIONS)[number];
-
-export const ARM_OUTCOMES = ["found", "gone", "noAccess", "throttled", "failed"] as const;
-export type ArmReadOutcome = (typeof ARM_OUTCOMES)[number];
-
-/** owed: parked for a refusal (retried) or after the retry window; ambiguous: a send without an answer (owed, not repeated). */
-export const ALERT_OUTCOMES = ["delivered", "retried", "owed", "ambiguous", "failed"] as const;
-export type AlertDeliveryOutcome = (typeof ALERT_OUTCOMES)[number];
+export { ALERT_OUTCOMES, ARM_OUTCOMES, DISPOSITIONS, type AlertDeliveryOutcome, type ArmReadOutcome, type EventDispositionLabel } from "../../domain/records.js";
 
 export const TRANSITION_KINDS: readonly TransitionKind[] = ["opened", "escalated", "deescalated", "changed", "excepted", "reopened", "resolved"];
 export const FINDING_RULES: readonly FindingRuleId[] = [...RULE_IDS, "read-access"];

@@ -4,10 +4,9 @@
  * (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#encoding).
  */
 import { QueueClient } from "@azure/storage-queue";
-import { z } from "zod";
 import type { ResourceId } from "../../domain/resourceId.js";
 import type { Attribution, RecheckQueue } from "../../app/ports.js";
-import { InvalidEventError, StorageError } from "../../domain/errors.js";
+import { StorageError } from "../../domain/errors.js";
 import type { StorageConnection } from "../tables/tableClients.js";
 
 const queues = new Map<string, Promise<QueueClient>>();
@@ -49,41 +48,6 @@ export async function sendJson(queue: QueueClient, body: unknown, visibilityTime
   } catch (error) {
     throw new StorageError("sendMessage", queue.name, (error as Error).message.split("\n")[0] ?? "", { cause: error });
   }
-}
-
-/** The Functions runtime hands over the decoded message, JSON-parsed when it parses. */
-function messageObject(message: unknown): unknown {
-  if (typeof message !== "string") return message;
-  try {
-    return JSON.parse(message);
-  } catch {
-    try {
-      return JSON.parse(Buffer.from(message, "base64").toString());
-    } catch {
-      return message;
-    }
-  }
-}
-
-const Attribution = z.object({ eventId: z.string(), eventType: z.string(), eventTime: z.string() }).passthrough();
-const RecheckMessage = z.object({ resourceId: z.string().max(1024), attempt: z.number().int().min(0).max(1000), attribution: Attribution.optional() });
-const SweepMessage = z.object({ subscriptionId: z.string().uuid(), runId: z.string().max(200) });
-
-function decode<T>(schema: z.ZodType<T>, kind: string, message: unknown): T {
-  const parsed = schema.safeParse(messageObject(message));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InvalidEventError(undefined, `${kind} message: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
-  }
-  return parsed.data;
-}
-
-export function decodeRecheckMessage(message: unknown): { resourceId: string; attempt: number; attribution?: Attribution } {
-  return decode(RecheckMessage, "re-check", message) as { resourceId: string; attempt: number; attribution?: Attribution };
-}
-
-export function decodeSweepMessage(message: unknown): { subscriptionId: string; runId: string } {
-  return decode(SweepMessage, "sweep", message);
 }
 
 export function createQueueRecheckQueue(conn: StorageConnection, name: string): RecheckQueue {

@@ -13,10 +13,10 @@ import type { FindingTransition } from "../../domain/findings.js";
 import { setBounded } from "../../platform/boundedMap.js";
 import type { AlertOutbox, AlertState, Attribution, OutboxAlert, OwedReason } from "../../app/ports.js";
 import { ConcurrentUpdateError } from "../../domain/errors.js";
-import { changeKey } from "../../app/changeKey.js";
+import { changeKey } from "../../domain/changeKey.js";
 import { encodeKey } from "./tableKeys.js";
 import { call, countRows, getOrUndefined, insertIfAbsent, listAll, listPage, odata, openTable, readBody, bodyProperties, type StorageConnection } from "./tableClients.js";
-import type { IndexRebuild } from "../../app/reindex.js";
+import type { IndexRebuild } from "../../app/ports.js";
 
 const PARTITION = "outbox";
 const DUE = "due";

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { TableEntity } from "@azure/data-tables";
-import type { ClaimResult, DigestLog, DigestRecord } from "../../app/digest.js";
+import type { ClaimResult, DigestLog, DigestRecord } from "../../app/ports.js";
 import { ConcurrentUpdateError } from "../../domain/errors.js";
 import { invertedTime } from "./tableKeys.js";
 import { call, getOrUndefined, insertIfAbsent, listAll, odata, openTable, type StorageConnection } from "./tableClients.js";

@@ -4,7 +4,7 @@
  * those out). One filtered query; ISO-8601 UTC strings compare in time order.
  */
 import type { Finding } from "../../domain/findings.js";
-import type { FindingActivity } from "../../app/digest.js";
+import type { FindingActivity } from "../../app/ports.js";
 import { listAll, odata, openTable, readBody, type StorageConnection } from "./tableClients.js";
 
 export function createTableFindingActivity(conn: StorageConnection, prefix: string): FindingActivity {

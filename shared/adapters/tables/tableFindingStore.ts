@@ -20,7 +20,7 @@ import { ConcurrentUpdateError } from "../../domain/errors.js";
 import { canonicalJson } from "../../domain/contentHash.js";
 import { encodeKey, invertedTime, rowKeyAtOrAfter } from "./tableKeys.js";
 import { bodyProperties, call, countRows, createIfAbsent, getOrUndefined, insertIfAbsent, listAll, listPage, odata, openTable, readBody, upsertWithBody, type StorageConnection } from "./tableClients.js";
-import type { IndexRebuild } from "../../app/reindex.js";
+import type { IndexRebuild } from "../../app/ports.js";
 
 interface FindingRow {
   resourceKey: string;

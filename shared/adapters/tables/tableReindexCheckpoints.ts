@@ -2,7 +2,7 @@
  * Where `gallery-watch reindex` is (shared/app/reindex.ts): one row per index in `<prefix>Maintenance`
  * (PK `reindex`, RK the index name), rewritten after each page, so a stopped run resumes there.
  */
-import type { ReindexCheckpoint, ReindexCheckpoints } from "../../app/reindex.js";
+import type { ReindexCheckpoint, ReindexCheckpoints } from "../../app/ports.js";
 import { call, getOrUndefined, openTable, type StorageConnection } from "./tableClients.js";
 
 const PARTITION = "reindex";

@@ -22,7 +22,7 @@ import { ConcurrentUpdateError } from "../../domain/errors.js";
 import { decodeContinuation, encodeContinuation } from "../../app/ports.js";
 import { encodeKey, invertedTime, rowKeyAtOrAfter } from "./tableKeys.js";
 import { bodyProperties, call, countRows, getOrUndefined, insertIfAbsent, listAll, listPage, odata, openTable, readBody, upsertWithBody, type StorageConnection } from "./tableClients.js";
-import type { IndexRebuild } from "../../app/reindex.js";
+import type { IndexRebuild } from "../../app/ports.js";
 
 interface CurrentRow {
   kind: string;

@@ -4,8 +4,8 @@
  * log with who did it). No I/O here; `renderEvidence` turns this into one HTML string.
  */
 import type { Finding, Severity } from "../../domain/findings.js";
-import type { Attribution, ChangeRecord, SweepRun } from "../../app/ports.js";
-import { isPipelineInternal } from "../../app/queries.js";
+import type { Attribution, ChangeRecord, SweepRun } from "../../domain/records.js";
+import { isPipelineInternal } from "../../domain/records.js";
 
 export interface EvidenceData {
   /** When the page was generated (ISO-8601 UTC). */

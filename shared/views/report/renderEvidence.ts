@@ -7,7 +7,7 @@
  */
 import { parseResourceId } from "../../domain/resourceId.js";
 import type { Finding } from "../../domain/findings.js";
-import type { SweepRun } from "../../app/ports.js";
+import type { SweepRun } from "../../domain/records.js";
 import { findingsChart } from "./chart.js";
 import { activeExceptions, changeLog, openFindings, openFindingsPerDay, SEVERITIES, type ChangeEntry, type EvidenceData, type ExceptionEntry } from "./evidence.js";
 import { esc, link, time } from "./html.js";

@@ -11,7 +11,7 @@
  * - `data` is the finding after the transition, with what it was before and who changed the
  *   resource, as stored (the caller's claims from the Activity Log event).
  */
-import type { Attribution, OutboxAlert } from "./ports.js";
+import type { Attribution, OutboxAlert } from "../domain/records.js";
 import type { ExceptionVerdict, FactValue, FindingStatus, Severity, TransitionKind } from "../domain/findings.js";
 
 export const FINDING_EVENT_TYPE_PREFIX = "com.gallerywatch.finding.";

@@ -4,7 +4,7 @@
  * event (its attribution's `eventId`); the nightly sweep and re-checks have no event, so there the
  * resource and the instant decide.
  */
-import type { OutboxAlert } from "./ports.js";
+import type { OutboxAlert } from "./records.js";
 
 export function changeKey(alert: Pick<OutboxAlert, "transition" | "attribution">): string {
   return JSON.stringify([alert.transition.after.resourceKey, alert.transition.at, alert.attribution?.eventId ?? null]);
