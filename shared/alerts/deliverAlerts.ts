@@ -78,6 +78,8 @@ export interface DeliveryFigures {
   cards?: number;
   /** Of `cards`: grouped cards (a storm's many changes of one kind on one card). */
   groupedCards?: number;
+  /** Alerts were held back for a group's interval: a sender should run again at this time. */
+  heldUntil?: string;
 }
 
 /**
@@ -95,14 +97,10 @@ export function mayRepeatNote(ambiguousAt: string): string {
 }
 
 export async function deliverAlerts(
-  deps: { outbox: AlertOutbox; findings: FindingStore; teams: TeamsNotifier; clock: Clock; log: Logger; sleep?: (ms: number) => Promise<void> },
+  deps: { outbox: AlertOutbox; findings: FindingStore; teams: TeamsNotifier; clock: Clock; log: Logger },
   settings: DeliverySettings = {},
 ): Promise<DeliveryFigures> {
   const figures: DeliveryFigures = { delivered: 0, retried: 0, owed: 0, ambiguous: 0, cards: 0, groupedCards: 0 };
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  // A run waits for a held group (its stragglers) at most once: concurrent runs woken by one
-  // burst would otherwise take turns waiting for each other's holds until their budget ends.
-  let waitedForHold = false;
   await reconcileStaged(deps);
   // The lease always outlasts one send and its marks, whatever the timeout.
   const longestSendMs = Math.max(deps.teams.timeoutMs ?? 0, settings.criticalTeams?.timeoutMs ?? 0) + MARK_MARGIN_MS;
@@ -116,15 +114,11 @@ export async function deliverAlerts(
     if (deps.clock.now().getTime() >= budgetEnd) return figures;
     const claimedAt = deps.clock.now().getTime();
     const due = await deps.outbox.claimDue(new Date(claimedAt).toISOString(), settings.batchSize ?? 20, leaseMs, settings.grouping);
-    if (due.length === 0) {
-      // Nothing claimable but a storm's stragglers held for their group's interval: send them when
-      // it ends, so they do not wait for the outbox timer.
-      const wait = due.heldUntil === undefined ? Number.NaN : Date.parse(due.heldUntil) - claimedAt;
-      if (waitedForHold || !(wait >= 0) || claimedAt + wait >= budgetEnd) return figures;
-      waitedForHold = true;
-      await sleep(wait + 50);
-      continue;
-    }
+    // A storm's stragglers held for their group's interval: the caller wakes a sender when it
+    // ends (a delayed queue message), so they neither wait for the outbox timer nor hold an
+    // invocation — and its host's concurrency — while they wait.
+    if (due.heldUntil !== undefined && (figures.heldUntil === undefined || due.heldUntil < figures.heldUntil)) figures.heldUntil = due.heldUntil;
+    if (due.length === 0) return figures;
     const groups = cardsFor(due);
     for (const [i, group] of groups.entries()) {
       const ids = group.map((a) => a.alertId);
