@@ -6,13 +6,15 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_GROUP_INTERVAL_MS, DEFAULT_GROUP_THRESHOLD, groupKeyOf, planGroups, type GroupPlan } from "../../shared/alerts/alertGroups.js";
 import { groupedAlertsMessage } from "../../shared/alerts/groupedCard.js";
-import { cardsFor } from "../../shared/alerts/deliverAlerts.js";
+import { cardsFor, deliverAlerts } from "../../shared/alerts/deliverAlerts.js";
+import { pino } from "pino";
+import { AlertDeliveryError } from "../../shared/errors.js";
 import { MAX_CARD_BYTES } from "../../shared/alerts/adaptiveCard.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
 import { RULE_IDS, type FindingTransition } from "../../shared/domain/findings.js";
 import { computeTransitions } from "../../shared/domain/transitions.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
-import type { Attribution, OutboxAlert } from "../../shared/ports.js";
+import type { AlertOutbox, Attribution, FindingStore, OutboxAlert } from "../../shared/ports.js";
 import { aVersion, NOW, policy, regions } from "../support/snapshotBuilders.js";
 import { complaints } from "../support/adaptiveCards.js";
 
@@ -120,5 +122,78 @@ describe("the grouped card", () => {
 
   it("a resent grouped card says it may repeat one", () => {
     expect(JSON.stringify(groupedAlertsMessage(alerts.slice(0, 5), { note: "Sent again by hand" }))).toContain("Sent again by hand");
+  });
+});
+
+describe("deliverAlerts with a grouped claim: exactly once per transition, outcomes shared by the card", () => {
+  /** An outbox that hands out its due alerts once per claim, as claimed under one group key. */
+  function groupedOutbox(alerts: OutboxAlert[]) {
+    const rows = new Map(alerts.map((a) => [a.alertId, { ...a }]));
+    const log: string[] = [];
+    const outbox: AlertOutbox = {
+      enqueue: async () => {},
+      release: async () => {},
+      discard: async () => {},
+      staged: async () => [],
+      async claimDue(now) {
+        const due = [...rows.values()].filter((r) => r.state === "pending" && r.nextAttemptAt <= now);
+        return due.map((r) => ({ ...r, groupKey: "k" }));
+      },
+      async markDelivered(id, at) {
+        log.push(`delivered ${id}`);
+        rows.set(id, { ...rows.get(id)!, state: "delivered", deliveredAt: at });
+      },
+      async markRetry(id, nextAttemptAt) {
+        log.push(`retry ${id} ${nextAttemptAt}`);
+        rows.set(id, { ...rows.get(id)!, attempts: rows.get(id)!.attempts + 1, nextAttemptAt });
+      },
+      async markOwed(id, owed) {
+        log.push(`owed ${id} ${owed.reason}`);
+        rows.set(id, { ...rows.get(id)!, state: "owed", owedReason: owed.reason });
+      },
+      unclaim: async () => {},
+      resend: async () => false,
+      list: async () => [...rows.values()],
+    };
+    return { outbox, rows, log };
+  }
+  const noFindings: FindingStore = { forResource: async () => [], apply: async () => {}, open: async () => [], asOf: async () => [], query: async () => ({ items: [] }) };
+  const storm = () => Array.from({ length: 30 }, (_, i) => versionAlert(i, { attribution: event({ callerUpn: "bench@contoso.example" }, `e-${i}`) }));
+
+  it("sends one card for the group and marks every alert it carries delivered", async () => {
+    const { outbox, rows } = groupedOutbox(storm());
+    const sent: unknown[] = [];
+    const figures = await deliverAlerts({ outbox, findings: noFindings, teams: { send: async (p) => void sent.push(p) }, clock: { now: () => new Date(NOW.getTime() + 1_000) }, log: pino({ level: "silent" }) });
+    expect(sent).toHaveLength(1);
+    expect(JSON.stringify(sent[0])).toContain("this card carries 30 alerts");
+    expect(figures).toMatchObject({ delivered: 30, cards: 1, groupedCards: 1 });
+    expect([...rows.values()].every((r) => r.state === "delivered")).toBe(true);
+  });
+
+  it("a throttled grouped card is retried as one: every alert it carries gets the same next attempt, and goes out once", async () => {
+    const { outbox, rows } = groupedOutbox(storm());
+    let now = new Date(NOW.getTime() + 1_000);
+    let fail = true;
+    const sent: unknown[] = [];
+    const teams = {
+      async send(payload: unknown, alertId: string) {
+        if (fail) throw new AlertDeliveryError(alertId, 429, "receiver asked to retry", 10_000);
+        sent.push(payload);
+      },
+    };
+    const deps = { outbox, findings: noFindings, teams, clock: { now: () => now }, log: pino({ level: "silent" }) };
+    expect(await deliverAlerts(deps)).toMatchObject({ delivered: 0, retried: 30 });
+    expect(new Set([...rows.values()].map((r) => r.nextAttemptAt)).size).toBe(1);
+    fail = false;
+    now = new Date(NOW.getTime() + 3_600_000);
+    expect(await deliverAlerts(deps)).toMatchObject({ delivered: 30, groupedCards: 1 });
+    expect(sent).toHaveLength(1);
+  });
+
+  it("a grouped card with no answer parks every alert it carries owed (ambiguous), never sent again by itself", async () => {
+    const { outbox, rows } = groupedOutbox(storm());
+    const teams = { send: async (_p: unknown, alertId: string) => Promise.reject(new AlertDeliveryError(alertId, undefined, "no answer", undefined, { ambiguous: true })) };
+    expect(await deliverAlerts({ outbox, findings: noFindings, teams, clock: { now: () => new Date(NOW.getTime() + 1_000) }, log: pino({ level: "silent" }) })).toMatchObject({ owed: 30, ambiguous: 30, delivered: 0 });
+    expect([...rows.values()].every((r) => r.state === "owed" && r.owedReason === "ambiguous")).toBe(true);
   });
 });
