@@ -105,6 +105,8 @@ export async function benchPipeline(events = 10_000, resources = 1_000): Promise
       .filter((x) => Number.isFinite(x))
       .sort((a, b) => a - b);
     const cards = stack.inbox.cards().length;
+    // How soon the channel hears of the storm at all: the first write to the first card.
+    const firstCard = Math.min(...stack.inbox.cards().map((c) => Date.parse(c.receivedAt))) - Math.min(...writtenAt.values());
     const stats = stack.host.stats().invocations.eventGridResourceEvent ?? { succeeded: 0, failed: 0 };
     return {
       "resources (each changed once)": resources,
@@ -121,7 +123,8 @@ export async function benchPipeline(events = 10_000, resources = 1_000): Promise
       "resources whose alert reached a card": `${cardLatency.length} of ${resources}`,
       "cards sent (storms grouped)": `${cards}   target ≤ 20`,
       "write→first card p50 ms": percentile(cardLatency, 50),
-      "write→first card p99 ms": `${percentile(cardLatency, 99)}   target < 10000`,
+      "write→first card p99 ms": `${percentile(cardLatency, 99)}   target < 10000 (floor: write→processed; grouping adds ≤ GW_ALERT_GROUP_INTERVAL_SECONDS)`,
+      "first write→the storm's first card ms": firstCard,
       "seconds until the last card (Teams limit 4/s)": Math.round(cardsSeconds),
     };
   } finally {
