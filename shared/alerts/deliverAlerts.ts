@@ -141,7 +141,10 @@ export async function deliverAlerts(
         await eachOf(ids, (id) => mark(id, () => deps.outbox.markDelivered(id, at)));
         figures.delivered += group.length;
         figures.cards = (figures.cards ?? 0) + 1;
-        if (grouped) figures.groupedCards = (figures.groupedCards ?? 0) + 1;
+        if (grouped) {
+          figures.groupedCards = (figures.groupedCards ?? 0) + 1;
+          deps.log.info({ alertId: lead.alertId, alerts: group.length, groupKey: lead.groupKey }, `grouped card sent: ${group.length} alerts of one kind on one card`);
+        }
       } catch (error) {
         if (!(error instanceof AlertDeliveryError)) throw error;
         const now = deps.clock.now();
