@@ -1,7 +1,8 @@
 /**
  * Sends what the outbox owes Teams: claims due alerts with a lease, groups them by change (one
- * card per change to one resource, see `changeKey`), renders and sends each card in order, and
- * marks every alert of a card delivered together. Every card is delivered exactly once or is
+ * card per change to one resource, see `changeKey`) — or, for a storm the claim marked with a
+ * group key, all of them on one grouped card (alertGroups.ts, groupedCard.ts) — renders and sends
+ * each card in order, and marks every alert of a card delivered together. Every card is delivered exactly once or is
  * visibly owed (listed by `gallery-watch alerts owed`, counted in telemetry and the digest):
  * - 429 / 408 / 5xx / no connection: the whole group is scheduled for one next attempt with
  *   exponential backoff and jitter capped at `maxBackoffMs`, never sooner than the receiver's
