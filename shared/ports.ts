@@ -272,7 +272,22 @@ export interface OutboxAlert {
   readonly ambiguousAt?: string;
   /** When a person last asked to resend it: its retry window starts here instead of at createdAt. */
   readonly retrySince?: string;
+  /** Set by `claimDue` on alerts claimed to go out together on one grouped card (their group key, shared/alerts/alertGroups.ts). */
+  readonly groupKey?: string;
 }
+
+/** Storm grouping at claim time (shared/alerts/alertGroups.ts). */
+export interface AlertGrouping {
+  /** Alerts of one key due at once that make a grouped card (≥ 2). */
+  readonly threshold: number;
+  /** Alertmanager's group_interval: the least time between two grouped cards of one key. */
+  readonly intervalMs: number;
+  /** Most alerts one grouped card carries; the rest go on the next. */
+  readonly maxAlerts: number;
+}
+
+/** Claimed alerts; `heldUntil`: the earliest time a key held back by grouping comes due again. */
+export type ClaimedAlerts = OutboxAlert[] & { readonly heldUntil?: string };
 
 export interface AlertOutbox {
   /** Insert as `staged` if absent (idempotent by alertId). Nothing is sent until `release`. */
@@ -283,8 +298,13 @@ export interface AlertOutbox {
   discard(alertIds: readonly string[]): Promise<void>;
   /** Staged alerts created before `before` (an invocation died between the two writes). */
   staged(before: string): Promise<OutboxAlert[]>;
-  /** Pending alerts whose nextAttemptAt has come, oldest first; claims them with a lease so two senders do not both send. */
-  claimDue(now: string, limit: number, leaseMs: number): Promise<OutboxAlert[]>;
+  /**
+   * Pending alerts whose nextAttemptAt has come, oldest first; claims them with a lease so two
+   * senders do not both send. With `grouping`, a key with a storm's backlog is claimed whole (up
+   * to `maxAlerts`, beyond `limit`), its alerts marked with `groupKey`, and a key whose last
+   * grouped card is younger than the interval is held back (`heldUntil`).
+   */
+  claimDue(now: string, limit: number, leaseMs: number, grouping?: AlertGrouping): Promise<ClaimedAlerts>;
   markDelivered(alertId: string, at: string): Promise<void>;
   markRetry(alertId: string, nextAttemptAt: string, error: string): Promise<void>;
   /**
