@@ -6,11 +6,10 @@
  * one request a page) instead of one GET each.
  *
  * A listing returns every version of the definition, not only the queued ones, so it is kept (a
- * few definitions' worth): a later read whose writes all finished before the listing went out is
- * answered from it without a request (`answeredBy`, decided by the coalescing gate on the clocks'
- * rule, ../localCoalescing.ts). In a burst the events of a definition's versions queue behind the
- * budget long after their writes, so one listing of two pages answers a hundred of them. For the
- * same reason a definition known to list in few pages is listed for a single queued read.
+ * few definitions' worth): a later read whose events all reached this process before the listing
+ * went out is answered from it without a request (`answeredBy`, decided by the coalescing gate on
+ * this process's clock alone, ../localCoalescing.ts; `now` must be that clock). A definition known
+ * to list in few pages is listed for a single queued read.
  *
  * A listed version is what a GET would return minus `replicationStatus`, which snapshots leave
  * out, so the two are judged alike (the sweep relies on the same). A version the listing does
