@@ -130,7 +130,10 @@ async function actOn(
   stored: Promise<Finding[]> = deps.findings.forResource(id.key),
 ): Promise<CheckOutcome> {
   deps.telemetry.armRead(`${id.kind}.read`, outcome.status);
-  const conclusion = conclude(outcome, id.display);
+  const read = conclude(outcome, id.display);
+  // ARM deletes a group's resources before it reports the group deleted; one still answering
+  // `Deleting` then is going with the group, not present.
+  const conclusion: Conclusion<Snapshot> = read.kind === "known" && isGroupDelete(trigger) && read.value.provisioningState?.toLowerCase() === "deleting" ? { kind: "absent" } : read;
   const now = deps.clock.now();
   const observedAt = now.toISOString();
   const attribution = attributionOf(trigger);
@@ -146,7 +149,7 @@ async function actOn(
     await deps.resources.recordDeletion(id, observedAt, trigger);
     const transitions = await persist(deps, resolveAllFor(await stored, id.key, observedAt, deletionReason(trigger)), attribution);
     // What depended on it is judged again: `latest` may fall back, a gallery may hold no specialized definition any more.
-    if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger)));
+    if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger, false)));
     return { resourceId: id.display, status: "deleted", changed: true, transitions };
   }
 
@@ -174,7 +177,7 @@ async function actOn(
   }
   const transitions = await commit(deps, staged);
   // After the subject's verdicts are stored, so a follower's card never precedes the cause's.
-  if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger)));
+  if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger, changed)));
   return { resourceId: id.display, status: "evaluated", changed, transitions };
 }
 
@@ -234,8 +237,16 @@ async function judge(deps: Dependencies, settings: CheckSettings, subject: Snaps
  * for the scale sets following the definition; a definition changes whether its gallery holds
  * specialized images. Followers are re-resolved from the store's reference index, not re-read.
  */
-async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<FindingTransition[]> {
+async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger, versionsToo: boolean): Promise<FindingTransition[]> {
   const transitions: FindingTransition[] = [];
+  if (id.kind === "imageDefinition" && versionsToo) {
+    // A version's verdict depends on its definition's tags (an exception tag there excepts the
+    // versions): a changed definition re-judges its stored versions against the definition just
+    // read, attributed to the same event (a Tags API write names who set the exception).
+    for (const version of await deps.resources.versionsOf(id.key)) {
+      transitions.push(...(await checkListed(deps, settings, version, trigger, { dependents: false, fromStore: true })).transitions);
+    }
+  }
   if (id.kind === "imageVersion" || id.kind === "imageDefinition") {
     const definitionId = id.kind === "imageVersion" ? parentOf(id)! : id;
     for (const follower of await deps.resources.scaleSetsReferencing(definitionId.key)) {
@@ -285,10 +296,13 @@ export function alertIdOf(t: FindingTransition): string {
   return `${t.fingerprint}:${t.after.revision}`;
 }
 
+function isGroupDelete(trigger: Trigger): boolean {
+  return /resourcegroups\/delete$/i.test(attributionOf(trigger)?.operationName ?? "");
+}
+
 function deletionReason(trigger: Trigger): string {
   if (trigger.source === "sweep") return "found missing by the sweep";
-  const operation = attributionOf(trigger)?.operationName ?? "";
-  return /resourcegroups\/delete$/i.test(operation) ? "resource group deleted" : "resource deleted";
+  return isGroupDelete(trigger) ? "resource group deleted" : "resource deleted";
 }
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {

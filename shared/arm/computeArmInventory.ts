@@ -4,8 +4,10 @@
  * 429 → throttled (after the SDK's retries honouring Retry-After), 5xx / timeouts / dropped
  * connections → failed. Nothing else leaves as an exception from a read.
  *
- * One inventory per invocation or sweep run: it caches image definitions (a version's osState
- * lives on its definition) for its own lifetime only, so a later invocation sees fresh data.
+ * One inventory per invocation or sweep run: it keeps the image definitions it read (a version's
+ * osState lives on its definition) for its own lifetime only. Across invocations, a definition
+ * read is shared only with invocations that began before it went out (readsAfter.ts): no cached
+ * provisioning state or tags decide a verdict.
  */
 import https from "node:https";
 import { ComputeManagementClient } from "@azure/arm-compute";
@@ -18,6 +20,7 @@ import { ArmReadError } from "../errors.js";
 import { readByKind, resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
 import { ReadBudget } from "./readBudget.js";
 import { VersionBatches } from "./versionBatches.js";
+import { ReadsAfter } from "./readsAfter.js";
 import { imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot } from "./snapshotMapping.js";
 
 export interface ArmInventoryOptions {
@@ -31,8 +34,6 @@ export interface ArmInventoryOptions {
   readonly maxRetryAfterMs?: number;
   /** Client-side read budget per subscription (default: ARM's 250 burst, 25/s), shared by every inventory of the process. */
   readonly readBudget?: ReadBudget;
-  /** How long a definition read by one invocation serves the next ones of the process (default 30 s). */
-  readonly definitionTtlMs?: number;
 }
 
 /** Thrown by our per-try policy when ARM asks us to wait longer than we may. */
@@ -112,36 +113,22 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
     return c;
   };
 
-  // Definitions read recently, across invocations of this process. A definition's osState cannot
-  // change (the Compute RP refuses it), so a short-lived copy only risks tags up to a few seconds old.
-  const recentDefinitions = new Map<string, { at: number; snapshot: ImageDefinitionSnapshot }>();
-  const recent: RecentDefinitions = {
-    get(key) {
-      const hit = recentDefinitions.get(key);
-      return hit && Date.now() - hit.at < (options.definitionTtlMs ?? 30_000) ? hit.snapshot : undefined;
-    },
-    set(snapshot) {
-      if (recentDefinitions.size >= 10_000) recentDefinitions.clear(); // bounded; a miss only costs one read
-      recentDefinitions.set(snapshot.id.key, { at: Date.now(), snapshot });
-    },
-  };
+  // Definition reads shared by the invocations running at once, each only with reads sent after it began.
+  const definitionReads = new ReadsAfter<ReadOutcome<ImageDefinitionSnapshot>>();
   // Process-wide, like the budget: batching pays off across the invocations running at once.
   const batches = new VersionBatches(budget);
-  return () => createInventory(client, { timeoutMs, maxRetries }, recent, budget, batches);
-}
-
-interface RecentDefinitions {
-  get(key: string): ImageDefinitionSnapshot | undefined;
-  set(snapshot: ImageDefinitionSnapshot): void;
+  return () => createInventory(client, { timeoutMs, maxRetries }, definitionReads, budget, batches);
 }
 
 function createInventory(
   client: (subscriptionId: string) => Client,
   limits: { timeoutMs: number; maxRetries: number },
-  recent: RecentDefinitions,
+  definitionReads: ReadsAfter<ReadOutcome<ImageDefinitionSnapshot>>,
   budget: ReadBudget,
   batches: VersionBatches,
 ): ArmInventory {
+  /** When this inventory's invocation began (after its event arrived): shared reads must be sent later. */
+  const since = Date.now();
   const definitions = new Map<string, Promise<ReadOutcome<ImageDefinitionSnapshot>>>();
   /** Map order is recency order; `asks` tells a list read once (a sweep's) from one its followers share. */
   const versionLists = new Map<string, { readonly list: Promise<ImageVersionSnapshot[]>; asks: number }>();
@@ -161,19 +148,16 @@ function createInventory(
     }
   }
 
-  const readImageDefinition = (id: ResourceId): Promise<ReadOutcome<ImageDefinitionSnapshot>> => {
-    let cached = definitions.get(id.key);
-    const known = cached ? undefined : recent.get(id.key);
-    if (known) {
-      cached = Promise.resolve({ status: "found", snapshot: known });
-      definitions.set(id.key, cached);
-    }
+  /**
+   * `after`: the read must go out after this time (ms), not merely after the invocation began — a
+   * definition read as the check's subject, whose `sending` hook has just told the gate that events
+   * from now on are not covered by it.
+   */
+  const readImageDefinition = (id: ResourceId, after?: number): Promise<ReadOutcome<ImageDefinitionSnapshot>> => {
+    let cached = after === undefined ? definitions.get(id.key) : undefined;
     if (!cached) {
-      cached = attempt(id, "galleryImages.get", async () => {
-        const snapshot = toDefinitionSnapshot(id, await client(id.subscriptionId).galleryImages.get(id.resourceGroup, id.gallery!, id.image!, opts()));
-        recent.set(snapshot);
-        return snapshot;
-      });
+      const send = () => attempt(id, "galleryImages.get", async () => toDefinitionSnapshot(id, await client(id.subscriptionId).galleryImages.get(id.resourceGroup, id.gallery!, id.image!, opts())));
+      cached = definitionReads.read(id.key, after ?? since, () => budget.ready(id.subscriptionId), send, (o) => o.status !== "throttled" && o.status !== "failed");
       definitions.set(id.key, cached);
       // A throttled or failed read is not remembered: the next caller tries again.
       void cached.then((o) => (o.status === "throttled" || o.status === "failed" ? definitions.delete(id.key) : undefined));
@@ -247,7 +231,7 @@ function createInventory(
   };
 
   const imageReads: ImageReads = {
-    definition: readImageDefinition,
+    definition: (id) => readImageDefinition(id),
     versions: versionsOf,
     async sharedImage(subscriptionId, kind, location, gallery, image) {
       const c = client(subscriptionId);
@@ -266,11 +250,13 @@ function createInventory(
       // Held here rather than inside the request, so that `sending` runs when the read really goes.
       await budget.ready(id.subscriptionId).catch(() => undefined);
       hooks?.sending?.();
+      // The subject itself: a read sent from now on, never one already out (see readImageDefinition).
+      if (id.kind === "imageDefinition") return readImageDefinition(id, Date.now());
       return readByKind(inventory, id);
     },
     readGallery: (id) =>
       attempt(id, "galleries.get", async () => toGallerySnapshot(id, await client(id.subscriptionId).galleries.get(id.resourceGroup, id.gallery!, { select: "Permissions", expand: "SharingProfile/Groups", ...opts() }))),
-    readImageDefinition,
+    readImageDefinition: (id) => readImageDefinition(id),
     readImageVersion: (id) =>
       attempt(id, "galleryImageVersions.get", async () => {
         const model = await client(id.subscriptionId).galleryImageVersions.get(id.resourceGroup, id.gallery!, id.image!, id.version!, opts());
