@@ -36,7 +36,8 @@ export interface CheckSettings {
   readonly recheckMaxAttempts: number;
 }
 
-export type CheckStatus = "evaluated" | "deferred" | "deleted" | "blindSpot" | "coalesced";
+/** `notFound`: ARM has never shown the resource and still does not: dropped, nothing recorded. */
+export type CheckStatus = "evaluated" | "deferred" | "deleted" | "blindSpot" | "coalesced" | "notFound";
 
 export interface CheckOutcome {
   readonly resourceId: string;
@@ -92,7 +93,7 @@ export async function checkCoalesced(deps: Dependencies, settings: CheckSettings
   let outcome: CheckOutcome;
   try {
     // Events that arrive before the read goes out (it may wait for the budget) are covered by it (localCoalescing.ts).
-    outcome = await checkResource(deps, settings, id, trigger, {}, { sending: () => void deps.gate.reading(id.key, entry.token), answeredBy: (sentAt) => deps.gate.reading(id.key, entry.token, sentAt) });
+    outcome = await checkResource(deps, settings, id, trigger, {}, { sending: () => void deps.gate.reading(id.key, entry.token), answeredBy: (sentAt) => deps.gate.reading(id.key, entry.token, sentAt), patient: queued, lowPriority: async () => (await deps.resources.current(id.key)) === undefined });
   } catch (error) {
     // The platform retries this event or message; the gate must not hold later events back meanwhile.
     await deps.gate.leave(id.key, entry.token, "failed").catch(() => undefined);
@@ -146,6 +147,8 @@ async function actOn(
   }
 
   if (conclusion.kind === "absent") {
+    const notYet = await notFoundYet(deps, id, trigger, attribution);
+    if (notYet !== undefined) return { resourceId: id.display, status: notYet, changed: false, transitions: [] };
     await deps.resources.recordDeletion(id, observedAt, trigger);
     const transitions = await persist(deps, resolveAllFor(await stored, id.key, observedAt, deletionReason(trigger)), attribution);
     // What depended on it is judged again: `latest` may fall back, a gallery may hold no specialized definition any more.
@@ -168,7 +171,7 @@ async function actOn(
   // to nobody until its finding is stored, and findings are stored only after the snapshot.
   const [{ changed, stale }, staged] = await Promise.all([
     deps.resources.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt, trigger, ...(options.basis !== undefined ? { basis: options.basis } : {}) }),
-    judge(deps, settings, snapshot, now, stored).then((verdict) => stage(deps, verdict, attribution)),
+    judge(deps, settings, snapshot, now, stored, trigger).then((verdict) => stage(deps, verdict, attribution)),
   ]);
   if (stale) {
     // A newer state is stored (and judged by whoever stored it): a verdict on this one would undo that.
@@ -181,6 +184,40 @@ async function actOn(
   return { resourceId: id.display, status: "evaluated", changed, transitions };
 }
 
+/**
+ * Seconds between re-reads of a resource ARM answered 404 for right after an event said it was
+ * written: a stored resource (gallery-watch has seen it) gets three, ≈ 17 s in all, before the
+ * 404 is taken as a deletion; one ARM has never shown gets one, at low priority, then is dropped.
+ */
+const NOT_FOUND_RECHECKS = { stored: [2, 5, 10], neverStored: [5] } as const;
+
+/**
+ * A 404 is a deletion only when a delete event, the sweep or a repeated 404 says so. ARM's reads
+ * are eventually consistent: a read right after a write may be served by a replica (or another
+ * region's ARM instance) that has not seen the write yet, so the first GET after a successful PUT
+ * can answer 404 ("Azure Resource Manager ... eventual consistency", Learn: "Resolve errors for
+ * resource not found" — "the resource might not be available yet ... wait and retry"; and
+ * "Azure Resource Manager overview: Resiliency" — ARM replicates its data across regions).
+ * Returns the status to report while re-checks are owed, or undefined when the 404 stands.
+ */
+async function notFoundYet(deps: Dependencies, id: ResourceId, trigger: Trigger, attribution: Attribution | undefined): Promise<CheckStatus | undefined> {
+  if (trigger.source === "sweep" || attribution === undefined) return undefined;
+  if (/DeleteSuccess$/i.test(attribution.eventType)) return undefined;
+  const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
+  const stored = (await deps.resources.current(id.key)) !== undefined;
+  const delays = stored ? NOT_FOUND_RECHECKS.stored : NOT_FOUND_RECHECKS.neverStored;
+  const delay = delays[attempt];
+  if (delay !== undefined) {
+    await deps.recheck.schedule(id, delay, attempt + 1, attribution);
+    return "deferred";
+  }
+  if (stored) return undefined;
+  // Never shown by ARM, and still not: noise (or a forgery). Counted, one log line, no rows.
+  deps.telemetry.eventHandled("ignored", "resource never shown by ARM");
+  deps.log.info({ resourceId: id.display, eventId: attribution.eventId, attempts: attempt + 1 }, "event dropped: its resource was never shown by ARM");
+  return "notFound";
+}
+
 /** What a subject is judged with, read through the one failure policy. */
 interface Context {
   readonly related: RelatedResources;
@@ -189,7 +226,7 @@ interface Context {
 }
 
 /** The one place that decides what a resource's verdict depends on. */
-async function contextOf(deps: Dependencies, subject: Snapshot): Promise<Context> {
+async function contextOf(deps: Dependencies, subject: Snapshot, trigger: Trigger): Promise<Context> {
   switch (subject.kind) {
     case "gallery": {
       try {
@@ -203,6 +240,12 @@ async function contextOf(deps: Dependencies, subject: Snapshot): Promise<Context
       return { related: { definitions: [], versions: [] } };
     case "imageVersion": {
       const definitionId = parentOf(subject.id)!;
+      // Events and re-checks judge a version with its definition as last recorded: every change to
+      // the definition (its own event) is recorded and then re-judges its stored versions (see
+      // judgeDependents), so no verdict outlives the definition state it was judged with. Only a
+      // definition gallery-watch has not recorded is read; the sweep judges with what it listed.
+      const recorded = trigger.source === "sweep" ? undefined : await deps.resources.current(definitionId.key);
+      if (recorded?.kind === "imageDefinition") return { related: { definitions: [], versions: [], definition: recorded } };
       const read = conclude(await deps.arm.readImageDefinition(definitionId), definitionId.display);
       if (read.kind === "blind") return { related: { definitions: [], versions: [] }, blind: { unreadable: definitionId.display, message: read.message } };
       return { related: { definitions: [], versions: [], ...(read.kind === "known" ? { definition: read.value } : {}) } };
@@ -222,8 +265,8 @@ async function contextOf(deps: Dependencies, subject: Snapshot): Promise<Context
 }
 
 /** Judge one subject: the rules that can reach a verdict, plus its blind spot (or its absence). Nothing is written. */
-async function judge(deps: Dependencies, settings: CheckSettings, subject: Snapshot, now: Date, findings: Promise<Finding[]>): Promise<FindingTransition[]> {
-  const [{ related, blind }, stored] = await Promise.all([contextOf(deps, subject), findings]);
+async function judge(deps: Dependencies, settings: CheckSettings, subject: Snapshot, now: Date, findings: Promise<Finding[]>, trigger: Trigger): Promise<FindingTransition[]> {
+  const [{ related, blind }, stored] = await Promise.all([contextOf(deps, subject, trigger), findings]);
   const undecided = undecidableRules(subject, related, blind !== undefined);
   // A rule that cannot see its facts reaches no verdict: its results are dropped and it is left out of `rules`, so its stored finding stays as it was.
   const results = evaluateSubject(subject, related, settings.policy, now).filter((r) => !undecided.has((r.violation ?? r.observation).ruleId as never));

@@ -39,6 +39,10 @@ export interface ReadHooks {
    * stands as the read's own; false when the read must go to ARM.
    */
   readonly answeredBy?: (sentAt: number) => boolean;
+  /** The read may wait a moment to share a request with others (a follow-up or re-check, not an event's first read). */
+  readonly patient?: boolean;
+  /** Asked only when reads are short: true when the read may wait for the others (a resource gallery-watch has not recorded). */
+  readonly lowPriority?: () => Promise<boolean>;
 }
 
 export interface ArmInventory {

@@ -21,6 +21,7 @@ import { readByKind, resolveImage, orThrow, type ImageReads } from "./resolveIma
 import { ReadBudget } from "./readBudget.js";
 import { VersionBatches } from "./versionBatches.js";
 import { ReadsAfter } from "./readsAfter.js";
+import { setBounded } from "../boundedMap.js";
 import { imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot } from "./snapshotMapping.js";
 
 export interface ArmInventoryOptions {
@@ -50,6 +51,19 @@ type Client = ComputeManagementClient;
  * list; an event touches a handful of definitions, a sweep all of them.
  */
 const VERSION_LISTS_KEPT = 64;
+
+/** Reads of the budget (ARM's 250) that low-priority reads leave to the others: 2 s of refill at 25/s. */
+const LOW_PRIORITY_RESERVE = 50;
+
+/** Waits until the budget holds more than the reserve (polling at ARM's refill pace). */
+async function aboveReserve(budget: ReadBudget, subscriptionId: string): Promise<void> {
+  for (;;) {
+    await budget.ready(subscriptionId).catch(() => undefined);
+    const missing = LOW_PRIORITY_RESERVE - budget.available(subscriptionId);
+    if (missing <= 0) return;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, missing * 40 + Math.random() * 40)));
+  }
+}
 
 /** Most subscriptions whose clients are kept; the least recently used is dropped beyond that. */
 const MAX_CLIENTS = 32;
@@ -115,15 +129,31 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
 
   // Definition reads shared by the invocations running at once, each only with reads sent after it began.
   const definitionReads = new ReadsAfter<ReadOutcome<ImageDefinitionSnapshot>>();
+  // A definition's osState, which cannot change (the Compute RP refuses to change it), is all a
+  // version's snapshot takes from it: known once, it costs no definition read per version.
+  const osStates = new OsStates();
   // Process-wide, like the budget: batching pays off across the invocations running at once.
   const batches = new VersionBatches(budget);
-  return () => createInventory(client, { timeoutMs, maxRetries }, definitionReads, budget, batches);
+  return () => createInventory(client, { timeoutMs, maxRetries }, definitionReads, osStates, budget, batches);
+}
+
+/** Definition key → osState, bounded (a miss costs one definition read); a definition found gone is forgotten. */
+class OsStates {
+  private readonly known = new Map<string, InheritedOsState>();
+  get(key: string): InheritedOsState | undefined {
+    return this.known.get(key);
+  }
+  learn(key: string, outcome: ReadOutcome<ImageDefinitionSnapshot>): void {
+    if (outcome.status === "found" && outcome.snapshot.osState !== "Unknown") setBounded(this.known, key, outcome.snapshot.osState, 10_000);
+    if (outcome.status === "gone") this.known.delete(key);
+  }
 }
 
 function createInventory(
   client: (subscriptionId: string) => Client,
   limits: { timeoutMs: number; maxRetries: number },
   definitionReads: ReadsAfter<ReadOutcome<ImageDefinitionSnapshot>>,
+  osStates: OsStates,
   budget: ReadBudget,
   batches: VersionBatches,
 ): ArmInventory {
@@ -158,6 +188,7 @@ function createInventory(
     if (!cached) {
       const send = () => attempt(id, "galleryImages.get", async () => toDefinitionSnapshot(id, await client(id.subscriptionId).galleryImages.get(id.resourceGroup, id.gallery!, id.image!, opts())));
       cached = definitionReads.read(id.key, after ?? since, () => budget.ready(id.subscriptionId), send, (o) => o.status !== "throttled" && o.status !== "failed");
+      void cached.then((o) => osStates.learn(id.key, o));
       definitions.set(id.key, cached);
       // A throttled or failed read is not remembered: the next caller tries again.
       void cached.then((o) => (o.status === "throttled" || o.status === "failed" ? definitions.delete(id.key) : undefined));
@@ -167,6 +198,13 @@ function createInventory(
 
   /** A definition read that ARM could not answer now stops the whole read: no snapshot is built on a guess. */
   const definitionOrThrow = async (id: ResourceId) => orThrow(await readImageDefinition(id), "galleryImages.get", id.display);
+  /** What a version inherits from its definition: its osState, read once per definition and process. */
+  const osStateOf = async (definitionId: ResourceId): Promise<InheritedOsState | undefined> => {
+    const known = osStates.get(definitionId.key);
+    if (known) return known;
+    const definition = await definitionOrThrow(definitionId);
+    return definition.status === "found" ? definition.snapshot.osState : definition.status === "gone" ? undefined : "Unknown";
+  };
 
   async function* pages<T>(iterator: { byPage(): AsyncIterableIterator<T[]> }, id: string, operation: string): AsyncIterable<T> {
     try {
@@ -225,9 +263,9 @@ function createInventory(
 
   /** A fresh listing of a definition's versions (a batch of reads, see versionBatches.ts); throws when it cannot be read. */
   const listVersionsNow = async (definitionId: ResourceId): Promise<ImageVersionSnapshot[]> => {
-    const definition = await definitionOrThrow(definitionId);
-    if (definition.status !== "found") throw new Error(`${definitionId.display} is gone`);
-    return listVersions(definitionId, definition.snapshot.osState);
+    const osState = await osStateOf(definitionId);
+    if (osState === undefined) throw new Error(`${definitionId.display} is gone`);
+    return listVersions(definitionId, osState);
   };
 
   const imageReads: ImageReads = {
@@ -246,6 +284,10 @@ function createInventory(
 
   const inventory: ArmInventory = {
     async read(id, hooks) {
+      // A resource gallery-watch has not recorded (a new one, or noise: an event for something
+      // ARM never showed) leaves the budget's last reads to those it has: its read waits while
+      // fewer remain. Asked only when the budget is short, so an idle app pays no storage read.
+      if (hooks?.lowPriority && budget.available(id.subscriptionId) < LOW_PRIORITY_RESERVE && (await hooks.lowPriority())) await aboveReserve(budget, id.subscriptionId);
       if (id.kind === "imageVersion") return batches.read(id, hooks, () => inventory.readImageVersion(id), listVersionsNow);
       // Held here rather than inside the request, so that `sending` runs when the read really goes.
       await budget.ready(id.subscriptionId).catch(() => undefined);
@@ -260,8 +302,7 @@ function createInventory(
     readImageVersion: (id) =>
       attempt(id, "galleryImageVersions.get", async () => {
         const model = await client(id.subscriptionId).galleryImageVersions.get(id.resourceGroup, id.gallery!, id.image!, id.version!, opts());
-        const definition = await definitionOrThrow(parentOf(id)!);
-        return toVersionSnapshot(id, model, definition.status === "found" ? definition.snapshot.osState : "Unknown");
+        return toVersionSnapshot(id, model, (await osStateOf(parentOf(id)!)) ?? "Unknown");
       }),
     readScaleSet: async (id) => {
       const read = await attempt(id, "virtualMachineScaleSets.get", async () => toScaleSetSnapshot(id, await client(id.subscriptionId).virtualMachineScaleSets.get(id.resourceGroup, id.scaleSet!, opts()), { outcome: "pending" }));
@@ -286,6 +327,7 @@ function createInventory(
             if (!id?.ok) continue;
             const snapshot = toDefinitionSnapshot(id.id, model);
             definitions.set(id.id.key, Promise.resolve({ status: "found", snapshot }));
+            osStates.learn(id.id.key, { status: "found", snapshot });
             out.push(snapshot);
           }
           return out;
