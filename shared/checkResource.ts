@@ -93,7 +93,8 @@ export async function checkCoalesced(deps: Dependencies, settings: CheckSettings
   let outcome: CheckOutcome;
   try {
     // Events that arrive before the read goes out (it may wait for the budget) are covered by it (localCoalescing.ts).
-    outcome = await checkResource(deps, settings, id, trigger, {}, { sending: () => void deps.gate.reading(id.key, entry.token), answeredBy: (sentAt) => deps.gate.reading(id.key, entry.token, sentAt), patient: queued, lowPriority: async () => (await deps.resources.current(id.key)) === undefined });
+    const hooks = { sending: () => void deps.gate.reading(id.key, entry.token), answeredBy: (sentAt: number) => deps.gate.reading(id.key, entry.token, sentAt), patient: queued };
+    outcome = (await waitsItsTurn(deps, id, trigger)) ? { resourceId: id.display, status: "deferred", changed: false, transitions: [] } : await checkResource(deps, settings, id, trigger, {}, hooks);
   } catch (error) {
     // The platform retries this event or message; the gate must not hold later events back meanwhile.
     await deps.gate.leave(id.key, entry.token, "failed").catch(() => undefined);
@@ -101,6 +102,24 @@ export async function checkCoalesced(deps: Dependencies, settings: CheckSettings
   }
   await deps.gate.leave(id.key, entry.token, outcome.status === "deferred" ? "pending" : "done");
   return outcome;
+}
+
+/** Times a resource gallery-watch has not recorded is put off while reads are short, 5 s each, before it is read anyway. */
+const MAX_PUT_OFF = 6;
+
+/**
+ * While the read budget is down to its reserve, an event for a resource gallery-watch has not
+ * recorded (a new one, or noise: an event for something ARM never showed) does not wait for a
+ * read inside its invocation, holding one of the instance's few invocation slots: it is re-checked
+ * a little later through the queue, so the reads and slots left go to resources it has recorded.
+ * Asked only when reads are short, so an idle app pays no storage read for it.
+ */
+async function waitsItsTurn(deps: Dependencies, id: ResourceId, trigger: Trigger): Promise<boolean> {
+  if (!deps.arm.readsShort?.(id.subscriptionId)) return false;
+  const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
+  if (attempt >= MAX_PUT_OFF || (await deps.resources.current(id.key)) !== undefined) return false;
+  await deps.recheck.schedule(id, 5, attempt + 1, attributionOf(trigger));
+  return true;
 }
 
 /** What the rules may conclude from one read: the one place every ARM read outcome is mapped. */
@@ -193,11 +212,11 @@ const NOT_FOUND_RECHECKS = { stored: [2, 5, 10], neverStored: [5] } as const;
 
 /**
  * A 404 is a deletion only when a delete event, the sweep or a repeated 404 says so. ARM's reads
- * are eventually consistent: a read right after a write may be served by a replica (or another
- * region's ARM instance) that has not seen the write yet, so the first GET after a successful PUT
- * can answer 404 ("Azure Resource Manager ... eventual consistency", Learn: "Resolve errors for
- * resource not found" — "the resource might not be available yet ... wait and retry"; and
- * "Azure Resource Manager overview: Resiliency" — ARM replicates its data across regions).
+ * trail its writes: ARM keeps its data replicated across regions (Learn: "Reliability in Azure
+ * Resource Manager") and a read may be answered before the write reached the replica serving it.
+ * Microsoft's own tooling retries `ResourceNotFound` for that reason (Learn: "@retryOn decorator
+ * in Bicep": "transient errors ... such as replication delays that resolve after one or more
+ * retries"; "Resolve errors for resource not found").
  * Returns the status to report while re-checks are owed, or undefined when the 404 stands.
  */
 async function notFoundYet(deps: Dependencies, id: ResourceId, trigger: Trigger, attribution: Attribution | undefined): Promise<CheckStatus | undefined> {

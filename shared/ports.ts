@@ -41,8 +41,6 @@ export interface ReadHooks {
   readonly answeredBy?: (sentAt: number) => boolean;
   /** The read may wait a moment to share a request with others (a follow-up or re-check, not an event's first read). */
   readonly patient?: boolean;
-  /** Asked only when reads are short: true when the read may wait for the others (a resource gallery-watch has not recorded). */
-  readonly lowPriority?: () => Promise<boolean>;
 }
 
 export interface ArmInventory {
@@ -69,6 +67,8 @@ export interface ArmInventory {
   listScaleSets(subscriptionId: string): AsyncIterable<ScaleSetSnapshot>;
   /** ARM requests this inventory has made (pages and reads), for the sweep's record. */
   requests(): number;
+  /** The subscription's read budget is down to the reads kept for resources gallery-watch has recorded. */
+  readsShort?(subscriptionId: string): boolean;
 }
 
 // ---------------------------------------------------------------- history

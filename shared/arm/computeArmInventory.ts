@@ -52,18 +52,8 @@ type Client = ComputeManagementClient;
  */
 const VERSION_LISTS_KEPT = 64;
 
-/** Reads of the budget (ARM's 250) that low-priority reads leave to the others: 2 s of refill at 25/s. */
-const LOW_PRIORITY_RESERVE = 50;
-
-/** Waits until the budget holds more than the reserve (polling at ARM's refill pace). */
-async function aboveReserve(budget: ReadBudget, subscriptionId: string): Promise<void> {
-  for (;;) {
-    await budget.ready(subscriptionId).catch(() => undefined);
-    const missing = LOW_PRIORITY_RESERVE - budget.available(subscriptionId);
-    if (missing <= 0) return;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, missing * 40 + Math.random() * 40)));
-  }
-}
+/** Reads of the budget (ARM's 250) kept for resources gallery-watch has recorded: 2 s of refill at 25/s. */
+const RESERVED_READS = 50;
 
 /** Most subscriptions whose clients are kept; the least recently used is dropped beyond that. */
 const MAX_CLIENTS = 32;
@@ -284,10 +274,6 @@ function createInventory(
 
   const inventory: ArmInventory = {
     async read(id, hooks) {
-      // A resource gallery-watch has not recorded (a new one, or noise: an event for something
-      // ARM never showed) leaves the budget's last reads to those it has: its read waits while
-      // fewer remain. Asked only when the budget is short, so an idle app pays no storage read.
-      if (hooks?.lowPriority && budget.available(id.subscriptionId) < LOW_PRIORITY_RESERVE && (await hooks.lowPriority())) await aboveReserve(budget, id.subscriptionId);
       if (id.kind === "imageVersion") return batches.read(id, hooks, () => inventory.readImageVersion(id), listVersionsNow);
       // Held here rather than inside the request, so that `sending` runs when the read really goes.
       await budget.ready(id.subscriptionId).catch(() => undefined);
@@ -347,6 +333,7 @@ function createInventory(
         if (id) yield toScaleSetSnapshot(id, model, { outcome: "pending" });
       }
     },
+    readsShort: (subscriptionId) => budget.available(subscriptionId) < RESERVED_READS,
     requests: () => requests,
   };
   return inventory;
