@@ -86,7 +86,9 @@ export async function checkCoalesced(deps: Dependencies, settings: CheckSettings
   const queued = trigger.source === "recheck";
   const entry = queued ? { kind: "run" as const, token: await deps.gate.takeOver(id.key, now) } : await deps.gate.enter(id.key, now);
   if (entry.kind === "coalesced") {
-    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "coalesced", observedAt: now, trigger });
+    // A delete folded into a check is still a deletion ARM reported: history keeps it as one, even
+    // if the follow-up finds the resource re-created.
+    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: deletedBy(trigger) ? "deleted" : "coalesced", observedAt: now, trigger });
     if (entry.queueFollowUp) await deps.recheck.schedule(id, settings.coalesceWindowSeconds ?? 2, 0, attributionOf(trigger));
     return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
   }
@@ -176,6 +178,12 @@ async function actOn(
   }
 
   const snapshot = conclusion.value;
+  if (deletedBy(trigger)) {
+    // ARM said it deleted the resource, and it is back (re-created within seconds, or this delete
+    // event came late): history keeps the deletion, then records the resource as it is now. Its
+    // findings stay with it: the re-created resource is judged below.
+    await deps.resources.recordDeletion(id, observedAt, trigger);
+  }
   if (!isSettled(snapshot)) {
     const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
     if (attempt < settings.recheckMaxAttempts) {
@@ -356,6 +364,12 @@ async function commit(deps: Dependencies, { transitions, alerts }: Staged): Prom
 /** Deterministic: the same transition recomputed after a retry gets the same id. */
 export function alertIdOf(t: FindingTransition): string {
   return `${t.fingerprint}:${t.after.revision}`;
+}
+
+/** An event announcing the resource's own deletion (or its group's), not a tag removal. */
+function deletedBy(trigger: Trigger): boolean {
+  const operation = trigger.source === "event" ? (trigger.attribution.operationName ?? "") : "";
+  return /\/delete$/i.test(operation) && !/\/tags\/delete$/i.test(operation);
 }
 
 function isGroupDelete(trigger: Trigger): boolean {

@@ -176,7 +176,11 @@ function createInventory(
   const readImageDefinition = (id: ResourceId, after?: number): Promise<ReadOutcome<ImageDefinitionSnapshot>> => {
     let cached = after === undefined ? definitions.get(id.key) : undefined;
     if (!cached) {
-      const send = () => attempt(id, "galleryImages.get", async () => toDefinitionSnapshot(id, await client(id.subscriptionId).galleryImages.get(id.resourceGroup, id.gallery!, id.image!, opts())));
+      const send = () =>
+        attempt(id, "galleryImages.get", async () => {
+          const model = await client(id.subscriptionId).galleryImages.get(id.resourceGroup, id.gallery!, id.image!, opts());
+          return toDefinitionSnapshot(armCased(id, model), model);
+        });
       cached = definitionReads.read(id.key, after ?? since, () => budget.ready(id.subscriptionId), send, (o) => o.status !== "throttled" && o.status !== "failed");
       void cached.then((o) => osStates.learn(id.key, o));
       definitions.set(id.key, cached);
@@ -218,7 +222,7 @@ function createInventory(
     for await (const model of pages(iterator, definitionId.display, "galleryImageVersions.listByGalleryImage")) {
       const name = (model as { name?: string }).name;
       const id = name ? tryParseResourceId(`${definitionId.display}/versions/${name}`) : undefined;
-      if (id?.ok) out.push(toVersionSnapshot(id.id, model, osState));
+      if (id?.ok) out.push(toVersionSnapshot(armCased(id.id, model), model, osState));
     }
     return out;
   };
@@ -283,15 +287,21 @@ function createInventory(
       return readByKind(inventory, id);
     },
     readGallery: (id) =>
-      attempt(id, "galleries.get", async () => toGallerySnapshot(id, await client(id.subscriptionId).galleries.get(id.resourceGroup, id.gallery!, { select: "Permissions", expand: "SharingProfile/Groups", ...opts() }))),
+      attempt(id, "galleries.get", async () => {
+        const model = await client(id.subscriptionId).galleries.get(id.resourceGroup, id.gallery!, { select: "Permissions", expand: "SharingProfile/Groups", ...opts() });
+        return toGallerySnapshot(armCased(id, model), model);
+      }),
     readImageDefinition: (id) => readImageDefinition(id),
     readImageVersion: (id) =>
       attempt(id, "galleryImageVersions.get", async () => {
         const model = await client(id.subscriptionId).galleryImageVersions.get(id.resourceGroup, id.gallery!, id.image!, id.version!, opts());
-        return toVersionSnapshot(id, model, (await osStateOf(parentOf(id)!)) ?? "Unknown");
+        return toVersionSnapshot(armCased(id, model), model, (await osStateOf(parentOf(id)!)) ?? "Unknown");
       }),
     readScaleSet: async (id) => {
-      const read = await attempt(id, "virtualMachineScaleSets.get", async () => toScaleSetSnapshot(id, await client(id.subscriptionId).virtualMachineScaleSets.get(id.resourceGroup, id.scaleSet!, opts()), { outcome: "pending" }));
+      const read = await attempt(id, "virtualMachineScaleSets.get", async () => {
+        const model = await client(id.subscriptionId).virtualMachineScaleSets.get(id.resourceGroup, id.scaleSet!, opts());
+        return toScaleSetSnapshot(armCased(id, model), model, { outcome: "pending" });
+      });
       return read.status === "found" ? withImage(read.snapshot) : read;
     },
     resolveImage: withImage,
@@ -311,7 +321,7 @@ function createInventory(
             const name = (model as { name?: string }).name;
             const id = name ? tryParseResourceId(`${galleryId.display}/images/${name}`) : undefined;
             if (!id?.ok) continue;
-            const snapshot = toDefinitionSnapshot(id.id, model);
+            const snapshot = toDefinitionSnapshot(armCased(id.id, model), model);
             definitions.set(id.id.key, Promise.resolve({ status: "found", snapshot }));
             osStates.learn(id.id.key, { status: "found", snapshot });
             out.push(snapshot);
@@ -337,6 +347,15 @@ function createInventory(
     requests: () => requests,
   };
   return inventory;
+}
+
+/**
+ * The id as ARM spells it in its answer, when that names the same resource: what people see
+ * (cards, history) takes ARM's letter case, not the case an event or a caller happened to use.
+ */
+function armCased(id: ResourceId, model: { id?: string }): ResourceId {
+  const parsed = tryParseResourceId(model.id);
+  return parsed.ok && parsed.id.key === id.key ? parsed.id : id;
 }
 
 type FailedOutcome = Exclude<ReadOutcome<never>, { status: "found" }>;

@@ -84,6 +84,24 @@ describe("verdicts from fresh reads", () => {
     expect(card).not.toContain("no caller recorded");
   });
 
+  it("a card names the resource as ARM spells it, not as the event did", async () => {
+    const version = `${base()}/images/fresh-def/versions/1.1.0`;
+    await armWrite(s.arm, CALLERS.jo, "PUT", version, {
+      location: "westeurope",
+      tags: { owner: "o", approver: "a" },
+      properties: { publishingProfile: { targetRegions: ["West Europe", "North Europe", "East US", "West US"].map((name) => ({ name })), excludeFromLatest: true, endOfLifeDate: `${tomorrow()}T00:00:00Z` }, storageProfile: { source: { virtualMachineId: `/subscriptions/${s.subscriptionId}/resourceGroups/rg-capture/providers/Microsoft.Compute/virtualMachines/vm` } } },
+    }, { wait: true, headers: { "x-simulator-drop-event": "true" } });
+    const before = s.inbox.cards().length;
+    const shouted = version.replace("freshGallery/images/fresh-def", "FRESHGALLERY/images/FRESH-DEF");
+    const event = { id: "shouted-1", topic: `/subscriptions/${s.subscriptionId}`, subject: shouted, eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: new Date().toISOString(), dataVersion: "2", metadataVersion: "1", data: { operationName: "Microsoft.Compute/galleries/images/versions/write", resourceUri: shouted, status: "Succeeded", claims: { name: "Jo Lindqvist" } } };
+    await fetch(s.host.eventGridUrl("eventGridResourceEvent"), { method: "POST", headers: { "content-type": "application/json", "aeg-event-type": "Notification" }, body: JSON.stringify([event]) });
+    await waitUntilQuiet(s);
+    const cards = cardText(before);
+    expect(cards.length).toBeGreaterThan(0);
+    expect(cards.join("\n")).toContain("freshGallery/fresh-def/1.1.0");
+    expect(cards.join("\n")).not.toContain("FRESHGALLERY");
+  });
+
   it("a resource-group delete records every stored resource under it deleted and resolves their findings, with no other card", async () => {
     const definition = `${base()}/images/fresh-def`;
     const version = `${definition}/versions/1.0.0`;
