@@ -62,7 +62,12 @@ export async function checkResource(deps: Dependencies, settings: CheckSettings,
   // The stored findings are needed whatever ARM answers: read them while ARM is read.
   const stored = deps.findings.forResource(id.key);
   stored.catch(() => undefined); // awaited in actOn; an ARM failure first must not leave it unhandled
-  return actOn(deps, settings, id, await deps.arm.read(id, hooks), trigger, options, stored);
+  // A version is judged with its recorded definition (see contextOf): read beside ARM too.
+  const recordedParent = id.kind === "imageVersion" && trigger.source !== "sweep" ? deps.resources.current(parentOf(id)!.key) : undefined;
+  recordedParent?.catch(() => undefined);
+  // One it has not recorded is read from ARM beside the version, not after it (the inventory keeps the answer for contextOf).
+  void recordedParent?.then((r) => (r?.kind === "imageDefinition" ? undefined : deps.arm.readImageDefinition(parentOf(id)!))).catch(() => undefined);
+  return actOn(deps, settings, id, await deps.arm.read(id, hooks), trigger, { ...options, ...(recordedParent ? { recordedParent } : {}) }, stored);
 }
 
 /**
@@ -148,7 +153,7 @@ async function actOn(
   id: ResourceId,
   outcome: ReadOutcome<Snapshot>,
   trigger: Trigger,
-  options: CheckOptions & { readonly basis?: string },
+  options: CheckOptions & { readonly basis?: string; readonly recordedParent?: Promise<Snapshot | undefined> },
   stored: Promise<Finding[]> = deps.findings.forResource(id.key),
 ): Promise<CheckOutcome> {
   deps.telemetry.armRead(`${id.kind}.read`, outcome.status);
@@ -198,7 +203,7 @@ async function actOn(
   // to nobody until its finding is stored, and findings are stored only after the snapshot.
   const [{ changed, stale }, staged] = await Promise.all([
     deps.resources.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt, trigger, ...(options.basis !== undefined ? { basis: options.basis } : {}) }),
-    judge(deps, settings, snapshot, now, stored, trigger).then((verdict) => stage(deps, verdict, attribution)),
+    judge(deps, settings, snapshot, now, stored, trigger, options.recordedParent).then((verdict) => stage(deps, verdict, attribution)),
   ]);
   if (stale) {
     // A newer state is stored (and judged by whoever stored it): a verdict on this one would undo that.
@@ -253,7 +258,7 @@ interface Context {
 }
 
 /** The one place that decides what a resource's verdict depends on. */
-async function contextOf(deps: Dependencies, subject: Snapshot, trigger: Trigger): Promise<Context> {
+async function contextOf(deps: Dependencies, subject: Snapshot, trigger: Trigger, recordedParent?: Promise<Snapshot | undefined>): Promise<Context> {
   switch (subject.kind) {
     case "gallery": {
       try {
@@ -271,7 +276,7 @@ async function contextOf(deps: Dependencies, subject: Snapshot, trigger: Trigger
       // the definition (its own event) is recorded and then re-judges its stored versions (see
       // judgeDependents), so no verdict outlives the definition state it was judged with. Only a
       // definition gallery-watch has not recorded is read; the sweep judges with what it listed.
-      const recorded = trigger.source === "sweep" ? undefined : await deps.resources.current(definitionId.key);
+      const recorded = trigger.source === "sweep" ? undefined : await (recordedParent ?? deps.resources.current(definitionId.key));
       if (recorded?.kind === "imageDefinition") return { related: { definitions: [], versions: [], definition: recorded } };
       const read = conclude(await deps.arm.readImageDefinition(definitionId), definitionId.display);
       if (read.kind === "blind") return { related: { definitions: [], versions: [] }, blind: { unreadable: definitionId.display, message: read.message } };
@@ -292,8 +297,8 @@ async function contextOf(deps: Dependencies, subject: Snapshot, trigger: Trigger
 }
 
 /** Judge one subject: the rules that can reach a verdict, plus its blind spot (or its absence). Nothing is written. */
-async function judge(deps: Dependencies, settings: CheckSettings, subject: Snapshot, now: Date, findings: Promise<Finding[]>, trigger: Trigger): Promise<FindingTransition[]> {
-  const [{ related, blind }, stored] = await Promise.all([contextOf(deps, subject, trigger), findings]);
+async function judge(deps: Dependencies, settings: CheckSettings, subject: Snapshot, now: Date, findings: Promise<Finding[]>, trigger: Trigger, recordedParent?: Promise<Snapshot | undefined>): Promise<FindingTransition[]> {
+  const [{ related, blind }, stored] = await Promise.all([contextOf(deps, subject, trigger, recordedParent), findings]);
   const undecided = undecidableRules(subject, related, blind !== undefined);
   // A rule that cannot see its facts reaches no verdict: its results are dropped and it is left out of `rules`, so its stored finding stays as it was.
   const results = evaluateSubject(subject, related, settings.policy, now).filter((r) => !undecided.has((r.violation ?? r.observation).ruleId as never));
