@@ -87,6 +87,9 @@ export async function checkListed(deps: Dependencies, settings: CheckSettings, l
  * are recorded for attribution and folded into one follow-up check after the window.
  */
 export async function checkCoalesced(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
+  // Before the gate: an event put off costs one storage read and one queue message, nothing more.
+  // (A re-check put off leaves the gate's row as it is: it stands for the re-check it queues.)
+  if (await waitsItsTurn(deps, id, trigger)) return { resourceId: id.display, status: "deferred", changed: false, transitions: [] };
   const now = deps.clock.now().toISOString();
   const queued = trigger.source === "recheck";
   const entry = queued ? { kind: "run" as const, token: await deps.gate.takeOver(id.key, now) } : await deps.gate.enter(id.key, now);
@@ -101,7 +104,7 @@ export async function checkCoalesced(deps: Dependencies, settings: CheckSettings
   try {
     // Events that arrive before the read goes out (it may wait for the budget) are covered by it (localCoalescing.ts).
     const hooks = { sending: () => void deps.gate.reading(id.key, entry.token), answeredBy: (sentAt: number) => deps.gate.reading(id.key, entry.token, sentAt), patient: queued };
-    outcome = (await waitsItsTurn(deps, id, trigger)) ? { resourceId: id.display, status: "deferred", changed: false, transitions: [] } : await checkResource(deps, settings, id, trigger, {}, hooks);
+    outcome = await checkResource(deps, settings, id, trigger, {}, hooks);
   } catch (error) {
     // The platform retries this event or message; the gate must not hold later events back meanwhile.
     await deps.gate.leave(id.key, entry.token, "failed").catch(() => undefined);
