@@ -163,7 +163,7 @@ async function actOn(
   const read = conclude(outcome, id.display);
   // ARM deletes a group's resources before it reports the group deleted; one still answering
   // `Deleting` then is going with the group, not present.
-  const conclusion: Conclusion<Snapshot> = read.kind === "known" && isGroupDelete(trigger) && read.value.provisioningState?.toLowerCase() === "deleting" ? { kind: "absent" } : read;
+  const conclusion: Conclusion<Snapshot> = read.kind === "known" && options.dependents !== false && isGroupDelete(trigger) && read.value.provisioningState?.toLowerCase() === "deleting" ? { kind: "absent" } : read;
   const now = deps.clock.now();
   const observedAt = now.toISOString();
   const attribution = attributionOf(trigger);
@@ -186,7 +186,9 @@ async function actOn(
   }
 
   const snapshot = conclusion.value;
-  if (deletedBy(trigger)) {
+  // Only the event's own subject (or, for a group, what it held): a follower judged again because
+  // of it (`dependents: false`) was not deleted.
+  if (dependents && deletedBy(trigger)) {
     // ARM said it deleted the resource, and it is back (re-created within seconds, or this delete
     // event came late): history keeps the deletion, then records the resource as it is now. Its
     // findings stay with it: the re-created resource is judged below.

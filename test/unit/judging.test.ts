@@ -293,6 +293,18 @@ describe("a 404 is a deletion only when a delete event, the sweep or repeated 40
     expect(world.resources.changeRows).toEqual([]);
   });
 
+  it("a delete event deletes only its own resource: the scale sets following the definition, judged again, stay present", async () => {
+    const scaleSet = aScaleSet();
+    world.azure.put(community, specialized, overReplicated, scaleSet);
+    await checkResource(world.deps(), settings, scaleSet.id, event);
+    await checkResource(world.deps(), settings, versionId, { ...event, attribution: { ...event.attribution, eventId: "e-2" } });
+    world.azure.remove(versionId);
+    const deletion = { source: "event", attribution: { ...event.attribution, eventId: "e-3", eventType: "Microsoft.Resources.ResourceDeleteSuccess", operationName: "Microsoft.Compute/galleries/images/versions/delete" } } as const;
+    await checkResource(world.deps(), settings, versionId, deletion);
+    expect(world.resources.changeRows.filter((c) => c.resourceKey === scaleSet.id.key).map((c) => c.action)).not.toContain("deleted");
+    expect(await world.resources.current(scaleSet.id.key)).toBeDefined();
+  });
+
   it("a delete event's 404 is a deletion at once", async () => {
     world.azure.put(community, specialized, overReplicated);
     await checkResource(world.deps(), settings, versionId, event);
