@@ -39,6 +39,8 @@ export interface ReadHooks {
    * stands as the read's own; false when the read must go to ARM.
    */
   readonly answeredBy?: (sentAt: number) => boolean;
+  /** The read may wait a moment to share a request with others (a follow-up or re-check, not an event's first read). */
+  readonly patient?: boolean;
 }
 
 export interface ArmInventory {
@@ -65,6 +67,8 @@ export interface ArmInventory {
   listScaleSets(subscriptionId: string): AsyncIterable<ScaleSetSnapshot>;
   /** ARM requests this inventory has made (pages and reads), for the sweep's record. */
   requests(): number;
+  /** The subscription's read budget is down to the reads kept for resources gallery-watch has recorded. */
+  readsShort?(subscriptionId: string): boolean;
 }
 
 // ---------------------------------------------------------------- history
@@ -394,13 +398,11 @@ export interface CheckGate {
 
 /** The gate as the judging use case sees it: also told when a check's ARM read goes out (see localCoalescing.ts). */
 export interface CoalescingGate extends CheckGate {
-  /** `writtenBy`: when ARM finished the write the event announces (its `eventTime`), if an event. */
-  enter(key: string, now: string, writtenBy?: string): ReturnType<CheckGate["enter"]>;
   /**
-   * The check holding `token` sends its ARM read now, or (`sentAt`) takes a read that went out
-   * then: events for the resource from here on are not covered by it. With `sentAt`, false (and
-   * nothing changes) when that read could have missed a write the check stands for: its own
-   * event's, or one folded into it, unless written more than the clocks' skew before `sentAt`.
+   * The check holding `token` sends its ARM read now, or (`sentAt`, this process's clock) takes a
+   * read that went out then: events for the resource from here on are not covered by it. With
+   * `sentAt`, false (and nothing changes) unless that read was sent after every event the check
+   * stands for (its own, or one folded into it) was received by this process.
    */
   reading(key: string, token: string, sentAt?: number): boolean;
 }
