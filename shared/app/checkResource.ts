@@ -36,7 +36,8 @@ export interface CheckSettings {
   readonly recheckMaxAttempts: number;
 }
 
-export type CheckStatus = "evaluated" | "deferred" | "deleted" | "blindSpot" | "coalesced";
+/** `notFound`: ARM has never shown the resource and still does not: dropped, nothing recorded. */
+export type CheckStatus = "evaluated" | "deferred" | "deleted" | "blindSpot" | "coalesced" | "notFound";
 
 export interface CheckOutcome {
   readonly resourceId: string;
@@ -61,7 +62,12 @@ export async function checkResource(deps: Dependencies, settings: CheckSettings,
   // The stored findings are needed whatever ARM answers: read them while ARM is read.
   const stored = deps.findings.forResource(id.key);
   stored.catch(() => undefined); // awaited in actOn; an ARM failure first must not leave it unhandled
-  return actOn(deps, settings, id, await deps.arm.read(id, hooks), trigger, options, stored);
+  // A version is judged with its recorded definition (see contextOf): read beside ARM too.
+  const recordedParent = id.kind === "imageVersion" && trigger.source !== "sweep" ? deps.resources.current(parentOf(id)!.key) : undefined;
+  recordedParent?.catch(() => undefined);
+  // One it has not recorded is read from ARM beside the version, not after it (the inventory keeps the answer for contextOf).
+  void recordedParent?.then((r) => (r?.kind === "imageDefinition" ? undefined : deps.arm.readImageDefinition(parentOf(id)!))).catch(() => undefined);
+  return actOn(deps, settings, id, await deps.arm.read(id, hooks), trigger, { ...options, ...(recordedParent ? { recordedParent } : {}) }, stored);
 }
 
 /**
@@ -81,18 +87,24 @@ export async function checkListed(deps: Dependencies, settings: CheckSettings, l
  * are recorded for attribution and folded into one follow-up check after the window.
  */
 export async function checkCoalesced(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
+  // Before the gate: an event put off costs one storage read and one queue message, nothing more.
+  // (A re-check put off leaves the gate's row as it is: it stands for the re-check it queues.)
+  if (await waitsItsTurn(deps, id, trigger)) return { resourceId: id.display, status: "deferred", changed: false, transitions: [] };
   const now = deps.clock.now().toISOString();
   const queued = trigger.source === "recheck";
-  const entry = queued ? { kind: "run" as const, token: await deps.gate.takeOver(id.key, now) } : await deps.gate.enter(id.key, now, trigger.source === "event" ? trigger.attribution.eventTime : undefined);
+  const entry = queued ? { kind: "run" as const, token: await deps.gate.takeOver(id.key, now) } : await deps.gate.enter(id.key, now);
   if (entry.kind === "coalesced") {
-    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "coalesced", observedAt: now, trigger });
+    // A delete folded into a check is still a deletion ARM reported: history keeps it as one, even
+    // if the follow-up finds the resource re-created.
+    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: deletedBy(trigger) ? "deleted" : "coalesced", observedAt: now, trigger });
     if (entry.queueFollowUp) await deps.recheck.schedule(id, settings.coalesceWindowSeconds ?? 2, 0, attributionOf(trigger));
     return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
   }
   let outcome: CheckOutcome;
   try {
     // Events that arrive before the read goes out (it may wait for the budget) are covered by it (localCoalescing.ts).
-    outcome = await checkResource(deps, settings, id, trigger, {}, { sending: () => void deps.gate.reading(id.key, entry.token), answeredBy: (sentAt) => deps.gate.reading(id.key, entry.token, sentAt) });
+    const hooks = { sending: () => void deps.gate.reading(id.key, entry.token), answeredBy: (sentAt: number) => deps.gate.reading(id.key, entry.token, sentAt), patient: queued };
+    outcome = await checkResource(deps, settings, id, trigger, {}, hooks);
   } catch (error) {
     // The platform retries this event or message; the gate must not hold later events back meanwhile.
     await deps.gate.leave(id.key, entry.token, "failed").catch(() => undefined);
@@ -100,6 +112,24 @@ export async function checkCoalesced(deps: Dependencies, settings: CheckSettings
   }
   await deps.gate.leave(id.key, entry.token, outcome.status === "deferred" ? "pending" : "done");
   return outcome;
+}
+
+/** Times a resource gallery-watch has not recorded is put off while reads are short, 5 s each, before it is read anyway. */
+const MAX_PUT_OFF = 6;
+
+/**
+ * While the read budget is down to its reserve, an event for a resource gallery-watch has not
+ * recorded (a new one, or noise: an event for something ARM never showed) does not wait for a
+ * read inside its invocation, holding one of the instance's few invocation slots: it is re-checked
+ * a little later through the queue, so the reads and slots left go to resources it has recorded.
+ * Asked only when reads are short, so an idle app pays no storage read for it.
+ */
+async function waitsItsTurn(deps: Dependencies, id: ResourceId, trigger: Trigger): Promise<boolean> {
+  if (!deps.arm.readsShort?.(id.subscriptionId)) return false;
+  const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
+  if (attempt >= MAX_PUT_OFF || (await deps.resources.current(id.key)) !== undefined) return false;
+  await deps.recheck.schedule(id, 5, attempt + 1, attributionOf(trigger));
+  return true;
 }
 
 /** What the rules may conclude from one read: the one place every ARM read outcome is mapped. */
@@ -126,11 +156,14 @@ async function actOn(
   id: ResourceId,
   outcome: ReadOutcome<Snapshot>,
   trigger: Trigger,
-  options: CheckOptions & { readonly basis?: string },
+  options: CheckOptions & { readonly basis?: string; readonly recordedParent?: Promise<Snapshot | undefined> },
   stored: Promise<Finding[]> = deps.findings.forResource(id.key),
 ): Promise<CheckOutcome> {
   deps.telemetry.armRead(`${id.kind}.read`, outcome.status);
-  const conclusion = conclude(outcome, id.display);
+  const read = conclude(outcome, id.display);
+  // ARM deletes a group's resources before it reports the group deleted; one still answering
+  // `Deleting` then is going with the group, not present.
+  const conclusion: Conclusion<Snapshot> = read.kind === "known" && options.dependents !== false && isGroupDelete(trigger) && read.value.provisioningState?.toLowerCase() === "deleting" ? { kind: "absent" } : read;
   const now = deps.clock.now();
   const observedAt = now.toISOString();
   const attribution = attributionOf(trigger);
@@ -143,14 +176,24 @@ async function actOn(
   }
 
   if (conclusion.kind === "absent") {
+    const notYet = await notFoundYet(deps, id, trigger, attribution);
+    if (notYet !== undefined) return { resourceId: id.display, status: notYet, changed: false, transitions: [] };
     await deps.resources.recordDeletion(id, observedAt, trigger);
     const transitions = await persist(deps, resolveAllFor(await stored, id.key, observedAt, deletionReason(trigger)), attribution);
     // What depended on it is judged again: `latest` may fall back, a gallery may hold no specialized definition any more.
-    if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger)));
+    if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger, false)));
     return { resourceId: id.display, status: "deleted", changed: true, transitions };
   }
 
   const snapshot = conclusion.value;
+  // Only the event's own subject (or, for a group, what it held): a follower judged again because
+  // of it (`dependents: false`) was not deleted.
+  if (dependents && deletedBy(trigger)) {
+    // ARM said it deleted the resource, and it is back (re-created within seconds, or this delete
+    // event came late): history keeps the deletion, then records the resource as it is now. Its
+    // findings stay with it: the re-created resource is judged below.
+    await deps.resources.recordDeletion(id, observedAt, trigger);
+  }
   if (!isSettled(snapshot)) {
     const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
     if (attempt < settings.recheckMaxAttempts) {
@@ -165,7 +208,7 @@ async function actOn(
   // to nobody until its finding is stored, and findings are stored only after the snapshot.
   const [{ changed, stale }, staged] = await Promise.all([
     deps.resources.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt, trigger, ...(options.basis !== undefined ? { basis: options.basis } : {}) }),
-    judge(deps, settings, snapshot, now, stored).then((verdict) => stage(deps, verdict, attribution)),
+    judge(deps, settings, snapshot, now, stored, trigger, options.recordedParent).then((verdict) => stage(deps, verdict, attribution)),
   ]);
   if (stale) {
     // A newer state is stored (and judged by whoever stored it): a verdict on this one would undo that.
@@ -174,8 +217,42 @@ async function actOn(
   }
   const transitions = await commit(deps, staged);
   // After the subject's verdicts are stored, so a follower's card never precedes the cause's.
-  if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger)));
+  if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger, changed)));
   return { resourceId: id.display, status: "evaluated", changed, transitions };
+}
+
+/**
+ * Seconds between re-reads of a resource ARM answered 404 for right after an event said it was
+ * written: a stored resource (gallery-watch has seen it) gets three, ≈ 17 s in all, before the
+ * 404 is taken as a deletion; one ARM has never shown gets one, at low priority, then is dropped.
+ */
+const NOT_FOUND_RECHECKS = { stored: [2, 5, 10], neverStored: [5] } as const;
+
+/**
+ * A 404 is a deletion only when a delete event, the sweep or a repeated 404 says so. ARM's reads
+ * trail its writes: ARM keeps its data replicated across regions (Learn: "Reliability in Azure
+ * Resource Manager") and a read may be answered before the write reached the replica serving it.
+ * Microsoft's own tooling retries `ResourceNotFound` for that reason (Learn: "@retryOn decorator
+ * in Bicep": "transient errors ... such as replication delays that resolve after one or more
+ * retries"; "Resolve errors for resource not found").
+ * Returns the status to report while re-checks are owed, or undefined when the 404 stands.
+ */
+async function notFoundYet(deps: Dependencies, id: ResourceId, trigger: Trigger, attribution: Attribution | undefined): Promise<CheckStatus | undefined> {
+  if (trigger.source === "sweep" || attribution === undefined) return undefined;
+  if (/DeleteSuccess$/i.test(attribution.eventType)) return undefined;
+  const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
+  const stored = (await deps.resources.current(id.key)) !== undefined;
+  const delays = stored ? NOT_FOUND_RECHECKS.stored : NOT_FOUND_RECHECKS.neverStored;
+  const delay = delays[attempt];
+  if (delay !== undefined) {
+    await deps.recheck.schedule(id, delay, attempt + 1, attribution);
+    return "deferred";
+  }
+  if (stored) return undefined;
+  // Never shown by ARM, and still not: noise (or a forgery). Counted, one log line, no rows.
+  deps.telemetry.eventHandled("ignored", "resource never shown by ARM");
+  deps.log.info({ resourceId: id.display, eventId: attribution.eventId, attempts: attempt + 1 }, "event dropped: its resource was never shown by ARM");
+  return "notFound";
 }
 
 /** What a subject is judged with, read through the one failure policy. */
@@ -186,7 +263,7 @@ interface Context {
 }
 
 /** The one place that decides what a resource's verdict depends on. */
-async function contextOf(deps: Dependencies, subject: Snapshot): Promise<Context> {
+async function contextOf(deps: Dependencies, subject: Snapshot, trigger: Trigger, recordedParent?: Promise<Snapshot | undefined>): Promise<Context> {
   switch (subject.kind) {
     case "gallery": {
       try {
@@ -200,6 +277,12 @@ async function contextOf(deps: Dependencies, subject: Snapshot): Promise<Context
       return { related: { definitions: [], versions: [] } };
     case "imageVersion": {
       const definitionId = parentOf(subject.id)!;
+      // Events and re-checks judge a version with its definition as last recorded: every change to
+      // the definition (its own event) is recorded and then re-judges its stored versions (see
+      // judgeDependents), so no verdict outlives the definition state it was judged with. Only a
+      // definition gallery-watch has not recorded is read; the sweep judges with what it listed.
+      const recorded = trigger.source === "sweep" ? undefined : await (recordedParent ?? deps.resources.current(definitionId.key));
+      if (recorded?.kind === "imageDefinition") return { related: { definitions: [], versions: [], definition: recorded } };
       const read = conclude(await deps.arm.readImageDefinition(definitionId), definitionId.display);
       if (read.kind === "blind") return { related: { definitions: [], versions: [] }, blind: { unreadable: definitionId.display, message: read.message } };
       return { related: { definitions: [], versions: [], ...(read.kind === "known" ? { definition: read.value } : {}) } };
@@ -219,8 +302,8 @@ async function contextOf(deps: Dependencies, subject: Snapshot): Promise<Context
 }
 
 /** Judge one subject: the rules that can reach a verdict, plus its blind spot (or its absence). Nothing is written. */
-async function judge(deps: Dependencies, settings: CheckSettings, subject: Snapshot, now: Date, findings: Promise<Finding[]>): Promise<FindingTransition[]> {
-  const [{ related, blind }, stored] = await Promise.all([contextOf(deps, subject), findings]);
+async function judge(deps: Dependencies, settings: CheckSettings, subject: Snapshot, now: Date, findings: Promise<Finding[]>, trigger: Trigger, recordedParent?: Promise<Snapshot | undefined>): Promise<FindingTransition[]> {
+  const [{ related, blind }, stored] = await Promise.all([contextOf(deps, subject, trigger, recordedParent), findings]);
   const undecided = undecidableRules(subject, related, blind !== undefined);
   // A rule that cannot see its facts reaches no verdict: its results are dropped and it is left out of `rules`, so its stored finding stays as it was.
   const results = evaluateSubject(subject, related, settings.policy, now).filter((r) => !undecided.has((r.violation ?? r.observation).ruleId as never));
@@ -234,8 +317,16 @@ async function judge(deps: Dependencies, settings: CheckSettings, subject: Snaps
  * for the scale sets following the definition; a definition changes whether its gallery holds
  * specialized images. Followers are re-resolved from the store's reference index, not re-read.
  */
-async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<FindingTransition[]> {
+async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger, versionsToo: boolean): Promise<FindingTransition[]> {
   const transitions: FindingTransition[] = [];
+  if (id.kind === "imageDefinition" && versionsToo) {
+    // A version's verdict depends on its definition's tags (an exception tag there excepts the
+    // versions): a changed definition re-judges its stored versions against the definition just
+    // read, attributed to the same event (a Tags API write names who set the exception).
+    for (const version of await deps.resources.versionsOf(id.key)) {
+      transitions.push(...(await checkListed(deps, settings, version, trigger, { dependents: false, fromStore: true })).transitions);
+    }
+  }
   if (id.kind === "imageVersion" || id.kind === "imageDefinition") {
     const definitionId = id.kind === "imageVersion" ? parentOf(id)! : id;
     for (const follower of await deps.resources.scaleSetsReferencing(definitionId.key)) {
@@ -285,10 +376,19 @@ export function alertIdOf(t: FindingTransition): string {
   return `${t.fingerprint}:${t.after.revision}`;
 }
 
+/** An event announcing the resource's own deletion (or its group's), not a tag removal. */
+function deletedBy(trigger: Trigger): boolean {
+  const operation = trigger.source === "event" ? (trigger.attribution.operationName ?? "") : "";
+  return /\/delete$/i.test(operation) && !/\/tags\/delete$/i.test(operation);
+}
+
+function isGroupDelete(trigger: Trigger): boolean {
+  return /resourcegroups\/delete$/i.test(attributionOf(trigger)?.operationName ?? "");
+}
+
 function deletionReason(trigger: Trigger): string {
   if (trigger.source === "sweep") return "found missing by the sweep";
-  const operation = attributionOf(trigger)?.operationName ?? "";
-  return /resourcegroups\/delete$/i.test(operation) ? "resource group deleted" : "resource deleted";
+  return isGroupDelete(trigger) ? "resource group deleted" : "resource deleted";
 }
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {

@@ -1,7 +1,8 @@
 /**
  * Sends what the outbox owes Teams: claims due alerts with a lease, groups them by change (one
- * card per change to one resource, see `changeKey`), renders and sends each card in order, and
- * marks every alert of a card delivered together. Every card is delivered exactly once or is
+ * card per change to one resource, see `changeKey`) — or, for a storm the claim marked with a
+ * group key, all of them on one grouped card (alertGroups.ts, groupedCard.ts) — renders and sends
+ * each card in order, and marks every alert of a card delivered together. Every card is delivered exactly once or is
  * visibly owed (listed by `gallery-watch alerts owed`, counted in telemetry and the digest):
  * - 429 / 408 / 5xx / no connection: the whole group is scheduled for one next attempt with
  *   exponential backoff and jitter capped at `maxBackoffMs`, never sooner than the receiver's
@@ -19,11 +20,13 @@
  * invocation's budget run out; otherwise the rest of the claim is handed back unsent. A send never
  * outlives its lease, so no other sender can claim and post the same card meanwhile.
  */
-import type { AlertOutbox, Clock, FindingStore, OutboxAlert, OwedReason, TeamsNotifier } from "./ports.js";
+import type { AlertGrouping, AlertOutbox, Clock, FindingStore, OutboxAlert, OwedReason, TeamsNotifier } from "./ports.js";
 import type { Logger } from "pino";
+import pLimit from "p-limit";
 import { AlertDeliveryError, StorageError } from "../domain/errors.js";
 import { alertsMessage, cardOrder } from "../views/adaptiveCard.js";
 import { changeKey } from "../domain/changeKey.js";
+import { groupedAlertsMessage } from "../views/groupedCard.js";
 
 export interface DeliverySettings {
   readonly batchSize?: number;
@@ -41,6 +44,8 @@ export interface DeliverySettings {
   readonly retryWindowMs?: number;
   /** How long one run may keep starting sends (default 8 min, under host.json's functionTimeout of 10). */
   readonly budgetMs?: number;
+  /** Storms become one card (shared/domain/alertGroups.ts); absent: one card per change, always. */
+  readonly grouping?: AlertGrouping;
 }
 
 export const DEFAULT_RETRY_AFTER_CAP_MS = 5 * 60_000;
@@ -70,8 +75,12 @@ export interface DeliveryFigures {
   owed: number;
   /** Of `owed`: sends that got no answer (the card may be in the channel). */
   ambiguous: number;
-  /** Cards posted: one per change to one resource, however many alerts it carried. */
+  /** Cards posted: one per change to one resource, however many alerts it carried, or one per storm group. */
   cards?: number;
+  /** Of `cards`: grouped cards (a storm's many changes of one kind on one card). */
+  groupedCards?: number;
+  /** Alerts were held back for a group's interval: a sender should run again at this time. */
+  heldUntil?: string;
 }
 
 /**
@@ -92,7 +101,7 @@ export async function deliverAlerts(
   deps: { outbox: AlertOutbox; findings: FindingStore; teams: TeamsNotifier; clock: Clock; log: Logger },
   settings: DeliverySettings = {},
 ): Promise<DeliveryFigures> {
-  const figures: DeliveryFigures = { delivered: 0, retried: 0, owed: 0, ambiguous: 0, cards: 0 };
+  const figures: DeliveryFigures = { delivered: 0, retried: 0, owed: 0, ambiguous: 0, cards: 0, groupedCards: 0 };
   await reconcileStaged(deps);
   // The lease always outlasts one send and its marks, whatever the timeout.
   const longestSendMs = Math.max(deps.teams.timeoutMs ?? 0, settings.criticalTeams?.timeoutMs ?? 0) + MARK_MARGIN_MS;
@@ -105,9 +114,13 @@ export async function deliverAlerts(
   for (;;) {
     if (deps.clock.now().getTime() >= budgetEnd) return figures;
     const claimedAt = deps.clock.now().getTime();
-    const due = await deps.outbox.claimDue(new Date(claimedAt).toISOString(), settings.batchSize ?? 20, leaseMs);
+    const due = await deps.outbox.claimDue(new Date(claimedAt).toISOString(), settings.batchSize ?? 20, leaseMs, settings.grouping);
+    // A storm's stragglers held for their group's interval: the caller wakes a sender when it
+    // ends (a delayed queue message), so they neither wait for the outbox timer nor hold an
+    // invocation — and its host's concurrency — while they wait.
+    if (due.heldUntil !== undefined && (figures.heldUntil === undefined || due.heldUntil < figures.heldUntil)) figures.heldUntil = due.heldUntil;
     if (due.length === 0) return figures;
-    const groups = byChange(due);
+    const groups = cardsFor(due);
     for (const [i, group] of groups.entries()) {
       const ids = group.map((a) => a.alertId);
       const lead = group[0]!;
@@ -121,12 +134,18 @@ export async function deliverAlerts(
       }
       const ambiguousAt = group.map((a) => a.ambiguousAt).find((at) => at !== undefined);
       try {
-        await teams.send(alertsMessage(group, ambiguousAt ? { note: mayRepeatNote(ambiguousAt) } : {}), lead.alertId);
+        const grouped = isGrouped(group);
+        const options = ambiguousAt ? { note: mayRepeatNote(ambiguousAt) } : {};
+        await teams.send(grouped ? groupedAlertsMessage(group, options) : alertsMessage(group, options), lead.alertId);
         const at = deps.clock.now().toISOString();
         // The card is out: a failed mark must be retried, never answered by sending the card again.
-        for (const id of ids) await mark(id, () => deps.outbox.markDelivered(id, at));
+        await eachOf(ids, (id) => mark(id, () => deps.outbox.markDelivered(id, at)));
         figures.delivered += group.length;
         figures.cards = (figures.cards ?? 0) + 1;
+        if (grouped) {
+          figures.groupedCards = (figures.groupedCards ?? 0) + 1;
+          deps.log.info({ alertId: lead.alertId, alerts: group.length, groupKey: lead.groupKey }, `grouped card sent: ${group.length} alerts of one kind on one card`);
+        }
       } catch (error) {
         if (!(error instanceof AlertDeliveryError)) throw error;
         const now = deps.clock.now();
@@ -139,7 +158,7 @@ export async function deliverAlerts(
         if (error.ambiguous || error.permanent || expired) {
           const reason: OwedReason = error.ambiguous ? "ambiguous" : expired ? "expired" : "refused";
           const retryAt = reason === "refused" ? next : undefined;
-          for (const id of ids) await mark(id, () => deps.outbox.markOwed(id, { at, reason, error: error.message, ...(retryAt ? { nextAttemptAt: retryAt } : {}) }));
+          await eachOf(ids, (id) => mark(id, () => deps.outbox.markOwed(id, { at, reason, error: error.message, ...(retryAt ? { nextAttemptAt: retryAt } : {}) })));
           figures.owed += group.length;
           if (reason === "ambiguous") figures.ambiguous += group.length;
           const why =
@@ -152,12 +171,45 @@ export async function deliverAlerts(
           continue;
         }
         // One next attempt for the whole group, so it comes due — and is sent — as one card again.
-        for (const id of ids) await mark(id, () => deps.outbox.markRetry(id, next, error.message));
+        await eachOf(ids, (id) => mark(id, () => deps.outbox.markRetry(id, next, error.message)));
         deps.log.warn({ ...log, nextAttemptAt: next }, `alert delivery will be retried: ${error.message}`);
         figures.retried += group.length;
       }
     }
   }
+}
+
+/** A grouped card's alerts share the claim's group key and span more than one change. */
+function isGrouped(card: readonly OutboxAlert[]): boolean {
+  return card[0]?.groupKey !== undefined && new Set(card.map(changeKey)).size > 1;
+}
+
+/** Marks of one card side by side (a grouped card carries hundreds): each one still retried through a stall. */
+async function eachOf(ids: readonly string[], markOne: (id: string) => Promise<void>): Promise<void> {
+  if (ids.length === 1) return markOne(ids[0]!);
+  const limit = pLimit(16);
+  await Promise.all(ids.map((id) => limit(() => markOne(id))));
+}
+
+/**
+ * The cards of one claim, oldest first: the alerts claimed under one group key on one card (a
+ * storm; if the claim raced down to one change, that change's card), the rest one card per change.
+ */
+export function cardsFor(alerts: readonly OutboxAlert[]): OutboxAlert[][] {
+  const byGroup = new Map<string, OutboxAlert[]>();
+  const rest: OutboxAlert[] = [];
+  for (const alert of alerts) {
+    if (alert.groupKey === undefined) rest.push(alert);
+    else byGroup.set(alert.groupKey, [...(byGroup.get(alert.groupKey) ?? []), alert]);
+  }
+  const cards: OutboxAlert[][] = [];
+  for (const group of byGroup.values()) {
+    if (new Set(group.map(changeKey)).size > 1) cards.push(group);
+    else cards.push(...byChange(group));
+  }
+  cards.push(...byChange(rest));
+  const oldest = (card: readonly OutboxAlert[]) => card.reduce((min, a) => (a.createdAt < min ? a.createdAt : min), card[0]!.createdAt);
+  return cards.sort((a, b) => (oldest(a) < oldest(b) ? -1 : oldest(a) > oldest(b) ? 1 : 0));
 }
 
 /** Claimed alerts grouped by change, in claim order (oldest change first), each group most severe first. */

@@ -8,6 +8,7 @@ import { classifyEvent, subscriptionOf, type EventDisposition } from "./resource
 import { checkCoalesced, checkResource, type CheckOutcome, type CheckSettings } from "./checkResource.js";
 import type { FindingTransition } from "../domain/findings.js";
 import type { Dependencies } from "./ports.js";
+import type { ResourceId } from "../domain/resourceId.js";
 
 export interface EventSettings extends CheckSettings {
   readonly maxEventBytes: number;
@@ -46,7 +47,10 @@ export async function handleResourceEvent(deps: Dependencies, settings: EventSet
     const { resourceGroup } = event;
     const transitions: FindingTransition[] = [];
     let deleted = 0;
-    for await (const id of deps.resources.currentIn(resourceGroup.subscriptionId, resourceGroup.resourceGroup)) {
+    // Listed first: recording a gallery or definition deleted must not hide what lies under it from the walk.
+    const stored: ResourceId[] = [];
+    for await (const id of deps.resources.currentIn(resourceGroup.subscriptionId, resourceGroup.resourceGroup)) stored.push(id);
+    for (const id of stored) {
       const outcome = await checkResource({ ...deps, log }, settings, id, trigger);
       if (outcome.status === "deleted") deleted++;
       transitions.push(...outcome.transitions);

@@ -14,10 +14,10 @@ import type {
 } from "../domain/snapshots.js";
 import type { Finding, FindingRuleId, FindingStatus, FindingTransition, Severity, TransitionKind } from "../domain/findings.js";
 import type { FindingCloudEvent } from "../views/findingsFeed.js";
-import type { AlertDeliveryOutcome, ArmReadOutcome, AlertState, Attribution, ChangeRecord, EventDispositionLabel, OutboxAlert, OwedReason, SnapshotRecord, SweepRun, Trigger } from "../domain/records.js";
+import type { AlertDeliveryOutcome, AlertGrouping, ArmReadOutcome, AlertState, Attribution, ChangeRecord, EventDispositionLabel, OutboxAlert, OwedReason, SnapshotRecord, SweepRun, Trigger } from "../domain/records.js";
 
 /** The records the ports speak in are plain data (domain/records.ts); re-exported so a use case needs one import. */
-export type { AlertState, Attribution, ChangeRecord, OutboxAlert, OwedReason, SnapshotRecord, SweepFailure, SweepRun, Trigger } from "../domain/records.js";
+export type { AlertGrouping, AlertState, Attribution, ChangeRecord, OutboxAlert, OwedReason, SnapshotRecord, SweepFailure, SweepRun, Trigger } from "../domain/records.js";
 
 // ---------------------------------------------------------------- ARM
 
@@ -43,6 +43,8 @@ export interface ReadHooks {
    * stands as the read's own; false when the read must go to ARM.
    */
   readonly answeredBy?: (sentAt: number) => boolean;
+  /** The read may wait a moment to share a request with others (a follow-up or re-check, not an event's first read). */
+  readonly patient?: boolean;
 }
 
 export interface ArmInventory {
@@ -69,6 +71,8 @@ export interface ArmInventory {
   listScaleSets(subscriptionId: string): AsyncIterable<ScaleSetSnapshot>;
   /** ARM requests this inventory has made (pages and reads), for the sweep's record. */
   requests(): number;
+  /** The subscription's read budget is down to the reads kept for resources gallery-watch has recorded. */
+  readsShort?(subscriptionId: string): boolean;
 }
 
 // ---------------------------------------------------------------- history
@@ -196,6 +200,9 @@ export interface FindingQuery {
 
 // ---------------------------------------------------------------- alerts
 
+/** Claimed alerts; `heldUntil`: the earliest time a key held back by grouping comes due again. */
+export type ClaimedAlerts = OutboxAlert[] & { readonly heldUntil?: string };
+
 export interface AlertOutbox {
   /** Insert as `staged` if absent (idempotent by alertId). Nothing is sent until `release`. */
   enqueue(alerts: ReadonlyArray<Pick<OutboxAlert, "alertId" | "transition" | "attribution">>, now: string): Promise<void>;
@@ -205,8 +212,13 @@ export interface AlertOutbox {
   discard(alertIds: readonly string[]): Promise<void>;
   /** Staged alerts created before `before` (an invocation died between the two writes). */
   staged(before: string): Promise<OutboxAlert[]>;
-  /** Pending alerts whose nextAttemptAt has come, oldest first; claims them with a lease so two senders do not both send. */
-  claimDue(now: string, limit: number, leaseMs: number): Promise<OutboxAlert[]>;
+  /**
+   * Pending alerts whose nextAttemptAt has come, oldest first; claims them with a lease so two
+   * senders do not both send. With `grouping`, a key with a storm's backlog is claimed whole (up
+   * to `maxAlerts`, beyond `limit`), its alerts marked with `groupKey`, and a key whose last
+   * grouped card is younger than the interval is held back (`heldUntil`).
+   */
+  claimDue(now: string, limit: number, leaseMs: number, grouping?: AlertGrouping): Promise<ClaimedAlerts>;
   markDelivered(alertId: string, at: string): Promise<void>;
   markRetry(alertId: string, nextAttemptAt: string, error: string): Promise<void>;
   /**
@@ -267,13 +279,11 @@ export interface CheckGate {
 
 /** The gate as the judging use case sees it: also told when a check's ARM read goes out (see localCoalescing.ts). */
 export interface CoalescingGate extends CheckGate {
-  /** `writtenBy`: when ARM finished the write the event announces (its `eventTime`), if an event. */
-  enter(key: string, now: string, writtenBy?: string): ReturnType<CheckGate["enter"]>;
   /**
-   * The check holding `token` sends its ARM read now, or (`sentAt`) takes a read that went out
-   * then: events for the resource from here on are not covered by it. With `sentAt`, false (and
-   * nothing changes) when that read could have missed a write the check stands for: its own
-   * event's, or one folded into it, unless written more than the clocks' skew before `sentAt`.
+   * The check holding `token` sends its ARM read now, or (`sentAt`, this process's clock) takes a
+   * read that went out then: events for the resource from here on are not covered by it. With
+   * `sentAt`, false (and nothing changes) unless that read was sent after every event the check
+   * stands for (its own, or one folded into it) was received by this process.
    */
   reading(key: string, token: string, sentAt?: number): boolean;
 }

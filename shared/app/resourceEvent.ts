@@ -96,7 +96,11 @@ export async function classifyEvent(raw: unknown, maxBytes: number): Promise<Eve
     return { kind: "invalid", reason: `expected one event object, got ${Array.isArray(raw) ? "an array" : raw === null ? "null" : typeof raw}` };
   }
   const record = raw as Record<string, unknown>;
-  const eventId = typeof record.id === "string" ? record.id.slice(0, 128) : undefined;
+  // A lone UTF-16 surrogate (JSON's "\ud800") cannot be percent-encoded into a storage key, nor
+  // written to a log or a card as text: such an event is hostile or broken, never Azure's.
+  const malformed = illFormedText(record);
+  const eventId = typeof record.id === "string" ? wellFormed(record.id.slice(0, 128)) : undefined;
+  if (malformed !== undefined) return { kind: "invalid", eventId, reason: `${malformed} holds text that is not well-formed Unicode (a lone UTF-16 surrogate)` };
   if (typeof record.id === "string" && record.id.length > MAX_EVENT_ID_CHARS) {
     return { kind: "invalid", eventId, reason: `event id is ${record.id.length} characters long; at most ${MAX_EVENT_ID_CHARS} are accepted` };
   }
@@ -194,6 +198,23 @@ async function readEnvelope(record: Record<string, unknown>): Promise<Envelope |
   } catch (error) {
     return { reason: `not a valid ${record.specversion !== undefined ? "CloudEvents 1.0" : "Event Grid schema"} event: ${String((error as Error).message).slice(0, 200)}` };
   }
+}
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one (String#isWellFormed is ES2024). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const wellFormed = (text: string) => text.replace(new RegExp(LONE_SURROGATE.source, "g"), "\uFFFD");
+
+/** The path of the first string (value or key) that is not well-formed UTF-16, if any. Bounded depth: deeper input is refused by size or by the schema. */
+function illFormedText(value: unknown, path = "event", depth = 0): string | undefined {
+  if (typeof value === "string") return LONE_SURROGATE.test(value) ? path : undefined;
+  if (value === null || typeof value !== "object" || depth > 8) return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    const at = `${path}.${wellFormed(key.slice(0, 40))}`;
+    if (LONE_SURROGATE.test(key)) return at;
+    const found = illFormedText(inner, at, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function isoTime(time: Date | undefined): string {

@@ -102,6 +102,18 @@ export interface OutboxAlert {
   readonly ambiguousAt?: string;
   /** When a person last asked to resend it: its retry window starts here instead of at createdAt. */
   readonly retrySince?: string;
+  /** Set by `claimDue` on alerts claimed to go out together on one grouped card (their group key, shared/domain/alertGroups.ts). */
+  readonly groupKey?: string;
+}
+
+/** Storm grouping at claim time (shared/domain/alertGroups.ts). */
+export interface AlertGrouping {
+  /** Alerts of one key due at once that make a grouped card (≥ 2). */
+  readonly threshold: number;
+  /** Alertmanager's group_interval: the least time between two grouped cards of one key. */
+  readonly intervalMs: number;
+  /** Most alerts one grouped card carries; the rest go on the next. */
+  readonly maxAlerts: number;
 }
 
 // ---------------------------------------------------------------- sweep runs

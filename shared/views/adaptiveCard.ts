@@ -80,7 +80,8 @@ function factText(value: FactValue | undefined, key = ""): string {
   return escapeMarkdown(String(value).slice(0, 300));
 }
 
-function who(attribution: Attribution | undefined): Element[] {
+/** Who changed it, from the event's claims (also the grouped card's, shared/views/groupedCard.ts). */
+export function who(attribution: Attribution | undefined): Element[] {
   if (!attribution) return [text("Found by the nightly sweep or a re-check: no caller recorded.", { isSubtle: true })];
   // Every value here comes from the event's claims: escaped, so a display name cannot become a link.
   const e = (v: string) => escapeMarkdown(v.slice(0, 300));

@@ -149,13 +149,16 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
     maxEventBytes: config.maxEventBytes,
     watchedSubscriptions: new Set(config.subscriptions),
   };
+  const deliveryQueue = createQueueDeliveryQueue(storage, config.queues.delivery);
+  /** When this process last queued a wake for a held storm group (shared/domain/alertGroups.ts). */
+  let wakeQueuedFor: string | undefined;
   return {
     config,
     settings,
     clock: systemClock,
     log,
     sweepQueue: createQueueSweepQueue(storage, config.queues.sweep),
-    deliveryQueue: createQueueDeliveryQueue(storage, config.queues.delivery),
+    deliveryQueue,
     sweepRuns,
     teams,
     eventCounts: { accepted: 0, ignored: 0, unwatched: 0, invalid: 0 },
@@ -203,6 +206,12 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
       const invocationLog = invocationLogger(log, context);
       try {
         const figures = await deliverAlerts({ outbox, findings, teams, clock: systemClock, log: invocationLog }, { ...config.delivery, ...(criticalTeams ? { criticalTeams } : {}) });
+        // A storm's stragglers wait for their group's interval: a sender wakes when it ends.
+        // One wake per hold and process: a wake already queued for that time or earlier re-plans everything due then.
+        if (figures.heldUntil && !(wakeQueuedFor !== undefined && wakeQueuedFor <= figures.heldUntil && wakeQueuedFor > systemClock.now().toISOString())) {
+          await deliveryQueue.wake(Math.max(1, Math.ceil((Date.parse(figures.heldUntil) - systemClock.now().getTime()) / 1000)));
+          wakeQueuedFor = figures.heldUntil;
+        }
         // One outcome per alert and attempt: an ambiguous send is owed too, but counted as ambiguous only.
         for (const [outcome, n] of [["delivered", figures.delivered], ["retried", figures.retried], ["owed", figures.owed - figures.ambiguous], ["ambiguous", figures.ambiguous]] as const) for (let i = 0; i < n; i++) telemetry.alertDelivery(outcome);
         return figures;

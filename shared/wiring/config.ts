@@ -10,6 +10,8 @@ import { DEFAULT_POLICY, type Policy } from "../domain/policy.js";
 import { RULE_IDS, type RuleId } from "../domain/findings.js";
 import { normalizeRegion } from "../domain/snapshots.js";
 import { AZURE_REGIONS, nearestRegion } from "../domain/regions.js";
+import type { AlertGrouping } from "../app/ports.js";
+import { MAX_GROUP_ALERTS } from "../domain/alertGroups.js";
 
 export interface Setting {
   readonly name: string;
@@ -35,6 +37,8 @@ export const SETTINGS: readonly Setting[] = [
   { name: "GW_FINDINGS_TOPIC_ENDPOINT", required: false, sample: "", description: "Findings feed: an Event Grid custom topic endpoint (https, e.g. `https://<topic>.<region>-1.eventgrid.azure.net/api/events`). Every finding transition is published there as a CloudEvents 1.0 event (`com.gallerywatch.finding.<kind>`), with Entra ID (the app's identity needs EventGrid Data Sender). Unset: no feed." },
   { name: "GW_FINDINGS_TOPIC_CA_CERT_FILE", required: false, sample: "", description: "PEM file of a certificate to trust for GW_FINDINGS_TOPIC_ENDPOINT only (the local stack's simulated topic)." },
   { name: "GW_ALERT_RETRY_HOURS", required: false, default: "24", sample: "24", description: "How long an undelivered alert is retried automatically (throttled, failing or refusing webhook) before it stays owed for `gallery-watch alerts resend` (1–168 h)." },
+  { name: "GW_ALERT_GROUP_THRESHOLD", required: false, default: "4", sample: "4", description: "Storms become one card: this many due alerts of one kind (rule, severity, transition, caller or resource group) make one grouped card (2–1000); 0 sends one card per change always. A lone change is never held back." },
+  { name: "GW_ALERT_GROUP_INTERVAL_SECONDS", required: false, default: "5", sample: "5", description: "After a grouped card, what else of that kind arrives waits this long and goes on the next grouped card (Alertmanager's group_interval; 1–300 s)." },
   { name: "GW_ARM_ENDPOINT", required: false, default: "https://management.azure.com", sample: "https://management.azure.com", description: "Azure Resource Manager endpoint (https). Sovereign clouds or the local simulator." },
   { name: "GW_ARM_CA_CERT_FILE", required: false, sample: "", description: "PEM file of a certificate to trust for GW_ARM_ENDPOINT only (the local simulator's self-signed certificate)." },
   { name: "GW_ARM_TIMEOUT_MS", required: false, default: "30000", sample: "30000", description: "Timeout of one ARM request (1000–120000 ms)." },
@@ -79,7 +83,7 @@ export interface Config {
    */
   readonly findingsFeed?: { readonly endpoint: string; readonly caCertPem?: string; readonly source: string };
   /** Outbox retries: the Retry-After cap and the automatic retry window. */
-  readonly delivery: { readonly retryAfterCapMs: number; readonly retryWindowMs: number };
+  readonly delivery: { readonly retryAfterCapMs: number; readonly retryWindowMs: number; readonly grouping?: AlertGrouping };
   readonly policy: Policy;
   readonly schedules: { readonly sweep: string; readonly outbox: string; readonly digest: string };
   readonly coalesceWindowSeconds: number;
@@ -161,6 +165,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       problem(name, `'${value}' is not a valid schedule: ${(error as Error).message}`, `e.g. '${SETTINGS.find((s) => s.name === name)?.default}'`);
     }
     return value;
+  };
+  /** Storm grouping (shared/domain/alertGroups.ts): threshold 0 switches it off. */
+  const grouping = (): { grouping?: AlertGrouping } => {
+    const threshold = raw("GW_ALERT_GROUP_THRESHOLD") === "0" ? 0 : int("GW_ALERT_GROUP_THRESHOLD", 2, 1000);
+    const intervalMs = int("GW_ALERT_GROUP_INTERVAL_SECONDS", 1, 300) * 1000;
+    return threshold === 0 ? {} : { grouping: { threshold, intervalMs, maxAlerts: MAX_GROUP_ALERTS } };
   };
   const name = (setting: string, pattern: RegExp, rule: string): string => {
     const value = raw(setting) ?? "";
@@ -256,7 +266,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     teams: { webhookUrl, ...(criticalWebhookUrl ? { criticalWebhookUrl } : {}), maxRequestsPerSecond: int("GW_TEAMS_MAX_RPS", 1, 4), timeoutMs: int("GW_TEAMS_TIMEOUT_MS", 1000, 240_000) },
     ...(findingsFeed ? { findingsFeed } : {}),
     entraAuth: entraAuthValue === "true" && entraClientId ? { enabled: true, clientId: entraClientId } : { enabled: false },
-    delivery: { retryAfterCapMs: int("GW_TEAMS_RETRY_AFTER_CAP_SECONDS", 10, 3600) * 1000, retryWindowMs: int("GW_ALERT_RETRY_HOURS", 1, 168) * 3_600_000 },
+    delivery: { retryAfterCapMs: int("GW_TEAMS_RETRY_AFTER_CAP_SECONDS", 10, 3600) * 1000, retryWindowMs: int("GW_ALERT_RETRY_HOURS", 1, 168) * 3_600_000, ...grouping() },
     policy: {
       maxRegions: int("GW_MAX_REGIONS", 1, 60),
       allowedRegions,

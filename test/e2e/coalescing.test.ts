@@ -60,4 +60,27 @@ describe("coalescing across two host instances", () => {
     const cards = s.inbox.cards().slice(cardsBefore).map((c) => JSON.stringify(c.card).match(/(Opened|Escalated): [a-z-]+/)?.[0]);
     expect(cards).toEqual(["Opened: replication-breadth"]);
   });
+
+  it.each([-3_000, -5_000, 5_000])("with Event Grid's eventTime %i ms off the function's clock, every second write is judged", async (skewMs) => {
+    const version = ids(s).plantVersion;
+    const original = structuredClone(s.arm.estate.get(version)) as Record<string, any>;
+    const put = async (regions: string[], id: string, wait = false) => {
+      const body = structuredClone(original);
+      body.properties.publishingProfile.targetRegions = regions.map((name) => ({ name }));
+      // Written without its event; the event is delivered by hand, stamped by a clock `skewMs` off ours.
+      await armWrite(s.arm, CALLERS.priya, "PUT", version, { location: body.location, tags: body.tags, properties: body.properties }, { headers: { "x-simulator-drop-event": "true" }, wait: true });
+      const event = { id, topic: `/subscriptions/${s.subscriptionId}`, subject: version, eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: new Date(Date.now() + skewMs).toISOString(), dataVersion: "2", metadataVersion: "1", data: { operationName: "Microsoft.Compute/galleries/images/versions/write", resourceUri: version, status: "Succeeded", claims: { name: "Priya Patel" } } };
+      const posted = fetch(s.host.eventGridUrl("eventGridResourceEvent"), { method: "POST", headers: { "content-type": "application/json", "aeg-event-type": "Notification" }, body: JSON.stringify([event]) });
+      if (wait) await posted;
+    };
+    await put(["West Europe"], `skew${skewMs}-first`, true);
+    // The second write lands right after the first one's read: its event is not covered by that read.
+    await new Promise((r) => setTimeout(r, 200));
+    await put(["West Europe", "North Europe", "East US", "West US", "UK South"], `skew${skewMs}-second`, true);
+    await waitUntilQuiet(s);
+    await new Promise((r) => setTimeout(r, 3_000)); // the coalescing window's follow-up
+    await waitUntilQuiet(s);
+    const view = (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(version)}`)).json()) as Record<string, any>;
+    expect(view.snapshot.snapshot.targetRegions).toHaveLength(5);
+  });
 });

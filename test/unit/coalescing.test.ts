@@ -24,6 +24,7 @@ const event = (n: number, writtenAt?: string) => ({
 });
 
 let world: World;
+
 beforeEach(() => {
   world = aWorld();
   world.azure.put(aGallery(), aDefinition(), version);
@@ -88,18 +89,19 @@ describe("coalescing", () => {
     expect(world.rechecks).toEqual([{ id: version.id.display, attempt: 0 }]);
   });
 
-  it("an event that arrives after a read went out, for a write that finished before it, is covered by that read", async () => {
-    const writtenAt = world.clock.now().toISOString();
-    world.clock.advance(2_000); // delivered, and read, a couple of seconds after the write
-    await handleResourceEvent(world.deps(), settings, event(1, writtenAt));
-    world.clock.advance(30_000); // the rest of the burst waited its turn
-    const late = await Promise.all([2, 3, 4].map((n) => handleResourceEvent(world.deps(), settings, event(n, writtenAt))));
-    expect(late.map((r) => r.outcome?.status)).toEqual(["coalesced", "coalesced", "coalesced"]);
-    expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(1);
-    expect(world.rechecks).toEqual([]);
-    // A write that finished after the read is not covered by it: the next event reads again.
-    expect((await handleResourceEvent(world.deps(), settings, event(5))).outcome?.status).toBe("evaluated");
-    expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(2);
+  it.each([-5_000, -3_000, 5_000])("a write whose event's eventTime is %i ms off our clock is judged: no read sent before the event arrived covers it", async (skewMs) => {
+    await handleResourceEvent(world.deps(), settings, event(1));
+    world.clock.advance(500);
+    // A second write half a second after the read, then its event, stamped by a clock `skewMs` off ours.
+    const wider = { ...version, targetRegions: regions("West Europe", "North Europe", "East US", "West US", "UK South") };
+    world.azure.put(wider);
+    const second = await handleResourceEvent(world.deps(), settings, event(2, new Date(world.clock.now().getTime() + skewMs).toISOString()));
+    // Within the window: one follow-up is queued (not dropped as covered), and it reads the write.
+    expect(second.outcome?.status).toBe("coalesced");
+    expect(world.rechecks).toEqual([{ id: version.id.display, attempt: 0 }]);
+    world.clock.advance(3_000);
+    await checkCoalesced(world.deps(), settings, version.id, { source: "recheck", attempt: 0 });
+    expect(await world.resources.current(version.id.key)).toEqual(wider);
   });
 
   it("a resource still provisioning schedules one re-check however many events arrive for it", async () => {
@@ -122,28 +124,30 @@ describe("coalescing", () => {
 describe("a read sent earlier standing in for a check's own (a definition's listing)", () => {
   const at = (ms: number) => new Date(ms).toISOString();
 
-  it("answers a check only if sent after every write it stands for, an event folded into it while it waited included", async () => {
+  it("answers a check only if sent after every event it stands for was received here, an event folded into it while it waited included", async () => {
     const gate = world.deps().gate;
     const t0 = world.clock.now().getTime();
-    const entry = await gate.enter(version.id.key, at(t0), at(t0));
+    const entry = await gate.enter(version.id.key, at(t0));
     expect(entry.kind).toBe("run");
     const token = entry.kind === "run" ? entry.token : "";
-    // A second write finishes 5 s later; its event arrives while the check still waits: folded in.
-    expect((await gate.enter(version.id.key, at(t0 + 5_000), at(t0 + 5_000))).kind).toBe("coalesced");
-    expect(gate.reading(version.id.key, token, t0 + 2_000)).toBe(false); // covers the first write only
-    expect(gate.reading(version.id.key, token, t0 + 5_000)).toBe(false); // within the clocks' skew of the second
-    expect(gate.reading(version.id.key, token, t0 + 6_500)).toBe(true);
-    // Taken: later events for writes before it are covered by it; one after it is not.
-    expect((await gate.enter(version.id.key, at(t0 + 5_200), at(t0 + 5_200))).kind).toBe("coalesced");
+    expect(gate.reading(version.id.key, token, t0 - 1)).toBe(false); // sent before the event arrived
+    // A second event arrives 5 s later while the check still waits: folded in.
+    world.clock.advance(5_000);
+    expect((await gate.enter(version.id.key, at(t0 + 5_000))).kind).toBe("coalesced");
+    expect(gate.reading(version.id.key, token, t0 + 2_000)).toBe(false); // covers the first event only
+    expect(gate.reading(version.id.key, token, t0 + 5_000)).toBe(false); // not provably after the second
+    expect(gate.reading(version.id.key, token, t0 + 5_001)).toBe(true);
     await gate.leave(version.id.key, token, "done");
+    // Once the read is taken, a later event is not covered by it.
     world.clock.advance(10_000);
-    expect((await gate.enter(version.id.key, world.clock.now().toISOString(), at(t0 + 6_000))).kind).toBe("run");
+    expect((await gate.enter(version.id.key, world.clock.now().toISOString())).kind).toBe("run");
   });
 
-  it("never answers a re-check, which stands for writes it cannot date", async () => {
+  it("answers a re-check only with a read sent after it took over (it stands for events received before it was queued)", async () => {
     const gate = world.deps().gate;
-    const token = await gate.takeOver(version.id.key, world.clock.now().toISOString());
-    expect(gate.reading(version.id.key, token, world.clock.now().getTime() + 60_000)).toBe(false);
+    const t0 = world.clock.now().getTime();
+    const token = await gate.takeOver(version.id.key, at(t0));
+    expect(gate.reading(version.id.key, token, t0 - 1)).toBe(false);
+    expect(gate.reading(version.id.key, token, t0 + 1)).toBe(true);
   });
 });
-

@@ -46,9 +46,16 @@ describe("loadConfig", () => {
     expect(problems({ ...valid, GW_ENABLE_ENTRA_AUTH: "maybe" }).map((p) => p.setting)).toEqual(["GW_ENABLE_ENTRA_AUTH"]);
     expect(loadConfig({ ...valid, GW_ENABLE_ENTRA_AUTH: "true", GW_ENTRA_CLIENT_ID: "5f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f" }).entraAuth).toEqual({ enabled: true, clientId: "5f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f" });
     expect(loadConfig(valid).entraAuth).toEqual({ enabled: false });
-    expect(loadConfig(valid).delivery).toEqual({ retryAfterCapMs: 300_000, retryWindowMs: 24 * 3_600_000 });
+    expect(loadConfig(valid).delivery).toEqual({ retryAfterCapMs: 300_000, retryWindowMs: 24 * 3_600_000, grouping: { threshold: 4, intervalMs: 5_000, maxAlerts: 500 } });
     expect(loadConfig(valid).teams.timeoutMs).toBe(120_000);
     expect(problems({ ...valid, GW_TEAMS_RETRY_AFTER_CAP_SECONDS: "3600000" }).map((p) => p.setting)).toEqual(["GW_TEAMS_RETRY_AFTER_CAP_SECONDS"]);
+  });
+
+  it("storm grouping: threshold and interval are read, 0 switches grouping off, 1 is refused", () => {
+    expect(loadConfig({ ...valid, GW_ALERT_GROUP_THRESHOLD: "10", GW_ALERT_GROUP_INTERVAL_SECONDS: "30" }).delivery.grouping).toEqual({ threshold: 10, intervalMs: 30_000, maxAlerts: 500 });
+    expect(loadConfig({ ...valid, GW_ALERT_GROUP_THRESHOLD: "0" }).delivery.grouping).toBeUndefined();
+    expect(problems({ ...valid, GW_ALERT_GROUP_THRESHOLD: "1" }).map((p) => p.setting)).toEqual(["GW_ALERT_GROUP_THRESHOLD"]);
+    expect(problems({ ...valid, GW_ALERT_GROUP_INTERVAL_SECONDS: "0" }).map((p) => p.setting)).toEqual(["GW_ALERT_GROUP_INTERVAL_SECONDS"]);
   });
 
   it("uses identity-based storage when only the account name is given", () => {

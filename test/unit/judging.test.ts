@@ -267,3 +267,50 @@ describe("only what is watched, exactly as Azure names it", () => {
     expect(contentHashOf(lower)).toBe(contentHashOf(aVersion()));
   });
 });
+
+describe("a 404 is a deletion only when a delete event, the sweep or repeated 404s say so", () => {
+  const versionId = overReplicated.id;
+  const recheck = (attempt: number) => ({ source: "recheck", attempt, attribution: event.attribution }) as const;
+
+  it("a recorded version answering 404 right after a write event is re-checked, and recorded deleted only after its last re-check", async () => {
+    world.azure.put(community, specialized, overReplicated);
+    await checkResource(world.deps(), settings, versionId, event);
+    world.azure.remove(versionId);
+
+    const outcomes = [await checkResource(world.deps(), settings, versionId, { ...event, attribution: { ...event.attribution, eventId: "e-2" } })];
+    for (let attempt = 1; attempt <= 3; attempt++) outcomes.push(await checkResource(world.deps(), settings, versionId, recheck(attempt)));
+
+    expect(outcomes.map((o) => o.status)).toEqual(["deferred", "deferred", "deferred", "deleted"]);
+    expect(world.rechecks.map((r) => r.attempt)).toEqual([1, 2, 3]);
+    expect(world.findings.of("replication-breadth", versionId)?.status).toBe("resolved");
+  });
+
+  it("a version ARM never showed is dropped after one re-check, with no rows", async () => {
+    world.azure.put(community, specialized);
+    const first = await checkResource(world.deps(), settings, versionId, event);
+    const again = await checkResource(world.deps(), settings, versionId, recheck(1));
+    expect([first.status, again.status]).toEqual(["deferred", "notFound"]);
+    expect(world.resources.changeRows).toEqual([]);
+  });
+
+  it("a delete event deletes only its own resource: the scale sets following the definition, judged again, stay present", async () => {
+    const scaleSet = aScaleSet();
+    world.azure.put(community, specialized, overReplicated, scaleSet);
+    await checkResource(world.deps(), settings, scaleSet.id, event);
+    await checkResource(world.deps(), settings, versionId, { ...event, attribution: { ...event.attribution, eventId: "e-2" } });
+    world.azure.remove(versionId);
+    const deletion = { source: "event", attribution: { ...event.attribution, eventId: "e-3", eventType: "Microsoft.Resources.ResourceDeleteSuccess", operationName: "Microsoft.Compute/galleries/images/versions/delete" } } as const;
+    await checkResource(world.deps(), settings, versionId, deletion);
+    expect(world.resources.changeRows.filter((c) => c.resourceKey === scaleSet.id.key).map((c) => c.action)).not.toContain("deleted");
+    expect(await world.resources.current(scaleSet.id.key)).toBeDefined();
+  });
+
+  it("a delete event's 404 is a deletion at once", async () => {
+    world.azure.put(community, specialized, overReplicated);
+    await checkResource(world.deps(), settings, versionId, event);
+    world.azure.remove(versionId);
+    const deletion = { source: "event", attribution: { ...event.attribution, eventId: "e-3", eventType: "Microsoft.Resources.ResourceDeleteSuccess", operationName: "Microsoft.Compute/galleries/images/versions/delete" } } as const;
+    expect((await checkResource(world.deps(), settings, versionId, deletion)).status).toBe("deleted");
+    expect(world.rechecks).toEqual([]);
+  });
+});

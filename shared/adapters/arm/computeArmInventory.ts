@@ -4,8 +4,10 @@
  * 429 → throttled (after the SDK's retries honouring Retry-After), 5xx / timeouts / dropped
  * connections → failed. Nothing else leaves as an exception from a read.
  *
- * One inventory per invocation or sweep run: it caches image definitions (a version's osState
- * lives on its definition) for its own lifetime only, so a later invocation sees fresh data.
+ * One inventory per invocation or sweep run: it keeps the image definitions it read (a version's
+ * osState lives on its definition) for its own lifetime only. Across invocations, a definition
+ * read is shared only with invocations that began before it went out (readsAfter.ts): no cached
+ * provisioning state or tags decide a verdict.
  */
 import https from "node:https";
 import { ComputeManagementClient } from "@azure/arm-compute";
@@ -18,6 +20,8 @@ import { ArmReadError } from "../../domain/errors.js";
 import { readByKind, resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
 import { ReadBudget, remainingReads } from "./readBudget.js";
 import { VersionBatches } from "./versionBatches.js";
+import { ReadsAfter } from "./readsAfter.js";
+import { setBounded } from "../../platform/boundedMap.js";
 import { imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot } from "./snapshotMapping.js";
 
 export interface ArmInventoryOptions {
@@ -31,8 +35,6 @@ export interface ArmInventoryOptions {
   readonly maxRetryAfterMs?: number;
   /** Client-side read budget per subscription (default: ARM's 250 burst, 25/s, this process's own count), shared by every inventory of the process; the app's is shared by its instances through storage. */
   readonly readBudget?: ReadBudget;
-  /** How long a definition read by one invocation serves the next ones of the process (default 30 s). */
-  readonly definitionTtlMs?: number;
 }
 
 /** Thrown by our per-try policy when ARM asks us to wait longer than we may. */
@@ -49,6 +51,9 @@ type Client = ComputeManagementClient;
  * list; an event touches a handful of definitions, a sweep all of them.
  */
 const VERSION_LISTS_KEPT = 64;
+
+/** Reads of the budget (ARM's 250) kept for resources gallery-watch has recorded: 2 s of refill at 25/s. */
+const RESERVED_READS = 50;
 
 /** Most subscriptions whose clients are kept; the least recently used is dropped beyond that. */
 const MAX_CLIENTS = 32;
@@ -113,36 +118,38 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
     return c;
   };
 
-  // Definitions read recently, across invocations of this process. A definition's osState cannot
-  // change (the Compute RP refuses it), so a short-lived copy only risks tags up to a few seconds old.
-  const recentDefinitions = new Map<string, { at: number; snapshot: ImageDefinitionSnapshot }>();
-  const recent: RecentDefinitions = {
-    get(key) {
-      const hit = recentDefinitions.get(key);
-      return hit && Date.now() - hit.at < (options.definitionTtlMs ?? 30_000) ? hit.snapshot : undefined;
-    },
-    set(snapshot) {
-      if (recentDefinitions.size >= 10_000) recentDefinitions.clear(); // bounded; a miss only costs one read
-      recentDefinitions.set(snapshot.id.key, { at: Date.now(), snapshot });
-    },
-  };
+  // Definition reads shared by the invocations running at once, each only with reads sent after it began.
+  const definitionReads = new ReadsAfter<ReadOutcome<ImageDefinitionSnapshot>>();
+  // A definition's osState, which cannot change (the Compute RP refuses to change it), is all a
+  // version's snapshot takes from it: known once, it costs no definition read per version.
+  const osStates = new OsStates();
   // Process-wide, like the budget: batching pays off across the invocations running at once.
   const batches = new VersionBatches(budget);
-  return () => createInventory(client, { timeoutMs, maxRetries }, recent, budget, batches);
+  return () => createInventory(client, { timeoutMs, maxRetries }, definitionReads, osStates, budget, batches);
 }
 
-interface RecentDefinitions {
-  get(key: string): ImageDefinitionSnapshot | undefined;
-  set(snapshot: ImageDefinitionSnapshot): void;
+/** Definition key → osState, bounded (a miss costs one definition read); a definition found gone is forgotten. */
+class OsStates {
+  private readonly known = new Map<string, InheritedOsState>();
+  get(key: string): InheritedOsState | undefined {
+    return this.known.get(key);
+  }
+  learn(key: string, outcome: ReadOutcome<ImageDefinitionSnapshot>): void {
+    if (outcome.status === "found" && outcome.snapshot.osState !== "Unknown") setBounded(this.known, key, outcome.snapshot.osState, 10_000);
+    if (outcome.status === "gone") this.known.delete(key);
+  }
 }
 
 function createInventory(
   client: (subscriptionId: string) => Client,
   limits: { timeoutMs: number; maxRetries: number },
-  recent: RecentDefinitions,
+  definitionReads: ReadsAfter<ReadOutcome<ImageDefinitionSnapshot>>,
+  osStates: OsStates,
   budget: ReadBudget,
   batches: VersionBatches,
 ): ArmInventory {
+  /** When this inventory's invocation began (after its event arrived): shared reads must be sent later. */
+  const since = Date.now();
   const definitions = new Map<string, Promise<ReadOutcome<ImageDefinitionSnapshot>>>();
   /** Map order is recency order; `asks` tells a list read once (a sweep's) from one its followers share. */
   const versionLists = new Map<string, { readonly list: Promise<ImageVersionSnapshot[]>; asks: number }>();
@@ -162,19 +169,21 @@ function createInventory(
     }
   }
 
-  const readImageDefinition = (id: ResourceId): Promise<ReadOutcome<ImageDefinitionSnapshot>> => {
-    let cached = definitions.get(id.key);
-    const known = cached ? undefined : recent.get(id.key);
-    if (known) {
-      cached = Promise.resolve({ status: "found", snapshot: known });
-      definitions.set(id.key, cached);
-    }
+  /**
+   * `after`: the read must go out after this time (ms), not merely after the invocation began — a
+   * definition read as the check's subject, whose `sending` hook has just told the gate that events
+   * from now on are not covered by it.
+   */
+  const readImageDefinition = (id: ResourceId, after?: number): Promise<ReadOutcome<ImageDefinitionSnapshot>> => {
+    let cached = after === undefined ? definitions.get(id.key) : undefined;
     if (!cached) {
-      cached = attempt(id, "galleryImages.get", async () => {
-        const snapshot = toDefinitionSnapshot(id, await client(id.subscriptionId).galleryImages.get(id.resourceGroup, id.gallery!, id.image!, opts()));
-        recent.set(snapshot);
-        return snapshot;
-      });
+      const send = () =>
+        attempt(id, "galleryImages.get", async () => {
+          const model = await client(id.subscriptionId).galleryImages.get(id.resourceGroup, id.gallery!, id.image!, opts());
+          return toDefinitionSnapshot(armCased(id, model), model);
+        });
+      cached = definitionReads.read(id.key, after ?? since, () => budget.ready(id.subscriptionId), send, (o) => o.status !== "throttled" && o.status !== "failed");
+      void cached.then((o) => osStates.learn(id.key, o));
       definitions.set(id.key, cached);
       // A throttled or failed read is not remembered: the next caller tries again.
       void cached.then((o) => (o.status === "throttled" || o.status === "failed" ? definitions.delete(id.key) : undefined));
@@ -184,6 +193,13 @@ function createInventory(
 
   /** A definition read that ARM could not answer now stops the whole read: no snapshot is built on a guess. */
   const definitionOrThrow = async (id: ResourceId) => orThrow(await readImageDefinition(id), "galleryImages.get", id.display);
+  /** What a version inherits from its definition: its osState, read once per definition and process. */
+  const osStateOf = async (definitionId: ResourceId): Promise<InheritedOsState | undefined> => {
+    const known = osStates.get(definitionId.key);
+    if (known) return known;
+    const definition = await definitionOrThrow(definitionId);
+    return definition.status === "found" ? definition.snapshot.osState : definition.status === "gone" ? undefined : "Unknown";
+  };
 
   async function* pages<T>(iterator: { byPage(): AsyncIterableIterator<T[]> }, id: string, operation: string): AsyncIterable<T> {
     try {
@@ -207,7 +223,7 @@ function createInventory(
     for await (const model of pages(iterator, definitionId.display, "galleryImageVersions.listByGalleryImage")) {
       const name = (model as { name?: string }).name;
       const id = name ? tryParseResourceId(`${definitionId.display}/versions/${name}`) : undefined;
-      if (id?.ok) out.push(toVersionSnapshot(id.id, model, osState));
+      if (id?.ok) out.push(toVersionSnapshot(armCased(id.id, model), model, osState));
     }
     return out;
   };
@@ -242,13 +258,13 @@ function createInventory(
 
   /** A fresh listing of a definition's versions (a batch of reads, see versionBatches.ts); throws when it cannot be read. */
   const listVersionsNow = async (definitionId: ResourceId): Promise<ImageVersionSnapshot[]> => {
-    const definition = await definitionOrThrow(definitionId);
-    if (definition.status !== "found") throw new Error(`${definitionId.display} is gone`);
-    return listVersions(definitionId, definition.snapshot.osState);
+    const osState = await osStateOf(definitionId);
+    if (osState === undefined) throw new Error(`${definitionId.display} is gone`);
+    return listVersions(definitionId, osState);
   };
 
   const imageReads: ImageReads = {
-    definition: readImageDefinition,
+    definition: (id) => readImageDefinition(id),
     versions: versionsOf,
     async sharedImage(subscriptionId, kind, location, gallery, image) {
       const c = client(subscriptionId);
@@ -267,19 +283,26 @@ function createInventory(
       // Held here rather than inside the request, so that `sending` runs when the read really goes.
       await budget.ready(id.subscriptionId).catch(() => undefined);
       hooks?.sending?.();
+      // The subject itself: a read sent from now on, never one already out (see readImageDefinition).
+      if (id.kind === "imageDefinition") return readImageDefinition(id, Date.now());
       return readByKind(inventory, id);
     },
     readGallery: (id) =>
-      attempt(id, "galleries.get", async () => toGallerySnapshot(id, await client(id.subscriptionId).galleries.get(id.resourceGroup, id.gallery!, { select: "Permissions", expand: "SharingProfile/Groups", ...opts() }))),
-    readImageDefinition,
+      attempt(id, "galleries.get", async () => {
+        const model = await client(id.subscriptionId).galleries.get(id.resourceGroup, id.gallery!, { select: "Permissions", expand: "SharingProfile/Groups", ...opts() });
+        return toGallerySnapshot(armCased(id, model), model);
+      }),
+    readImageDefinition: (id) => readImageDefinition(id),
     readImageVersion: (id) =>
       attempt(id, "galleryImageVersions.get", async () => {
         const model = await client(id.subscriptionId).galleryImageVersions.get(id.resourceGroup, id.gallery!, id.image!, id.version!, opts());
-        const definition = await definitionOrThrow(parentOf(id)!);
-        return toVersionSnapshot(id, model, definition.status === "found" ? definition.snapshot.osState : "Unknown");
+        return toVersionSnapshot(armCased(id, model), model, (await osStateOf(parentOf(id)!)) ?? "Unknown");
       }),
     readScaleSet: async (id) => {
-      const read = await attempt(id, "virtualMachineScaleSets.get", async () => toScaleSetSnapshot(id, await client(id.subscriptionId).virtualMachineScaleSets.get(id.resourceGroup, id.scaleSet!, opts()), { outcome: "pending" }));
+      const read = await attempt(id, "virtualMachineScaleSets.get", async () => {
+        const model = await client(id.subscriptionId).virtualMachineScaleSets.get(id.resourceGroup, id.scaleSet!, opts());
+        return toScaleSetSnapshot(armCased(id, model), model, { outcome: "pending" });
+      });
       return read.status === "found" ? withImage(read.snapshot) : read;
     },
     resolveImage: withImage,
@@ -299,8 +322,9 @@ function createInventory(
             const name = (model as { name?: string }).name;
             const id = name ? tryParseResourceId(`${galleryId.display}/images/${name}`) : undefined;
             if (!id?.ok) continue;
-            const snapshot = toDefinitionSnapshot(id.id, model);
+            const snapshot = toDefinitionSnapshot(armCased(id.id, model), model);
             definitions.set(id.id.key, Promise.resolve({ status: "found", snapshot }));
+            osStates.learn(id.id.key, { status: "found", snapshot });
             out.push(snapshot);
           }
           return out;
@@ -320,9 +344,19 @@ function createInventory(
         if (id) yield toScaleSetSnapshot(id, model, { outcome: "pending" });
       }
     },
+    readsShort: (subscriptionId) => budget.available(subscriptionId) < RESERVED_READS,
     requests: () => requests,
   };
   return inventory;
+}
+
+/**
+ * The id as ARM spells it in its answer, when that names the same resource: what people see
+ * (cards, history) takes ARM's letter case, not the case an event or a caller happened to use.
+ */
+function armCased(id: ResourceId, model: { id?: string }): ResourceId {
+  const parsed = tryParseResourceId(model.id);
+  return parsed.ok && parsed.id.key === id.key ? parsed.id : id;
 }
 
 type FailedOutcome = Exclude<ReadOutcome<never>, { status: "found" }>;

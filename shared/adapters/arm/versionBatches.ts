@@ -6,17 +6,18 @@
  * one request a page) instead of one GET each.
  *
  * A listing returns every version of the definition, not only the queued ones, so it is kept (a
- * few definitions' worth): a later read whose writes all finished before the listing went out is
- * answered from it without a request (`answeredBy`, decided by the coalescing gate on the clocks'
- * rule, ../localCoalescing.ts). In a burst the events of a definition's versions queue behind the
- * budget long after their writes, so one listing of two pages answers a hundred of them. For the
- * same reason a definition known to list in few pages is listed for a single queued read.
+ * few definitions' worth): a later read whose events all reached this process before the listing
+ * went out is answered from it without a request (`answeredBy`, decided by the coalescing gate on
+ * this process's clock alone, ../localCoalescing.ts; `now` must be that clock). A definition known
+ * to list in few pages is listed for a single queued read.
  *
  * A listed version is what a GET would return minus `replicationStatus`, which snapshots leave
  * out, so the two are judged alike (the sweep relies on the same). A version the listing does
- * not return, or a listing that fails, falls back to the version's own GET, which says why.
+ * not return is gone, as a GET would say (a 404 after a write event is re-checked, see
+ * checkResource.ts); a listing that fails falls back to each version's own GET, which says why.
  * Each read's `sending` hook runs just before its request (GET or listing) goes out: events that
- * arrived before it are covered by the read (see ../localCoalescing.ts).
+ * arrived before it are covered by the read (see ../localCoalescing.ts). A patient read (a
+ * follow-up or re-check) queues for a moment even with reads to spare, to share a listing.
  */
 import { parentOf, type ResourceId } from "../../domain/resourceId.js";
 import type { ImageVersionSnapshot } from "../../domain/snapshots.js";
@@ -61,6 +62,8 @@ export class VersionBatches {
   constructor(
     private readonly budget: BatchBudget,
     private readonly now: () => number = Date.now,
+    /** How long a patient read waits for others of its definition before its batch goes. */
+    private readonly gatherMs = 500,
   ) {}
 
   read(id: ResourceId, hooks: ReadHooks | undefined, single: () => Promise<Outcome>, list: (definitionId: ResourceId) => Promise<ImageVersionSnapshot[]>): Promise<Outcome> {
@@ -72,7 +75,7 @@ export class VersionBatches {
       return Promise.resolve({ status: "found", snapshot: kept });
     }
     const queue = this.waiting.get(definitionId.key);
-    if (!queue && this.budget.available(id.subscriptionId) >= 1) {
+    if (!queue && !hooks?.patient && this.budget.available(id.subscriptionId) >= 1) {
       hooks?.sending?.();
       return single();
     }
@@ -80,11 +83,15 @@ export class VersionBatches {
       const waiter: Waiter = { id, sending: hooks?.sending, single, resolve, reject };
       if (queue) return void queue.push(waiter);
       this.waiting.set(definitionId.key, [waiter]);
-      void this.run(definitionId, list);
+      // A patient read (a follow-up or re-check, which waited seconds already) gathers the others
+      // of its definition for a moment: in a burst the follow-ups of a definition's versions come
+      // due together, and one listing answers them all.
+      void this.run(definitionId, list, hooks?.patient ? this.gatherMs : 0);
     });
   }
 
-  private async run(definitionId: ResourceId, list: (definitionId: ResourceId) => Promise<ImageVersionSnapshot[]>): Promise<void> {
+  private async run(definitionId: ResourceId, list: (definitionId: ResourceId) => Promise<ImageVersionSnapshot[]>, gatherMs: number): Promise<void> {
+    if (gatherMs > 0) await new Promise((resolve) => setTimeout(resolve, gatherMs));
     // A wait longer than the budget allows is not decided here: the reads themselves report it.
     await this.budget.ready(definitionId.subscriptionId).catch(() => undefined);
     const batch = this.waiting.get(definitionId.key) ?? [];
@@ -107,11 +114,16 @@ export class VersionBatches {
       listed = undefined;
     }
     for (const waiter of batch) {
-      const hit = listed?.get(waiter.id.key);
-      if (hit) {
-        this.figures.answered++;
-        waiter.resolve({ status: "found", snapshot: hit });
-      } else void own(waiter);
+      if (!listed) {
+        void own(waiter);
+        continue;
+      }
+      // The listing went out after the waiter's events arrived: it is the waiter's read, and a
+      // version it does not hold is gone as ARM answers now (absorbing a flood of events for
+      // versions that never existed costs a listing page, not a GET each).
+      const hit = listed.get(waiter.id.key);
+      this.figures.answered++;
+      waiter.resolve(hit ? { status: "found", snapshot: hit } : { status: "gone", id: waiter.id });
     }
   }
 }

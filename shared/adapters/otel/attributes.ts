@@ -39,6 +39,7 @@ export const EVENT_REASONS: ReadonlyArray<readonly [code: string, pattern: RegEx
   ["operation-not-judged", /does not change what gallery-watch judges/i],
   ["operation-not-watched", /is not a gallery or scale set operation/i],
   ["tags-not-watched", /tags written on a resource/i],
+  ["never-shown", /never shown by ARM/i],
   ["too-large", /bytes; at most/i],
   ["event-id-too-long", /event id is \d+ characters long/i],
   ["malformed", /expected one event object|not serialisable|empty (cloudevent|event grid event)|not a valid|^data\.|resource group id/i],

@@ -68,13 +68,14 @@ export function createQueueSweepQueue(conn: StorageConnection, name: string): Sw
 
 /** Wakes the alert sender: the message carries nothing, the outbox holds the alerts. */
 export interface DeliveryQueue {
-  wake(): Promise<void>;
+  /** `delaySeconds`: wake it then (a storm's group held until its interval ends). */
+  wake(delaySeconds?: number): Promise<void>;
 }
 
 export function createQueueDeliveryQueue(conn: StorageConnection, name: string): DeliveryQueue {
   return {
-    async wake() {
-      await sendJson(await openQueue(conn, name), { wake: true });
+    async wake(delaySeconds = 0) {
+      await sendJson(await openQueue(conn, name), { wake: true }, delaySeconds);
     },
   };
 }

@@ -14,13 +14,22 @@ import { setBounded } from "../../platform/boundedMap.js";
 import type { AlertOutbox, AlertState, Attribution, OutboxAlert, OwedReason } from "../../app/ports.js";
 import { ConcurrentUpdateError } from "../../domain/errors.js";
 import { changeKey } from "../../domain/changeKey.js";
+import { groupKeyOf, planGroups } from "../../domain/alertGroups.js";
+import pLimit from "p-limit";
 import { encodeKey } from "./tableKeys.js";
-import { call, countRows, getOrUndefined, insertIfAbsent, listAll, listPage, odata, openTable, readBody, bodyProperties, type StorageConnection } from "./tableClients.js";
+import { call, countRows, createIfAbsent, getOrUndefined, insertIfAbsent, listAll, listPage, odata, openTable, readBody, bodyProperties, type StorageConnection } from "./tableClients.js";
 import type { IndexRebuild } from "../../app/ports.js";
 
 const PARTITION = "outbox";
 const DUE = "due";
 const STAGED = "staged";
+/** One row per group key: when its last grouped card was claimed (Alertmanager's group_interval, across senders). */
+const GROUP = "group";
+
+interface GroupRow {
+  groupKey: string;
+  lastGroupAt: string;
+}
 
 /** Index row of an alert that is owed: what claiming needs, nothing else. */
 interface IndexRow {
@@ -30,6 +39,8 @@ interface IndexRow {
   nextAttemptAt: string;
   createdAt: string;
   leaseUntil: string;
+  /** The alert's storm group key (alertGroups.ts); absent on rows written before grouping. */
+  groupKey?: string;
 }
 
 interface AlertRow {
@@ -55,8 +66,9 @@ function entity(item: Pick<OutboxAlert, "alertId" | "transition" | "attribution"
   return { partitionKey: PARTITION, rowKey: encodeKey(item.alertId), ...row, ...properties };
 }
 
-function indexRow(partition: string, item: Pick<OutboxAlert, "alertId" | "transition">, createdAt: string): IndexRow & { partitionKey: string; rowKey: string } {
+function indexRow(partition: string, item: Pick<OutboxAlert, "alertId" | "transition" | "attribution">, createdAt: string): IndexRow & { partitionKey: string; rowKey: string } {
   return {
+    groupKey: groupKeyOf(item),
     partitionKey: partition,
     rowKey: encodeKey(item.alertId),
     alertId: item.alertId,
@@ -66,6 +78,21 @@ function indexRow(partition: string, item: Pick<OutboxAlert, "alertId" | "transi
     createdAt,
     leaseUntil: "",
   };
+}
+
+/**
+ * Takes a key's group row when the recent-rows query did not return it: insert it, or, when it
+ * exists (older than that query's reach, or inserted by another sender meanwhile), replace it
+ * conditionally if its last grouped card is an interval old. False: another sender has the key.
+ */
+async function takeGroupRow(table: Awaited<ReturnType<typeof openTable>>, row: { partitionKey: string; rowKey: string; groupKey: string; lastGroupAt: string }, intervalMs: number): Promise<boolean> {
+  if ((await createIfAbsent(table, row)) !== undefined) return true;
+  const existing = await getOrUndefined<GroupRow>(table, row.partitionKey, row.rowKey);
+  if (!existing || Date.parse(row.lastGroupAt) - Date.parse(existing.lastGroupAt) < intervalMs) return false;
+  return call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity(row, "Replace", { etag: existing.etag, abortSignal })).then(
+    () => true,
+    (error: unknown) => (error instanceof ConcurrentUpdateError ? false : Promise.reject(error)),
+  );
 }
 
 function compare(a: string, b: string): number {
@@ -125,46 +152,95 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string, 
       );
     },
 
-    async claimDue(now, limit, leaseMs) {
+    async claimDue(now, limit, leaseMs, grouping) {
       const table = await alerts();
       const owed = await listAll<IndexRow>(table, `PartitionKey eq '${DUE}'`);
       // A finding's cards go out in revision order: only its lowest owed revision may be claimed.
       const lowest = new Map<string, number>();
       for (const row of owed) lowest.set(row.fingerprint, Math.min(lowest.get(row.fingerprint) ?? Number.POSITIVE_INFINITY, Number(row.revision)));
-      const eligible = owed
+      let eligible = owed
         .filter((row) => Number(row.revision) === lowest.get(row.fingerprint) && row.nextAttemptAt <= now && !(row.leaseUntil && row.leaseUntil > now))
         .sort((a, b) => compare(a.createdAt, b.createdAt));
+      // Storm grouping (alertGroups.ts): the backlog per key decides; a key is held while its last
+      // grouped card is younger than the interval, and a grouped key is claimed whole.
+      const grouped = new Map<string, typeof eligible>();
+      let heldUntil: string | undefined;
+      if (grouping) {
+        const backlog = new Map<string, number>();
+        for (const row of eligible) if (row.groupKey) backlog.set(row.groupKey, (backlog.get(row.groupKey) ?? 0) + 1);
+        const recent = await listAll<GroupRow>(table, `PartitionKey eq '${GROUP}' and lastGroupAt ge ${odata(new Date(Date.parse(now) - 2 * grouping.intervalMs).toISOString())}`);
+        const plans = planGroups(backlog, new Map(recent.map((r) => [r.groupKey, r.lastGroupAt])), now, grouping);
+        const held = new Set<string>();
+        for (const [key, plan] of plans) {
+          if (plan.mode === "hold") {
+            held.add(key);
+            heldUntil = heldUntil === undefined || plan.until < heldUntil ? plan.until : heldUntil;
+          } else if (plan.mode === "group") {
+            // One grouped card per key and interval across every sender: the group row is taken
+            // conditionally; a sender that loses leaves the key to the winner.
+            const row = recent.find((r) => r.groupKey === key);
+            const entityRow = { partitionKey: GROUP, rowKey: encodeKey(key), groupKey: key, lastGroupAt: now };
+            const won = row
+              ? await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity(entityRow, "Replace", { etag: row.etag, abortSignal })).then(
+                  () => true,
+                  (error: unknown) => (error instanceof ConcurrentUpdateError ? false : Promise.reject(error)),
+                )
+              : await takeGroupRow(table, entityRow, grouping.intervalMs);
+            if (won) grouped.set(key, eligible.filter((r) => r.groupKey === key).slice(0, grouping.maxAlerts));
+            else {
+              held.add(key);
+              const until = new Date(Date.parse(now) + grouping.intervalMs).toISOString();
+              heldUntil = heldUntil === undefined || until < heldUntil ? until : heldUntil;
+            }
+          }
+        }
+        eligible = eligible.filter((row) => !(row.groupKey && (held.has(row.groupKey) || plans.get(row.groupKey)?.mode === "group")));
+      }
       // Only the oldest `limit` are loaded, with those as old as the last of them: the alerts of one
       // change are staged by one judgement, at one time. A backlog costs a claim no more requests.
       const cutoff = eligible[Math.min(limit, eligible.length) - 1]?.createdAt;
-      const loaded = await Promise.all(
-        eligible.filter((index) => cutoff !== undefined && index.createdAt <= cutoff).map(async (index) => {
-          const row = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(index.alertId));
+      const load = (index: (typeof eligible)[number]) =>
+        getOrUndefined<AlertRow>(table, PARTITION, encodeKey(index.alertId)).then(async (row) =>
           // An owed alert with a due row is a refusal being retried.
-          return row && (row.state === "pending" || row.state === "owed") ? { index, alert: await toAlert(row) } : undefined;
-        }),
-      );
+          row && (row.state === "pending" || row.state === "owed") ? { index, alert: await toAlert(row) } : undefined,
+        );
+      const loadMany = pLimit(32);
+      const [loaded, groupLoaded] = await Promise.all([
+        Promise.all(eligible.filter((index) => cutoff !== undefined && index.createdAt <= cutoff).map((index) => loadMany(() => load(index)))),
+        Promise.all([...grouped.values()].flat().map((index) => loadMany(() => load(index)))),
+      ]);
       // Oldest first, and the alerts of one change next to each other: the card for a change is
       // built from one claim, so `limit` may be exceeded to finish the change it is in.
       const keyed = loaded.filter((d) => d !== undefined).map((d) => ({ ...d, key: changeKey(d.alert) }));
       keyed.sort((a, b) => compare(a.index.createdAt, b.index.createdAt) || compare(a.key, b.key) || compare(a.index.alertId, b.index.alertId));
       const leaseUntil = new Date(Date.parse(now) + leaseMs).toISOString();
-      const claimed: OutboxAlert[] = [];
-      let lastKey: string | undefined;
-      for (const { index, alert, key } of keyed) {
-        if (claimed.length >= limit && key !== lastKey) break;
+      const lease = async (index: (typeof eligible)[number]): Promise<boolean> => {
         try {
           await call(table.tableName, "updateEntity", (abortSignal) =>
             table.updateEntity({ partitionKey: DUE, rowKey: index.rowKey ?? "", leaseUntil }, "Merge", { etag: index.etag, abortSignal }),
           );
-          claimed.push(alert);
-          lastKey = key;
+          return true;
         } catch (error) {
-          if (error instanceof ConcurrentUpdateError) continue; // another sender claimed it first
+          // Another sender claimed it first (412), or has sent it and removed its due row since our listing (404).
+          if (error instanceof ConcurrentUpdateError || (error as { cause?: { statusCode?: number } }).cause?.statusCode === 404) return false;
           throw error;
         }
+      };
+      const claimed: OutboxAlert[] = [];
+      let lastKey: string | undefined;
+      for (const { index, alert, key } of keyed) {
+        if (claimed.length >= limit && key !== lastKey) break;
+        if (!(await lease(index))) continue;
+        claimed.push(alert);
+        lastKey = key;
       }
-      return claimed;
+      // A grouped key's alerts, leased side by side: they go out on one card.
+      const leaseMany = pLimit(16);
+      const groupClaimed = await Promise.all(
+        groupLoaded.filter((d) => d !== undefined).map((d) => leaseMany(async () => ((await lease(d.index)) ? { ...d.alert, groupKey: d.index.groupKey! } : undefined))),
+      );
+      const all: OutboxAlert[] = [...claimed, ...groupClaimed.filter((a) => a !== undefined)];
+      return heldUntil === undefined ? all : Object.assign(all, { heldUntil });
     },
 
     async release(items, now) {
@@ -292,8 +368,8 @@ export function outboxIndexRebuild(conn: StorageConnection, prefix: string, page
         page.rows.map(async (row) => {
           const partition = row.state === "pending" ? DUE : row.state === "staged" ? STAGED : undefined;
           if (!partition || (await getOrUndefined(table, partition, encodeKey(row.alertId)))) return false;
-          const { transition } = JSON.parse(await readBody(table, row)) as { transition: FindingTransition };
-          const index = { ...indexRow(partition, { alertId: row.alertId, transition }, row.createdAt), ...(partition === DUE ? { nextAttemptAt: row.nextAttemptAt } : {}) };
+          const { transition, attribution } = JSON.parse(await readBody(table, row)) as { transition: FindingTransition; attribution?: Attribution };
+          const index = { ...indexRow(partition, { alertId: row.alertId, transition, ...(attribution ? { attribution } : {}) }, row.createdAt), ...(partition === DUE ? { nextAttemptAt: row.nextAttemptAt } : {}) };
           if (!(await insertIfAbsent(table, index))) return false;
           const now = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(row.alertId));
           if (now?.state === row.state) return true;
