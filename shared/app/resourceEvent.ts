@@ -11,6 +11,7 @@ import { EventGridDeserializer } from "@azure/eventgrid";
 import { z } from "zod";
 import { tryParseResourceGroupId, tryParseResourceId, type ResourceGroupRef, type ResourceId } from "../domain/resourceId.js";
 import type { Attribution } from "./ports.js";
+import { WATCHED_OPERATIONS } from "../domain/resourceTypes.js";
 
 export type ResourceEventAction = "write" | "delete" | "action";
 
@@ -38,27 +39,13 @@ const EVENT_ACTIONS: Readonly<Record<string, ResourceEventAction>> = {
 };
 
 /**
- * The operations whose events gallery-watch acts on — declared once: the Event Grid filter in
- * `infra/watch/eventSubscription.bicep` lists exactly these (a test holds the two together). Everything
- * else a subscription's system topic carries (gallery applications, scale-set instances,
- * extensions, restart actions, other providers) is ignored and counted, not refused.
+ * The operations whose events gallery-watch acts on: the watched kinds' own and the indirect ones
+ * (tags, resource-group delete), declared in domain/resourceTypes.ts. The Event Grid filter in
+ * `infra/watch/eventSubscription.bicep` lists exactly these (a test holds the two together).
+ * Everything else a subscription's system topic carries (gallery applications, scale-set
+ * instances, extensions, restart actions, other providers) is ignored and counted, not refused.
  * https://learn.microsoft.com/azure/event-grid/event-schema-subscriptions
  */
-export const WATCHED_OPERATIONS = [
-  "Microsoft.Compute/galleries/write",
-  "Microsoft.Compute/galleries/delete",
-  "Microsoft.Compute/galleries/share/action",
-  "Microsoft.Compute/galleries/images/write",
-  "Microsoft.Compute/galleries/images/delete",
-  "Microsoft.Compute/galleries/images/versions/write",
-  "Microsoft.Compute/galleries/images/versions/delete",
-  "Microsoft.Compute/virtualMachineScaleSets/write",
-  "Microsoft.Compute/virtualMachineScaleSets/delete",
-  // Tag edits through the Tags API or the portal (including the fixes and exception tags cards ask for).
-  "Microsoft.Resources/tags/write",
-  // Azure sends this one event for a group, none for what it held.
-  "Microsoft.Resources/subscriptions/resourceGroups/delete",
-] as const;
 const WATCHED = new Set<string>(WATCHED_OPERATIONS.map((o) => o.toLowerCase()));
 const TAGS_SUFFIX = /\/providers\/Microsoft\.Resources\/tags\/default$/i;
 /** Event Grid event ids are GUIDs in practice; a longer one is hostile or broken. */

@@ -27,6 +27,7 @@
  * (honouring Retry-After), and what still failed is recorded on the run, in the order the parts
  * began (so a run's record reads the same however the concurrent parts happened to finish).
  */
+import { resourceType, rootKindOf } from "../domain/resourceTypes.js";
 import pLimit from "p-limit";
 import type { TransitionKind } from "../domain/findings.js";
 import type { ResourceId } from "../domain/resourceId.js";
@@ -205,13 +206,13 @@ export async function sweepSubscription(deps: Dependencies, settings: SweepSetti
   return run;
 }
 
-/** Galleries list under `/providers/Microsoft.Compute/galleries`; scale sets likewise: match the id against each failed scope. */
+/**
+ * A subscription-level listing (`/providers/Microsoft.Compute/galleries`, `…/virtualMachineScaleSets`)
+ * covers every kind rooted at its type (resourceTypes.ts); a nested one, the ids under its scope.
+ */
 function underUnlisted(id: ResourceId, unlisted: readonly string[]): boolean {
-  return unlisted.some((scope) => {
-    if (scope.endsWith("/providers/microsoft.compute/galleries")) return id.kind !== "scaleSet";
-    if (scope.endsWith("/providers/microsoft.compute/virtualmachinescalesets")) return id.kind === "scaleSet";
-    return id.key.startsWith(`${scope}/`);
-  });
+  const root = `/providers/${resourceType(rootKindOf(id.kind)).armType.toLowerCase()}`;
+  return unlisted.some((scope) => scope.endsWith(root) || id.key.startsWith(`${scope}/`));
 }
 
 /**

@@ -16,7 +16,7 @@
  * every condition but match/notMatch compares strings case-insensitively, so `in` and `like`
  * match an image id typed in any case; `like` takes at most one `*`.
  */
-import { parseResourceId, type ResourceId } from "./resourceId.js";
+import { enclosingOf, tryParseResourceId, type ResourceId } from "./resourceId.js";
 import type { Snapshot } from "./snapshots.js";
 
 export type PolicyEffect = "Deny" | "Audit" | "Disabled";
@@ -118,15 +118,10 @@ export class UnsupportedExceptionTagError extends Error {
   }
 }
 
+/** The image definition an id names or lies under (a version's parent); undefined for anything else. */
 function definitionOf(raw: string): ResourceId | undefined {
-  try {
-    const id = parseResourceId(raw);
-    if (id.kind === "imageDefinition") return id;
-    if (id.kind === "imageVersion") return parseResourceId(id.display.slice(0, id.display.lastIndexOf("/versions/")));
-    return undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = tryParseResourceId(raw);
+  return parsed.ok ? enclosingOf(parsed.id, "imageDefinition") : undefined;
 }
 
 /**

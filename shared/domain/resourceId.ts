@@ -130,6 +130,12 @@ export function parentOf(id: ResourceId): ResourceId | undefined {
   return undefined;
 }
 
+/** `id` itself when it is of `kind`, else its nearest ancestor of that kind (parents per resourceTypes.ts); undefined when none. */
+export function enclosingOf(id: ResourceId, kind: ResourceKind): ResourceId | undefined {
+  for (let at: ResourceId | undefined = id; at; at = parentOf(at)) if (at.kind === kind) return at;
+  return undefined;
+}
+
 /** The gallery an image definition or version lives in. */
 export function galleryOf(id: ResourceId): ResourceId | undefined {
   if (id.kind === "gallery") return id;
