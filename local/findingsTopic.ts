@@ -9,7 +9,8 @@
  */
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { generate } from "selfsigned";
+import { localhostCertificate } from "./localTls.js";
+import { scriptedFaults, type FaultControl } from "./scriptedFaults.js";
 import { cloudEventProblem, MAX_BATCH_BYTES } from "../shared/views/findingsFeed.js";
 
 export interface ReceivedEvent {
@@ -26,25 +27,15 @@ export interface FindingsTopic {
   events(): ReceivedEvent[];
   /** Every publish request, accepted or not, with the status answered (0: no answer). */
   attempts(): ReadonlyArray<{ at: string; status: number; events: number }>;
-  readonly faults: {
-    failNext(count: number, status: 400 | 401 | 403 | 404 | 408 | 429 | 500 | 503, retryAfterSeconds?: number): void;
-    /** The next `count` requests get no answer for `ms`, then the connection is dropped (nothing kept). */
-    hangNext(count: number, ms: number): void;
-  };
+  readonly faults: FaultControl;
   close(): Promise<void>;
 }
 
 export async function startFindingsTopic(options: { port?: number } = {}): Promise<FindingsTopic> {
-  const pems = await generate([{ name: "commonName", value: "localhost" }], {
-    keySize: 2048,
-    algorithm: "sha256",
-    notAfterDate: new Date(Date.now() + 7 * 86_400_000),
-    extensions: [{ name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }, { type: 7, ip: "127.0.0.1" }] }],
-  } as Parameters<typeof generate>[1]);
+  const pems = await localhostCertificate();
   const received: ReceivedEvent[] = [];
   const attempts: Array<{ at: string; status: number; events: number }> = [];
-  const failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
-  const hangs: number[] = [];
+  const faults = scriptedFaults();
 
   const answer = (res: import("node:http").ServerResponse, status: number, error?: { code: string; message: string }, headers: Record<string, string> = {}) => {
     res.writeHead(status, { ...(error ? { "content-type": "application/json" } : {}), ...headers });
@@ -62,13 +53,13 @@ export async function startFindingsTopic(options: { port?: number } = {}): Promi
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const at = new Date().toISOString();
-    const hang = hangs.shift();
+    const hang = faults.nextHang();
     if (hang !== undefined) {
       await new Promise((r) => setTimeout(r, hang));
       attempts.push({ at, status: 0, events: 0 });
       return void req.socket.destroy();
     }
-    const failure = failures.shift();
+    const failure = faults.nextFailure();
     if (failure) {
       attempts.push({ at, status: failure.status, events: 0 });
       return answer(res, failure.status, { code: "Injected", message: `injected ${failure.status}` }, failure.retryAfterSeconds !== undefined ? { "retry-after": String(failure.retryAfterSeconds) } : {});
@@ -102,14 +93,7 @@ export async function startFindingsTopic(options: { port?: number } = {}): Promi
     caCertPem: pems.cert,
     events: () => [...received],
     attempts: () => [...attempts],
-    faults: {
-      failNext: (count, status, retryAfterSeconds) => {
-        for (let i = 0; i < count; i++) failures.push({ status, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
-      },
-      hangNext: (count, ms) => {
-        for (let i = 0; i < count; i++) hangs.push(ms);
-      },
-    },
+    faults: faults.control,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -21,6 +21,7 @@ import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
+import { scriptedFaults, type FaultControl } from "./scriptedFaults.js";
 import { RULE_IDS, SEVERITY_ORDER } from "../shared/domain/findings.js";
 
 export interface ReceivedCard {
@@ -69,12 +70,8 @@ export interface TeamsInbox {
   cards(): ReceivedCard[];
   /** Every POST, accepted or not, with the status answered. */
   attempts(): ReadonlyArray<{ at: string; status: number }>;
-  readonly faults: {
-    failNext(count: number, status: 400 | 403 | 404 | 408 | 429 | 500 | 503, retryAfterSeconds?: number): void;
-    hangNext(count: number, ms: number): void;
-    /** The next `count` posts are accepted (the card is posted at once) but answered after `ms`. */
-    slowNext(count: number, ms: number): void;
-  };
+  /** Scripted failures; a slow post is accepted (the card is posted at once) but answered late. */
+  readonly faults: FaultControl;
   close(): Promise<void>;
 }
 
@@ -107,9 +104,7 @@ export async function startTeamsInbox(options: { port?: number; feed?: () => unk
   const received: ReceivedCard[] = [];
   const listed: ListedCard[] = [];
   const attempts: Array<{ at: string; status: number }> = [];
-  const failures: Array<{ status: number; retryAfterSeconds?: number }> = [];
-  const hangs: number[] = [];
-  const slows: number[] = [];
+  const faults = scriptedFaults();
   const require = createRequire(import.meta.url);
   const adaptiveCardsJs = readFileSync(require.resolve("adaptivecards/dist/adaptivecards.min.js"));
   // markdown-it's package exports do not list its browser bundle: it sits beside the main file.
@@ -121,13 +116,13 @@ export async function startTeamsInbox(options: { port?: number; feed?: () => unk
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const at = new Date().toISOString();
-      const hang = hangs.shift();
+      const hang = faults.nextHang();
       if (hang !== undefined) {
         await new Promise((r) => setTimeout(r, hang));
         attempts.push({ at, status: 0 });
         return void req.socket.destroy();
       }
-      const failure = failures.shift();
+      const failure = faults.nextFailure();
       if (failure) {
         attempts.push({ at, status: failure.status });
         res.writeHead(failure.status, failure.retryAfterSeconds !== undefined ? { "retry-after": String(failure.retryAfterSeconds) } : {});
@@ -148,7 +143,7 @@ export async function startTeamsInbox(options: { port?: number; feed?: () => unk
       const alertId = /alert ([0-9a-f]+:\d+)/.exec(JSON.stringify(payload))?.[1];
       received.push({ receivedAt: at, ...(alertId ? { alertId } : {}), card: payload });
       listed.push({ ...received.at(-1)!, seq: listed.length, ...cardLabels(payload) });
-      const slow = slows.shift();
+      const slow = faults.nextSlow();
       if (slow !== undefined) await new Promise((r) => setTimeout(r, slow));
       if (res.destroyed) return; // the sender gave up waiting; the card is posted all the same
       res.writeHead(202);
@@ -186,17 +181,7 @@ export async function startTeamsInbox(options: { port?: number; feed?: () => unk
     webhookUrl: `${base}/webhook?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=local-inbox-secret`,
     cards: () => [...received],
     attempts: () => [...attempts],
-    faults: {
-      failNext: (count, status, retryAfterSeconds) => {
-        for (let i = 0; i < count; i++) failures.push({ status, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
-      },
-      hangNext: (count, ms) => {
-        for (let i = 0; i < count; i++) hangs.push(ms);
-      },
-      slowNext: (count, ms) => {
-        for (let i = 0; i < count; i++) slows.push(ms);
-      },
-    },
+    faults: faults.control,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

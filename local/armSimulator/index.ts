@@ -23,7 +23,7 @@ import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
-import { generate } from "selfsigned";
+import { localhostCertificate } from "../localTls.js";
 import { Estate, OPERATION, parseResourcePath, type Json, type Outcome, type ParsedPath, type SimulatedResource } from "./estate.js";
 import { EventEmitter, type EventDeliveryOptions, type EventSink } from "./events.js";
 import { checkApiVersion } from "./apiVersions.js";
@@ -115,12 +115,7 @@ interface Ctx {
 }
 
 export async function startArmSimulator(options: ArmSimulatorOptions = {}): Promise<RunningArmSimulator> {
-  const pems = await generate([{ name: "commonName", value: "localhost" }], {
-    keySize: 2048,
-    algorithm: "sha256",
-    notAfterDate: new Date(Date.now() + 7 * 86_400_000),
-    extensions: [{ name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }, { type: 7, ip: "127.0.0.1" }] }],
-  } as Parameters<typeof generate>[1]);
+  const pems = await localhostCertificate();
   const clock = options.clock ?? Date.now;
   const settleMs = options.settleMs ?? 0;
   const estate = new Estate(settleMs, clock);
