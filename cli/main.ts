@@ -7,6 +7,7 @@
  * 0 success, 1 an error, 2 a usage error (a bad argument or option, commander's own included),
  * 3 a resource not found.
  */
+import { systemClock } from "../shared/platform/clock.js";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
@@ -117,7 +118,7 @@ export function processIo(): CliIo {
     stderr: (chunk) => process.stderr.write(chunk),
     interactive: process.stderr.isTTY === true,
     color: process.stdout.isTTY === true && process.stderr.isTTY === true && !process.env.NO_COLOR,
-    clock: { now: () => new Date() },
+    clock: systemClock,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
 }

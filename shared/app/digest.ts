@@ -10,7 +10,7 @@
  * gives the claim back, so the next attempt need not wait.
  */
 import type { Logger } from "pino";
-import type { Finding, FindingRuleId, Severity } from "../domain/findings.js";
+import { SEVERITIES_WORST_FIRST, type Finding, type FindingRuleId, type Severity } from "../domain/findings.js";
 import type { AlertOutbox, ClaimResult, Clock, DigestLog, FindingActivity, FindingStore, OutboxAlert, SweepRunStore, TeamsNotifier } from "./ports.js";
 import { digestCard, type DigestContent, type ExpiringException } from "../views/digestCard.js";
 
@@ -45,7 +45,6 @@ export type DigestOutcome =
   | { readonly status: "inProgress"; readonly digestId: string; readonly claimedAt: string };
 
 const DAY_MS = 86_400_000;
-const SEVERITIES: readonly Severity[] = ["critical", "high", "medium", "low"];
 
 export const digestIdOf = (period: string) => `digest:${period}`;
 export const periodOf = (now: Date) => now.toISOString().slice(0, 10);
@@ -93,14 +92,14 @@ export async function buildDigest(deps: Pick<DigestDependencies, "findings" | "f
 
   const stillOpen = open.filter((f) => f.status !== "resolved");
   const byRule: Partial<Record<FindingRuleId, number>> = {};
-  const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  const bySeverity = Object.fromEntries(SEVERITIES_WORST_FIRST.map((s) => [s, 0])) as Record<Severity, number>;
   for (const f of stillOpen) {
     byRule[f.ruleId] = (byRule[f.ruleId] ?? 0) + 1;
     bySeverity[f.severity] += 1;
   }
 
   const within = (at: string | undefined) => at !== undefined && at >= since && at <= until;
-  const worstFirst = (a: Finding, b: Finding) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || a.ruleId.localeCompare(b.ruleId) || a.resourceId.localeCompare(b.resourceId);
+  const worstFirst = (a: Finding, b: Finding) => SEVERITIES_WORST_FIRST.indexOf(a.severity) - SEVERITIES_WORST_FIRST.indexOf(b.severity) || a.ruleId.localeCompare(b.ruleId) || a.resourceId.localeCompare(b.resourceId);
   const opened = changed.filter((f) => within(f.firstSeenAt)).sort(worstFirst);
   const resolved = changed.filter((f) => f.status === "resolved" && within(f.resolvedAt)).sort(worstFirst);
   const excepted = changed.filter((f) => f.status === "excepted" && within(f.updatedAt)).sort(worstFirst);

@@ -10,7 +10,7 @@ import type { Attribution } from "../domain/records.js";
 import { InvalidEventError } from "../domain/errors.js";
 
 export { InvalidEventError } from "../domain/errors.js";
-export { parseResourceId, tryParseResourceId } from "../domain/resourceId.js";
+export { isGuid, parseResourceId, tryParseResourceId } from "../domain/resourceId.js";
 
 /** The Functions runtime hands over the decoded message, JSON-parsed when it parses. */
 function messageObject(message: unknown): unknown {

@@ -20,9 +20,10 @@
  * A re-check or follow-up stands for events received before it was queued, hence before it took
  * over the resource.
  */
-import type { CheckGate, CoalescingGate } from "./ports.js";
+import type { CheckGate, Clock, CoalescingGate } from "./ports.js";
+import { systemClock } from "../platform/clock.js";
 
-export function withLocalCoalescing(gate: CheckGate, clock: { now(): Date } = { now: () => new Date() }): CoalescingGate {
+export function withLocalCoalescing(gate: CheckGate, clock: Clock = systemClock): CoalescingGate {
   /**
    * Per resource key: the local checks (by token) whose read has not gone out yet, each with the
    * latest time (our clock, ms) at which an event it stands for was received.

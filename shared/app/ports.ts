@@ -3,6 +3,7 @@
  * technology + port (`computeArmInventory`, `tableResourceStore`, `workflowsTeamsNotifier`).
  * The use cases receive them as one `Dependencies` value built in `shared/wiring/composition.ts`.
  */
+import type { Clock } from "../platform/clock.js";
 import type { Logger } from "pino";
 import type { ResourceId } from "../domain/resourceId.js";
 import type {
@@ -288,9 +289,8 @@ export interface CoalescingGate extends CheckGate {
   reading(key: string, token: string, sentAt?: number): boolean;
 }
 
-export interface Clock {
-  now(): Date;
-}
+/** The one clock (platform/clock.ts), a port of every use case. */
+export type { Clock } from "../platform/clock.js";
 
 // ---------------------------------------------------------------- telemetry
 

@@ -9,15 +9,13 @@
  * Nothing is capped silently: a page is at most `limit` rows and carries a token when more match.
  */
 import { isPipelineInternal } from "../domain/records.js";
-import { RULE_IDS, type Finding, type FindingStatus, type Severity } from "../domain/findings.js";
-import { tryParseResourceId, type ResourceId } from "../domain/resourceId.js";
+import { FINDING_RULES, SEVERITIES, type Finding, type FindingStatus, type Severity } from "../domain/findings.js";
+import { isGuid, tryParseResourceId, type ResourceId } from "../domain/resourceId.js";
 import { changeTime, type Attribution, type ChangeQuery, type ChangeRecord, type FindingQuery, type FindingStore, type Page, type ResourceStore } from "./ports.js";
 
 export const FINDING_STATES = ["open", "escalated", "excepted", "resolved"] as const satisfies readonly FindingStatus[];
 /** What "the current verdicts" means when no state is given: everything not resolved. */
 export const DEFAULT_FINDING_STATES: readonly FindingStatus[] = ["open", "escalated", "excepted"];
-export const SEVERITIES = ["low", "medium", "high", "critical"] as const satisfies readonly Severity[];
-export const FINDING_RULES = [...RULE_IDS, "read-access"] as const;
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 /** `changes` without --since: the last week. */
@@ -90,7 +88,6 @@ function clampTime(ms: number, now: Date): string {
 /** Raw parameters as a query string or the CLI's options give them. */
 export type RawParameters = Readonly<Record<string, string | undefined>>;
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function oneOf<T extends string>(parameter: string, value: string, choices: readonly T[]): T {
   const v = value.trim().toLowerCase();
@@ -124,7 +121,7 @@ export function parseStates(value: string | undefined): FindingStatus[] {
 /** Everything but the token and the page size, validated. `now` anchors durations. */
 export function findingQueryFrom(raw: RawParameters, now: Date): Omit<FindingQuery, "limit" | "continuationToken"> {
   const subscription = raw.subscription?.trim();
-  if (subscription && !GUID.test(subscription)) throw new InvalidQueryError("subscription", `'${subscription}' is not a subscription id (a GUID)`);
+  if (subscription && !isGuid(subscription)) throw new InvalidQueryError("subscription", `'${subscription}' is not a subscription id (a GUID)`);
   return {
     states: parseStates(raw.state),
     ...(raw.rule ? { ruleId: oneOf("rule", raw.rule, FINDING_RULES) } : {}),

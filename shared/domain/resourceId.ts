@@ -30,7 +30,13 @@ export interface ResourceId {
 /** Longest id we accept. Real ids of these types stay far below 1 KB. */
 export const MAX_RESOURCE_ID_LENGTH = 1024;
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A GUID (subscription, tenant, client and object ids), any case: the one pattern every input check uses. */
+export const GUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+const GUID = new RegExp(`^${GUID_PATTERN}$`, "i");
+
+export function isGuid(value: string): boolean {
+  return GUID.test(value);
+}
 // Azure naming rules: https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftcompute
 // Resource groups allow Unicode letters and digits (`rg-zürich`), underscores, hyphens, periods and parentheses, not ending in a period.
 const RESOURCE_GROUP = /^[-\p{L}\p{N}_.()]{0,89}[-\p{L}\p{N}_()]$/u;

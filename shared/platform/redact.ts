@@ -1,6 +1,8 @@
 /**
- * Secrets never reach a log: webhook `sig=` values, SAS tokens, account keys, bearer tokens.
- * One scrubber for URLs and one for any text (error messages, stacks, log strings).
+ * Secrets never reach a log, a span or an error: webhook `sig=` values, SAS tokens, account keys,
+ * bearer tokens, Application Insights instrumentation keys, client secrets. One list, used by the
+ * logger and by telemetry attributes; one scrubber for URLs and one for any text (error messages,
+ * stacks, log strings).
  */
 const SECRET_QUERY = /^(sig|code|key|token|access_token|se|sp|sv|skoid|sktid|skt|ske|sks|skv)$/i;
 
@@ -22,6 +24,12 @@ const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/(SharedAccessSignature=)[^;\s"']+/gi, "$1***"],
   [/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, "$1***"],
   [/("?(?:authorization|x-ms-authorization)"?\s*[:=]\s*"?)[^",\s}]+/gi, "$1***"],
+  // A `sig=` not after ? or & (inside a connection string or a quoted URL fragment).
+  [/(\bsig=)[^&\s"'#;]+/gi, "$1***"],
+  // Application Insights connection strings: the key lets anyone write to the resource.
+  [/(InstrumentationKey=)[^;\s"']+/gi, "$1***"],
+  [/(ApplicationId=)[^;\s"']+/gi, "$1***"],
+  [/(client_secret=|clientSecret["']?\s*[:=]\s*["']?)[^&\s"',}]+/gi, "$1***"],
 ];
 
 /** Mask every secret-looking value in free text. */

@@ -6,7 +6,7 @@
  * so long lists are summarised ("and 40 more"), shortening them further until the card fits;
  * JSON is never cut. Pure: the content carries its times.
  */
-import type { Finding, FindingRuleId, Severity } from "../domain/findings.js";
+import { SEVERITIES_WORST_FIRST, type Finding, type FindingRuleId, type Severity } from "../domain/findings.js";
 import type { SweepRun } from "../domain/records.js";
 import { stripControlsDeep } from "./plainText.js";
 import { expiryWording } from "../domain/wording.js";
@@ -57,7 +57,6 @@ const heading = (value: string): Element => text(value, { weight: "Bolder", size
 const facts = (pairs: ReadonlyArray<readonly [string, string]>): Element => ({ type: "FactSet", facts: pairs.map(([title, value]) => ({ title, value })) });
 
 const SEVERITY_COLOR: Readonly<Record<Severity, string>> = { critical: "Attention", high: "Attention", medium: "Warning", low: "Default" };
-const SEVERITIES: readonly Severity[] = ["critical", "high", "medium", "low"];
 
 interface Caps {
   readonly findings: number;
@@ -157,7 +156,7 @@ function render(d: DigestContent, caps: Caps): DigestMessage {
     {
       type: "ColumnSet",
       columns: [
-        { type: "Column", width: "stretch", items: [text("By severity", { weight: "Bolder" }), facts(SEVERITIES.map((s) => [s, String(d.open.bySeverity[s])] as const))] },
+        { type: "Column", width: "stretch", items: [text("By severity", { weight: "Bolder" }), facts(SEVERITIES_WORST_FIRST.map((s) => [s, String(d.open.bySeverity[s])] as const))] },
         { type: "Column", width: "stretch", items: [text("By rule", { weight: "Bolder" }), ruleFacts.length > 0 ? facts(ruleFacts) : text("none", { isSubtle: true })] },
       ],
     },

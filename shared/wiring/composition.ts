@@ -5,6 +5,7 @@
  * fresh per-invocation parts: a child logger and an ARM inventory whose caches live only as long
  * as the invocation.
  */
+import { systemClock } from "../platform/clock.js";
 import type { DestinationStream } from "pino";
 import { loadConfig, type Config } from "./config.js";
 import { createLogger, invocationLogger, type Logger } from "../platform/logging.js";
@@ -75,7 +76,6 @@ export interface Runtime {
   reindex(): ReindexDependencies;
 }
 
-const systemClock: Clock = { now: () => new Date() };
 let current: Runtime | undefined;
 
 let logDestination: DestinationStream | undefined;

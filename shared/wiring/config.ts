@@ -3,6 +3,8 @@
  * reports every problem at once, naming the setting and how to fix it; secret values (the
  * webhook URLs) are never echoed.
  */
+import { GUID_PATTERN, isGuid } from "../domain/resourceId.js";
+import { isLoopbackHost } from "../platform/loopback.js";
 import { existsSync, readFileSync } from "node:fs";
 import { Cron } from "croner";
 import { ConfigError, type SettingProblem } from "../domain/errors.js";
@@ -96,7 +98,6 @@ export interface Config {
   readonly telemetry: { readonly connectionString?: string; readonly console: boolean };
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const AZURITE =
   "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;";
 
@@ -145,7 +146,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       problem(name, `${shown} is not a URL`, "set a full https:// URL");
       return undefined;
     }
-    const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(parsed.hostname);
+    const loopback = isLoopbackHost(parsed.hostname);
     if (parsed.protocol !== "https:" && !(opts.allowLoopbackHttp && loopback && parsed.protocol === "http:")) {
       problem(name, `${shown} is not an https URL${opts.allowLoopbackHttp ? " (http is accepted only on loopback)" : ""}`, "use the https:// URL");
       return undefined;
@@ -198,7 +199,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   // Subscriptions
   const subscriptions = [...new Set(list("GW_WATCHED_SUBSCRIPTIONS").map((s) => s.toLowerCase()))];
   if (subscriptions.length === 0) problem("GW_WATCHED_SUBSCRIPTIONS", "is missing", "list the subscription GUIDs to watch, comma separated");
-  for (const s of subscriptions) if (!GUID.test(s)) problem("GW_WATCHED_SUBSCRIPTIONS", `'${s.slice(0, 60)}' is not a subscription GUID`, "use ids like 7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f (az account list -o table)");
+  for (const s of subscriptions) if (!isGuid(s)) problem("GW_WATCHED_SUBSCRIPTIONS", `'${s.slice(0, 60)}' is not a subscription GUID`, "use ids like 7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f (az account list -o table)");
 
   // ARM
   const endpoint = url("GW_ARM_ENDPOINT", { required: true, allowLoopbackHttp: false }) ?? "https://management.azure.com";
@@ -242,7 +243,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
 
   // Telemetry. The connection string carries the instrumentation key: problems never echo it.
   const insights = raw("APPLICATIONINSIGHTS_CONNECTION_STRING");
-  if (insights && !/(^|;)\s*InstrumentationKey=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*(;|$)/i.test(insights)) {
+  if (insights && !new RegExp(`(^|;)\\s*InstrumentationKey=${GUID_PATTERN}\\s*(;|$)`, "i").test(insights)) {
     problem("APPLICATIONINSIGHTS_CONNECTION_STRING", "the value is not an Application Insights connection string (no InstrumentationKey=<GUID>)", "copy the connection string from the Application Insights resource's Overview page, or unset it to turn telemetry off");
   }
   const telemetryConsole = (raw("GW_TELEMETRY_CONSOLE") ?? "false").toLowerCase();
@@ -251,7 +252,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const entraAuthValue = (raw("GW_ENABLE_ENTRA_AUTH") ?? "false").toLowerCase();
   if (!["true", "false"].includes(entraAuthValue)) problem("GW_ENABLE_ENTRA_AUTH", `'${entraAuthValue.slice(0, 20)}' is not true or false`, "set true when App Service authentication guards the app, else false");
   const entraClientId = raw("GW_ENTRA_CLIENT_ID");
-  if (entraAuthValue === "true" && !(entraClientId && GUID.test(entraClientId))) problem("GW_ENTRA_CLIENT_ID", entraClientId ? `'${entraClientId.slice(0, 40)}' is not a GUID` : "is missing while GW_ENABLE_ENTRA_AUTH is true", "set the application (client) id of the API's app registration");
+  if (entraAuthValue === "true" && !(entraClientId && isGuid(entraClientId))) problem("GW_ENTRA_CLIENT_ID", entraClientId ? `'${entraClientId.slice(0, 40)}' is not a GUID` : "is missing while GW_ENABLE_ENTRA_AUTH is true", "set the application (client) id of the API's app registration");
 
   const config: Config = {
     storage,

@@ -9,6 +9,7 @@
  * read is shared only with invocations that began before it went out (readsAfter.ts): no cached
  * provisioning state or tags decide a verdict.
  */
+import { retryAfterFromHeaders } from "../../platform/retryAfter.js";
 import https from "node:https";
 import { ComputeManagementClient } from "@azure/arm-compute";
 import type { TokenCredential } from "@azure/core-auth";
@@ -70,9 +71,8 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
   /** A 429 asking for a longer wait than a function may sit out is not retried by the SDK: the read reports `throttled`. */
   const throwOnLongRetryAfter = <R extends { status: number; headers: { get(name: string): string | undefined } }>(response: R): R => {
     if (response.status === 429) {
-      const header = response.headers.get("retry-after");
-      const seconds = header === undefined ? Number.NaN : Number(header);
-      if (Number.isFinite(seconds) && seconds * 1000 > maxRetryAfterMs) throw new LongRetryAfter(seconds * 1000);
+      const waitMs = retryAfterFromHeaders((name) => response.headers.get(name));
+      if (waitMs !== undefined && waitMs > maxRetryAfterMs) throw new LongRetryAfter(waitMs);
     }
     return response;
   };
@@ -101,8 +101,7 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
                   response = await next(request);
                   // Per-principal and global counts, the lower believed (readBudget.ts `remainingReads`).
                   const remaining = remainingReads((name) => response.headers.get(name));
-                  const retryAfter = response.status === 429 ? Number(response.headers.get("retry-after") ?? Number.NaN) : Number.NaN;
-                  budget.observe(subscriptionId, remaining, Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
+                  budget.observe(subscriptionId, remaining, response.status === 429 ? retryAfterFromHeaders((name) => response.headers.get(name)) : undefined);
                 } finally {
                   budget.settled(subscriptionId);
                 }
@@ -376,9 +375,9 @@ function outcomeOf(id: ResourceId | undefined, operation: string, error: unknown
   if (status === 404) return { status: "gone", id: rid };
   if (status === 401 || status === 403) return { status: "noAccess", id: rid, message };
   if (status === 429) {
-    const header = e.response?.headers?.get("retry-after");
-    const seconds = header === undefined ? Number.NaN : Number(header);
-    return { status: "throttled", id: rid, message, ...(Number.isFinite(seconds) ? { retryAfterMs: seconds * 1000 } : {}) };
+    const headers = e.response?.headers;
+    const retryAfterMs = headers ? retryAfterFromHeaders((name) => headers.get(name)) : undefined;
+    return { status: "throttled", id: rid, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
   return { status: "failed", id: rid, message, cause: error };
 }

@@ -18,12 +18,11 @@
  * 250 + 25·t. Without one, it keeps its own count (one process). 429s are waited out per
  * Retry-After either way. Pure bookkeeping over an injected clock, so it is tested without waiting.
  */
+import { systemSleeper, type Sleeper } from "../../platform/clock.js";
 import { ArmReadError } from "../../domain/errors.js";
 
-export interface BudgetClock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
+/** Pacing reads the time and waits through the one clock (platform/clock.ts). */
+export type BudgetClock = Sleeper;
 
 /** ARM's read bucket per subscription and principal (the Learn page above). */
 export const ARM_READ_LIMITS = { burst: 250, perSecond: 25 } as const;
@@ -137,8 +136,6 @@ export interface ReadBudgetOptions {
   readonly shared?: SharedReadBudget;
 }
 
-const realClock: BudgetClock = { now: Date.now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
-
 interface Bucket {
   /** Own count (no shared bucket), or the tokens of `slices` (claimed from the shared bucket, not spent, not expired). */
   tokens: number;
@@ -168,7 +165,7 @@ export class ReadBudget {
   constructor(options: ReadBudgetOptions = {}) {
     this.burst = options.burst ?? ARM_READ_LIMITS.burst;
     this.perSecond = options.perSecond ?? ARM_READ_LIMITS.perSecond;
-    this.clock = options.clock ?? realClock;
+    this.clock = options.clock ?? systemSleeper;
     this.maxWaitMs = options.maxWaitMs ?? 60_000;
     this.shared = options.shared;
   }

@@ -10,7 +10,8 @@ import type { TokenCredential } from "@azure/core-auth";
 import { QueueClient } from "@azure/storage-queue";
 import type { DeadLetterBlob, DeadLetterStore, PoisonMessage, PoisonQueues } from "../../app/deadLetterPorts.js";
 import { StorageError } from "../../domain/errors.js";
-import { isLoopback, statusOf, type StorageConnection } from "../tables/tableClients.js";
+import { statusOf, type StorageConnection } from "../tables/tableClients.js";
+import { isLoopbackUrl } from "../../platform/loopback.js";
 
 const TIMEOUT_MS = 15_000;
 /** A dead-letter blob holds one delivery batch; Event Grid batches are at most 1 MB. Bigger is not ours. */
@@ -25,7 +26,7 @@ function containerClient(conn: BlobConnection, container: string): ContainerClie
   // Identity-based storage names table and queue endpoints; the blob endpoint of the same account follows the same pattern
   // (https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity).
   const endpoint = "blobEndpoint" in conn ? conn.blobEndpoint : conn.queueEndpoint.replace(".queue.", ".blob.");
-  if (!/^https:/i.test(endpoint) && !isLoopback(endpoint)) throw new StorageError("open", container, `blob endpoint '${endpoint}' is not https`);
+  if (!/^https:/i.test(endpoint) && !isLoopbackUrl(endpoint)) throw new StorageError("open", container, `blob endpoint '${endpoint}' is not https`);
   return new BlobServiceClient(endpoint, conn.credential, { retryOptions }).getContainerClient(container);
 }
 

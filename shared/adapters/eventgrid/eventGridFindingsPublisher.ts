@@ -11,7 +11,7 @@ import type { TokenCredential } from "@azure/identity";
 import type { EventGridPublisherClient } from "@azure/eventgrid";
 import { AlertDeliveryError } from "../../domain/errors.js";
 import type { FindingsPublisher } from "../../app/ports.js";
-import { retryAfterMs } from "../teams/workflowsTeamsNotifier.js";
+import { retryAfterFromHeaders } from "../../platform/retryAfter.js";
 
 export interface EventGridPublisherOptions {
   /** The topic endpoint, e.g. https://<topic>.<region>-1.eventgrid.azure.net/api/events. */
@@ -63,7 +63,7 @@ export function createEventGridFindingsPublisher(options: EventGridPublisherOpti
         const e = error as { name?: string; statusCode?: number; code?: string; message?: string; response?: { headers: { get(name: string): string | undefined } } };
         if (e.statusCode !== undefined) {
           const retryable = e.statusCode === 429 || e.statusCode === 408 || e.statusCode >= 500;
-          throw new AlertDeliveryError(batchId, e.statusCode, retryable ? "topic asked to retry" : "topic refused the events", retryAfterMs(e.response?.headers.get("retry-after") ?? null), {
+          throw new AlertDeliveryError(batchId, e.statusCode, retryable ? "topic asked to retry" : "topic refused the events", (e.response ? retryAfterFromHeaders((name) => e.response?.headers.get(name)) : undefined), {
             cause: error,
             permanent: !retryable,
           });

@@ -9,10 +9,10 @@
  *   (a resource id, a free-text reason) would make the metric useless and costly:
  *   https://learn.microsoft.com/azure/azure-monitor/essentials/metrics-custom-overview#design-limitations-and-considerations
  * - **No secret reaches an attribute.** Span attribute values (the only place ids and free text
- *   go) pass the same scrubber as the logs, plus the Application Insights instrumentation key.
+ *   go) pass the same scrubber as the logs (platform/redact.ts, one secret list).
  */
 import { ALERT_OUTCOMES, ARM_OUTCOMES, DISPOSITIONS, type AlertDeliveryOutcome, type ArmReadOutcome, type EventDispositionLabel } from "../../domain/records.js";
-import { RULE_IDS, type FindingRuleId, type Severity, type TransitionKind } from "../../domain/findings.js";
+import type { TransitionKind } from "../../domain/findings.js";
 import { redactSecrets } from "../../platform/redact.js";
 
 /** Value of a metric attribute that was not in its closed list, or past its label budget. */
@@ -21,8 +21,6 @@ export const OTHER = "other";
 export { ALERT_OUTCOMES, ARM_OUTCOMES, DISPOSITIONS, type AlertDeliveryOutcome, type ArmReadOutcome, type EventDispositionLabel } from "../../domain/records.js";
 
 export const TRANSITION_KINDS: readonly TransitionKind[] = ["opened", "escalated", "deescalated", "changed", "excepted", "reopened", "resolved"];
-export const FINDING_RULES: readonly FindingRuleId[] = [...RULE_IDS, "read-access"];
-export const SEVERITIES: readonly Severity[] = ["low", "medium", "high", "critical"];
 export const SWEEP_STATUSES = ["running", "succeeded", "partial", "failed"] as const;
 /** How a sweep part failed (`SweepFailure.reason` starts with one of these). */
 export const SWEEP_FAILURE_REASONS = ["noAccess", "throttled", "failed"] as const;
@@ -75,20 +73,12 @@ export function labelBudget(budget: number): (value: string | undefined) => stri
   };
 }
 
-const TELEMETRY_SECRETS: ReadonlyArray<[RegExp, string]> = [
-  [/(\bsig=)[^&\s"'#;]+/gi, "$1***"],
-  [/(InstrumentationKey=)[^;\s"']+/gi, "$1***"],
-  [/(ApplicationId=)[^;\s"']+/gi, "$1***"],
-  [/(client_secret=|clientSecret["']?\s*[:=]\s*["']?)[^&\s"',}]+/gi, "$1***"],
-];
-
 /**
  * A string fit for a span attribute: secrets masked (webhook `sig=`, SAS, account and
  * instrumentation keys, bearer tokens), control characters dropped, at most `max` characters.
  */
 export function spanText(value: unknown, max = 256): string {
   let text = redactSecrets(String(value));
-  for (const [pattern, replacement] of TELEMETRY_SECRETS) text = text.replace(pattern, replacement);
   // eslint-disable-next-line no-control-regex
   text = text.replace(/[\u0000-\u001f\u007f]+/g, " ");
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;

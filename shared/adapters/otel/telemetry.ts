@@ -28,15 +28,13 @@ import {
 } from "@opentelemetry/api";
 import type { TokenCredential } from "@azure/identity";
 import type { AzureMonitorOpenTelemetryOptions } from "@azure/monitor-opentelemetry";
-import type { FindingRuleId, Severity, TransitionKind } from "../../domain/findings.js";
+import { FINDING_RULES, SEVERITIES, type FindingRuleId, type Severity, type TransitionKind } from "../../domain/findings.js";
 import type { SpanIds, Telemetry } from "../../app/ports.js";
 import {
   ALERT_OUTCOMES,
   ARM_OUTCOMES,
   DISPOSITIONS,
-  FINDING_RULES,
   OTHER,
-  SEVERITIES,
   SWEEP_FAILURE_REASONS,
   SWEEP_STATUSES,
   TRANSITION_KINDS,

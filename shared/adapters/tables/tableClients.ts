@@ -7,6 +7,7 @@
  * Storage", Storage Table Data Reader).
  * Storage errors leave here as StorageError / ConcurrentUpdateError naming table and operation.
  */
+import { isLoopbackUrl } from "../../platform/loopback.js";
 import { TableClient, type TableEntityResult, type TableEntity } from "@azure/data-tables";
 import type { TokenCredential } from "@azure/core-auth";
 import { ConcurrentUpdateError, StorageError } from "../../domain/errors.js";
@@ -30,14 +31,6 @@ const byName = new Map<string, TableClient>();
 const readOnlyClients = new WeakSet<TableClient>();
 const missingTableReadsEmpty = (client: TableClient, error: unknown) => isTableNotFound(error) && readOnlyClients.has(client);
 
-export function isLoopback(url: string): boolean {
-  try {
-    return ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname);
-  } catch {
-    return false;
-  }
-}
-
 /** A client for `name`, creating the table if needed; cached per connection and name. */
 export function openTable(conn: StorageConnection, name: string): Promise<TableClient> {
   const cacheKey = `${"connectionString" in conn ? conn.connectionString : conn.tableEndpoint}|${name}${conn.readOnly ? "|read-only" : ""}`;
@@ -58,7 +51,7 @@ async function create(conn: StorageConnection, name: string): Promise<TableClien
           allowInsecureConnection: /TableEndpoint=http:\/\/(127\.0\.0\.1|localhost)/i.test(conn.connectionString) || conn.connectionString.includes("UseDevelopmentStorage=true"),
           retryOptions,
         })
-      : new TableClient(conn.tableEndpoint, name, conn.credential, { retryOptions, allowInsecureConnection: isLoopback(conn.tableEndpoint) });
+      : new TableClient(conn.tableEndpoint, name, conn.credential, { retryOptions, allowInsecureConnection: isLoopbackUrl(conn.tableEndpoint) });
   if (conn.readOnly) {
     readOnlyClients.add(client);
     return client;

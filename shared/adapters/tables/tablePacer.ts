@@ -5,17 +5,14 @@
  * with a conditional write on one row (`<prefix>Pacing`, PK `pace`, RK a hash of the webhook URL —
  * never the URL, which carries a `sig=` secret), then waits for it.
  */
+import { systemSleeper, type Sleeper } from "../../platform/clock.js";
 import { createHash } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
 import { ConcurrentUpdateError } from "../../domain/errors.js";
 import { call, getOrUndefined, insertIfAbsent, openTable, type StorageConnection } from "./tableClients.js";
 
-export interface SlotClock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-const realClock: SlotClock = { now: Date.now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
+/** Pacing reads the time and waits through the one clock (platform/clock.ts). */
+export type SlotClock = Sleeper;
 
 export interface TablePacer {
   /** Claims the next slot (ms since the epoch) at least `spacing` after every slot claimed before it, by any instance. */
@@ -24,7 +21,7 @@ export interface TablePacer {
   pace(): Promise<void>;
 }
 
-export function createTablePacer(conn: StorageConnection, prefix: string, webhookUrl: string, requestsPerSecond: number, clock: SlotClock = realClock): TablePacer {
+export function createTablePacer(conn: StorageConnection, prefix: string, webhookUrl: string, requestsPerSecond: number, clock: SlotClock = systemSleeper): TablePacer {
   // 5 % above the limit, so network jitter cannot squeeze an extra request into one second at the receiver.
   const spacingMs = Math.ceil((1000 / requestsPerSecond) * 1.05);
   const rowKey = createHash("sha256").update(webhookUrl).digest("hex").slice(0, 32);

@@ -12,6 +12,8 @@
  * configuration reference for Azure Logic Apps", HTTP request limits: inbound request timeout
  * 120 seconds, multitenant). A shorter timeout turns a slow but successful post into a guess.
  */
+import { systemSleeper, type Sleeper } from "../../platform/clock.js";
+import { retryAfterFromHeaders } from "../../platform/retryAfter.js";
 import pLimit from "p-limit";
 import type { TeamsNotifier } from "../../app/ports.js";
 import { AlertDeliveryError } from "../../domain/errors.js";
@@ -36,27 +38,14 @@ export interface WorkflowsNotifierOptions {
 }
 
 /** The clock a pacer reads and sleeps on. */
-export interface PacerClock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-const realClock: PacerClock = { now: Date.now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
-
-/** Seconds or an HTTP date → milliseconds from now. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
+/** Pacing reads the time and waits through the one clock (platform/clock.ts). */
+export type PacerClock = Sleeper;
 
 /**
  * Paces requests at least `1000 / rps` ms apart (plus 5 %, so network jitter cannot squeeze an
  * extra request into one second at the receiver): never more than `rps` in any one-second window.
  */
-export function createRequestPacer(requestsPerSecond: number, clock: PacerClock = realClock): () => Promise<void> {
+export function createRequestPacer(requestsPerSecond: number, clock: PacerClock = systemSleeper): () => Promise<void> {
   const spacingMs = Math.ceil((1000 / requestsPerSecond) * 1.05);
   const oneAtATime = pLimit(1);
   let nextSlot = 0;
@@ -94,7 +83,7 @@ export function createWorkflowsTeamsNotifier(options: WorkflowsNotifierOptions):
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) return;
       const retryable = response.status === 429 || response.status === 408 || response.status >= 500;
-      throw new AlertDeliveryError(alertId, response.status, retryable ? "receiver asked to retry" : "receiver refused the message", retryAfterMs(response.headers.get("retry-after")), { permanent: !retryable });
+      throw new AlertDeliveryError(alertId, response.status, retryable ? "receiver asked to retry" : "receiver refused the message", retryAfterFromHeaders((name) => response.headers.get(name)), { permanent: !retryable });
     },
   };
 }

@@ -3,7 +3,7 @@
  * pure derivations the page shows (open findings per day, exceptions about to expire, the change
  * log with who did it). No I/O here; `renderEvidence` turns this into one HTML string.
  */
-import type { Finding, Severity } from "../../domain/findings.js";
+import { SEVERITIES_WORST_FIRST, type Finding } from "../../domain/findings.js";
 import type { Attribution, ChangeRecord, SweepRun } from "../../domain/records.js";
 import { isPipelineInternal } from "../../domain/records.js";
 
@@ -30,11 +30,10 @@ export interface EvidenceData {
   readonly notes?: readonly string[];
 }
 
-export const SEVERITIES: readonly Severity[] = ["critical", "high", "medium", "low"];
 const DAY_MS = 86_400_000;
 
 export const worstFirst = (a: Finding, b: Finding): number =>
-  SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || a.firstSeenAt.localeCompare(b.firstSeenAt) || a.resourceId.localeCompare(b.resourceId) || a.ruleId.localeCompare(b.ruleId);
+  SEVERITIES_WORST_FIRST.indexOf(a.severity) - SEVERITIES_WORST_FIRST.indexOf(b.severity) || a.firstSeenAt.localeCompare(b.firstSeenAt) || a.resourceId.localeCompare(b.resourceId) || a.ruleId.localeCompare(b.ruleId);
 
 /** Findings that are open now (open or escalated), worst first. Excepted ones are listed with the exceptions. */
 export function openFindings(data: Pick<EvidenceData, "findings">): Finding[] {

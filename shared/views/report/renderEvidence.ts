@@ -6,10 +6,10 @@
  * load nothing until clicked. Every stored text is escaped (html.ts).
  */
 import { parseResourceId } from "../../domain/resourceId.js";
-import type { Finding } from "../../domain/findings.js";
+import { SEVERITIES_WORST_FIRST, type Finding } from "../../domain/findings.js";
 import type { SweepRun } from "../../domain/records.js";
 import { findingsChart } from "./chart.js";
-import { activeExceptions, changeLog, openFindings, openFindingsPerDay, SEVERITIES, type ChangeEntry, type EvidenceData, type ExceptionEntry } from "./evidence.js";
+import { activeExceptions, changeLog, openFindings, openFindingsPerDay, type ChangeEntry, type EvidenceData, type ExceptionEntry } from "./evidence.js";
 import { esc, link, time } from "./html.js";
 import { expiryWording } from "../../domain/wording.js";
 
@@ -155,7 +155,7 @@ export function renderEvidence(data: EvidenceData): string {
   const runs = [...data.sweepRuns].sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.subscriptionId.localeCompare(b.subscriptionId));
   const perDay = openFindingsPerDay(data);
   const within = data.expiringWithinDays ?? 14;
-  const bySeverity = SEVERITIES.map((s) => `<div class="card"><div class="n sev-${s}">${open.filter((f) => f.severity === s).length}</div>${s}</div>`).join("");
+  const bySeverity = SEVERITIES_WORST_FIRST.map((s) => `<div class="card"><div class="n sev-${s}">${open.filter((f) => f.severity === s).length}</div>${s}</div>`).join("");
   const title = "gallery-watch audit evidence";
 
   return `<!doctype html>
