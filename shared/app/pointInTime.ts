@@ -9,6 +9,9 @@ import type { ResourceId } from "../domain/resourceId.js";
 import type { Finding } from "../domain/findings.js";
 import type { Snapshot } from "../domain/snapshots.js";
 import { changeTime, type ChangeRecord, type Dependencies, type SnapshotRecord, type Trigger } from "./ports.js";
+import { UnknownResourceError } from "../domain/errors.js";
+/** The error family lives in domain/errors.ts; re-exported where callers (functions/, the CLI) already look. */
+export { UnknownResourceError } from "../domain/errors.js";
 
 /** Changes per page when the caller names no limit; the largest page a caller may ask for. */
 export const DEFAULT_CHANGE_LIMIT = 100;
@@ -48,14 +51,6 @@ export interface PointInTimeView {
   readonly continuationToken?: string;
   /** Findings as they stood at `asOf` (resolved ones included, with their status). */
   readonly findings: readonly Finding[];
-}
-
-/** gallery-watch has no snapshot and no change for this id: it never watched it (or the id is mistyped). */
-export class UnknownResourceError extends Error {
-  constructor(readonly resourceId: string) {
-    super(`gallery-watch has never stored ${resourceId}: no snapshot and no change. Check the id (the sweep stores every resource it can read in GW_WATCHED_SUBSCRIPTIONS).`);
-    this.name = "UnknownResourceError";
-  }
 }
 
 export interface PointInTimeOptions {

@@ -16,6 +16,9 @@ import type {
 import type { Finding, FindingRuleId, FindingStatus, FindingTransition, Severity, TransitionKind } from "../domain/findings.js";
 import type { FindingCloudEvent } from "../views/findingsFeed.js";
 import type { AlertDeliveryOutcome, AlertGrouping, ArmReadOutcome, AlertState, Attribution, ChangeRecord, EventDispositionLabel, OutboxAlert, OwedReason, SnapshotRecord, SweepRun, Trigger } from "../domain/records.js";
+import { InvalidContinuationTokenError } from "../domain/errors.js";
+/** The error family lives in domain/errors.ts; re-exported where callers (functions/, the CLI) already look. */
+export { InvalidContinuationTokenError } from "../domain/errors.js";
 
 /** The records the ports speak in are plain data (domain/records.ts); re-exported so a use case needs one import. */
 export type { AlertGrouping, AlertState, Attribution, ChangeRecord, OutboxAlert, OwedReason, SnapshotRecord, SweepFailure, SweepRun, Trigger } from "../domain/records.js";
@@ -122,14 +125,6 @@ export interface ResourceStore {
 export interface Page<T> {
   readonly items: readonly T[];
   readonly continuationToken?: string;
-}
-
-/** A continuation token this store did not issue (or one garbled in transit): the caller's mistake, a 400. */
-export class InvalidContinuationTokenError extends Error {
-  constructor() {
-    super("continuationToken: not a token this listing issued; start again without it");
-    this.name = "InvalidContinuationTokenError";
-  }
 }
 
 /**

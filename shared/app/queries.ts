@@ -12,6 +12,9 @@ import { isPipelineInternal } from "../domain/records.js";
 import { FINDING_RULES, SEVERITIES, type Finding, type FindingStatus, type Severity } from "../domain/findings.js";
 import { isGuid, tryParseResourceId, type ResourceId } from "../domain/resourceId.js";
 import { changeTime, type Attribution, type ChangeQuery, type ChangeRecord, type FindingQuery, type FindingStore, type Page, type ResourceStore } from "./ports.js";
+import { InvalidQueryError } from "../domain/errors.js";
+/** The error family lives in domain/errors.ts; re-exported where callers (functions/, the CLI) already look. */
+export { InvalidQueryError } from "../domain/errors.js";
 
 export const FINDING_STATES = ["open", "escalated", "excepted", "resolved"] as const satisfies readonly FindingStatus[];
 /** What "the current verdicts" means when no state is given: everything not resolved. */
@@ -20,17 +23,6 @@ export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 /** `changes` without --since: the last week. */
 export const DEFAULT_CHANGES_SINCE = "7d";
-
-/** A query parameter or option that cannot mean anything: a 400 for the API, exit 2 for the CLI. */
-export class InvalidQueryError extends Error {
-  constructor(
-    readonly parameter: string,
-    readonly reason: string,
-  ) {
-    super(`${parameter}: ${reason}`);
-    this.name = "InvalidQueryError";
-  }
-}
 
 // ---------------------------------------------------------------- times
 

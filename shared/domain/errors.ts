@@ -112,3 +112,47 @@ export class AlertDeliveryError extends GalleryWatchError {
 export function isGalleryWatchError(error: unknown): error is GalleryWatchError {
   return error instanceof GalleryWatchError;
 }
+
+// ---------------------------------------------------------------- bad input to queries and exports
+
+/** gallery-watch has no snapshot and no change for this id: it never watched it (or the id is mistyped). */
+export class UnknownResourceError extends GalleryWatchError {
+  constructor(readonly resourceId: string) {
+    super(`gallery-watch has never stored ${resourceId}: no snapshot and no change. Check the id (the sweep stores every resource it can read in GW_WATCHED_SUBSCRIPTIONS).`);
+  }
+}
+
+/** A query parameter or option that cannot mean anything: a 400 for the API, exit 2 for the CLI. */
+export class InvalidQueryError extends GalleryWatchError {
+  constructor(
+    readonly parameter: string,
+    readonly reason: string,
+  ) {
+    super(`${parameter}: ${reason}`);
+  }
+}
+
+/** A continuation token this store did not issue (or one garbled in transit): the caller's mistake, a 400. */
+export class InvalidContinuationTokenError extends GalleryWatchError {
+  constructor() {
+    super("continuationToken: not a token this listing issued; start again without it");
+  }
+}
+
+/** The tag names Azure Policy's `tags['…']` field syntax cannot carry. */
+export class UnsupportedExceptionTagError extends GalleryWatchError {
+  constructor(tag: string) {
+    super(`the exception tag '${tag}' contains ' [ or ], which Azure Policy's tags['<name>'] field syntax cannot express; choose another GW_EXCEPTION_TAG`);
+  }
+}
+
+/** Nothing known to be Specialized: a rule listing nothing would deny nothing (and `anyOf: []` is no valid condition). */
+export class NoSpecializedDefinitionsError extends GalleryWatchError {
+  constructor(readonly unknown: readonly string[]) {
+    super(
+      "gallery-watch knows no Specialized image definition in its store, so there is nothing for a policy to deny" +
+        (unknown.length > 0 ? ` (${unknown.length} definition(s) have an osState it could not read)` : "") +
+        ". Run `gallery-watch sweep --wait` first.",
+    );
+  }
+}
