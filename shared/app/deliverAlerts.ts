@@ -20,6 +20,7 @@
  * invocation's budget run out; otherwise the rest of the claim is handed back unsent. A send never
  * outlives its lease, so no other sender can claim and post the same card meanwhile.
  */
+import { withRetries } from "../platform/retry.js";
 import type { AlertGrouping, AlertOutbox, Clock, FindingStore, OutboxAlert, OwedReason, TeamsNotifier } from "./ports.js";
 import type { Logger } from "pino";
 import pLimit from "p-limit";
@@ -56,15 +57,10 @@ const MARK_MARGIN_MS = 15_000;
 
 /** Retries a storage write through a stall (1, 2, 4 … 32 s by default): what it records already happened. */
 export async function persistently(write: () => Promise<void>, log: Logger, alertId: string, backoffMs: number): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await write();
-    } catch (error) {
-      if (!(error instanceof StorageError) || attempt >= 7) throw error;
-      log.warn({ alertId, attempt, err: error }, "recording an alert's delivery outcome failed; retrying (the card is not sent again)");
-      await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)));
-    }
-  }
+  await withRetries(write, { maxAttempts: 7, baseDelayMs: backoffMs }, {
+    classify: (error) => ({ retryable: error instanceof StorageError }),
+    onRetry: (error, attempt) => log.warn({ alertId, attempt, err: error }, "recording an alert's delivery outcome failed; retrying (the card is not sent again)"),
+  });
 }
 
 export interface DeliveryFigures {
@@ -81,6 +77,28 @@ export interface DeliveryFigures {
   groupedCards?: number;
   /** Alerts were held back for a group's interval: a sender should run again at this time. */
   heldUntil?: string;
+}
+
+/** What both outbox senders (cards here, the findings feed in publishFindings.ts) run a round by. */
+export interface SenderRound {
+  /** The round stops claiming at this time (ms): an invocation has a deadline. */
+  readonly budgetEnd: number;
+  readonly caps: { retryAfterCapMs: number; maxBackoffMs: number };
+  readonly windowMs: number;
+  /** Records a delivery outcome through a storage stall (`persistently`). */
+  readonly mark: (id: string, write: () => Promise<void>) => Promise<void>;
+}
+
+export function senderRound(
+  deps: { readonly clock: Clock; readonly log: Logger },
+  settings: { readonly budgetMs?: number; readonly retryAfterCapMs?: number; readonly maxBackoffMs?: number; readonly retryWindowMs?: number; readonly markBackoffMs?: number },
+): SenderRound {
+  return {
+    budgetEnd: deps.clock.now().getTime() + (settings.budgetMs ?? 8 * 60_000),
+    caps: { retryAfterCapMs: settings.retryAfterCapMs ?? DEFAULT_RETRY_AFTER_CAP_MS, maxBackoffMs: settings.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS },
+    windowMs: settings.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS,
+    mark: (id, write) => persistently(write, deps.log, id, settings.markBackoffMs ?? 1000),
+  };
 }
 
 /**
@@ -106,11 +124,7 @@ export async function deliverAlerts(
   // The lease always outlasts one send and its marks, whatever the timeout.
   const longestSendMs = Math.max(deps.teams.timeoutMs ?? 0, settings.criticalTeams?.timeoutMs ?? 0) + MARK_MARGIN_MS;
   const leaseMs = Math.max(settings.leaseMs ?? 300_000, longestSendMs + 60_000);
-  const startedAt = deps.clock.now().getTime();
-  const budgetEnd = startedAt + (settings.budgetMs ?? 8 * 60_000);
-  const caps = { retryAfterCapMs: settings.retryAfterCapMs ?? DEFAULT_RETRY_AFTER_CAP_MS, maxBackoffMs: settings.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS };
-  const windowMs = settings.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS;
-  const mark = (id: string, write: () => Promise<void>) => persistently(write, deps.log, id, settings.markBackoffMs ?? 1000);
+  const { budgetEnd, caps, windowMs, mark } = senderRound(deps, settings);
   for (;;) {
     if (deps.clock.now().getTime() >= budgetEnd) return figures;
     const claimedAt = deps.clock.now().getTime();

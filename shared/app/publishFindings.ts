@@ -21,7 +21,7 @@
 import type { Logger } from "pino";
 import type { AlertOutbox, Clock, FindingStore, FindingsPublisher, OutboxAlert, OwedReason } from "./ports.js";
 import { AlertDeliveryError } from "../domain/errors.js";
-import { DEFAULT_MAX_BACKOFF_MS, DEFAULT_RETRY_AFTER_CAP_MS, DEFAULT_RETRY_WINDOW_MS, nextAttemptDelayMs, persistently, reconcileStaged } from "./deliverAlerts.js";
+import { nextAttemptDelayMs, reconcileStaged, senderRound } from "./deliverAlerts.js";
 import { batchesBySize, findingEvent, type FindingCloudEvent } from "../views/findingsFeed.js";
 
 /** The outbox table of the feed, beside `<prefix>Alerts`. */
@@ -66,10 +66,7 @@ export async function publishFindings(
   const figures: FeedFigures = { published: 0, retried: 0, owed: 0, requests: 0 };
   await reconcileStaged({ outbox: deps.feed, findings: deps.findings, clock: deps.clock, log: deps.log });
   const leaseMs = Math.max(settings.leaseMs ?? 300_000, deps.publisher.timeoutMs + MARK_MARGIN_MS + 60_000);
-  const budgetEnd = deps.clock.now().getTime() + (settings.budgetMs ?? 8 * 60_000);
-  const caps = { retryAfterCapMs: settings.retryAfterCapMs ?? DEFAULT_RETRY_AFTER_CAP_MS, maxBackoffMs: settings.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS };
-  const windowMs = settings.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS;
-  const mark = (id: string, write: () => Promise<void>) => persistently(write, deps.log, id, settings.markBackoffMs ?? 1000);
+  const { budgetEnd, caps, windowMs, mark } = senderRound(deps, settings);
   for (;;) {
     if (deps.clock.now().getTime() >= budgetEnd) return figures;
     const claimedAt = deps.clock.now().getTime();

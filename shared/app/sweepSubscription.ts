@@ -27,6 +27,7 @@
  * (honouring Retry-After), and what still failed is recorded on the run, in the order the parts
  * began (so a run's record reads the same however the concurrent parts happened to finish).
  */
+import { withRetries } from "../platform/retry.js";
 import { resourceType, rootKindOf } from "../domain/resourceTypes.js";
 import pLimit from "p-limit";
 import type { TransitionKind } from "../domain/findings.js";
@@ -95,21 +96,14 @@ export async function sweepSubscription(deps: Dependencies, settings: SweepSetti
   let parts = 0;
   /** Run `work` with bounded retries; false (and a recorded failure) when it still fails. `order`: when the part began. */
   const isolated = async (order: number, resourceId: string, operation: string, work: () => Promise<void>): Promise<boolean> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await work();
-        return true;
-      } catch (error) {
-        const retryable = (error instanceof ArmReadError && error.retryable) || error instanceof StorageError;
-        const waitMs = error instanceof ArmReadError && error.retryAfterMs !== undefined ? error.retryAfterMs : backoffMs * 2 ** (attempt - 1);
-        if (!retryable || attempt >= attempts || waitMs > maxBackoffMs) {
-          const reason = error instanceof ArmReadError ? `${error.kind}: ${error.message}` : (error as Error).message;
-          failures.push({ order, failure: { resourceId, operation, reason: reason.slice(0, 500) } });
-          deps.log.warn({ resourceId, operation, err: error }, `sweep could not read ${resourceId}; the rest of the run goes on`);
-          return false;
-        }
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
-      }
+    try {
+      await withRetries(work, { maxAttempts: attempts, baseDelayMs: backoffMs, maxDelayMs: maxBackoffMs }, { classify: sweepRetryable });
+      return true;
+    } catch (error) {
+      const reason = error instanceof ArmReadError ? `${error.kind}: ${error.message}` : (error as Error).message;
+      failures.push({ order, failure: { resourceId, operation, reason: reason.slice(0, 500) } });
+      deps.log.warn({ resourceId, operation, err: error }, `sweep could not read ${resourceId}; the rest of the run goes on`);
+      return false;
     }
   };
   const count = (outcome: CheckOutcome) => {
@@ -204,6 +198,12 @@ export async function sweepSubscription(deps: Dependencies, settings: SweepSetti
   await deps.sweepRuns.record(run);
   deps.log.info({ sweep: run }, `sweep of ${subscriptionId} done: ${run.status}`);
   return run;
+}
+
+/** A sweep part is retried on a retryable ARM error (honouring its Retry-After) or a storage stall. */
+function sweepRetryable(error: unknown): { retryable: boolean; retryAfterMs?: number } {
+  if (error instanceof ArmReadError) return { retryable: error.retryable, ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}) };
+  return { retryable: error instanceof StorageError };
 }
 
 /**

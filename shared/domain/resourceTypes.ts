@@ -47,8 +47,9 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     arm: { list: "galleryImages.listByGallery", get: "galleryImages.get" },
     watchedOperations: ["Microsoft.Compute/galleries/images/write", "Microsoft.Compute/galleries/images/delete"],
     dependsOn: [],
-    // Its gallery's sharing verdict, and the scale sets following it (their `latest`).
-    dependents: ["gallery", "scaleSet"],
+    // Its versions (an exception tag on it excepts them), the scale sets following it (their
+    // `latest`), and its gallery's sharing verdict.
+    dependents: ["imageVersion", "scaleSet", "gallery"],
   },
   {
     kind: "imageVersion",

@@ -213,15 +213,7 @@ function render(sorted: readonly AlertForCard[], compact: boolean, note?: string
     // One line per alert: the outbox ids this card delivers (the first is the lead's).
     ...sorted.map((a) => text(`alert ${a.alertId}`, { isSubtle: true, size: "Small", spacing: "None" })),
   ];
-  const card = {
-    $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
-    type: "AdaptiveCard",
-    version: "1.5",
-    msteams: { width: "Full" },
-    body,
-    actions: [{ type: "Action.OpenUrl", title: "Open in Azure portal", url: lead.transition.after.remediation.portalUrl }],
-  };
-  return envelope(card);
+  return cardMessage(body, { fullWidth: true, open: { title: "Open in Azure portal", url: lead.transition.after.remediation.portalUrl } });
 }
 
 /** The card for one transition. */
@@ -263,10 +255,24 @@ export function digestMessage(digest: Digest): { type: "message"; attachments: u
     text(digest.resolved.length === 0 ? "none" : summariseList(digest.resolved.map((f) => `${f.ruleId} on ${f.resourceId.split("/").pop()}`))),
   ];
   if (digest.sweep) body.push({ type: "FactSet", facts: Object.entries(digest.sweep).map(([title, v]) => ({ title, value: String(v) })) });
-  return envelope({ $schema: "http://adaptivecards.io/schemas/adaptive-card.json", type: "AdaptiveCard", version: "1.5", body });
+  return cardMessage(body);
 }
 
-function envelope(card: Element): { type: "message"; attachments: unknown[] } {
+/**
+ * The one Teams message around an Adaptive Card 1.5 (every card: a change, a storm's group, the
+ * digest, a test card): full width when asked, one "open" action when given.
+ */
+export type CardMessage = { type: "message"; attachments: Array<{ contentType: string; contentUrl: null; content: Element }> };
+
+export function cardMessage(body: readonly Element[], options: { readonly fullWidth?: boolean; readonly open?: { readonly title: string; readonly url: string } } = {}): CardMessage {
+  const card: Element = {
+    $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
+    type: "AdaptiveCard",
+    version: "1.5",
+    ...(options.fullWidth ? { msteams: { width: "Full" } } : {}),
+    body,
+    ...(options.open ? { actions: [{ type: "Action.OpenUrl", title: options.open.title, url: options.open.url }] } : {}),
+  };
   // Claims, tags and names are someone else's text: no control character reaches the card.
   return { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: stripControlsDeep(card) }] };
 }

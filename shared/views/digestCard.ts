@@ -8,9 +8,8 @@
  */
 import { SEVERITIES_WORST_FIRST, type Finding, type FindingRuleId, type Severity } from "../domain/findings.js";
 import type { SweepRun } from "../domain/records.js";
-import { stripControlsDeep } from "./plainText.js";
 import { expiryWording } from "../domain/wording.js";
-import { escapeMarkdown } from "./adaptiveCard.js";
+import { cardMessage, escapeMarkdown, type CardMessage } from "./adaptiveCard.js";
 
 /** An active exception running out soon. */
 export interface ExpiringException {
@@ -50,7 +49,7 @@ export interface DigestContent {
 export const MAX_DIGEST_CARD_BYTES = 25_000;
 
 type Element = Record<string, unknown>;
-export type DigestMessage = { type: "message"; attachments: Array<{ contentType: string; contentUrl: null; content: Element }> };
+export type DigestMessage = CardMessage;
 
 const text = (value: string, extra: Element = {}): Element => ({ type: "TextBlock", text: value, wrap: true, ...extra });
 const heading = (value: string): Element => text(value, { weight: "Bolder", size: "Medium", spacing: "Large", separator: true });
@@ -194,8 +193,7 @@ function render(d: DigestContent, caps: Caps): DigestMessage {
   }
   body.push(text(d.digestId, { isSubtle: true, size: "Small", spacing: "Large" }));
 
-  const card: Element = { $schema: "http://adaptivecards.io/schemas/adaptive-card.json", type: "AdaptiveCard", version: "1.5", msteams: { width: "Full" }, body };
-  return { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: stripControlsDeep(card) }] };
+  return cardMessage(body, { fullWidth: true });
 }
 
 /** The digest card, shortening its lists until it fits under MAX_DIGEST_CARD_BYTES. */

@@ -8,8 +8,7 @@
  */
 import type { FindingTransition } from "../domain/findings.js";
 import { tryParseResourceId, type ResourceKind } from "../domain/resourceId.js";
-import { stripControlsDeep } from "./plainText.js";
-import { escapeMarkdown, summariseList, who, type AlertForCard } from "./adaptiveCard.js";
+import { cardMessage, escapeMarkdown, summariseList, who, type AlertForCard } from "./adaptiveCard.js";
 
 /** Resources named on the card; the command lists the rest. */
 export const GROUP_FIRST_RESOURCES = 10;
@@ -98,15 +97,7 @@ export function groupedAlertsMessage(alerts: readonly AlertForCard[], options: {
     // The lead's outbox id as on every card, then how many this card delivers.
     text(`alert ${lead.alertId} and ${count(sorted.length - 1)} more: this card carries ${count(sorted.length)} alerts`, { isSubtle: true, size: "Small", spacing: "Small" }),
   ];
-  const card = {
-    $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
-    type: "AdaptiveCard",
-    version: "1.5",
-    msteams: { width: "Full" },
-    body,
-    actions: [{ type: "Action.OpenUrl", title: "Open the first in Azure portal", url: t.after.remediation.portalUrl }],
-  };
-  return { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: stripControlsDeep(card) }] };
+  return cardMessage(body, { fullWidth: true, open: { title: "Open the first in Azure portal", url: t.after.remediation.portalUrl } });
 }
 
 /** "gal/def/1.0.3": the names below Microsoft.Compute. */
