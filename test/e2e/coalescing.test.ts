@@ -80,7 +80,7 @@ describe("coalescing across two host instances", () => {
     await waitUntilQuiet(s);
     await new Promise((r) => setTimeout(r, 3_000)); // the coalescing window's follow-up
     await waitUntilQuiet(s);
-    const view = (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(version)}`)).json()) as Record<string, any>;
+    const view = (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(version)}`, { headers: { "x-functions-key": s.keys.function } })).json()) as Record<string, any>;
     expect(view.snapshot.snapshot.targetRegions).toHaveLength(5);
   });
 });

@@ -42,7 +42,7 @@ describe("deletion and missing access", () => {
     await new Promise((r) => setTimeout(r, 3_000)); // the re-check's delay
     await waitUntilQuiet(s);
     s.arm.faults.clear();
-    const view = (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(version)}`)).json()) as Record<string, any>;
+    const view = (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(version)}`, { headers: { "x-functions-key": s.keys.function } })).json()) as Record<string, any>;
     expect(view.state).toBe("present");
     expect(view.changes.map((c: { action: string }) => c.action)).not.toContain("deleted");
     expect(view.snapshot.snapshot.targetRegions).toHaveLength(4);
@@ -57,9 +57,9 @@ describe("deletion and missing access", () => {
     await waitUntilQuiet(s);
     await new Promise((r) => setTimeout(r, 7_000)); // its re-check
     await waitUntilQuiet(s);
-    const history = await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(ghost)}`);
+    const history = await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(ghost)}`, { headers: { "x-functions-key": s.keys.function } });
     expect(history.status).toBe(404);
-    const changes = (await (await fetch(`${s.host.url}/api/changes?since=1h&caller=Mallory`)).json()) as { items: unknown[] };
+    const changes = (await (await fetch(`${s.host.url}/api/changes?since=1h&caller=Mallory`, { headers: { "x-functions-key": s.keys.function } })).json()) as { items: unknown[] };
     expect(changes.items).toEqual([]);
   }, 60_000);
 
@@ -77,7 +77,7 @@ describe("deletion and missing access", () => {
     const deleteEvent = { id: "late-delete-1", topic: `/subscriptions/${s.subscriptionId}`, subject: version, eventType: "Microsoft.Resources.ResourceDeleteSuccess", eventTime: deletedAt, dataVersion: "2", metadataVersion: "1", data: { operationName: "Microsoft.Compute/galleries/images/versions/delete", resourceUri: version, status: "Succeeded", claims: { name: "Jo Lindqvist" } } };
     await fetch(s.host.eventGridUrl("eventGridResourceEvent"), { method: "POST", headers: { "content-type": "application/json", "aeg-event-type": "Notification" }, body: JSON.stringify([deleteEvent]) });
     await waitUntilQuiet(s);
-    const view = (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(version)}`)).json()) as Record<string, any>;
+    const view = (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(version)}`, { headers: { "x-functions-key": s.keys.function } })).json()) as Record<string, any>;
     expect(view.changes.map((c: { action: string }) => c.action)).toContain("deleted");
     expect(view.state).toBe("present");
   });

@@ -23,7 +23,7 @@ afterAll(async () => s?.close());
 const base = () => `/subscriptions/${s.subscriptionId}/resourceGroups/rg-fresh/providers/Microsoft.Compute/galleries/freshGallery`;
 const titles = (from = 0) => s.inbox.cards().slice(from).map((c) => JSON.stringify(c.card).match(/(Opened|Resolved|Escalated|De-escalated|Reopened|Excepted): [a-z-]+( \(\w+\))?/)?.[0]);
 const cardText = (from = 0) => s.inbox.cards().slice(from).map((c) => JSON.stringify(c.card));
-const history = async (id: string) => (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(id)}`)).json()) as Record<string, any>;
+const history = async (id: string) => (await (await fetch(`${s.host.url}/api/resources/history?id=${encodeURIComponent(id)}`, { headers: { "x-functions-key": s.keys.function } })).json()) as Record<string, any>;
 const tags = (id: string, operation: "Merge" | "Replace", values: Record<string, string>, caller = CALLERS.priya) =>
   armWrite(s.arm, caller, "PATCH", `${id}/providers/Microsoft.Resources/tags/default`, { operation, properties: { tags: values } });
 const definitionBody = (values: Record<string, string>) => ({ location: "westeurope", tags: values, properties: { osType: "Linux", osState: "Specialized", identifier: { publisher: "p", offer: "fresh", sku: "s" } } });
