@@ -14,7 +14,8 @@
  *   hence the same alert ids; a duplicate event finds nothing changed and transitions nothing.
  */
 import type { Logger } from "pino";
-import { galleryOf, parentOf, type ResourceId } from "../domain/resourceId.js";
+import { enclosingOf, galleryOf, parentOf, type ResourceId } from "../domain/resourceId.js";
+import { resourceType } from "../domain/resourceTypes.js";
 import { isSettled, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type Snapshot } from "../domain/snapshots.js";
 import type { Evaluation, Finding, FindingRuleId, FindingTransition } from "../domain/findings.js";
 import type { Policy } from "../domain/policy.js";
@@ -319,7 +320,9 @@ async function judge(deps: Dependencies, settings: CheckSettings, subject: Snaps
  */
 async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger, versionsToo: boolean): Promise<FindingTransition[]> {
   const transitions: FindingTransition[] = [];
-  if (id.kind === "imageDefinition" && versionsToo) {
+  // Which kinds depend on this one is declared in domain/resourceTypes.ts; how each is found is here.
+  const dependents = resourceType(id.kind).dependents;
+  if (dependents.includes("imageVersion") && versionsToo) {
     // A version's verdict depends on its definition's tags (an exception tag there excepts the
     // versions): a changed definition re-judges its stored versions against the definition just
     // read, attributed to the same event (a Tags API write names who set the exception).
@@ -327,13 +330,13 @@ async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: 
       transitions.push(...(await checkListed(deps, settings, version, trigger, { dependents: false, fromStore: true })).transitions);
     }
   }
-  if (id.kind === "imageVersion" || id.kind === "imageDefinition") {
-    const definitionId = id.kind === "imageVersion" ? parentOf(id)! : id;
+  if (dependents.includes("scaleSet")) {
+    const definitionId = enclosingOf(id, "imageDefinition")!;
     for (const follower of await deps.resources.scaleSetsReferencing(definitionId.key)) {
       transitions.push(...(await checkListed(deps, settings, follower, trigger, { dependents: false, fromStore: true })).transitions);
     }
   }
-  if (id.kind === "imageDefinition") {
+  if (dependents.includes("gallery")) {
     transitions.push(...(await checkResource(deps, settings, galleryOf(id)!, trigger, { dependents: false })).transitions);
   }
   return transitions;

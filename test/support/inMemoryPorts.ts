@@ -350,8 +350,12 @@ export class MemorySweepRuns implements SweepRunStore {
   async get(subscriptionId: string, runId: string) {
     return this.runs.get(`${subscriptionId}|${runId}`);
   }
-  async list() {
-    return [...this.runs.values()].reverse();
+  /** As the Table store: newest first by start, `since` bounding startedAt, one subscription's, at most `limit`. */
+  async list(options: { readonly since?: string; readonly subscriptionId?: string; readonly limit?: number } = {}) {
+    const runs = [...this.runs.values()]
+      .filter((r) => (options.since === undefined || r.startedAt >= options.since) && (options.subscriptionId === undefined || r.subscriptionId === options.subscriptionId))
+      .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    return options.limit === undefined ? runs : runs.slice(0, options.limit);
   }
 }
 

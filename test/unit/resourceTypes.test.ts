@@ -29,7 +29,7 @@ const KIND_BRANCH_BUDGET: Readonly<Record<string, number>> = {
   "shared/adapters/arm/resolveImage.ts": 4,
   "shared/adapters/arm/snapshotMapping.ts": 2,
   "shared/adapters/tables/tableResourceStore.ts": 4,
-  "shared/app/checkResource.ts": 14,
+  "shared/app/checkResource.ts": 9,
   "shared/app/inventory.ts": 2,
   "shared/app/pointInTime.ts": 4,
   "shared/app/queries.ts": 1,
