@@ -8,7 +8,8 @@ import type { Finding, FindingRuleId, Severity } from "../../shared/domain/findi
 import type { ChangeRecord, SweepRun, Trigger } from "../../shared/app/ports.js";
 import { activeExceptions, isAuditableChange, openFindingsPerDay, type EvidenceData } from "../../shared/views/report/evidence.js";
 import { evidenceCounts, renderEvidence, SECTION_IDS } from "../../shared/views/report/renderEvidence.js";
-import { parseSince, changesSince } from "../../cli/commands/report.js";
+import { parseSince } from "../../cli/commands/report.js";
+import { changesSince } from "../../shared/app/evidence.js";
 
 const SUB = "7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f";
 const GENERATED_AT = "2026-11-24T10:00:00.000Z";
