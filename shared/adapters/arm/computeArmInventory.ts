@@ -9,6 +9,7 @@
  * read is shared only with invocations that began before it went out (readsAfter.ts): no cached
  * provisioning state or tags decide a verdict.
  */
+import { isRestError, statusOf } from "../../platform/sdkErrors.js";
 import { retryAfterFromHeaders } from "../../platform/retryAfter.js";
 import https from "node:https";
 import { ComputeManagementClient } from "@azure/arm-compute";
@@ -362,8 +363,8 @@ type FailedOutcome = Exclude<ReadOutcome<never>, { status: "found" }>;
 
 /** Translate an SDK failure into an outcome; never rethrows. */
 function outcomeOf(id: ResourceId | undefined, operation: string, error: unknown): FailedOutcome | { status: "gone"; id: ResourceId } {
-  const e = error as { statusCode?: number; code?: string; message?: string; response?: { headers?: { get(name: string): string | undefined } }; name?: string };
-  const status = e.statusCode;
+  const e = error as { code?: string; message?: string; name?: string };
+  const status = statusOf(error);
   const rid = id ?? ({} as ResourceId);
   const message = `${operation}: ${status ?? e.code ?? e.name ?? "error"} ${(e.message ?? "").split("\n")[0]?.slice(0, 200) ?? ""}`.trim();
   if (error instanceof LongRetryAfter) return { status: "throttled", id: rid, message: `${operation}: ${error.message}`, retryAfterMs: error.retryAfterMs };
@@ -375,7 +376,7 @@ function outcomeOf(id: ResourceId | undefined, operation: string, error: unknown
   if (status === 404) return { status: "gone", id: rid };
   if (status === 401 || status === 403) return { status: "noAccess", id: rid, message };
   if (status === 429) {
-    const headers = e.response?.headers;
+    const headers = isRestError(error) ? error.response?.headers : undefined;
     const retryAfterMs = headers ? retryAfterFromHeaders((name) => headers.get(name)) : undefined;
     return { status: "throttled", id: rid, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }

@@ -10,7 +10,8 @@ import type { TokenCredential } from "@azure/core-auth";
 import { QueueClient } from "@azure/storage-queue";
 import type { DeadLetterBlob, DeadLetterStore, PoisonMessage, PoisonQueues } from "../../app/deadLetterPorts.js";
 import { StorageError } from "../../domain/errors.js";
-import { statusOf, type StorageConnection } from "../tables/tableClients.js";
+import type { StorageConnection } from "../tables/tableClients.js";
+import { statusOf } from "../../platform/sdkErrors.js";
 import { isLoopbackUrl } from "../../platform/loopback.js";
 
 const TIMEOUT_MS = 15_000;

@@ -6,6 +6,7 @@
  * the one backoff and Retry-After reader, so a throttled topic is waited out across invocations,
  * not inside one. Every request has a timeout. The SDK loads on the first publish, not at cold start.
  */
+import { isRestError } from "../../platform/sdkErrors.js";
 import https from "node:https";
 import type { TokenCredential } from "@azure/identity";
 import type { EventGridPublisherClient } from "@azure/eventgrid";
@@ -60,10 +61,11 @@ export function createEventGridFindingsPublisher(options: EventGridPublisherOpti
           { abortSignal: AbortSignal.timeout(timeoutMs) },
         );
       } catch (error) {
-        const e = error as { name?: string; statusCode?: number; code?: string; message?: string; response?: { headers: { get(name: string): string | undefined } } };
-        if (e.statusCode !== undefined) {
-          const retryable = e.statusCode === 429 || e.statusCode === 408 || e.statusCode >= 500;
-          throw new AlertDeliveryError(batchId, e.statusCode, retryable ? "topic asked to retry" : "topic refused the events", (e.response ? retryAfterFromHeaders((name) => e.response?.headers.get(name)) : undefined), {
+        const e = error as { name?: string; code?: string; message?: string };
+        if (isRestError(error) && error.statusCode !== undefined) {
+          const retryable = error.statusCode === 429 || error.statusCode === 408 || error.statusCode >= 500;
+          const headers = error.response?.headers;
+          throw new AlertDeliveryError(batchId, error.statusCode, retryable ? "topic asked to retry" : "topic refused the events", headers ? retryAfterFromHeaders((name) => headers.get(name)) : undefined, {
             cause: error,
             permanent: !retryable,
           });

@@ -3,6 +3,7 @@
  * which is what the Functions queue trigger expects by default
  * (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#encoding).
  */
+import { statusOf } from "../../platform/sdkErrors.js";
 import { QueueClient } from "@azure/storage-queue";
 import type { ResourceId } from "../../domain/resourceId.js";
 import type { Attribution, RecheckQueue } from "../../app/ports.js";
@@ -41,7 +42,7 @@ export async function sendJson(queue: QueueClient, body: unknown, visibilityTime
       await send();
     } catch (error) {
       // A queue lost under a running app (a restarted Azurite, a deleted queue) is created again.
-      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      if (statusOf(error) !== 404) throw error;
       await queue.createIfNotExists();
       await send();
     }

@@ -9,6 +9,7 @@
  * The findings feed (publishFindings.ts) is a second channel with its own table (`table`), so
  * neither channel's backlog or failures hold up the other.
  */
+import { causeStatusOf } from "../../platform/sdkErrors.js";
 import type { FindingTransition } from "../../domain/findings.js";
 import { setBounded } from "../../platform/boundedMap.js";
 import type { AlertOutbox, AlertState, Attribution, OutboxAlert, OwedReason } from "../../app/ports.js";
@@ -133,7 +134,7 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string, 
   async function removeIndex(partition: string, alertId: string): Promise<void> {
     const table = await alerts();
     await call(table.tableName, "deleteEntity", (abortSignal) => table.deleteEntity(partition, encodeKey(alertId), { abortSignal })).catch((error: unknown) => {
-      if ((error as { cause?: { statusCode?: number } }).cause?.statusCode !== 404) throw error;
+      if (causeStatusOf(error) !== 404) throw error;
     });
   }
 
@@ -222,7 +223,7 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string, 
           return true;
         } catch (error) {
           // Another sender claimed it first (412), or has sent it and removed its due row since our listing (404).
-          if (error instanceof ConcurrentUpdateError || (error as { cause?: { statusCode?: number } }).cause?.statusCode === 404) return false;
+          if (error instanceof ConcurrentUpdateError || causeStatusOf(error) === 404) return false;
           throw error;
         }
       };
@@ -273,7 +274,7 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string, 
         const row = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(alertId));
         if (row?.state !== "staged") continue;
         await call(table.tableName, "deleteEntity", (abortSignal) => table.deleteEntity(PARTITION, encodeKey(alertId), { etag: row.etag, abortSignal })).catch((error: unknown) => {
-          if (!(error instanceof ConcurrentUpdateError) && (error as { cause?: { statusCode?: number } }).cause?.statusCode !== 404) throw error;
+          if (!(error instanceof ConcurrentUpdateError) && causeStatusOf(error) !== 404) throw error;
         });
         await removeIndex(STAGED, alertId);
       }
@@ -320,7 +321,7 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string, 
       const table = await alerts();
       for (const alertId of alertIds) {
         await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ partitionKey: DUE, rowKey: encodeKey(alertId), leaseUntil: "" }, "Merge", { abortSignal })).catch((error: unknown) => {
-          if ((error as { cause?: { statusCode?: number } }).cause?.statusCode !== 404) throw error;
+          if (causeStatusOf(error) !== 404) throw error;
         });
       }
     },
@@ -374,7 +375,7 @@ export function outboxIndexRebuild(conn: StorageConnection, prefix: string, page
           const now = await getOrUndefined<AlertRow>(table, PARTITION, encodeKey(row.alertId));
           if (now?.state === row.state) return true;
           await call(table.tableName, "deleteEntity", (abortSignal) => table.deleteEntity(partition, index.rowKey, { abortSignal })).catch((error: unknown) => {
-            if ((error as { cause?: { statusCode?: number } }).cause?.statusCode !== 404) throw error;
+            if (causeStatusOf(error) !== 404) throw error;
           });
           return false;
         }),

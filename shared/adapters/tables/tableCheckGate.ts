@@ -5,6 +5,7 @@
  * end instead of re-reading at once. A row past its `until`, or claimed longer ago than `staleMs`
  * (an invocation that died mid-check), no longer holds anything back.
  */
+import { causeStatusOf } from "../../platform/sdkErrors.js";
 import type { CheckGate } from "../../app/ports.js";
 import { ConcurrentUpdateError } from "../../domain/errors.js";
 import { encodeKey } from "./tableKeys.js";
@@ -76,7 +77,7 @@ export function createTableCheckGate(conn: StorageConnection, prefix: string, wi
       } catch (error) {
         // The row changed under us: an event queued a follow-up, which now owns it. A row already gone is fine too.
         if (error instanceof ConcurrentUpdateError) return;
-        if ((error as { cause?: { statusCode?: number } }).cause?.statusCode === 404) return;
+        if (causeStatusOf(error) === 404) return;
         throw error;
       }
     },

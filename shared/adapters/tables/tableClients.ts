@@ -7,6 +7,7 @@
  * Storage", Storage Table Data Reader).
  * Storage errors leave here as StorageError / ConcurrentUpdateError naming table and operation.
  */
+import { statusOf } from "../../platform/sdkErrors.js";
 import { isLoopbackUrl } from "../../platform/loopback.js";
 import { TableClient, type TableEntityResult, type TableEntity } from "@azure/data-tables";
 import type { TokenCredential } from "@azure/core-auth";
@@ -63,10 +64,6 @@ async function create(conn: StorageConnection, name: string): Promise<TableClien
 
 function isTableNotFound(error: unknown): boolean {
   return statusOf(error) === 404 && (error as { details?: { errorCode?: string } }).details?.errorCode === "TableNotFound";
-}
-
-export function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
 }
 
 /** Run one storage call with a timeout; translate failures. A table that disappeared is created again and the call retried once. */

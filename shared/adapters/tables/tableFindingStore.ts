@@ -11,6 +11,7 @@
  *   moves. A crash between the two writes is repaired when the transition is retried (Functions
  *   retries the invocation): the retry path rewrites the index from `before` and `after`.
  */
+import { statusOf } from "../../platform/sdkErrors.js";
 import type { TableClient } from "@azure/data-tables";
 import { setBounded } from "../../platform/boundedMap.js";
 import type { Finding, FindingTransition } from "../../domain/findings.js";
@@ -192,8 +193,8 @@ function indexRow(f: Finding): { entity: { partitionKey: string; rowKey: string 
 
 async function deleteIfPresent(table: TableClient, partitionKey: string, rowKey: string): Promise<void> {
   await call(table.tableName, "deleteEntity", (abortSignal) =>
-    table.deleteEntity(partitionKey, rowKey, { abortSignal }).catch((e: { statusCode?: number }) => {
-      if (e.statusCode !== 404) throw e;
+    table.deleteEntity(partitionKey, rowKey, { abortSignal }).catch((e: unknown) => {
+      if (statusOf(e) !== 404) throw e;
       return undefined;
     }),
   );

@@ -13,6 +13,7 @@
  *   since T" is one range query per day partition, newest first; caller and resource group are
  *   filtered server-side on lower-cased columns.
  */
+import { statusOf } from "../../platform/sdkErrors.js";
 import { setBounded } from "../../platform/boundedMap.js";
 import type { TableClient } from "@azure/data-tables";
 import { parentOf, parseResourceId, tryParseResourceId, type ResourceId } from "../../domain/resourceId.js";
@@ -123,8 +124,8 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
     if (previous === next) return;
     if (previous) {
       await call(table.tableName, "deleteEntity", (abortSignal) =>
-        table.deleteEntity(`ref~${encodeKey(previous)}`, encodeKey(scaleSetKey), { abortSignal }).catch((e: { statusCode?: number }) => {
-          if (e.statusCode !== 404) throw e;
+        table.deleteEntity(`ref~${encodeKey(previous)}`, encodeKey(scaleSetKey), { abortSignal }).catch((e: unknown) => {
+          if (statusOf(e) !== 404) throw e;
           return undefined;
         }),
       );

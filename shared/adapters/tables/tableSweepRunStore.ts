@@ -8,6 +8,7 @@
  * failures array and the transitions map are JSON string properties.
  * Partition and row key rules: https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model
  */
+import { causeStatusOf } from "../../platform/sdkErrors.js";
 import type { TableEntity } from "@azure/data-tables";
 import type { SweepFailure, SweepRun, SweepRunStore } from "../../app/ports.js";
 import { encodeKey, invertedTime } from "./tableKeys.js";
@@ -110,7 +111,7 @@ export function createTableSweepRunStore(conn: StorageConnection, prefix: string
       if (previous && previous.startedAt !== run.startedAt) {
         const staleKey = listRowKey({ startedAt: previous.startedAt, subscriptionId: previous.subscriptionId, runId: previous.runId });
         await call(name, "deleteEntity", (abortSignal) => client.deleteEntity(LIST_PARTITION, staleKey, { abortSignal })).catch((error: unknown) => {
-          if ((error as { cause?: { statusCode?: number } }).cause?.statusCode !== 404) throw error;
+          if (causeStatusOf(error) !== 404) throw error;
         });
       }
       // List row first: a run `get` can see is always also in `list`.
