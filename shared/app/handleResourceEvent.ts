@@ -9,6 +9,10 @@ import { checkCoalesced, checkResource, type CheckOutcome, type CheckSettings } 
 import type { FindingTransition } from "../domain/findings.js";
 import type { Dependencies } from "./ports.js";
 import type { ResourceId } from "../domain/resourceId.js";
+import pLimit from "p-limit";
+
+/** Stored resources of a deleted group re-read at once (each is one ARM read through the read budget). */
+const GROUP_DELETE_CONCURRENCY = 8;
 
 export interface EventSettings extends CheckSettings {
   readonly maxEventBytes: number;
@@ -50,8 +54,11 @@ export async function handleResourceEvent(deps: Dependencies, settings: EventSet
     // Listed first: recording a gallery or definition deleted must not hide what lies under it from the walk.
     const stored: ResourceId[] = [];
     for await (const id of deps.resources.currentIn(resourceGroup.subscriptionId, resourceGroup.resourceGroup)) stored.push(id);
-    for (const id of stored) {
-      const outcome = await checkResource({ ...deps, log }, settings, id, trigger);
+    // Side by side (bounded): one at a time, a group holding a few galleries took longer than the
+    // seconds a person expects between `az group delete` and the resolutions.
+    const limit = pLimit(GROUP_DELETE_CONCURRENCY);
+    const outcomes = await Promise.all(stored.map((id) => limit(() => checkResource({ ...deps, log }, settings, id, trigger))));
+    for (const outcome of outcomes) {
       if (outcome.status === "deleted") deleted++;
       transitions.push(...outcome.transitions);
     }

@@ -125,7 +125,8 @@ describe("the Azure CLI against npm start", () => {
     readonly status: string;
     readonly severity: string;
   }
-  const findings = async (): Promise<Finding[]> => (await gw<{ items: Finding[] }>("findings", "--state", "all")).items;
+  // A list, as az lists are (gallery-watch findings -o json).
+  const findings = async (): Promise<Finding[]> => gw<Finding[]>("findings", "--state", "all");
   const findingsOf = async (id: string) => (await findings()).filter((f) => f.resourceId.toLowerCase() === id.toLowerCase());
   interface History {
     readonly state: string;

@@ -46,7 +46,7 @@ export const sharedOutside: Rule<GallerySnapshot> = {
         ? `Gallery ${gallery.id.gallery} is published to the Azure community gallery — anyone in Azure can use it — and ${holds}.`
         : reach === "groups"
           ? `Gallery ${gallery.id.gallery} is shared with ${groups.length} other subscription(s)/tenant(s) and ${holds}.`
-          : `Gallery ${gallery.id.gallery} is set up for Community sharing but not public yet (communityGalleryEnabled is false); one \`az sig share enable-community\` would publish it to anyone in Azure, and it ${holds}.`;
+          : `Gallery ${gallery.id.gallery} is set up for Community sharing but not public yet (communityGalleryEnabled is false); one \`az sig share enable-community\` would make it public to every Azure tenant, and it ${holds}.`;
     return {
       ruleId: "shared-outside",
       severity: judged.severity,
