@@ -90,8 +90,15 @@ export async function checkListed(deps: Dependencies, settings: CheckSettings, l
 export async function checkCoalesced(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
   // Before the gate: an event put off costs one storage read and one queue message, nothing more.
   // (A re-check put off leaves the gate's row as it is: it stands for the re-check it queues.)
-  if (await waitsItsTurn(deps, id, trigger)) return { resourceId: id.display, status: "deferred", changed: false, transitions: [] };
+  const turn = await waitsItsTurn(deps, id, trigger);
+  if (turn === "queued") return { resourceId: id.display, status: "deferred", changed: false, transitions: [] };
   const now = deps.clock.now().toISOString();
+  if (turn === "folded") {
+    // A re-check this process queued for it is pending: it reads after this event arrived.
+    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: deletedBy(trigger) ? "deleted" : "coalesced", observedAt: now, trigger });
+    return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
+  }
+  deps.gate.release(id.key);
   const queued = trigger.source === "recheck";
   const entry = queued ? { kind: "run" as const, token: await deps.gate.takeOver(id.key, now) } : await deps.gate.enter(id.key, now);
   if (entry.kind === "coalesced") {
@@ -117,6 +124,7 @@ export async function checkCoalesced(deps: Dependencies, settings: CheckSettings
 
 /** Times a resource gallery-watch has not recorded is put off while reads are short, 5 s each, before it is read anyway. */
 const MAX_PUT_OFF = 6;
+const PUT_OFF_SECONDS = 5;
 
 /**
  * While the read budget is down to its reserve, an event for a resource gallery-watch has not
@@ -125,12 +133,15 @@ const MAX_PUT_OFF = 6;
  * a little later through the queue, so the reads and slots left go to resources it has recorded.
  * Asked only when reads are short, so an idle app pays no storage read for it.
  */
-async function waitsItsTurn(deps: Dependencies, id: ResourceId, trigger: Trigger): Promise<boolean> {
-  if (!deps.arm.readsShort?.(id.subscriptionId)) return false;
+async function waitsItsTurn(deps: Dependencies, id: ResourceId, trigger: Trigger): Promise<"go" | "queued" | "folded"> {
+  if (!deps.arm.readsShort?.(id.subscriptionId)) return "go";
   const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
-  if (attempt >= MAX_PUT_OFF || (await deps.resources.current(id.key)) !== undefined) return false;
-  await deps.recheck.schedule(id, 5, attempt + 1, attributionOf(trigger));
-  return true;
+  if (attempt >= MAX_PUT_OFF || (await deps.resources.current(id.key)) !== undefined) return "go";
+  // One put-off re-check per resource stands for every event that arrives before it runs: a burst
+  // of new versions, each delivered several times, costs one re-check (and one read) per version.
+  if (!deps.gate.holdOff(id.key, PUT_OFF_SECONDS, trigger.source === "recheck")) return "folded";
+  await deps.recheck.schedule(id, PUT_OFF_SECONDS, attempt + 1, attributionOf(trigger));
+  return "queued";
 }
 
 /** What the rules may conclude from one read: the one place every ARM read outcome is mapped. */

@@ -22,6 +22,12 @@
  */
 import type { CheckGate, Clock, CoalescingGate } from "./ports.js";
 import { systemClock } from "../platform/clock.js";
+import { setBounded } from "../platform/boundedMap.js";
+
+/** How long past its delay a put-off re-check still stands for the events folded into it. */
+const HELD_OFF_SLACK_MS = 30_000;
+/** Resources put off at once that are remembered (the oldest dropped beyond that: its next event queues a re-check). */
+const REMEMBERED = 10_000;
 
 export function withLocalCoalescing(gate: CheckGate, clock: Clock = systemClock): CoalescingGate {
   /**
@@ -29,6 +35,8 @@ export function withLocalCoalescing(gate: CheckGate, clock: Clock = systemClock)
    * latest time (our clock, ms) at which an event it stands for was received.
    */
   const unread = new Map<string, Map<string, number>>();
+  /** Per resource key: until when (ms) a put-off re-check this process queued stands for its events. */
+  const heldOff = new Map<string, number>();
   let next = 0;
   const now = () => clock.now().getTime();
 
@@ -82,6 +90,17 @@ export function withLocalCoalescing(gate: CheckGate, clock: Clock = systemClock)
       if (sentAt !== undefined && !(latest !== undefined && latest < sentAt)) return false;
       untrack(key, token);
       return true;
+    },
+    holdOff(key, seconds, renew) {
+      const at = now();
+      const until = heldOff.get(key);
+      if (!renew && until !== undefined && until > at) return false;
+      // A little past the delay: the re-check may arrive late, and until it takes over it stands for these events.
+      setBounded(heldOff, key, at + seconds * 1_000 + HELD_OFF_SLACK_MS, REMEMBERED);
+      return true;
+    },
+    release(key) {
+      heldOff.delete(key);
     },
     async leave(key, token, ended) {
       untrack(key, token);

@@ -282,6 +282,15 @@ export interface CoalescingGate extends CheckGate {
    * stands for (its own, or one folded into it) was received by this process.
    */
   reading(key: string, token: string, sentAt?: number): boolean;
+  /**
+   * `key` is put off for `seconds` (reads are short and gallery-watch has not recorded it): true
+   * when this caller is to queue the re-check, false while one queued by this process is pending,
+   * so the event folds into it (the re-check reads after it arrived). `renew`: the put-off
+   * re-check itself, putting the resource off once more.
+   */
+  holdOff(key: string, seconds: number, renew: boolean): boolean;
+  /** A check of `key` goes ahead: events from here on go through the gate, not into a put-off re-check. */
+  release(key: string): void;
 }
 
 /** The one clock (platform/clock.ts), a port of every use case. */

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
-import { checkResource } from "../../shared/app/checkResource.js";
+import { checkCoalesced, checkResource } from "../../shared/app/checkResource.js";
 import { sweepSubscription } from "../../shared/app/sweepSubscription.js";
 import { handleResourceEvent, type EventSettings } from "../../shared/app/handleResourceEvent.js";
 import { contentHashOf } from "../../shared/domain/contentHash.js";
@@ -314,3 +314,23 @@ describe("a 404 is a deletion only when a delete event, the sweep or repeated 40
     expect(world.rechecks).toEqual([]);
   });
 });
+
+describe("while reads are short, a resource gallery-watch has not recorded waits its turn once, however many events it gets", () => {
+  it("ten events for one new version put it off once: one re-check is queued, the other nine fold into it, and that re-check reads ARM once for all ten", async () => {
+    world.azure.put(community, specialized, overReplicated);
+    const short = () => {
+      const deps = world.deps();
+      return { ...deps, arm: Object.assign(Object.create(Object.getPrototypeOf(deps.arm) as object) as typeof deps.arm, deps.arm, { readsShort: () => true }) };
+    };
+    const outcomes = [];
+    for (let n = 1; n <= 10; n++) outcomes.push(await checkCoalesced(short(), settings, overReplicated.id, { ...event, attribution: { ...event.attribution, eventId: `e-${n}` } }));
+    // The old put-off queued one re-check per event (a burst of 1,000 new versions delivered ten times each: 3.5 ARM reads per version).
+    expect(world.rechecks).toEqual([{ id: overReplicated.id.display, attempt: 1 }]);
+    expect(outcomes.map((o) => o.status)).toEqual(["deferred", ...Array(9).fill("coalesced")]);
+    // The re-check, once reads are back, judges the version.
+    const checked = await checkCoalesced(world.deps(), settings, overReplicated.id, { source: "recheck", attempt: 1, attribution: event.attribution });
+    expect(checked.status).not.toBe("deferred");
+    expect(world.findings.of("replication-breadth", overReplicated.id)?.status).toBe("open");
+  });
+});
+
