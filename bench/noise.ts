@@ -10,7 +10,7 @@ import { startLocalStack } from "../local/stack.js";
 import { armWrite } from "../local/armWrite.js";
 import { ARM_LIMITS } from "../local/armSimulator/throttle.js";
 import { waitUntilQuiet } from "../local/quiet.js";
-import { runtime } from "../shared/composition.js";
+import { runtime } from "../shared/wiring/composition.js";
 
 export async function benchNoise(forged: number): Promise<Record<string, string | number>> {
   const throttle = { reads: ARM_LIMITS.reads, writes: { burst: 1_000_000, perSecond: 1_000_000 } };

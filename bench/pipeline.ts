@@ -13,7 +13,7 @@ import { armWrite } from "../local/armWrite.js";
 import { ARM_LIMITS } from "../local/armSimulator/throttle.js";
 import { waitUntilQuiet } from "../local/quiet.js";
 import { fingerprintOf } from "../shared/domain/transitions.js";
-import { runtime } from "../shared/composition.js";
+import { runtime } from "../shared/wiring/composition.js";
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 

@@ -6,8 +6,8 @@
  * nothing sent twice; ARM throttles none.
  */
 import { randomUUID } from "node:crypto";
-import { ReadBudget, remainingReads } from "../shared/arm/readBudget.js";
-import { createTableReadBudget } from "../shared/storage/tableReadBudget.js";
+import { ReadBudget, remainingReads } from "../shared/adapters/arm/readBudget.js";
+import { createTableReadBudget } from "../shared/adapters/tables/tableReadBudget.js";
 import { Throttle } from "../local/armSimulator/throttle.js";
 
 export interface SharedBudgetRun {

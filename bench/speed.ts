@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { startLocalStack } from "../local/stack.js";
 import { armWrite } from "../local/armWrite.js";
 import { waitUntilQuiet } from "../local/quiet.js";
-import { runtime } from "../shared/composition.js";
+import { runtime } from "../shared/wiring/composition.js";
 
 /** Nearest-rank percentile: the smallest value with at least p % of the values at or below it. */
 const percentile = (values: number[], p: number) => {

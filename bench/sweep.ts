@@ -18,10 +18,10 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { startLocalStack } from "../local/stack.js";
-import { runtime } from "../shared/composition.js";
-import { DEFAULT_SWEEP_LIST_CONCURRENCY } from "../shared/sweepSubscription.js";
+import { runtime } from "../shared/wiring/composition.js";
+import { DEFAULT_SWEEP_LIST_CONCURRENCY } from "../shared/app/sweepSubscription.js";
 
-/** ARM's read bucket per subscription and principal (the Learn page in shared/arm/readBudget.ts). */
+/** ARM's read bucket per subscription and principal (the Learn page in shared/adapters/arm/readBudget.ts). */
 const BURST = 250;
 const PER_SECOND = 25;
 const RESULT = "BENCH_SWEEP_RESULT ";

@@ -1,9 +1,9 @@
 /** What every command gets: settings (resolved on first use, so `--help` needs none), output, logging, progress. */
 import { pino } from "pino";
 import type { Logger } from "pino";
-import { createLogger } from "../shared/logging.js";
-import { buildRuntime, type Runtime } from "../shared/composition.js";
-import type { Clock } from "../shared/ports.js";
+import { createLogger } from "../shared/platform/logging.js";
+import { buildRuntime, type Runtime } from "../shared/wiring/composition.js";
+import type { Clock } from "../shared/app/ports.js";
 import { resolveSettings, type SettingsNeeds, type SettingsSource } from "./settings.js";
 import { createOutput, type Output, type OutputFormat } from "./output.js";
 import type { Command } from "commander";

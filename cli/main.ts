@@ -7,14 +7,15 @@
  * 0 success, 1 an error, 2 a usage error (a bad argument or option, commander's own included),
  * 3 a resource not found.
  */
+import { systemClock } from "../shared/platform/clock.js";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { ConfigError } from "../shared/errors.js";
+import { ConfigError } from "../shared/domain/errors.js";
 import { createContext, type CliIo, type ContextFor, type GlobalOptions } from "./context.js";
 import { OUTPUT_FORMATS, queryArgument } from "./output.js";
-import { InvalidQueryError } from "../shared/queries.js";
-import { UnknownResourceError } from "../shared/pointInTime.js";
+import { InvalidQueryError } from "../shared/app/queries.js";
+import { UnknownResourceError } from "../shared/app/pointInTime.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { digestCommand } from "./commands/digest.js";
 import { policyCommand } from "./commands/policy.js";
@@ -117,7 +118,7 @@ export function processIo(): CliIo {
     stderr: (chunk) => process.stderr.write(chunk),
     interactive: process.stderr.isTTY === true,
     color: process.stdout.isTTY === true && process.stderr.isTTY === true && !process.env.NO_COLOR,
-    clock: { now: () => new Date() },
+    clock: systemClock,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
 }

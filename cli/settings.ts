@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { loadConfig, type Config } from "../shared/config.js";
+import { loadConfig, type Config } from "../shared/wiring/config.js";
 import { runningStack, stackStatePath, type LocalStackState } from "../local/stackState.js";
 
 export interface SettingsSource {

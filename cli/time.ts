@@ -1,10 +1,10 @@
 /**
  * Times on the command line, as the Azure CLI takes them: an ISO 8601 date or date-time (UTC when
  * no offset is given), or a duration back from now: `7d`, `12h`, `30m`, `2w`, `1d12h`.
- * The parsing itself is `shared/queries.ts`'s, so the HTTP API reads `?since=` the same way.
+ * The parsing itself is `shared/app/queries.ts`'s, so the HTTP API reads `?since=` the same way.
  */
 import { InvalidArgumentError } from "commander";
-import { InvalidQueryError, parseDuration, parseTimeOrDuration } from "../shared/queries.js";
+import { InvalidQueryError, parseDuration, parseTimeOrDuration } from "../shared/app/queries.js";
 
 export { parseDuration, parseTimeOrDuration };
 

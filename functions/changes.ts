@@ -1,7 +1,7 @@
 import { httpFunction } from "./declaration.js";
-import { runtime } from "../shared/composition.js";
-import { InvalidContinuationTokenError } from "../shared/ports.js";
-import { changeQueryFrom, InvalidQueryError, listChanges, parseLimit } from "../shared/queries.js";
+import { runtime } from "../shared/wiring/composition.js";
+import { InvalidContinuationTokenError } from "../shared/app/ports.js";
+import { changeQueryFrom, InvalidQueryError, listChanges, parseLimit } from "../shared/app/queries.js";
 
 /**
  * GET /api/changes?since=<ISO or 7d, default 7d>&until=&caller=<UPN, app id, object id or name>&resourceGroup=&all=<true: also the pipeline's own provisioning/coalesced rows>&limit=<1..1000, default 100>&continuationToken=

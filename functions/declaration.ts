@@ -7,7 +7,7 @@
  * exactly as the Functions host resolves them.
  */
 import type { EventGridEvent, HttpMethod, HttpRequest, HttpResponseInit, InvocationContext, Timer } from "@azure/functions";
-import { InvalidEventError } from "../shared/errors.js";
+import { InvalidEventError } from "../shared/app/inputs.js";
 
 export type FunctionDeclaration =
   | {

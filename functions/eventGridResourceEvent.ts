@@ -1,6 +1,6 @@
 import { eventGridFunction } from "./declaration.js";
-import { runtime } from "../shared/composition.js";
-import { handleResourceEvent } from "../shared/handleResourceEvent.js";
+import { runtime } from "../shared/wiring/composition.js";
+import { handleResourceEvent } from "../shared/app/handleResourceEvent.js";
 
 /** Event Grid → re-read the resource in ARM → history, findings, alerts. Throws (→ Event Grid retries) only on ARM/storage trouble. */
 export const eventGridResourceEvent = eventGridFunction("eventGridResourceEvent", async (event, context) => {

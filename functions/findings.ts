@@ -1,7 +1,7 @@
 import { httpFunction } from "./declaration.js";
-import { runtime } from "../shared/composition.js";
-import { InvalidContinuationTokenError } from "../shared/ports.js";
-import { findingQueryFrom, InvalidQueryError, listFindings, parseLimit } from "../shared/queries.js";
+import { runtime } from "../shared/wiring/composition.js";
+import { InvalidContinuationTokenError } from "../shared/app/ports.js";
+import { findingQueryFrom, InvalidQueryError, listFindings, parseLimit } from "../shared/app/queries.js";
 
 /**
  * GET /api/findings?state=open,escalated|all&rule=&severity=&subscription=&since=<ISO or 7d>&limit=<1..1000, default 100>&continuationToken=

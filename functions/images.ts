@@ -1,10 +1,10 @@
+import { isGuid } from "../shared/app/inputs.js";
 import { httpFunction } from "./declaration.js";
-import { runtime } from "../shared/composition.js";
-import { imageInventory, MAX_INVENTORY_LIMIT, OS_STATE_FILTERS, type OsStateFilter } from "../shared/inventory.js";
-import { InvalidContinuationTokenError } from "../shared/ports.js";
-import { InvalidQueryError, parseOptionalLimit } from "../shared/queries.js";
+import { runtime } from "../shared/wiring/composition.js";
+import { imageInventory, MAX_INVENTORY_LIMIT, OS_STATE_FILTERS, type OsStateFilter } from "../shared/app/inventory.js";
+import { InvalidContinuationTokenError } from "../shared/app/ports.js";
+import { InvalidQueryError, parseOptionalLimit } from "../shared/app/queries.js";
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * GET /api/images?osState=Specialized|Generalized|all&subscription=<id>&limit=<n>&continuationToken=<t>:
@@ -18,13 +18,13 @@ export const images = httpFunction("images", ["GET"], "images", async (request, 
   const osState = OS_STATE_FILTERS.find((f) => f.toLowerCase() === osStateRaw.toLowerCase()) as OsStateFilter | undefined;
   if (!osState) return { status: 400, jsonBody: { error: `osState: one of ${OS_STATE_FILTERS.join(", ")}` } };
   const subscription = request.query.get("subscription")?.toLowerCase();
-  if (subscription !== undefined && !GUID.test(subscription)) return { status: 400, jsonBody: { error: "subscription: a subscription GUID" } };
+  if (subscription !== undefined && !isGuid(subscription)) return { status: 400, jsonBody: { error: "subscription: a subscription GUID" } };
   if (subscription !== undefined && !app.config.subscriptions.includes(subscription)) {
     return { status: 400, jsonBody: { error: `subscription: ${subscription} is not watched (GW_WATCHED_SUBSCRIPTIONS)` } };
   }
   const continuationToken = request.query.get("continuationToken") ?? undefined;
   try {
-    // The same limit parser as every query (shared/queries.ts).
+    // The same limit parser as every query (shared/app/queries.ts).
     const limit = parseOptionalLimit(request.query.get("limit"), MAX_INVENTORY_LIMIT);
     const page = await imageInventory(app.dependencies(context), {
       subscriptions: subscription ? [subscription] : app.config.subscriptions,

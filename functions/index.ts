@@ -4,7 +4,7 @@
  */
 import { app } from "@azure/functions";
 import { declarations } from "./all.js";
-import { httpAuthLevel } from "../shared/config.js";
+import { httpAuthLevel } from "../shared/wiring/config.js";
 
 const authLevel = httpAuthLevel(process.env);
 

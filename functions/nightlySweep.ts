@@ -1,5 +1,5 @@
 import { timerFunction } from "./declaration.js";
-import { runtime } from "../shared/composition.js";
+import { runtime } from "../shared/wiring/composition.js";
 
 /** Fans the sweep out: one queue message per watched subscription. */
 export const nightlySweep = timerFunction("nightlySweep", "%GW_SWEEP_SCHEDULE%", async (_timer, context) => {

@@ -1,8 +1,7 @@
 import { decodeQueueMessage, queueFunction } from "./declaration.js";
-import { runtime } from "../shared/composition.js";
-import { checkCoalesced } from "../shared/checkResource.js";
-import { decodeRecheckMessage } from "../shared/storage/queues.js";
-import { parseResourceId } from "../shared/domain/resourceId.js";
+import { runtime } from "../shared/wiring/composition.js";
+import { checkCoalesced } from "../shared/app/checkResource.js";
+import { decodeRecheckMessage, parseResourceId } from "../shared/app/inputs.js";
 
 /** A resource still provisioning, or one whose events were coalesced, is read again after a delay. */
 export const recheckResource = queueFunction("recheckResource", "%GW_RECHECK_QUEUE%", async (message, context) => {

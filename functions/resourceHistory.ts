@@ -1,9 +1,9 @@
 import { httpFunction } from "./declaration.js";
-import { runtime } from "../shared/composition.js";
-import { MAX_CHANGE_LIMIT, pointInTime, UnknownResourceError } from "../shared/pointInTime.js";
-import { tryParseResourceId } from "../shared/domain/resourceId.js";
-import { InvalidContinuationTokenError } from "../shared/ports.js";
-import { InvalidQueryError, parseOptionalLimit, parseTimeOrDuration } from "../shared/queries.js";
+import { runtime } from "../shared/wiring/composition.js";
+import { MAX_CHANGE_LIMIT, pointInTime, UnknownResourceError } from "../shared/app/pointInTime.js";
+import { tryParseResourceId } from "../shared/app/inputs.js";
+import { InvalidContinuationTokenError } from "../shared/app/ports.js";
+import { InvalidQueryError, parseOptionalLimit, parseTimeOrDuration } from "../shared/app/queries.js";
 
 /**
  * GET /api/resources/history?id=<ARM id>&asOf=<ISO time>&limit=<n>&continuationToken=<t>: the
@@ -18,7 +18,7 @@ export const resourceHistory = httpFunction("resourceHistory", ["GET"], "resourc
   let asOf: string;
   let limit: number | undefined;
   try {
-    // The same times and limits the CLI and the other queries take (shared/queries.ts): ISO 8601, or a duration back from now (7d, 12h).
+    // The same times and limits the CLI and the other queries take (shared/app/queries.ts): ISO 8601, or a duration back from now (7d, 12h).
     asOf = asOfRaw ? parseTimeOrDuration(asOfRaw, runtime().clock.now(), "asOf") : runtime().clock.now().toISOString();
     limit = parseOptionalLimit(request.query.get("limit"), MAX_CHANGE_LIMIT);
   } catch (error) {

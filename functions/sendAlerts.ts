@@ -1,5 +1,5 @@
 import { queueFunction } from "./declaration.js";
-import { runtime } from "../shared/composition.js";
+import { runtime } from "../shared/wiring/composition.js";
 
 /**
  * Posts the cards the outbox owes Teams when judging stored alerts: event processing never waits for Teams' 4 requests/s.

@@ -1,7 +1,7 @@
 import { decodeQueueMessage, queueFunction } from "./declaration.js";
-import { runtime } from "../shared/composition.js";
-import { decodeSweepMessage } from "../shared/storage/queues.js";
-import { sweepSubscription as sweep } from "../shared/sweepSubscription.js";
+import { runtime } from "../shared/wiring/composition.js";
+import { decodeSweepMessage } from "../shared/app/inputs.js";
+import { sweepSubscription as sweep } from "../shared/app/sweepSubscription.js";
 
 /** Sweeps one subscription (a message from nightlySweep). Throws on ARM trouble so the queue retries it. */
 export const sweepSubscription = queueFunction("sweepSubscription", "%GW_SWEEP_QUEUE%", async (message, context) => {

@@ -192,7 +192,7 @@ module vault 'app/keyvault.bicep' = {
   }
 }
 
-// Every setting the app reads (shared/config.ts SETTINGS) that has to differ from its default
+// Every setting the app reads (shared/wiring/config.ts SETTINGS) that has to differ from its default
 // in Azure, and every %NAME% binding expression in functions/*.ts (the host cannot index a
 // trigger whose expression has no app setting). test/unit/infraWiring.test.ts holds this list
 // to the code. Secrets are Key Vault references to the versionless secret URI, so a new secret

@@ -11,7 +11,7 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { localhostCertificate } from "./localTls.js";
 import { scriptedFaults, type FaultControl } from "./scriptedFaults.js";
-import { cloudEventProblem, MAX_BATCH_BYTES } from "../shared/alerts/findingsFeed.js";
+import { cloudEventProblem, MAX_BATCH_BYTES } from "../shared/views/findingsFeed.js";
 
 export interface ReceivedEvent {
   readonly receivedAt: string;

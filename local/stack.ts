@@ -17,8 +17,8 @@ import { startFindingsTopic, type FindingsTopic } from "./findingsTopic.js";
 import { startLocalHost } from "./host.js";
 import { localEntra } from "./localEntra.js";
 import { declarations } from "../functions/all.js";
-import { resetRuntime } from "../shared/composition.js";
-import { httpAuthLevel, SETTINGS } from "../shared/config.js";
+import { resetRuntime } from "../shared/wiring/composition.js";
+import { httpAuthLevel, SETTINGS } from "../shared/wiring/config.js";
 
 export { LOCAL_SUBSCRIPTION } from "./subscription.js";
 import { LOCAL_SUBSCRIPTION } from "./subscription.js";

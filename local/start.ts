@@ -23,10 +23,10 @@ import { caseStudySeed } from "./scenarios/caseStudies.js";
 import { caseStudySteps, ids } from "./scenarios/replay.js";
 import { waitUntilQuiet } from "./quiet.js";
 import { portFallbackLine, portOf } from "./portFallback.js";
-import { runtime } from "../shared/composition.js";
-import { loadConfig, SETTINGS } from "../shared/config.js";
-import { ConfigError } from "../shared/errors.js";
-import { createLogger } from "../shared/logging.js";
+import { runtime } from "../shared/wiring/composition.js";
+import { loadConfig, SETTINGS } from "../shared/wiring/config.js";
+import { ConfigError } from "../shared/domain/errors.js";
+import { createLogger } from "../shared/platform/logging.js";
 import { removeStackState, stackStateOf, stackStatePath, writeStackState } from "./stackState.js";
 
 const PACKAGE_ROOT = path.resolve(import.meta.dirname, "..");

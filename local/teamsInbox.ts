@@ -41,7 +41,7 @@ const SEVERITIES = Object.keys(SEVERITY_ORDER).sort((a, b) => SEVERITY_ORDER[b a
 
 /**
  * The rules and severities a card names, from its headings ("Opened: scale-set-use (critical)",
- * one per transition; shared/alerts/adaptiveCard.ts). A digest names none.
+ * one per transition; shared/views/adaptiveCard.ts). A digest names none.
  */
 export function cardLabels(payload: unknown): { rules: string[]; severities: string[] } {
   const rules = new Set<string>();

@@ -67,7 +67,7 @@ export async function buildPackage({ quiet = false } = {}) {
     target: "node22",
     format: "esm",
     minify: true,
-    // Error names come from `new.target.name` (shared/errors.ts) and appear in logs and cards.
+    // Error names come from `new.target.name` (shared/domain/errors.ts) and appear in logs and cards.
     keepNames: true,
     banner: { js: BANNER },
     external: HOST_SUPPLIED,

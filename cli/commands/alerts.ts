@@ -8,8 +8,8 @@
  * send says that it may repeat the earlier one.
  */
 import { Command } from "commander";
-import { changeKey } from "../../shared/alerts/changeKey.js";
-import type { OutboxAlert } from "../../shared/ports.js";
+import { changeKey } from "../../shared/domain/changeKey.js";
+import type { OutboxAlert } from "../../shared/app/ports.js";
 import type { CliContext, ContextFor } from "../context.js";
 import { READ_STORAGE } from "../settings.js";
 

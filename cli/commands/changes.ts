@@ -5,7 +5,7 @@
  * to find the operation in the Activity Log.
  */
 import { Command, Option } from "commander";
-import { changeQueryFrom, DEFAULT_CHANGES_SINCE, InvalidQueryError, listChanges, type ChangeView } from "../../shared/queries.js";
+import { changeQueryFrom, DEFAULT_CHANGES_SINCE, InvalidQueryError, listChanges, type ChangeView } from "../../shared/app/queries.js";
 import type { CliContext, ContextFor } from "../context.js";
 import { READ_STORAGE } from "../settings.js";
 import { limitArgument, PAGING_HELP, streamListing, type Column } from "./listing.js";

@@ -1,6 +1,6 @@
 /** `gallery-watch digest`: send the daily digest card now (the `nightlyDigest` timer's job, on demand). */
 import { Command } from "commander";
-import { sendDigest, type DigestOutcome } from "../../shared/digest.js";
+import { sendDigest, type DigestOutcome } from "../../shared/app/digest.js";
 import type { CliContext, ContextFor } from "../context.js";
 
 export interface DigestCommandOptions {

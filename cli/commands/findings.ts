@@ -4,7 +4,8 @@
  * finding that is not resolved: open, escalated and excepted.
  */
 import { Command, Option } from "commander";
-import { findingQueryFrom, FINDING_RULES, FINDING_STATES, InvalidQueryError, listFindings, SEVERITIES, type FindingView } from "../../shared/queries.js";
+import { findingQueryFrom, FINDING_STATES, InvalidQueryError, listFindings, type FindingView } from "../../shared/app/queries.js";
+import { FINDING_RULES, SEVERITIES } from "../../shared/domain/findings.js";
 import { exceptionText } from "../../shared/domain/wording.js";
 import type { CliContext, ContextFor } from "../context.js";
 import { READ_STORAGE } from "../settings.js";

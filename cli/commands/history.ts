@@ -9,8 +9,8 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { tryParseResourceId, type ResourceId } from "../../shared/domain/resourceId.js";
 import type { Finding } from "../../shared/domain/findings.js";
-import { describeActor, keyFacts, pointInTime, timeline, UnknownResourceError, type PointInTimeView, type TimelineEntry } from "../../shared/pointInTime.js";
-import type { ChangeRecord, SnapshotRecord } from "../../shared/ports.js";
+import { describeActor, keyFacts, pointInTime, timeline, UnknownResourceError, type PointInTimeView, type TimelineEntry } from "../../shared/app/pointInTime.js";
+import type { ChangeRecord, SnapshotRecord } from "../../shared/app/ports.js";
 import type { CliContext, ContextFor } from "../context.js";
 import { READ_STORAGE } from "../settings.js";
 import { formatTable, isoSeconds, type Row } from "../output.js";

@@ -4,13 +4,13 @@
  * gallery's sharing, end of life, excludeFromLatest, the scale sets that use it, and the open
  * findings of each. Reads the store directly (keys and partition queries, no scans), not ARM.
  */
+import { isGuid } from "../../shared/domain/resourceId.js";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { imageInventory, OS_STATE_FILTERS, type InventoryDefinition, type OsStateFilter } from "../../shared/inventory.js";
+import { imageInventory, OS_STATE_FILTERS, type InventoryDefinition, type OsStateFilter } from "../../shared/app/inventory.js";
 import type { CliContext, ContextFor } from "../context.js";
 import { READ_WATCHED } from "../settings.js";
 import type { Row } from "../output.js";
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE = 100;
 
 export interface ImagesOptions {
@@ -25,7 +25,7 @@ function osStateArgument(value: string): OsStateFilter {
 }
 
 function subscriptionArgument(value: string): string {
-  if (!GUID.test(value)) throw new InvalidArgumentError("give the subscription id (a GUID, e.g. 7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f; see az account list -o table).");
+  if (!isGuid(value)) throw new InvalidArgumentError("give the subscription id (a GUID, e.g. 7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f; see az account list -o table).");
   return value.toLowerCase();
 }
 

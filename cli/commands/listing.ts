@@ -8,8 +8,8 @@
  * Azure/azure-cli#26710 and #26713: the token of the next page goes to stderr as a warning).
  */
 import { InvalidArgumentError } from "commander";
-import type { Page } from "../../shared/ports.js";
-import { DEFAULT_PAGE_SIZE } from "../../shared/queries.js";
+import type { Page } from "../../shared/app/ports.js";
+import { DEFAULT_PAGE_SIZE } from "../../shared/app/queries.js";
 import type { CliContext } from "../context.js";
 import type { Column } from "../output.js";
 

@@ -25,8 +25,8 @@ import {
   type PolicyDefinitionResource,
   type PolicyExport,
 } from "../../shared/domain/policyExport.js";
-import { POLICY_ASSIGNMENT_SCHEMA, POLICY_DEFINITION_SCHEMA, POLICY_SCHEMA_AJV_OPTIONS } from "../../shared/policyDefinitionSchema.js";
-import type { ResourceStore } from "../../shared/ports.js";
+import { POLICY_ASSIGNMENT_SCHEMA, POLICY_DEFINITION_SCHEMA, POLICY_SCHEMA_AJV_OPTIONS } from "../../shared/domain/policyDefinitionSchema.js";
+import type { ResourceStore } from "../../shared/app/ports.js";
 import type { CliContext, ContextFor } from "../context.js";
 import { READ_WATCHED } from "../settings.js";
 

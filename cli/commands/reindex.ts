@@ -1,8 +1,8 @@
-/** `gallery-watch reindex`: rebuild the index tables from the primary tables (shared/reindex.ts). */
+/** `gallery-watch reindex`: rebuild the index tables from the primary tables (shared/app/reindex.ts). */
 import { Command } from "commander";
 import type { SingleBar } from "cli-progress";
 import { terminalBar } from "../progress.js";
-import { reindex, type ReindexProgress, type ReindexResult } from "../../shared/reindex.js";
+import { reindex, type ReindexProgress, type ReindexResult } from "../../shared/app/reindex.js";
 import type { CliContext, CliIo, ContextFor } from "../context.js";
 
 export interface ReindexCommandOptions {

@@ -4,14 +4,14 @@
  * does the work and records each run (`SweepRunStore`). `--wait` follows the run records until
  * every run has finished.
  */
+import { isGuid } from "../../shared/domain/resourceId.js";
 import { randomUUID } from "node:crypto";
 import { Command, InvalidArgumentError, Option } from "commander";
-import type { SweepRun } from "../../shared/ports.js";
+import type { SweepRun } from "../../shared/app/ports.js";
 import type { CliContext, ContextFor } from "../context.js";
 import type { Row } from "../output.js";
 import { progressDisplay } from "../progress.js";
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const POLL_MS = 1_000;
 
 export interface SweepOptions {
@@ -21,7 +21,7 @@ export interface SweepOptions {
 }
 
 function subscriptionArgument(value: string): string {
-  if (!GUID.test(value)) throw new InvalidArgumentError("give the subscription id (a GUID, e.g. 7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f; see az account list -o table).");
+  if (!isGuid(value)) throw new InvalidArgumentError("give the subscription id (a GUID, e.g. 7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f; see az account list -o table).");
   return value.toLowerCase();
 }
 

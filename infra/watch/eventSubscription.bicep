@@ -26,7 +26,7 @@ resource toFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02
         'Microsoft.Resources.ResourceDeleteSuccess'
         'Microsoft.Resources.ResourceActionSuccess'
       ]
-      // Exactly the operations gallery-watch acts on (shared/events/resourceEvent.ts): not scale-set
+      // Exactly the operations gallery-watch acts on (shared/app/resourceEvent.ts): not scale-set
       // instance, extension or restart traffic, not gallery applications. String filters are
       // case-insensitive: https://learn.microsoft.com/azure/event-grid/event-filtering#advanced-filtering
       advancedFilters: [

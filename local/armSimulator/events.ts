@@ -16,7 +16,7 @@
  * - Dead letters (https://learn.microsoft.com/azure/event-grid/delivery-and-retry#dead-letter-events):
  *   about five minutes after the last attempt, the event plus its dead-letter properties goes to a
  *   blob `{TOPIC}/{SUBSCRIPTION}/{yyyy}/{MM}/{dd}/{HH}/{guid}.json` in the dead-letter container
- *   (Azurite by default). See `shared/deadLetterPorts.ts` for the format.
+ *   (Azurite by default). See `shared/app/deadLetterPorts.ts` for the format.
  *
  * Time is compressible: `timeScale` 1 is real time, 1/1000 turns the 24 h policy into 86 s. The
  * 30 s response timeout is not scaled (it bounds the function's own work, not Event Grid's schedule).
@@ -24,8 +24,8 @@
 import { randomUUID } from "node:crypto";
 import pLimit from "p-limit";
 import type { Logger } from "pino";
-import { deadLetterBlobName, toDeadLetteredEvent, type DeadLetterReason, type DeadLetterStore } from "../../shared/deadLetterPorts.js";
-import { createBlobDeadLetterStore } from "../../shared/storage/blobDeadLetters.js";
+import { deadLetterBlobName, toDeadLetteredEvent, type DeadLetterReason, type DeadLetterStore } from "../../shared/app/deadLetterPorts.js";
+import { createBlobDeadLetterStore } from "../../shared/adapters/blobs/blobDeadLetters.js";
 
 export interface EventSink {
   readonly url: string;

@@ -34,7 +34,7 @@ import { NOISE_KINDS, createNoise, type NoiseControl, type NoiseKind } from "./n
 import { Operations, type AsyncOperation, type FinalResult } from "./operations.js";
 import { applyShare, galleryView, withoutSharing } from "./sharing.js";
 import { SharedGalleryIndex, galleryBody, imageBody, parseSharedPath, versionBody, type SharedPath } from "./sharedGalleries.js";
-import { parseSharedImageId } from "../../shared/arm/snapshotMapping.js";
+import { parseSharedImageId } from "../../shared/adapters/arm/snapshotMapping.js";
 import { Throttle, type ThrottleOptions } from "./throttle.js";
 import { validateWrite, type ImageOsState } from "./validation.js";
 import { cliSurface } from "./cliSurface.js";

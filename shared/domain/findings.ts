@@ -17,9 +17,15 @@ export type RuleId = (typeof RULE_IDS)[number];
 /** Findings the pipeline itself raises, outside the six rules. */
 export type PipelineFindingId = "read-access"; // the watcher could not read a resource: a blind spot
 export type FindingRuleId = RuleId | PipelineFindingId;
+/** Every finding a person can filter on or a metric can name: the six rules and the pipeline's own. */
+export const FINDING_RULES: readonly FindingRuleId[] = [...RULE_IDS, "read-access"];
 
 export type Severity = "low" | "medium" | "high" | "critical";
 export const SEVERITY_ORDER: Readonly<Record<Severity, number>> = { low: 0, medium: 1, high: 2, critical: 3 };
+/** Every severity, mildest first (SEVERITY_ORDER); the one list queries, the CLI and telemetry check against. */
+export const SEVERITIES: readonly Severity[] = (Object.keys(SEVERITY_ORDER) as Severity[]).sort((a, b) => SEVERITY_ORDER[a] - SEVERITY_ORDER[b]);
+/** Cards, the digest and the evidence page list the worst first. */
+export const SEVERITIES_WORST_FIRST: readonly Severity[] = [...SEVERITIES].reverse();
 
 export type FactValue = string | number | boolean | readonly string[] | null;
 

@@ -16,8 +16,11 @@
  * every condition but match/notMatch compares strings case-insensitively, so `in` and `like`
  * match an image id typed in any case; `like` takes at most one `*`.
  */
-import { parseResourceId, type ResourceId } from "./resourceId.js";
+import { enclosingOf, tryParseResourceId, type ResourceId } from "./resourceId.js";
 import type { Snapshot } from "./snapshots.js";
+import { UnsupportedExceptionTagError, NoSpecializedDefinitionsError } from "./errors.js";
+/** The error family lives in domain/errors.ts; re-exported where callers (functions/, the CLI) already look. */
+export { UnsupportedExceptionTagError, NoSpecializedDefinitionsError } from "./errors.js";
 
 export type PolicyEffect = "Deny" | "Audit" | "Disabled";
 
@@ -110,23 +113,10 @@ export interface PolicyExport {
   readonly unknown: readonly string[];
 }
 
-/** The tag names Azure Policy's `tags['…']` field syntax cannot carry. */
-export class UnsupportedExceptionTagError extends Error {
-  constructor(tag: string) {
-    super(`the exception tag '${tag}' contains ' [ or ], which Azure Policy's tags['<name>'] field syntax cannot express; choose another GW_EXCEPTION_TAG`);
-    this.name = "UnsupportedExceptionTagError";
-  }
-}
-
+/** The image definition an id names or lies under (a version's parent); undefined for anything else. */
 function definitionOf(raw: string): ResourceId | undefined {
-  try {
-    const id = parseResourceId(raw);
-    if (id.kind === "imageDefinition") return id;
-    if (id.kind === "imageVersion") return parseResourceId(id.display.slice(0, id.display.lastIndexOf("/versions/")));
-    return undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = tryParseResourceId(raw);
+  return parsed.ok ? enclosingOf(parsed.id, "imageDefinition") : undefined;
 }
 
 /**
@@ -216,18 +206,6 @@ function definitionDescription(count: number, settings: PolicyExportSettings): s
 
 export function policyDefinitionId(subscriptionId: string, name = POLICY_DEFINITION_NAME): string {
   return `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/policyDefinitions/${name}`;
-}
-
-/** Nothing known to be Specialized: a rule listing nothing would deny nothing (and `anyOf: []` is no valid condition). */
-export class NoSpecializedDefinitionsError extends Error {
-  constructor(readonly unknown: readonly string[]) {
-    super(
-      "gallery-watch knows no Specialized image definition in its store, so there is nothing for a policy to deny" +
-        (unknown.length > 0 ? ` (${unknown.length} definition(s) have an osState it could not read)` : "") +
-        ". Run `gallery-watch sweep --wait` first.",
-    );
-    this.name = "NoSpecializedDefinitionsError";
-  }
 }
 
 /**

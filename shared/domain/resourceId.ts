@@ -7,7 +7,7 @@
  * canonical form; we refuse what cannot be an id we watch (no subscription, `..`, percent
  * escapes, control characters, absurd length) with an error that says why.
  */
-import { InvalidResourceIdError } from "../errors.js";
+import { InvalidResourceIdError } from "./errors.js";
 
 export type ResourceKind = "gallery" | "imageDefinition" | "imageVersion" | "scaleSet";
 
@@ -30,7 +30,13 @@ export interface ResourceId {
 /** Longest id we accept. Real ids of these types stay far below 1 KB. */
 export const MAX_RESOURCE_ID_LENGTH = 1024;
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A GUID (subscription, tenant, client and object ids), any case: the one pattern every input check uses. */
+export const GUID_PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+const GUID = new RegExp(`^${GUID_PATTERN}$`, "i");
+
+export function isGuid(value: string): boolean {
+  return GUID.test(value);
+}
 // Azure naming rules: https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftcompute
 // Resource groups allow Unicode letters and digits (`rg-zürich`), underscores, hyphens, periods and parentheses, not ending in a period.
 const RESOURCE_GROUP = /^[-\p{L}\p{N}_.()]{0,89}[-\p{L}\p{N}_()]$/u;
@@ -127,6 +133,12 @@ export function tryParseResourceId(raw: unknown): ResourceIdParse {
 export function parentOf(id: ResourceId): ResourceId | undefined {
   if (id.kind === "imageVersion") return parseResourceId(id.display.slice(0, id.display.lastIndexOf("/versions/")));
   if (id.kind === "imageDefinition") return parseResourceId(id.display.slice(0, id.display.lastIndexOf("/images/")));
+  return undefined;
+}
+
+/** `id` itself when it is of `kind`, else its nearest ancestor of that kind (parents per resourceTypes.ts); undefined when none. */
+export function enclosingOf(id: ResourceId, kind: ResourceKind): ResourceId | undefined {
+  for (let at: ResourceId | undefined = id; at; at = parentOf(at)) if (at.kind === kind) return at;
   return undefined;
 }
 

@@ -1,15 +1,15 @@
 /**
  * The read budget hears today's ARM through the real transport: Microsoft's 2025 recorded read
  * answers carry `x-ms-ratelimit-remaining-subscription-global-reads` and no per-principal count,
- * and the lower of the two is believed (shared/arm/readBudget.ts). A small HTTPS server answers
+ * and the lower of the two is believed (shared/adapters/arm/readBudget.ts). A small HTTPS server answers
  * a gallery GET with the headers under test.
  */
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generate } from "selfsigned";
-import { computeArmInventoryFactory } from "../../shared/arm/computeArmInventory.js";
-import { ReadBudget } from "../../shared/arm/readBudget.js";
+import { computeArmInventoryFactory } from "../../shared/adapters/arm/computeArmInventory.js";
+import { ReadBudget } from "../../shared/adapters/arm/readBudget.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import { localDevCredential } from "../../local/localCredential.js";
 

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startArmSimulator, type RunningArmSimulator } from "../../local/armSimulator/index.js";
 import { localDevCredential } from "../../local/localCredential.js";
 import { armWrite } from "../../local/armWrite.js";
-import { computeArmInventoryFactory } from "../../shared/arm/computeArmInventory.js";
+import { computeArmInventoryFactory } from "../../shared/adapters/arm/computeArmInventory.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
-import { ArmReadError } from "../../shared/errors.js";
+import { ArmReadError } from "../../shared/domain/errors.js";
 
 const SUB = "5f1d2c3b-4a59-4e7d-8c6b-9a0b1c2d3e4f";
 const base = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute`;

@@ -1,9 +1,9 @@
 /** The digest claim table and the finding-activity query against Azurite; a fresh table prefix per test. */
 import { randomUUID } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
-import { createTableDigestLog } from "../../shared/storage/tableDigestLog.js";
-import { createTableFindingActivity } from "../../shared/storage/tableFindingActivity.js";
-import { createTableFindingStore } from "../../shared/storage/tableFindingStore.js";
+import { createTableDigestLog } from "../../shared/adapters/tables/tableDigestLog.js";
+import { createTableFindingActivity } from "../../shared/adapters/tables/tableFindingActivity.js";
+import { createTableFindingStore } from "../../shared/adapters/tables/tableFindingStore.js";
 import { computeTransitions } from "../../shared/domain/transitions.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
 import { RULE_IDS } from "../../shared/domain/findings.js";

@@ -17,8 +17,8 @@ import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { EventEmitter, RETRY_JITTER, RETRY_SCHEDULE_MS, retryDelayMs, type DeliveryClock, type EventGridEvent, type EventSink } from "../../local/armSimulator/events.js";
-import type { DeadLetterStore } from "../../shared/deadLetterPorts.js";
-import { createBlobDeadLetterStore } from "../../shared/storage/blobDeadLetters.js";
+import type { DeadLetterStore } from "../../shared/app/deadLetterPorts.js";
+import { createBlobDeadLetterStore } from "../../shared/adapters/blobs/blobDeadLetters.js";
 
 const SUB = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a";
 const GALLERY = `/subscriptions/${SUB}/resourceGroups/rg-dl/providers/Microsoft.Compute/galleries/dlGallery`;

@@ -6,12 +6,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
-import { createTableFindingStore } from "../../shared/storage/tableFindingStore.js";
-import { createTableResourceStore } from "../../shared/storage/tableResourceStore.js";
-import { openTable } from "../../shared/storage/tableClients.js";
+import { createTableFindingStore } from "../../shared/adapters/tables/tableFindingStore.js";
+import { createTableResourceStore } from "../../shared/adapters/tables/tableResourceStore.js";
+import { openTable } from "../../shared/adapters/tables/tableClients.js";
 import type { Finding, FindingStatus, Severity } from "../../shared/domain/findings.js";
-import type { ChangeRecord, FindingQuery, FindingStore, Page, Trigger } from "../../shared/ports.js";
-import { InvalidContinuationTokenError } from "../../shared/ports.js";
+import type { ChangeRecord, FindingQuery, FindingStore, Page, Trigger } from "../../shared/app/ports.js";
+import { InvalidContinuationTokenError } from "../../shared/app/ports.js";
 import { BASE, SUB } from "../support/snapshotBuilders.js";
 import { aFinding as storedFinding } from "../support/snapshotBuilders.js";
 

@@ -20,7 +20,7 @@ import { CALLERS, ids } from "../../local/scenarios/replay.js";
 import { armWrite } from "../../local/armWrite.js";
 import { waitUntilQuiet } from "../../local/quiet.js";
 import { localEntra } from "../../local/localEntra.js";
-import { httpAuthLevel } from "../../shared/config.js";
+import { httpAuthLevel } from "../../shared/wiring/config.js";
 
 const invoked: Array<Record<string, unknown>> = [];
 const declarations: FunctionDeclaration[] = [

@@ -2,7 +2,8 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
 import { QueueClient } from "@azure/storage-queue";
-import { createQueueRecheckQueue, decodeRecheckMessage } from "../../shared/storage/queues.js";
+import { createQueueRecheckQueue } from "../../shared/adapters/queues/queues.js";
+import { decodeRecheckMessage } from "../../shared/app/inputs.js";
 import { aVersion } from "../support/snapshotBuilders.js";
 
 const connectionString = () => inject("azuriteConnectionString");

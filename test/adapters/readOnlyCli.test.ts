@@ -14,8 +14,8 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { main } from "../../cli/main.js";
 import type { CliIo } from "../../cli/context.js";
-import { openTable } from "../../shared/storage/tableClients.js";
-import { createTableFindingStore } from "../../shared/storage/tableFindingStore.js";
+import { openTable } from "../../shared/adapters/tables/tableClients.js";
+import { createTableFindingStore } from "../../shared/adapters/tables/tableFindingStore.js";
 import { STACK_FILE_VARIABLE } from "../../local/stackState.js";
 import { aFinding, BASE, SUB } from "../support/snapshotBuilders.js";
 

@@ -7,14 +7,15 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
 import type { TableClient } from "@azure/data-tables";
-import { createTableFindingStore, findingIndexRebuild } from "../../shared/storage/tableFindingStore.js";
-import { changeLogRebuild, createTableResourceStore } from "../../shared/storage/tableResourceStore.js";
-import { createTableAlertOutbox, outboxIndexRebuild } from "../../shared/alerts/tableAlertOutbox.js";
-import { createTableReindexCheckpoints } from "../../shared/storage/tableReindexCheckpoints.js";
-import { listAll, openTable, type StorageConnection } from "../../shared/storage/tableClients.js";
-import { reindex, type IndexRebuild, type ReindexDependencies } from "../../shared/reindex.js";
+import { createTableFindingStore, findingIndexRebuild } from "../../shared/adapters/tables/tableFindingStore.js";
+import { changeLogRebuild, createTableResourceStore } from "../../shared/adapters/tables/tableResourceStore.js";
+import { createTableAlertOutbox, outboxIndexRebuild } from "../../shared/adapters/tables/tableAlertOutbox.js";
+import { createTableReindexCheckpoints } from "../../shared/adapters/tables/tableReindexCheckpoints.js";
+import { listAll, openTable, type StorageConnection } from "../../shared/adapters/tables/tableClients.js";
+import { reindex, type ReindexDependencies } from "../../shared/app/reindex.js";
+import type { IndexRebuild } from "../../shared/app/ports.js";
 import type { Finding, FindingTransition } from "../../shared/domain/findings.js";
-import type { ChangeRecord, FindingQuery, Trigger } from "../../shared/ports.js";
+import type { ChangeRecord, FindingQuery, Trigger } from "../../shared/app/ports.js";
 import { BASE, aFinding } from "../support/snapshotBuilders.js";
 
 const conn = (): StorageConnection => ({ connectionString: inject("azuriteConnectionString") });

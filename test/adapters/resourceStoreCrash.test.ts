@@ -8,9 +8,9 @@ import http from "node:http";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createTableResourceStore } from "../../shared/storage/tableResourceStore.js";
-import { contentHashOf } from "../../shared/storage/contentHash.js";
-import type { Trigger } from "../../shared/ports.js";
+import { createTableResourceStore } from "../../shared/adapters/tables/tableResourceStore.js";
+import { contentHashOf } from "../../shared/domain/contentHash.js";
+import type { Trigger } from "../../shared/app/ports.js";
 import { aVersion, regions } from "../support/snapshotBuilders.js";
 
 let proxy: http.Server;

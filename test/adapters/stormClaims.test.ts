@@ -6,12 +6,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
-import { createTableAlertOutbox } from "../../shared/alerts/tableAlertOutbox.js";
+import { createTableAlertOutbox } from "../../shared/adapters/tables/tableAlertOutbox.js";
 import { computeTransitions } from "../../shared/domain/transitions.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
 import { RULE_IDS } from "../../shared/domain/findings.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
-import type { Attribution } from "../../shared/ports.js";
+import type { Attribution } from "../../shared/app/ports.js";
 import { aVersion, NOW, policy, regions } from "../support/snapshotBuilders.js";
 
 const conn = () => ({ connectionString: inject("azuriteConnectionString") });

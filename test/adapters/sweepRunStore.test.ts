@@ -1,8 +1,8 @@
 /** SweepRunStore against the Azurite the test run starts; a fresh table prefix per test. */
 import { randomUUID } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
-import { createTableSweepRunStore } from "../../shared/storage/tableSweepRunStore.js";
-import type { SweepFailure, SweepRun } from "../../shared/ports.js";
+import { createTableSweepRunStore } from "../../shared/adapters/tables/tableSweepRunStore.js";
+import type { SweepFailure, SweepRun } from "../../shared/app/ports.js";
 
 const conn = () => ({ connectionString: inject("azuriteConnectionString") });
 const prefix = () => `t${randomUUID().replace(/-/g, "").slice(0, 12)}`;

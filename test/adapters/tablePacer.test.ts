@@ -1,7 +1,7 @@
 /** Pacing shared by every instance: slots claimed through one Azurite table never crowd one second. */
 import { randomUUID } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
-import { createTablePacer } from "../../shared/storage/tablePacer.js";
+import { createTablePacer } from "../../shared/adapters/tables/tablePacer.js";
 
 describe("table pacer", () => {
   it("two instances claiming at once get slots at least 1/rps (+5 %) apart, and never more than rps in one second", async () => {

@@ -2,18 +2,18 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
 import fc from "fast-check";
-import { createTableResourceStore } from "../../shared/storage/tableResourceStore.js";
-import { createTableFindingStore } from "../../shared/storage/tableFindingStore.js";
-import { createTableAlertOutbox } from "../../shared/alerts/tableAlertOutbox.js";
-import { contentHashOf } from "../../shared/storage/contentHash.js";
-import { decodeKey, encodeKey, invertedTime } from "../../shared/storage/tableKeys.js";
+import { createTableResourceStore } from "../../shared/adapters/tables/tableResourceStore.js";
+import { createTableFindingStore } from "../../shared/adapters/tables/tableFindingStore.js";
+import { createTableAlertOutbox } from "../../shared/adapters/tables/tableAlertOutbox.js";
+import { contentHashOf } from "../../shared/domain/contentHash.js";
+import { decodeKey, encodeKey, invertedTime } from "../../shared/adapters/tables/tableKeys.js";
 import { computeTransitions } from "../../shared/domain/transitions.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
 import { RULE_IDS } from "../../shared/domain/findings.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
-import { ConcurrentUpdateError } from "../../shared/errors.js";
+import { ConcurrentUpdateError } from "../../shared/domain/errors.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
-import type { Trigger } from "../../shared/ports.js";
+import type { Trigger } from "../../shared/app/ports.js";
 import { aScaleSet, aVersion, BASE, NOW, policy, regions } from "../support/snapshotBuilders.js";
 
 const parentOfVersion = (v: { id: { display: string } }) => parseResourceId(v.id.display.replace(/\/versions\/[^/]+$/, ""));

@@ -9,10 +9,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startArmSimulator, type RunningArmSimulator } from "../../local/armSimulator/index.js";
 import { localDevCredential } from "../../local/localCredential.js";
-import { computeArmInventoryFactory } from "../../shared/arm/computeArmInventory.js";
+import { computeArmInventoryFactory } from "../../shared/adapters/arm/computeArmInventory.js";
 import { normalizeRegion } from "../../shared/domain/snapshots.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
-import type { ArmInventory } from "../../shared/ports.js";
+import type { ArmInventory } from "../../shared/app/ports.js";
 import { fixturesDir, listFixtures, readFixture, SKIP_REASON } from "../support/fixtures.js";
 import { recordValidated } from "./summary.js";
 

@@ -1,6 +1,6 @@
 /**
  * A real `@azure/arm-compute` client aimed at the simulated ARM: its CA is trusted for this client
- * only (a per-retry policy sets the agent, as shared/arm/computeArmInventory.ts does), never
+ * only (a per-retry policy sets the agent, as shared/adapters/arm/computeArmInventory.ts does), never
  * process-wide.
  */
 import https from "node:https";

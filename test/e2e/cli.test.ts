@@ -12,7 +12,7 @@ import { parse as parseYaml } from "yaml";
 import { startLocalStack, type LocalStack } from "../../local/stack.js";
 import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { STACK_FILE_VARIABLE, stackStateOf, writeStackState } from "../../local/stackState.js";
-import type { SweepRun } from "../../shared/ports.js";
+import type { SweepRun } from "../../shared/app/ports.js";
 import { runProcess } from "../support/processes.js";
 
 const root = path.resolve(import.meta.dirname, "../..");

@@ -14,8 +14,8 @@ import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { CALLERS, rg } from "../../local/scenarios/replay.js";
 import { armWrite } from "../../local/armWrite.js";
 import { waitUntilQuiet } from "../../local/quiet.js";
-import { createBlobDeadLetterStore } from "../../shared/storage/blobDeadLetters.js";
-import { REDRIVEN_MARK } from "../../shared/deadLetters.js";
+import { createBlobDeadLetterStore } from "../../shared/adapters/blobs/blobDeadLetters.js";
+import { REDRIVEN_MARK } from "../../shared/app/deadLetters.js";
 
 let stack: LocalStack;
 const lines: Array<Record<string, any>> = [];

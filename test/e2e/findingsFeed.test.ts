@@ -12,7 +12,7 @@ import { startLocalStack, type LocalStack } from "../../local/stack.js";
 import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { CALLERS, ids } from "../../local/scenarios/replay.js";
 import { armWrite } from "../../local/armWrite.js";
-import { cloudEventProblem } from "../../shared/alerts/findingsFeed.js";
+import { cloudEventProblem } from "../../shared/views/findingsFeed.js";
 
 let stack: LocalStack | undefined;
 afterEach(async () => {

@@ -14,7 +14,7 @@ import { startLocalStack, type LocalStack } from "../../local/stack.js";
 import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { PolicyAssignmentResource, PolicyDefinitionResource } from "../../shared/domain/policyExport.js";
-import { POLICY_ASSIGNMENT_SCHEMA, POLICY_DEFINITION_SCHEMA, POLICY_SCHEMA_AJV_OPTIONS } from "../../shared/policyDefinitionSchema.js";
+import { POLICY_ASSIGNMENT_SCHEMA, POLICY_DEFINITION_SCHEMA, POLICY_SCHEMA_AJV_OPTIONS } from "../../shared/domain/policyDefinitionSchema.js";
 import { scaleSetRequest, verdict, versionRequest, type PolicyResource } from "../support/policyEvaluator.js";
 import { runCli } from "../support/processes.js";
 

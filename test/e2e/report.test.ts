@@ -17,7 +17,7 @@ import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { caseStudySteps, CALLERS, ids } from "../../local/scenarios/replay.js";
 import { armWrite } from "../../local/armWrite.js";
 import { waitUntilQuiet } from "../../local/quiet.js";
-import { SECTION_IDS } from "../../shared/report/renderEvidence.js";
+import { SECTION_IDS } from "../../shared/views/report/renderEvidence.js";
 import { ensureChromium, openPage, screenshot, type PageRun } from "../support/chromium.js";
 import { runCli, type ProcessResult } from "../support/processes.js";
 

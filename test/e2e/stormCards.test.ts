@@ -11,7 +11,7 @@ import { TableClient } from "@azure/data-tables";
 import { startLocalStack, type LocalStack } from "../../local/stack.js";
 import { armWrite } from "../../local/armWrite.js";
 import { waitUntilQuiet } from "../../local/quiet.js";
-import { MAX_CARD_BYTES } from "../../shared/alerts/adaptiveCard.js";
+import { MAX_CARD_BYTES } from "../../shared/views/adaptiveCard.js";
 import { complaints } from "../support/adaptiveCards.js";
 
 const RESOURCES = 60;

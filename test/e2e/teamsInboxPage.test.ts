@@ -10,7 +10,7 @@ import vm from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTeamsInbox, type TeamsInbox } from "../../local/teamsInbox.js";
 import { RULE_IDS } from "../../shared/domain/findings.js";
-import { digestCard, type DigestContent } from "../../shared/alerts/digestCard.js";
+import { digestCard, type DigestContent } from "../../shared/views/digestCard.js";
 import { aFinding, BASE } from "../support/snapshotBuilders.js";
 
 const envelope = (...headings: string[]) => ({

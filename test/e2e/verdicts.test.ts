@@ -11,7 +11,7 @@ import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { CALLERS, ids, rg, scaleSetBody } from "../../local/scenarios/replay.js";
 import { armWrite } from "../../local/armWrite.js";
 import { waitUntilQuiet } from "../../local/quiet.js";
-import { runtime } from "../../shared/composition.js";
+import { runtime } from "../../shared/wiring/composition.js";
 
 const OTHER_SUB = "99999999-1111-2222-3333-444444444444";
 let s: LocalStack;

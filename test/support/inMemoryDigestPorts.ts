@@ -4,8 +4,8 @@
  * not having changed since it was read.
  */
 import type { Finding } from "../../shared/domain/findings.js";
-import type { Clock, FindingStore, SweepRun, SweepRunStore, TeamsNotifier } from "../../shared/ports.js";
-import type { ClaimResult, DigestLog, DigestRecord, FindingActivity } from "../../shared/digest.js";
+import type { Clock, FindingStore, SweepRun, SweepRunStore, TeamsNotifier } from "../../shared/app/ports.js";
+import type { ClaimResult, DigestLog, DigestRecord, FindingActivity } from "../../shared/app/ports.js";
 
 export class FakeClock implements Clock {
   constructor(private current: Date) {}

@@ -3,13 +3,13 @@
  * real ones (ARM answers as Azure does: lists carry no sharing profile; findings writes are
  * conditional on revision), so the judging path and its failure policy are tested in milliseconds.
  */
-import { withLocalCoalescing } from "../../shared/localCoalescing.js";
+import { withLocalCoalescing } from "../../shared/app/localCoalescing.js";
 import pino from "pino";
 import { parentOf, type ResourceId } from "../../shared/domain/resourceId.js";
 import type { Finding, FindingTransition } from "../../shared/domain/findings.js";
 import type { GallerySnapshot, ImageDefinitionSnapshot, ImageVersionSnapshot, ScaleSetSnapshot, Snapshot } from "../../shared/domain/snapshots.js";
-import { readByKind, resolveImage, type ImageReads } from "../../shared/arm/resolveImage.js";
-import { ArmReadError, ConcurrentUpdateError } from "../../shared/errors.js";
+import { readByKind, resolveImage, type ImageReads } from "../../shared/adapters/arm/resolveImage.js";
+import { ArmReadError, ConcurrentUpdateError } from "../../shared/domain/errors.js";
 import type {
   AlertOutbox,
   ArmInventory,
@@ -24,14 +24,14 @@ import type {
   SweepRun,
   SweepRunStore,
   CheckGate,
-} from "../../shared/ports.js";
+} from "../../shared/app/ports.js";
 import { FakeClock } from "./inMemoryDigestPorts.js";
-import { noTelemetry } from "../../shared/telemetry.js";
+import { noTelemetry } from "../../shared/adapters/otel/telemetry.js";
 import { NOW } from "./snapshotBuilders.js";
-import type { ChangeQuery, FindingQuery, Page } from "../../shared/ports.js";
-import { invertedTime } from "../../shared/storage/tableKeys.js";
-import { changeMatches, findingMatches } from "../../shared/queries.js";
-import { changeTime, decodeContinuation, encodeContinuation, InvalidContinuationTokenError } from "../../shared/ports.js";
+import type { ChangeQuery, FindingQuery, Page } from "../../shared/app/ports.js";
+import { invertedTime } from "../../shared/adapters/tables/tableKeys.js";
+import { changeMatches, findingMatches } from "../../shared/app/queries.js";
+import { changeTime, decodeContinuation, encodeContinuation, InvalidContinuationTokenError } from "../../shared/app/ports.js";
 
 export type Fault = "noAccess" | "throttled" | "failed";
 
@@ -350,8 +350,12 @@ export class MemorySweepRuns implements SweepRunStore {
   async get(subscriptionId: string, runId: string) {
     return this.runs.get(`${subscriptionId}|${runId}`);
   }
-  async list() {
-    return [...this.runs.values()].reverse();
+  /** As the Table store: newest first by start, `since` bounding startedAt, one subscription's, at most `limit`. */
+  async list(options: { readonly since?: string; readonly subscriptionId?: string; readonly limit?: number } = {}) {
+    const runs = [...this.runs.values()]
+      .filter((r) => (options.since === undefined || r.startedAt >= options.since) && (options.subscriptionId === undefined || r.subscriptionId === options.subscriptionId))
+      .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    return options.limit === undefined ? runs : runs.slice(0, options.limit);
   }
 }
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { alertMessage, alertsMessage, digestMessage, escapeMarkdown, MAX_CARD_BYTES } from "../../shared/alerts/adaptiveCard.js";
+import { alertMessage, alertsMessage, digestMessage, escapeMarkdown, MAX_CARD_BYTES } from "../../shared/views/adaptiveCard.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
 import { computeTransitions } from "../../shared/domain/transitions.js";
 import { RULE_IDS, type Finding, type FindingTransition, type TransitionKind } from "../../shared/domain/findings.js";
-import type { Attribution } from "../../shared/ports.js";
+import type { Attribution } from "../../shared/app/ports.js";
 import { envelopeProblem } from "../../local/teamsInbox.js";
 import { aVersion, NOW, policy, regions } from "../support/snapshotBuilders.js";
 import { complaints } from "../support/adaptiveCards.js";

@@ -5,15 +5,15 @@
  */
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { deliverAlerts } from "../../shared/alerts/deliverAlerts.js";
-import { alertsMessage } from "../../shared/alerts/adaptiveCard.js";
+import { deliverAlerts } from "../../shared/app/deliverAlerts.js";
+import { alertsMessage } from "../../shared/views/adaptiveCard.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
 import { RULE_IDS, type FindingTransition } from "../../shared/domain/findings.js";
 import { computeTransitions } from "../../shared/domain/transitions.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
-import { AlertDeliveryError, StorageError } from "../../shared/errors.js";
-import type { AlertOutbox, Attribution, FindingStore, OutboxAlert, TeamsNotifier } from "../../shared/ports.js";
+import { AlertDeliveryError, StorageError } from "../../shared/domain/errors.js";
+import type { AlertOutbox, Attribution, FindingStore, OutboxAlert, TeamsNotifier } from "../../shared/app/ports.js";
 import { aVersion, BASE, NOW, policy, regions } from "../support/snapshotBuilders.js";
 
 function opened(subject: Snapshot, at = NOW): FindingTransition[] {

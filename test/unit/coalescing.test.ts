@@ -4,8 +4,8 @@
  * a resource still provisioning coalesce too. In-memory adapters with the table adapters' contracts.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { handleResourceEvent, type EventSettings } from "../../shared/handleResourceEvent.js";
-import { checkCoalesced } from "../../shared/checkResource.js";
+import { handleResourceEvent, type EventSettings } from "../../shared/app/handleResourceEvent.js";
+import { checkCoalesced } from "../../shared/app/checkResource.js";
 import { aWorld, type World } from "../support/inMemoryPorts.js";
 import { SUB, aDefinition, aGallery, aVersion, policy, regions } from "../support/snapshotBuilders.js";
 

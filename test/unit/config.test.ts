@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig, SETTINGS } from "../../shared/config.js";
-import { ConfigError } from "../../shared/errors.js";
+import { loadConfig, SETTINGS } from "../../shared/wiring/config.js";
+import { ConfigError } from "../../shared/domain/errors.js";
 
 const valid = {
   AzureWebJobsStorage: "UseDevelopmentStorage=true",

@@ -1,10 +1,10 @@
 /** The daily digest: what it says, that it is sent once per UTC day, and that its card is valid. */
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { sendDigest, type DigestContent, type DigestDependencies } from "../../shared/digest.js";
-import { digestCard, MAX_DIGEST_CARD_BYTES } from "../../shared/alerts/digestCard.js";
+import { sendDigest, type DigestContent, type DigestDependencies } from "../../shared/app/digest.js";
+import { digestCard, MAX_DIGEST_CARD_BYTES } from "../../shared/views/digestCard.js";
 import type { Finding, FindingRuleId, Severity } from "../../shared/domain/findings.js";
-import type { OutboxAlert, SweepRun } from "../../shared/ports.js";
+import type { OutboxAlert, SweepRun } from "../../shared/app/ports.js";
 import { envelopeProblem } from "../../local/teamsInbox.js";
 import { FakeClock, InMemoryDigestLog, inMemoryFindings, inMemorySweepRuns, RecordingTeams } from "../support/inMemoryDigestPorts.js";
 import { complaints } from "../support/adaptiveCards.js";

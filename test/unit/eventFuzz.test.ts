@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { handleResourceEvent, type EventSettings } from "../../shared/handleResourceEvent.js";
-import { encodeKey } from "../../shared/storage/tableKeys.js";
-import type { ChangeRecord } from "../../shared/ports.js";
+import { handleResourceEvent, type EventSettings } from "../../shared/app/handleResourceEvent.js";
+import { encodeKey } from "../../shared/adapters/tables/tableKeys.js";
+import type { ChangeRecord } from "../../shared/app/ports.js";
 import { aWorld } from "../support/inMemoryPorts.js";
 import { SUB, aDefinition, aGallery, aVersion, policy } from "../support/snapshotBuilders.js";
 

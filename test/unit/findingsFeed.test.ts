@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { batchesBySize, cloudEventProblem, findingEvent } from "../../shared/alerts/findingsFeed.js";
+import { batchesBySize, cloudEventProblem, findingEvent } from "../../shared/views/findingsFeed.js";
 import { computeTransitions } from "../../shared/domain/transitions.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
 import { RULE_IDS } from "../../shared/domain/findings.js";

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import ignore from "ignore";
-import { loadConfig, SETTINGS } from "../../shared/config.js";
+import { loadConfig, SETTINGS } from "../../shared/wiring/config.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const read = (relative: string) => readFileSync(path.join(ROOT, relative), "utf8");
@@ -278,7 +278,7 @@ describe("infra Bicep", () => {
       // In Azure the host and the app use identity-based storage instead of a connection string:
       // https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity
       const names = setting.name === "AzureWebJobsStorage" ? ["AzureWebJobsStorage__accountName"] : [setting.name];
-      if (!names.some((n) => settings.has(n))) missing.push(`${setting.name} (required in shared/config.ts)`);
+      if (!names.some((n) => settings.has(n))) missing.push(`${setting.name} (required in shared/wiring/config.ts)`);
     }
     const bindings = bindingExpressions();
     expect(bindings.size).toBeGreaterThan(0);
@@ -390,7 +390,7 @@ describe("host.json telemetry", () => {
   });
 
   it("keeps the worker's logs relayed by the host (no WorkerOpenTelemetryEnabled capability): the pino lines on stdout are the traces the queries read", () => {
-    const code = readdirSync(path.join(ROOT, "functions")).filter((f) => f.endsWith(".ts")).map((f) => read(`functions/${f}`)).join("\n") + read("shared/telemetry.ts");
+    const code = readdirSync(path.join(ROOT, "functions")).filter((f) => f.endsWith(".ts")).map((f) => read(`functions/${f}`)).join("\n") + read("shared/adapters/otel/telemetry.ts");
     expect(code).not.toMatch(/WorkerOpenTelemetryEnabled/);
   });
 });

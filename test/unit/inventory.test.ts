@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { Finding } from "../../shared/domain/findings.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
-import { imageInventory, type InventoryDefinition } from "../../shared/inventory.js";
+import { imageInventory, type InventoryDefinition } from "../../shared/app/inventory.js";
 import { MemoryFindingStore, MemoryResourceStore } from "../support/inMemoryPorts.js";
 import { aDefinition, aGallery, aScaleSet, aVersion, BASE, regions, SUB } from "../support/snapshotBuilders.js";
 

@@ -5,11 +5,11 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
-import { checkCoalesced, checkResource } from "../../shared/checkResource.js";
-import { sweepSubscription } from "../../shared/sweepSubscription.js";
-import { handleResourceEvent, type EventSettings } from "../../shared/handleResourceEvent.js";
-import { contentHashOf } from "../../shared/storage/contentHash.js";
-import { ArmReadError } from "../../shared/errors.js";
+import { checkCoalesced, checkResource } from "../../shared/app/checkResource.js";
+import { sweepSubscription } from "../../shared/app/sweepSubscription.js";
+import { handleResourceEvent, type EventSettings } from "../../shared/app/handleResourceEvent.js";
+import { contentHashOf } from "../../shared/domain/contentHash.js";
+import { ArmReadError } from "../../shared/domain/errors.js";
 import { aWorld, type World } from "../support/inMemoryPorts.js";
 import { APPROVED, BASE, SUB, aDefinition, aGallery, aScaleSet, aVersion, policy, regions } from "../support/snapshotBuilders.js";
 

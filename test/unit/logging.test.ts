@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createLogger, invocationLogger } from "../../shared/logging.js";
-import { redactSecrets, redactUrl } from "../../shared/redact.js";
+import { createLogger, invocationLogger } from "../../shared/platform/logging.js";
+import { redactSecrets, redactUrl } from "../../shared/platform/redact.js";
 
 function capture() {
   const lines: string[] = [];
@@ -39,5 +39,15 @@ describe("logging", () => {
     expect(redactUrl(WEBHOOK)).toContain("sig=***");
     expect(redactUrl("not a url")).toBe("<invalid url>");
     expect(redactSecrets("nothing secret here")).toBe("nothing secret here");
+  });
+});
+
+describe("one secret list for logs and telemetry", () => {
+  it("masks an Application Insights connection string's keys and a client secret in a log line", () => {
+    const line = redactSecrets("exporter failed: InstrumentationKey=0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b;IngestionEndpoint=https://x/;ApplicationId=9a8b7c6d-1234-5678-9abc-def012345678 client_secret=s3cr3t-value");
+    expect(line).not.toContain("0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b");
+    expect(line).not.toContain("9a8b7c6d-1234-5678-9abc-def012345678");
+    expect(line).not.toContain("s3cr3t-value");
+    expect(line).toContain("IngestionEndpoint=https://x/");
   });
 });

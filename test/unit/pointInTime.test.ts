@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { Finding } from "../../shared/domain/findings.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
-import { InvalidContinuationTokenError, type ChangeRecord, type FindingStore, type Trigger } from "../../shared/ports.js";
-import { differences, keyFacts, pointInTime, timeline, UnknownResourceError } from "../../shared/pointInTime.js";
+import { InvalidContinuationTokenError, type ChangeRecord, type FindingStore, type Trigger } from "../../shared/app/ports.js";
+import { differences, keyFacts, pointInTime, timeline, UnknownResourceError } from "../../shared/app/pointInTime.js";
 import { MemoryResourceStore } from "../support/inMemoryPorts.js";
 import { aGallery, aVersion, BASE, regions } from "../support/snapshotBuilders.js";
 

@@ -14,7 +14,7 @@ import {
   UnsupportedExceptionTagError,
   type PolicyExportSettings,
 } from "../../shared/domain/policyExport.js";
-import { POLICY_ASSIGNMENT_SCHEMA, POLICY_DEFINITION_SCHEMA, POLICY_SCHEMA_AJV_OPTIONS } from "../../shared/policyDefinitionSchema.js";
+import { POLICY_ASSIGNMENT_SCHEMA, POLICY_DEFINITION_SCHEMA, POLICY_SCHEMA_AJV_OPTIONS } from "../../shared/domain/policyDefinitionSchema.js";
 import { azCommands, policyFiles } from "../../cli/commands/policy.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
 import { aDefinition, aScaleSet, aVersion, BASE, regions, SUB } from "../support/snapshotBuilders.js";

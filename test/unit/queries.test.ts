@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryFindingStore, MemoryResourceStore } from "../support/inMemoryPorts.js";
 import type { Finding, FindingStatus, Severity } from "../../shared/domain/findings.js";
-import type { ChangeRecord, FindingQuery, FindingStore, Page, Trigger } from "../../shared/ports.js";
+import type { ChangeRecord, FindingQuery, FindingStore, Page, Trigger } from "../../shared/app/ports.js";
 import {
   changeQueryFrom,
   findingQueryFrom,
@@ -15,7 +15,7 @@ import {
   parseTimeOrDuration,
   type ChangeView,
   type FindingView,
-} from "../../shared/queries.js";
+} from "../../shared/app/queries.js";
 import { parseDuration as cliParseDuration, timeArgument } from "../../cli/time.js";
 import { BASE, SUB } from "../support/snapshotBuilders.js";
 import { aFinding as storedFinding } from "../support/snapshotBuilders.js";

@@ -1,6 +1,6 @@
 /** The client-side ARM read budget, on a virtual clock: ARM's 250-read bucket refilled 25/s, ARM's word believed. */
 import { describe, expect, it } from "vitest";
-import { claimFrom, ReadBudget, remainingReads, type BucketState, type Observed, type SharedReadBudget } from "../../shared/arm/readBudget.js";
+import { claimFrom, ReadBudget, remainingReads, type BucketState, type Observed, type SharedReadBudget } from "../../shared/adapters/arm/readBudget.js";
 
 function virtualClock() {
   let now = 0;

@@ -3,7 +3,7 @@
  * never a cache of an earlier read, however recent (its provisioning state and tags change).
  */
 import { describe, expect, it } from "vitest";
-import { ReadsAfter } from "../../shared/arm/readsAfter.js";
+import { ReadsAfter } from "../../shared/adapters/arm/readsAfter.js";
 
 describe("reads shared only with invocations that began before they went out", () => {
   it("an answered read sent before an invocation began is not reused by it; one sent after is", async () => {

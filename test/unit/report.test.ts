@@ -1,14 +1,15 @@
 /**
- * The audit evidence page (shared/report): every section is there with what an auditor looks
+ * The audit evidence page (shared/views/report): every section is there with what an auditor looks
  * for, stored text stays text, the chart has one point per day with the right counts, and the
  * page asks the browser for nothing.
  */
 import { describe, expect, it } from "vitest";
 import type { Finding, FindingRuleId, Severity } from "../../shared/domain/findings.js";
-import type { ChangeRecord, SweepRun, Trigger } from "../../shared/ports.js";
-import { activeExceptions, isAuditableChange, openFindingsPerDay, type EvidenceData } from "../../shared/report/evidence.js";
-import { evidenceCounts, renderEvidence, SECTION_IDS } from "../../shared/report/renderEvidence.js";
-import { parseSince, changesSince } from "../../cli/commands/report.js";
+import type { ChangeRecord, SweepRun, Trigger } from "../../shared/app/ports.js";
+import { activeExceptions, isAuditableChange, openFindingsPerDay, type EvidenceData } from "../../shared/views/report/evidence.js";
+import { evidenceCounts, renderEvidence, SECTION_IDS } from "../../shared/views/report/renderEvidence.js";
+import { parseSince } from "../../cli/commands/report.js";
+import { changesSince } from "../../shared/app/evidence.js";
 
 const SUB = "7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f";
 const GENERATED_AT = "2026-11-24T10:00:00.000Z";

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { WATCHED_OPERATIONS, classifyEvent, type ResourceEvent } from "../../shared/events/resourceEvent.js";
+import { classifyEvent, type ResourceEvent } from "../../shared/app/resourceEvent.js";
+import { WATCHED_OPERATIONS } from "../../shared/domain/resourceTypes.js";
 
 /** The resource a resource event names (a resource-group delete names none). */
 function idOf(event: ResourceEvent) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseResourceId, tryParseResourceId, parentOf, galleryOf } from "../../shared/domain/resourceId.js";
-import { InvalidResourceIdError } from "../../shared/errors.js";
+import { InvalidResourceIdError } from "../../shared/domain/errors.js";
 
 const SUB = "00000000-1111-2222-3333-444444444444";
 const base = `/subscriptions/${SUB}/resourceGroups/rg-Images/providers/Microsoft.Compute`;

@@ -4,7 +4,7 @@
  * and the verdict on a gallery holding a specialized definition.
  */
 import { describe, expect, it } from "vitest";
-import { toGallerySnapshot } from "../../shared/arm/snapshotMapping.js";
+import { toGallerySnapshot } from "../../shared/adapters/arm/snapshotMapping.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import { sharingReach } from "../../shared/domain/snapshots.js";
 import { sharedOutside } from "../../shared/domain/rules/sharedOutside.js";

@@ -1,20 +1,20 @@
 /**
- * Storms become one card (shared/alerts/alertGroups.ts, groupedCard.ts): the grouping decision
+ * Storms become one card (shared/domain/alertGroups.ts, groupedCard.ts): the grouping decision
  * table-driven, the group key, the cards one claim becomes, and the grouped card itself — a valid
  * Adaptive Card 1.5 under the size limit that counts every transition it carries.
  */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_GROUP_INTERVAL_MS, DEFAULT_GROUP_THRESHOLD, groupKeyOf, planGroups, type GroupPlan } from "../../shared/alerts/alertGroups.js";
-import { groupedAlertsMessage } from "../../shared/alerts/groupedCard.js";
-import { cardsFor, deliverAlerts } from "../../shared/alerts/deliverAlerts.js";
+import { DEFAULT_GROUP_INTERVAL_MS, DEFAULT_GROUP_THRESHOLD, groupKeyOf, planGroups, type GroupPlan } from "../../shared/domain/alertGroups.js";
+import { groupedAlertsMessage } from "../../shared/views/groupedCard.js";
+import { cardsFor, deliverAlerts } from "../../shared/app/deliverAlerts.js";
 import { pino } from "pino";
-import { AlertDeliveryError } from "../../shared/errors.js";
-import { MAX_CARD_BYTES } from "../../shared/alerts/adaptiveCard.js";
+import { AlertDeliveryError } from "../../shared/domain/errors.js";
+import { MAX_CARD_BYTES } from "../../shared/views/adaptiveCard.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
 import { RULE_IDS, type FindingTransition } from "../../shared/domain/findings.js";
 import { computeTransitions } from "../../shared/domain/transitions.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
-import type { AlertOutbox, Attribution, FindingStore, OutboxAlert } from "../../shared/ports.js";
+import type { AlertOutbox, Attribution, FindingStore, OutboxAlert } from "../../shared/app/ports.js";
 import { aVersion, NOW, policy, regions } from "../support/snapshotBuilders.js";
 import { complaints } from "../support/adaptiveCards.js";
 

@@ -8,10 +8,10 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseResourceId, type ResourceId } from "../../shared/domain/resourceId.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
-import { checkResource } from "../../shared/checkResource.js";
-import { sweepSubscription, type SweepSettings } from "../../shared/sweepSubscription.js";
-import { ArmReadError } from "../../shared/errors.js";
-import type { ArmInventory, Dependencies } from "../../shared/ports.js";
+import { checkResource } from "../../shared/app/checkResource.js";
+import { sweepSubscription, type SweepSettings } from "../../shared/app/sweepSubscription.js";
+import { ArmReadError } from "../../shared/domain/errors.js";
+import type { ArmInventory, Dependencies } from "../../shared/app/ports.js";
 import { aWorld, type World } from "../support/inMemoryPorts.js";
 import { BASE, SUB, aDefinition, aGallery, aVersion, policy, regions } from "../support/snapshotBuilders.js";
 

@@ -19,10 +19,10 @@ import {
 } from "@opentelemetry/sdk-metrics";
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { loadConfig } from "../../shared/config.js";
-import { ConfigError } from "../../shared/errors.js";
-import type { SweepRun } from "../../shared/ports.js";
-import { createTelemetry, flushTelemetry, METRICS, noTelemetry, SPAN_ATTRIBUTES, startTelemetry, stopTelemetry, type Telemetry } from "../../shared/telemetry.js";
+import { loadConfig } from "../../shared/wiring/config.js";
+import { ConfigError } from "../../shared/domain/errors.js";
+import type { SweepRun } from "../../shared/app/ports.js";
+import { createTelemetry, flushTelemetry, METRICS, noTelemetry, SPAN_ATTRIBUTES, startTelemetry, stopTelemetry, type Telemetry } from "../../shared/adapters/otel/telemetry.js";
 
 const monitor = vi.hoisted(() => ({ useAzureMonitor: vi.fn(), shutdownAzureMonitor: vi.fn(async () => undefined) }));
 vi.mock("@azure/monitor-opentelemetry", () => monitor);

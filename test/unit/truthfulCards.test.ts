@@ -5,8 +5,8 @@
  * portal links follow GW_PORTAL_URL.
  */
 import { describe, expect, it } from "vitest";
-import { alertMessage } from "../../shared/alerts/adaptiveCard.js";
-import { loadConfig } from "../../shared/config.js";
+import { alertMessage } from "../../shared/views/adaptiveCard.js";
+import { loadConfig } from "../../shared/wiring/config.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
 import { type Finding, type FindingTransition } from "../../shared/domain/findings.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
@@ -14,7 +14,7 @@ import { readAccessViolation } from "../../shared/domain/rules/readAccess.js";
 import type { RelatedResources } from "../../shared/domain/rules/related.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
 import { computeTransitions, resolveAllFor } from "../../shared/domain/transitions.js";
-import type { Attribution } from "../../shared/ports.js";
+import type { Attribution } from "../../shared/app/ports.js";
 import { aDefinition, aGallery, aScaleSet, aVersion, BASE, NOW, policy, regions, evaluation } from "../support/snapshotBuilders.js";
 
 const none: RelatedResources = { definitions: [], versions: [] };

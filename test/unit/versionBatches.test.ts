@@ -5,7 +5,7 @@
  * whose writes all finished before it went out is answered from it, if the gate agrees.
  */
 import { describe, expect, it } from "vitest";
-import { VersionBatches, type BatchBudget } from "../../shared/arm/versionBatches.js";
+import { VersionBatches, type BatchBudget } from "../../shared/adapters/arm/versionBatches.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
 import type { ImageVersionSnapshot } from "../../shared/domain/snapshots.js";
 import { aVersion } from "../support/snapshotBuilders.js";

@@ -4,8 +4,8 @@
  * exception's expiry is worded one way everywhere.
  */
 import { describe, expect, it } from "vitest";
-import { alertMessage } from "../../shared/alerts/adaptiveCard.js";
-import { digestCard, type DigestContent } from "../../shared/alerts/digestCard.js";
+import { alertMessage } from "../../shared/views/adaptiveCard.js";
+import { digestCard, type DigestContent } from "../../shared/views/digestCard.js";
 import type { Finding, FindingTransition, FactValue } from "../../shared/domain/findings.js";
 import { RULES } from "../../shared/domain/rules/index.js";
 import { readAccessViolation } from "../../shared/domain/rules/readAccess.js";
@@ -13,9 +13,9 @@ import type { RelatedResources } from "../../shared/domain/rules/related.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
 import { computeTransitions } from "../../shared/domain/transitions.js";
 import { expiryWording, FACT_LABELS, factLabel } from "../../shared/domain/wording.js";
-import { renderEvidence } from "../../shared/report/renderEvidence.js";
+import { renderEvidence } from "../../shared/views/report/renderEvidence.js";
 import { findingColumns } from "../../cli/commands/findings.js";
-import { findingView } from "../../shared/queries.js";
+import { findingView } from "../../shared/app/queries.js";
 import { aDefinition, aFinding, aGallery, aScaleSet, aVersion, BASE, evaluation, NOW, policy, regions } from "../support/snapshotBuilders.js";
 
 const specialized: RelatedResources = { definition: aDefinition(), definitions: [aDefinition()], versions: [] };

@@ -1,0 +1,384 @@
+/**
+ * The ArmInventory port over @azure/arm-compute — the only file that imports it (its client and
+ * model names change between majors). Failures are translated here: 404 → gone, 401/403 → noAccess,
+ * 429 → throttled (after the SDK's retries honouring Retry-After), 5xx / timeouts / dropped
+ * connections → failed. Nothing else leaves as an exception from a read.
+ *
+ * One inventory per invocation or sweep run: it keeps the image definitions it read (a version's
+ * osState lives on its definition) for its own lifetime only. Across invocations, a definition
+ * read is shared only with invocations that began before it went out (readsAfter.ts): no cached
+ * provisioning state or tags decide a verdict.
+ */
+import { isRestError, statusOf } from "../../platform/sdkErrors.js";
+import { retryAfterFromHeaders } from "../../platform/retryAfter.js";
+import https from "node:https";
+import { ComputeManagementClient } from "@azure/arm-compute";
+import type { TokenCredential } from "@azure/core-auth";
+import type { ResourceId } from "../../domain/resourceId.js";
+import { parentOf, tryParseResourceId } from "../../domain/resourceId.js";
+import { resolveLatest, type ImageDefinitionSnapshot, type ImageResolution, type ImageVersionSnapshot, type InheritedOsState, type ScaleSetSnapshot, type Snapshot } from "../../domain/snapshots.js";
+import type { ArmInventory, ReadOutcome } from "../../app/ports.js";
+import { ArmReadError } from "../../domain/errors.js";
+import { readByKind, resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
+import { ReadBudget, remainingReads } from "./readBudget.js";
+import { VersionBatches } from "./versionBatches.js";
+import { ReadsAfter } from "./readsAfter.js";
+import { setBounded } from "../../platform/boundedMap.js";
+import { imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot } from "./snapshotMapping.js";
+
+export interface ArmInventoryOptions {
+  readonly credential: TokenCredential;
+  readonly endpoint?: string;
+  /** Trust this certificate for `endpoint` only (the local simulator); never process-wide. */
+  readonly caCertPem?: string;
+  readonly timeoutMs?: number;
+  readonly maxRetries?: number;
+  /** A Retry-After longer than this is not waited out inside a function: the read reports `throttled`. */
+  readonly maxRetryAfterMs?: number;
+  /** Client-side read budget per subscription (default: ARM's 250 burst, 25/s, this process's own count), shared by every inventory of the process; the app's is shared by its instances through storage. */
+  readonly readBudget?: ReadBudget;
+}
+
+/** Thrown by our per-try policy when ARM asks us to wait longer than we may. */
+class LongRetryAfter extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super(`ARM asked to retry after ${Math.round(retryAfterMs / 1000)} s`);
+  }
+}
+
+type Client = ComputeManagementClient;
+
+/**
+ * Version lists one inventory keeps. A definition's followers, resolving `latest`, share its
+ * list; an event touches a handful of definitions, a sweep all of them.
+ */
+const VERSION_LISTS_KEPT = 64;
+
+/** Reads of the budget (ARM's 250) kept for resources gallery-watch has recorded: 2 s of refill at 25/s. */
+const RESERVED_READS = 50;
+
+/** Most subscriptions whose clients are kept; the least recently used is dropped beyond that. */
+const MAX_CLIENTS = 32;
+
+/** Builds one inventory; clients are shared across inventories (they are stateless and pooled), at most MAX_CLIENTS of them. */
+export function computeArmInventoryFactory(options: ArmInventoryOptions): () => ArmInventory {
+  const clients = new Map<string, Client>();
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const maxRetries = options.maxRetries ?? 3;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+  const agent = options.caCertPem ? new https.Agent({ ca: options.caCertPem, keepAlive: true }) : undefined;
+  const budget = options.readBudget ?? new ReadBudget();
+
+  /** A 429 asking for a longer wait than a function may sit out is not retried by the SDK: the read reports `throttled`. */
+  const throwOnLongRetryAfter = <R extends { status: number; headers: { get(name: string): string | undefined } }>(response: R): R => {
+    if (response.status === 429) {
+      const waitMs = retryAfterFromHeaders((name) => response.headers.get(name));
+      if (waitMs !== undefined && waitMs > maxRetryAfterMs) throw new LongRetryAfter(waitMs);
+    }
+    return response;
+  };
+
+  const client = (subscriptionId: string): Client => {
+    let c = clients.get(subscriptionId);
+    if (c) {
+      clients.delete(subscriptionId); // re-inserted below: Map order is recency order
+    } else {
+      c = new ComputeManagementClient(options.credential, subscriptionId, {
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        retryOptions: { maxRetries, retryDelayInMs: 500, maxRetryDelayInMs: 10_000 },
+        additionalPolicies: [
+          {
+            position: "perRetry",
+            policy: {
+              name: "galleryWatchTransport",
+              async sendRequest(request, next) {
+                if (agent) request.agent = agent;
+                request.timeout = timeoutMs;
+                const read = request.method === "GET";
+                if (!read) return next(request).then(throwOnLongRetryAfter);
+                await budget.take(subscriptionId);
+                let response: Awaited<ReturnType<typeof next>>;
+                try {
+                  response = await next(request);
+                  // Per-principal and global counts, the lower believed (readBudget.ts `remainingReads`).
+                  const remaining = remainingReads((name) => response.headers.get(name));
+                  budget.observe(subscriptionId, remaining, response.status === 429 ? retryAfterFromHeaders((name) => response.headers.get(name)) : undefined);
+                } finally {
+                  budget.settled(subscriptionId);
+                }
+                return throwOnLongRetryAfter(response);
+              },
+            },
+          },
+        ],
+      });
+    }
+    clients.set(subscriptionId, c);
+    if (clients.size > MAX_CLIENTS) clients.delete(clients.keys().next().value!);
+    return c;
+  };
+
+  // Definition reads shared by the invocations running at once, each only with reads sent after it began.
+  const definitionReads = new ReadsAfter<ReadOutcome<ImageDefinitionSnapshot>>();
+  // A definition's osState, which cannot change (the Compute RP refuses to change it), is all a
+  // version's snapshot takes from it: known once, it costs no definition read per version.
+  const osStates = new OsStates();
+  // Process-wide, like the budget: batching pays off across the invocations running at once.
+  const batches = new VersionBatches(budget);
+  return () => createInventory(client, { timeoutMs, maxRetries }, definitionReads, osStates, budget, batches);
+}
+
+/** Definition key → osState, bounded (a miss costs one definition read); a definition found gone is forgotten. */
+class OsStates {
+  private readonly known = new Map<string, InheritedOsState>();
+  get(key: string): InheritedOsState | undefined {
+    return this.known.get(key);
+  }
+  learn(key: string, outcome: ReadOutcome<ImageDefinitionSnapshot>): void {
+    if (outcome.status === "found" && outcome.snapshot.osState !== "Unknown") setBounded(this.known, key, outcome.snapshot.osState, 10_000);
+    if (outcome.status === "gone") this.known.delete(key);
+  }
+}
+
+function createInventory(
+  client: (subscriptionId: string) => Client,
+  limits: { timeoutMs: number; maxRetries: number },
+  definitionReads: ReadsAfter<ReadOutcome<ImageDefinitionSnapshot>>,
+  osStates: OsStates,
+  budget: ReadBudget,
+  batches: VersionBatches,
+): ArmInventory {
+  /** When this inventory's invocation began (after its event arrived): shared reads must be sent later. */
+  const since = Date.now();
+  const definitions = new Map<string, Promise<ReadOutcome<ImageDefinitionSnapshot>>>();
+  /** Map order is recency order; `asks` tells a list read once (a sweep's) from one its followers share. */
+  const versionLists = new Map<string, { readonly list: Promise<ImageVersionSnapshot[]>; asks: number }>();
+  const definitionLists = new Map<string, Promise<ImageDefinitionSnapshot[]>>();
+  let requests = 0;
+  // The whole operation, retries included, stays bounded.
+  const opts = () => {
+    requests++;
+    return { abortSignal: AbortSignal.timeout(limits.timeoutMs * (limits.maxRetries + 1) + 5_000) };
+  };
+
+  async function attempt<T>(id: ResourceId, operation: string, read: () => Promise<T>): Promise<ReadOutcome<T>> {
+    try {
+      return { status: "found", snapshot: await read() };
+    } catch (error) {
+      return outcomeOf(id, operation, error) as ReadOutcome<T>;
+    }
+  }
+
+  /**
+   * `after`: the read must go out after this time (ms), not merely after the invocation began — a
+   * definition read as the check's subject, whose `sending` hook has just told the gate that events
+   * from now on are not covered by it.
+   */
+  const readImageDefinition = (id: ResourceId, after?: number): Promise<ReadOutcome<ImageDefinitionSnapshot>> => {
+    let cached = after === undefined ? definitions.get(id.key) : undefined;
+    if (!cached) {
+      const send = () =>
+        attempt(id, "galleryImages.get", async () => {
+          const model = await client(id.subscriptionId).galleryImages.get(id.resourceGroup, id.gallery!, id.image!, opts());
+          return toDefinitionSnapshot(armCased(id, model), model);
+        });
+      cached = definitionReads.read(id.key, after ?? since, () => budget.ready(id.subscriptionId), send, (o) => o.status !== "throttled" && o.status !== "failed");
+      void cached.then((o) => osStates.learn(id.key, o));
+      definitions.set(id.key, cached);
+      // A throttled or failed read is not remembered: the next caller tries again.
+      void cached.then((o) => (o.status === "throttled" || o.status === "failed" ? definitions.delete(id.key) : undefined));
+    }
+    return cached;
+  };
+
+  /** A definition read that ARM could not answer now stops the whole read: no snapshot is built on a guess. */
+  const definitionOrThrow = async (id: ResourceId) => orThrow(await readImageDefinition(id), "galleryImages.get", id.display);
+  /** What a version inherits from its definition: its osState, read once per definition and process. */
+  const osStateOf = async (definitionId: ResourceId): Promise<InheritedOsState | undefined> => {
+    const known = osStates.get(definitionId.key);
+    if (known) return known;
+    const definition = await definitionOrThrow(definitionId);
+    return definition.status === "found" ? definition.snapshot.osState : definition.status === "gone" ? undefined : "Unknown";
+  };
+
+  async function* pages<T>(iterator: { byPage(): AsyncIterableIterator<T[]> }, id: string, operation: string): AsyncIterable<T> {
+    try {
+      requests++;
+      for await (const page of iterator.byPage()) {
+        yield* page;
+        requests++;
+      }
+      requests--; // the last increment announced a page that never came
+    } catch (error) {
+      const outcome = outcomeOf(undefined, operation, error);
+      if (outcome.status === "gone") return;
+      throw new ArmReadError(outcome.status === "noAccess" ? "noAccess" : outcome.status === "throttled" ? "throttled" : "failed", operation, id, outcome.message, outcome.status === "throttled" ? outcome.retryAfterMs : undefined, { cause: error });
+    }
+  }
+
+  /** Every page of a definition's versions, read now: behind the kept lists and the batched reads alike. */
+  const listVersions = async (definitionId: ResourceId, osState: InheritedOsState): Promise<ImageVersionSnapshot[]> => {
+    const out: ImageVersionSnapshot[] = [];
+    const iterator = client(definitionId.subscriptionId).galleryImageVersions.listByGalleryImage(definitionId.resourceGroup, definitionId.gallery!, definitionId.image!, opts());
+    for await (const model of pages(iterator, definitionId.display, "galleryImageVersions.listByGalleryImage")) {
+      const name = (model as { name?: string }).name;
+      const id = name ? tryParseResourceId(`${definitionId.display}/versions/${name}`) : undefined;
+      if (id?.ok) out.push(toVersionSnapshot(armCased(id.id, model), model, osState));
+    }
+    return out;
+  };
+
+  const versionsOf = (definitionId: ResourceId, osState: InheritedOsState): Promise<ImageVersionSnapshot[]> => {
+    const kept = versionLists.get(definitionId.key);
+    if (kept) {
+      kept.asks++;
+      versionLists.delete(definitionId.key); // to the end: Map order is recency order
+      versionLists.set(definitionId.key, kept);
+      return kept.list;
+    }
+    const list = listVersions(definitionId, osState);
+    versionLists.set(definitionId.key, { list, asks: 1 });
+    // A few lists only: a sweep's inventory lists every definition of the subscription, and keeping
+    // them all would hold every version in memory for the whole run. A list asked for once (the
+    // sweep's own) goes before one asked for again (a definition's followers resolving `latest`),
+    // so the sweep does not push out the lists its scale sets are about to read again.
+    if (versionLists.size > VERSION_LISTS_KEPT) {
+      let evict: string | undefined;
+      for (const [key, entry] of versionLists) {
+        if (entry.asks === 1) {
+          evict = key;
+          break;
+        }
+      }
+      versionLists.delete(evict ?? versionLists.keys().next().value!);
+    }
+    list.catch(() => versionLists.get(definitionId.key)?.list === list && versionLists.delete(definitionId.key));
+    return list;
+  };
+
+  /** A fresh listing of a definition's versions (a batch of reads, see versionBatches.ts); throws when it cannot be read. */
+  const listVersionsNow = async (definitionId: ResourceId): Promise<ImageVersionSnapshot[]> => {
+    const osState = await osStateOf(definitionId);
+    if (osState === undefined) throw new Error(`${definitionId.display} is gone`);
+    return listVersions(definitionId, osState);
+  };
+
+  const imageReads: ImageReads = {
+    definition: (id) => readImageDefinition(id),
+    versions: versionsOf,
+    async sharedImage(subscriptionId, kind, location, gallery, image) {
+      const c = client(subscriptionId);
+      return attempt({} as ResourceId, `${kind}Images.get`, async () => {
+        const model = kind === "sharedGallery" ? await c.sharedGalleryImages.get(location, gallery, image, opts()) : await c.communityGalleryImages.get(location, gallery, image, opts());
+        return model.osState === "Specialized" ? "Specialized" : model.osState === "Generalized" ? "Generalized" : "Unknown";
+      });
+    },
+  };
+  const withImage = (scaleSet: ScaleSetSnapshot): Promise<ReadOutcome<ScaleSetSnapshot>> =>
+    attempt(scaleSet.id, "resolveImage", async () => ({ ...scaleSet, image: await resolveImage(scaleSet, imageReads) }));
+
+  const inventory: ArmInventory = {
+    async read(id, hooks) {
+      if (id.kind === "imageVersion") return batches.read(id, hooks, () => inventory.readImageVersion(id), listVersionsNow);
+      // Held here rather than inside the request, so that `sending` runs when the read really goes.
+      await budget.ready(id.subscriptionId).catch(() => undefined);
+      hooks?.sending?.();
+      // The subject itself: a read sent from now on, never one already out (see readImageDefinition).
+      if (id.kind === "imageDefinition") return readImageDefinition(id, Date.now());
+      return readByKind(inventory, id);
+    },
+    readGallery: (id) =>
+      attempt(id, "galleries.get", async () => {
+        const model = await client(id.subscriptionId).galleries.get(id.resourceGroup, id.gallery!, { select: "Permissions", expand: "SharingProfile/Groups", ...opts() });
+        return toGallerySnapshot(armCased(id, model), model);
+      }),
+    readImageDefinition: (id) => readImageDefinition(id),
+    readImageVersion: (id) =>
+      attempt(id, "galleryImageVersions.get", async () => {
+        const model = await client(id.subscriptionId).galleryImageVersions.get(id.resourceGroup, id.gallery!, id.image!, id.version!, opts());
+        return toVersionSnapshot(armCased(id, model), model, (await osStateOf(parentOf(id)!)) ?? "Unknown");
+      }),
+    readScaleSet: async (id) => {
+      const read = await attempt(id, "virtualMachineScaleSets.get", async () => {
+        const model = await client(id.subscriptionId).virtualMachineScaleSets.get(id.resourceGroup, id.scaleSet!, opts());
+        return toScaleSetSnapshot(armCased(id, model), model, { outcome: "pending" });
+      });
+      return read.status === "found" ? withImage(read.snapshot) : read;
+    },
+    resolveImage: withImage,
+    async *listGalleries(subscriptionId) {
+      for await (const model of pages(client(subscriptionId).galleries.list(opts()), `/subscriptions/${subscriptionId}`, "galleries.list")) {
+        const id = listedId(model, "gallery");
+        if (id) yield toGallerySnapshot(id, model);
+      }
+    },
+    async *listImageDefinitions(galleryId) {
+      let cached = definitionLists.get(galleryId.key);
+      if (!cached) {
+        cached = (async () => {
+          const out: ImageDefinitionSnapshot[] = [];
+          const iterator = client(galleryId.subscriptionId).galleryImages.listByGallery(galleryId.resourceGroup, galleryId.gallery!, opts());
+          for await (const model of pages(iterator, galleryId.display, "galleryImages.listByGallery")) {
+            const name = (model as { name?: string }).name;
+            const id = name ? tryParseResourceId(`${galleryId.display}/images/${name}`) : undefined;
+            if (!id?.ok) continue;
+            const snapshot = toDefinitionSnapshot(armCased(id.id, model), model);
+            definitions.set(id.id.key, Promise.resolve({ status: "found", snapshot }));
+            osStates.learn(id.id.key, { status: "found", snapshot });
+            out.push(snapshot);
+          }
+          return out;
+        })();
+        definitionLists.set(galleryId.key, cached);
+        cached.catch(() => definitionLists.delete(galleryId.key));
+      }
+      yield* await cached;
+    },
+    async *listImageVersions(definitionId) {
+      const definition = await definitionOrThrow(definitionId);
+      yield* await versionsOf(definitionId, definition.status === "found" ? definition.snapshot.osState : "Unknown");
+    },
+    async *listScaleSets(subscriptionId) {
+      for await (const model of pages(client(subscriptionId).virtualMachineScaleSets.listAll(opts()), `/subscriptions/${subscriptionId}`, "virtualMachineScaleSets.listAll")) {
+        const id = listedId(model, "scaleSet");
+        if (id) yield toScaleSetSnapshot(id, model, { outcome: "pending" });
+      }
+    },
+    readsShort: (subscriptionId) => budget.available(subscriptionId) < RESERVED_READS,
+    requests: () => requests,
+  };
+  return inventory;
+}
+
+/**
+ * The id as ARM spells it in its answer, when that names the same resource: what people see
+ * (cards, history) takes ARM's letter case, not the case an event or a caller happened to use.
+ */
+function armCased(id: ResourceId, model: { id?: string }): ResourceId {
+  const parsed = tryParseResourceId(model.id);
+  return parsed.ok && parsed.id.key === id.key ? parsed.id : id;
+}
+
+type FailedOutcome = Exclude<ReadOutcome<never>, { status: "found" }>;
+
+/** Translate an SDK failure into an outcome; never rethrows. */
+function outcomeOf(id: ResourceId | undefined, operation: string, error: unknown): FailedOutcome | { status: "gone"; id: ResourceId } {
+  const e = error as { code?: string; message?: string; name?: string };
+  const status = statusOf(error);
+  const rid = id ?? ({} as ResourceId);
+  const message = `${operation}: ${status ?? e.code ?? e.name ?? "error"} ${(e.message ?? "").split("\n")[0]?.slice(0, 200) ?? ""}`.trim();
+  if (error instanceof LongRetryAfter) return { status: "throttled", id: rid, message: `${operation}: ${error.message}`, retryAfterMs: error.retryAfterMs };
+  if (error instanceof ArmReadError) {
+    const reason = error.kind;
+    if (reason === "noAccess") return { status: "noAccess", id: rid, message: error.message };
+    return reason === "throttled" ? { status: "throttled", id: rid, message: error.message, ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}) } : { status: "failed", id: rid, message: error.message, cause: error };
+  }
+  if (status === 404) return { status: "gone", id: rid };
+  if (status === 401 || status === 403) return { status: "noAccess", id: rid, message };
+  if (status === 429) {
+    const headers = isRestError(error) ? error.response?.headers : undefined;
+    const retryAfterMs = headers ? retryAfterFromHeaders((name) => headers.get(name)) : undefined;
+    return { status: "throttled", id: rid, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  }
+  return { status: "failed", id: rid, message, cause: error };
+}

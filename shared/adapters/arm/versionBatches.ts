@@ -1,0 +1,129 @@
+/**
+ * Image-version reads that would wait for the read budget anyway, batched by definition. While
+ * the budget has reads to spare, a version is read with its own GET, at once. When it has none
+ * (a burst), reads of one definition's versions queue; when the budget lets the next read go,
+ * the queue is answered by one listing of the definition (galleryImageVersions.listByGalleryImage,
+ * one request a page) instead of one GET each.
+ *
+ * A listing returns every version of the definition, not only the queued ones, so it is kept (a
+ * few definitions' worth): a later read whose events all reached this process before the listing
+ * went out is answered from it without a request (`answeredBy`, decided by the coalescing gate on
+ * this process's clock alone, ../localCoalescing.ts; `now` must be that clock). A definition known
+ * to list in few pages is listed for a single queued read.
+ *
+ * A listed version is what a GET would return minus `replicationStatus`, which snapshots leave
+ * out, so the two are judged alike (the sweep relies on the same). A version the listing does
+ * not return is gone, as a GET would say (a 404 after a write event is re-checked, see
+ * checkResource.ts); a listing that fails falls back to each version's own GET, which says why.
+ * Each read's `sending` hook runs just before its request (GET or listing) goes out: events that
+ * arrived before it are covered by the read (see ../localCoalescing.ts). A patient read (a
+ * follow-up or re-check) queues for a moment even with reads to spare, to share a listing.
+ */
+import { parentOf, type ResourceId } from "../../domain/resourceId.js";
+import type { ImageVersionSnapshot } from "../../domain/snapshots.js";
+import type { ReadHooks, ReadOutcome } from "../../app/ports.js";
+import { setBounded } from "../../platform/boundedMap.js";
+
+export interface BatchBudget {
+  available(subscriptionId: string): number;
+  ready(subscriptionId: string): Promise<void>;
+}
+
+type Outcome = ReadOutcome<ImageVersionSnapshot>;
+
+/** Fewest queued reads answered by a listing of a definition whose size is not known yet. */
+const MIN_BATCH = 3;
+/** Versions per list page, as ARM's gallery listings return them (a smaller guess only makes listings rarer). */
+const PAGE_SIZE = 50;
+/** Definitions whose last listing is kept (each holds the definition's versions: a snapshot each). */
+const LISTINGS_KEPT = 64;
+
+interface Waiter {
+  readonly id: ResourceId;
+  readonly sending: (() => void) | undefined;
+  readonly single: () => Promise<Outcome>;
+  resolve(outcome: Outcome): void;
+  reject(error: unknown): void;
+}
+
+interface Listing {
+  /** When its first request went out (ms): every page was sent at or after it. */
+  readonly sentAt: number;
+  readonly versions: ReadonlyMap<string, ImageVersionSnapshot>;
+}
+
+export class VersionBatches {
+  private readonly waiting = new Map<string, Waiter[]>();
+  /** Per definition key, its latest listing. */
+  private readonly listings = new Map<string, Listing>();
+  /** Listings made, the queued reads they answered, and the later reads answered from a kept listing, for figures. */
+  readonly figures = { listings: 0, answered: 0, fromKept: 0 };
+
+  constructor(
+    private readonly budget: BatchBudget,
+    private readonly now: () => number = Date.now,
+    /** How long a patient read waits for others of its definition before its batch goes. */
+    private readonly gatherMs = 500,
+  ) {}
+
+  read(id: ResourceId, hooks: ReadHooks | undefined, single: () => Promise<Outcome>, list: (definitionId: ResourceId) => Promise<ImageVersionSnapshot[]>): Promise<Outcome> {
+    const definitionId = parentOf(id)!;
+    const listing = this.listings.get(definitionId.key);
+    const kept = listing?.versions.get(id.key);
+    if (listing && kept && hooks?.answeredBy?.(listing.sentAt)) {
+      this.figures.fromKept++;
+      return Promise.resolve({ status: "found", snapshot: kept });
+    }
+    const queue = this.waiting.get(definitionId.key);
+    if (!queue && !hooks?.patient && this.budget.available(id.subscriptionId) >= 1) {
+      hooks?.sending?.();
+      return single();
+    }
+    return new Promise<Outcome>((resolve, reject) => {
+      const waiter: Waiter = { id, sending: hooks?.sending, single, resolve, reject };
+      if (queue) return void queue.push(waiter);
+      this.waiting.set(definitionId.key, [waiter]);
+      // A patient read (a follow-up or re-check, which waited seconds already) gathers the others
+      // of its definition for a moment: in a burst the follow-ups of a definition's versions come
+      // due together, and one listing answers them all.
+      void this.run(definitionId, list, hooks?.patient ? this.gatherMs : 0);
+    });
+  }
+
+  private async run(definitionId: ResourceId, list: (definitionId: ResourceId) => Promise<ImageVersionSnapshot[]>, gatherMs: number): Promise<void> {
+    if (gatherMs > 0) await new Promise((resolve) => setTimeout(resolve, gatherMs));
+    // A wait longer than the budget allows is not decided here: the reads themselves report it.
+    await this.budget.ready(definitionId.subscriptionId).catch(() => undefined);
+    const batch = this.waiting.get(definitionId.key) ?? [];
+    this.waiting.delete(definitionId.key);
+    for (const waiter of batch) waiter.sending?.();
+    const own = (waiter: Waiter) => waiter.single().then(waiter.resolve, waiter.reject);
+    // A listing costs a request a page: worth it when it costs at most one request more than the
+    // GETs it replaces (the rest of the definition then comes free), or, size unknown, for several.
+    const known = this.listings.get(definitionId.key)?.versions.size;
+    const worth = known === undefined ? MIN_BATCH : Math.max(1, Math.ceil(known / PAGE_SIZE) - 1);
+    if (batch.length < worth) return void (await Promise.all(batch.map(own)));
+    let listed: Map<string, ImageVersionSnapshot> | undefined;
+    const sentAt = this.now();
+    try {
+      listed = new Map((await list(definitionId)).map((v) => [v.id.key, v]));
+      this.figures.listings++;
+      // Two listings of a definition can overlap; the one sent later is kept.
+      if (sentAt >= (this.listings.get(definitionId.key)?.sentAt ?? 0)) setBounded(this.listings, definitionId.key, { sentAt, versions: listed }, LISTINGS_KEPT);
+    } catch {
+      listed = undefined;
+    }
+    for (const waiter of batch) {
+      if (!listed) {
+        void own(waiter);
+        continue;
+      }
+      // The listing went out after the waiter's events arrived: it is the waiter's read, and a
+      // version it does not hold is gone as ARM answers now (absorbing a flood of events for
+      // versions that never existed costs a listing page, not a GET each).
+      const hit = listed.get(waiter.id.key);
+      this.figures.answered++;
+      waiter.resolve(hit ? { status: "found", snapshot: hit } : { status: "gone", id: waiter.id });
+    }
+  }
+}

@@ -1,0 +1,422 @@
+/**
+ * The one judging use case, behind the Event Grid function, the re-check queue and the sweep:
+ * take what ARM says about a resource now (the event is only a hint), record what changed, judge
+ * it and whatever depends on it, and turn changed verdicts into finding transitions and alerts.
+ *
+ * One failure policy for every ARM read, the subject's and its related resources', in `conclude`:
+ *   found → judge with it · gone → judge without it · no access → a blind-spot finding, and the
+ *   rules that needed it reach no verdict · throttled / failed → throw (the platform retries), so
+ *   no verdict is ever computed from partial information.
+ *
+ * Order of writes, so that no transition is lost or alerted twice under retries:
+ *   snapshot (content-addressed, idempotent) and staged outbox rows (deterministic ids,
+ *   insert-if-absent), side by side → findings (conditional on revision) → outbox rows released. A retry after a crash recomputes the same transitions,
+ *   hence the same alert ids; a duplicate event finds nothing changed and transitions nothing.
+ */
+import type { Logger } from "pino";
+import { enclosingOf, galleryOf, parentOf, type ResourceId } from "../domain/resourceId.js";
+import { resourceType } from "../domain/resourceTypes.js";
+import { isSettled, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type Snapshot } from "../domain/snapshots.js";
+import type { Evaluation, Finding, FindingRuleId, FindingTransition } from "../domain/findings.js";
+import type { Policy } from "../domain/policy.js";
+import type { RelatedResources } from "../domain/rules/related.js";
+import { evaluateSubject } from "../domain/evaluate.js";
+import { computeTransitions, resolveAllFor } from "../domain/transitions.js";
+import { readAccessViolation } from "../domain/rules/readAccess.js";
+import { blindSpotViolation, undecidableRules } from "../domain/judgeable.js";
+import { contentHashOf } from "../domain/contentHash.js";
+import { ArmReadError, ConcurrentUpdateError } from "../domain/errors.js";
+import type { Attribution, Dependencies, ReadHooks, ReadOutcome, Trigger } from "./ports.js";
+
+export interface CheckSettings {
+  readonly policy: Policy;
+  /** Events for one resource within this window lead to one re-read and one judgement (the first runs at once). */
+  readonly coalesceWindowSeconds?: number;
+  readonly portalUrl: string;
+  readonly recheckDelaySeconds: number;
+  readonly recheckMaxAttempts: number;
+}
+
+/** `notFound`: ARM has never shown the resource and still does not: dropped, nothing recorded. */
+export type CheckStatus = "evaluated" | "deferred" | "deleted" | "blindSpot" | "coalesced" | "notFound";
+
+export interface CheckOutcome {
+  readonly resourceId: string;
+  readonly status: CheckStatus;
+  /** A new history snapshot was written. */
+  readonly changed: boolean;
+  readonly transitions: readonly FindingTransition[];
+}
+
+export interface CheckOptions {
+  /**
+   * Also judge what depends on the resource (the scale sets following a definition as `latest`,
+   * the gallery holding a definition). The sweep judges everything itself and turns this off.
+   */
+  readonly dependents?: boolean;
+  /** The listed snapshot is the stored one (a follower re-resolved, not re-read): judge it only while it is still the stored state. */
+  readonly fromStore?: boolean;
+}
+
+/** Re-read `id` and act on what ARM says now. Throws ArmReadError when the platform should retry. */
+export async function checkResource(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger, options: CheckOptions = {}, hooks?: ReadHooks): Promise<CheckOutcome> {
+  // The stored findings are needed whatever ARM answers: read them while ARM is read.
+  const stored = deps.findings.forResource(id.key);
+  stored.catch(() => undefined); // awaited in actOn; an ARM failure first must not leave it unhandled
+  // A version is judged with its recorded definition (see contextOf): read beside ARM too.
+  const recordedParent = id.kind === "imageVersion" && trigger.source !== "sweep" ? deps.resources.current(parentOf(id)!.key) : undefined;
+  recordedParent?.catch(() => undefined);
+  // One it has not recorded is read from ARM beside the version, not after it (the inventory keeps the answer for contextOf).
+  void recordedParent?.then((r) => (r?.kind === "imageDefinition" ? undefined : deps.arm.readImageDefinition(parentOf(id)!))).catch(() => undefined);
+  return actOn(deps, settings, id, await deps.arm.read(id, hooks), trigger, { ...options, ...(recordedParent ? { recordedParent } : {}) }, stored);
+}
+
+/**
+ * A resource as a listing returned it: judged exactly as an event's re-read would be. Listed
+ * scale sets have their image resolved first; a listed gallery carries no sharing (ARM returns it
+ * only to a GET with `$select=Permissions`), so galleries go through `checkResource`.
+ */
+export async function checkListed(deps: Dependencies, settings: CheckSettings, listed: Snapshot, trigger: Trigger, options: CheckOptions = {}): Promise<CheckOutcome> {
+  if (listed.kind === "gallery") return checkResource(deps, settings, listed.id, trigger, options);
+  const outcome: ReadOutcome<Snapshot> = listed.kind === "scaleSet" ? await deps.arm.resolveImage({ ...listed, image: { outcome: "pending" } }) : { status: "found", snapshot: listed };
+  return actOn(deps, settings, listed.id, outcome, trigger, { ...options, ...(options.fromStore ? { basis: contentHashOf(listed) } : {}) });
+}
+
+/**
+ * The event and re-check paths: `checkResource` behind the coalescing gate. The first event of a
+ * quiet resource is checked at once; events arriving while a check is under way (on any instance)
+ * are recorded for attribution and folded into one follow-up check after the window.
+ */
+export async function checkCoalesced(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
+  // Before the gate: an event put off costs one storage read and one queue message, nothing more.
+  // (A re-check put off leaves the gate's row as it is: it stands for the re-check it queues.)
+  const turn = await waitsItsTurn(deps, id, trigger);
+  if (turn === "queued") return { resourceId: id.display, status: "deferred", changed: false, transitions: [] };
+  const now = deps.clock.now().toISOString();
+  if (turn === "folded") {
+    // A re-check this process queued for it is pending: it reads after this event arrived.
+    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: deletedBy(trigger) ? "deleted" : "coalesced", observedAt: now, trigger });
+    return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
+  }
+  deps.gate.release(id.key);
+  const queued = trigger.source === "recheck";
+  const entry = queued ? { kind: "run" as const, token: await deps.gate.takeOver(id.key, now) } : await deps.gate.enter(id.key, now);
+  if (entry.kind === "coalesced") {
+    // A delete folded into a check is still a deletion ARM reported: history keeps it as one, even
+    // if the follow-up finds the resource re-created.
+    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: deletedBy(trigger) ? "deleted" : "coalesced", observedAt: now, trigger });
+    if (entry.queueFollowUp) await deps.recheck.schedule(id, settings.coalesceWindowSeconds ?? 2, 0, attributionOf(trigger));
+    return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
+  }
+  let outcome: CheckOutcome;
+  try {
+    // Events that arrive before the read goes out (it may wait for the budget) are covered by it (localCoalescing.ts).
+    const hooks = { sending: () => void deps.gate.reading(id.key, entry.token), answeredBy: (sentAt: number) => deps.gate.reading(id.key, entry.token, sentAt), patient: queued };
+    outcome = await checkResource(deps, settings, id, trigger, {}, hooks);
+  } catch (error) {
+    // The platform retries this event or message; the gate must not hold later events back meanwhile.
+    await deps.gate.leave(id.key, entry.token, "failed").catch(() => undefined);
+    throw error;
+  }
+  await deps.gate.leave(id.key, entry.token, outcome.status === "deferred" ? "pending" : "done");
+  return outcome;
+}
+
+/** Times a resource gallery-watch has not recorded is put off while reads are short, 5 s each, before it is read anyway. */
+const MAX_PUT_OFF = 6;
+const PUT_OFF_SECONDS = 5;
+
+/**
+ * While the read budget is down to its reserve, an event for a resource gallery-watch has not
+ * recorded (a new one, or noise: an event for something ARM never showed) does not wait for a
+ * read inside its invocation, holding one of the instance's few invocation slots: it is re-checked
+ * a little later through the queue, so the reads and slots left go to resources it has recorded.
+ * Asked only when reads are short, so an idle app pays no storage read for it.
+ */
+async function waitsItsTurn(deps: Dependencies, id: ResourceId, trigger: Trigger): Promise<"go" | "queued" | "folded"> {
+  if (!deps.arm.readsShort?.(id.subscriptionId)) return "go";
+  const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
+  if (attempt >= MAX_PUT_OFF || (await deps.resources.current(id.key)) !== undefined) return "go";
+  // One put-off re-check per resource stands for every event that arrives before it runs: a burst
+  // of new versions, each delivered several times, costs one re-check (and one read) per version.
+  if (!deps.gate.holdOff(id.key, PUT_OFF_SECONDS, trigger.source === "recheck")) return "folded";
+  await deps.recheck.schedule(id, PUT_OFF_SECONDS, attempt + 1, attributionOf(trigger));
+  return "queued";
+}
+
+/** What the rules may conclude from one read: the one place every ARM read outcome is mapped. */
+type Conclusion<T> = { readonly kind: "known"; readonly value: T } | { readonly kind: "absent" } | { readonly kind: "blind"; readonly message: string };
+
+function conclude<T>(outcome: ReadOutcome<T>, id: string): Conclusion<T> {
+  switch (outcome.status) {
+    case "found":
+      return { kind: "known", value: outcome.snapshot };
+    case "gone":
+      return { kind: "absent" };
+    case "noAccess":
+      return { kind: "blind", message: outcome.message };
+    case "throttled":
+      throw new ArmReadError("throttled", "read", id, outcome.message, outcome.retryAfterMs);
+    case "failed":
+      throw new ArmReadError("failed", "read", id, outcome.message, undefined, { cause: outcome.cause });
+  }
+}
+
+async function actOn(
+  deps: Dependencies,
+  settings: CheckSettings,
+  id: ResourceId,
+  outcome: ReadOutcome<Snapshot>,
+  trigger: Trigger,
+  options: CheckOptions & { readonly basis?: string; readonly recordedParent?: Promise<Snapshot | undefined> },
+  stored: Promise<Finding[]> = deps.findings.forResource(id.key),
+): Promise<CheckOutcome> {
+  deps.telemetry.armRead(`${id.kind}.read`, outcome.status);
+  const read = conclude(outcome, id.display);
+  // ARM deletes a group's resources before it reports the group deleted; one still answering
+  // `Deleting` then is going with the group, not present.
+  const conclusion: Conclusion<Snapshot> = read.kind === "known" && options.dependents !== false && isGroupDelete(trigger) && read.value.provisioningState?.toLowerCase() === "deleting" ? { kind: "absent" } : read;
+  const now = deps.clock.now();
+  const observedAt = now.toISOString();
+  const attribution = attributionOf(trigger);
+  const dependents = options.dependents ?? true;
+
+  if (conclusion.kind === "blind") {
+    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "noAccess", observedAt, trigger });
+    const evaluation: Evaluation = { subjects: [id.key], rules: ["read-access"], results: [{ violation: readAccessViolation(id, conclusion.message, settings.portalUrl) }], evaluatedAt: observedAt };
+    return { resourceId: id.display, status: "blindSpot", changed: false, transitions: await persist(deps, computeTransitions(await stored, evaluation), attribution) };
+  }
+
+  if (conclusion.kind === "absent") {
+    const notYet = await notFoundYet(deps, id, trigger, attribution);
+    if (notYet !== undefined) return { resourceId: id.display, status: notYet, changed: false, transitions: [] };
+    await deps.resources.recordDeletion(id, observedAt, trigger);
+    const transitions = await persist(deps, resolveAllFor(await stored, id.key, observedAt, deletionReason(trigger)), attribution);
+    // What depended on it is judged again: `latest` may fall back, a gallery may hold no specialized definition any more.
+    if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger, false)));
+    return { resourceId: id.display, status: "deleted", changed: true, transitions };
+  }
+
+  const snapshot = conclusion.value;
+  // Only the event's own subject (or, for a group, what it held): a follower judged again because
+  // of it (`dependents: false`) was not deleted.
+  if (dependents && deletedBy(trigger)) {
+    // ARM said it deleted the resource, and it is back (re-created within seconds, or this delete
+    // event came late): history keeps the deletion, then records the resource as it is now. Its
+    // findings stay with it: the re-created resource is judged below.
+    await deps.resources.recordDeletion(id, observedAt, trigger);
+  }
+  if (!isSettled(snapshot)) {
+    const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
+    if (attempt < settings.recheckMaxAttempts) {
+      await deps.recheck.schedule(id, settings.recheckDelaySeconds, attempt + 1, attribution);
+      await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "provisioning", observedAt, trigger });
+      return { resourceId: id.display, status: "deferred", changed: false, transitions: [] };
+    }
+    deps.log.warn({ resourceId: id.display, provisioningState: snapshot.provisioningState, attempt }, "resource never settled; judging its current state");
+  }
+
+  // Recording the snapshot and judging (then staging the alerts) overlap: a staged alert is owed
+  // to nobody until its finding is stored, and findings are stored only after the snapshot.
+  const [{ changed, stale }, staged] = await Promise.all([
+    deps.resources.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt, trigger, ...(options.basis !== undefined ? { basis: options.basis } : {}) }),
+    judge(deps, settings, snapshot, now, stored, trigger, options.recordedParent).then((verdict) => stage(deps, verdict, attribution)),
+  ]);
+  if (stale) {
+    // A newer state is stored (and judged by whoever stored it): a verdict on this one would undo that.
+    await deps.outbox.discard(staged.alerts.map((a) => a.alertId));
+    return { resourceId: id.display, status: "evaluated", changed: false, transitions: [] };
+  }
+  const transitions = await commit(deps, staged);
+  // After the subject's verdicts are stored, so a follower's card never precedes the cause's.
+  if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger, changed)));
+  return { resourceId: id.display, status: "evaluated", changed, transitions };
+}
+
+/**
+ * Seconds between re-reads of a resource ARM answered 404 for right after an event said it was
+ * written: a stored resource (gallery-watch has seen it) gets three, ≈ 17 s in all, before the
+ * 404 is taken as a deletion; one ARM has never shown gets one, at low priority, then is dropped.
+ */
+const NOT_FOUND_RECHECKS = { stored: [2, 5, 10], neverStored: [5] } as const;
+
+/**
+ * A 404 is a deletion only when a delete event, the sweep or a repeated 404 says so. ARM's reads
+ * trail its writes: ARM keeps its data replicated across regions (Learn: "Reliability in Azure
+ * Resource Manager") and a read may be answered before the write reached the replica serving it.
+ * Microsoft's own tooling retries `ResourceNotFound` for that reason (Learn: "@retryOn decorator
+ * in Bicep": "transient errors ... such as replication delays that resolve after one or more
+ * retries"; "Resolve errors for resource not found").
+ * Returns the status to report while re-checks are owed, or undefined when the 404 stands.
+ */
+async function notFoundYet(deps: Dependencies, id: ResourceId, trigger: Trigger, attribution: Attribution | undefined): Promise<CheckStatus | undefined> {
+  if (trigger.source === "sweep" || attribution === undefined) return undefined;
+  if (/DeleteSuccess$/i.test(attribution.eventType)) return undefined;
+  const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
+  const stored = (await deps.resources.current(id.key)) !== undefined;
+  const delays = stored ? NOT_FOUND_RECHECKS.stored : NOT_FOUND_RECHECKS.neverStored;
+  const delay = delays[attempt];
+  if (delay !== undefined) {
+    await deps.recheck.schedule(id, delay, attempt + 1, attribution);
+    return "deferred";
+  }
+  if (stored) return undefined;
+  // Never shown by ARM, and still not: noise (or a forgery). Counted, one log line, no rows.
+  deps.telemetry.eventHandled("ignored", "resource never shown by ARM");
+  deps.log.info({ resourceId: id.display, eventId: attribution.eventId, attempts: attempt + 1 }, "event dropped: its resource was never shown by ARM");
+  return "notFound";
+}
+
+/** What a subject is judged with, read through the one failure policy. */
+interface Context {
+  readonly related: RelatedResources;
+  /** Something the subject depends on that gallery-watch may not read. */
+  readonly blind?: { readonly unreadable: string; readonly message: string };
+}
+
+/** The one place that decides what a resource's verdict depends on. */
+async function contextOf(deps: Dependencies, subject: Snapshot, trigger: Trigger, recordedParent?: Promise<Snapshot | undefined>): Promise<Context> {
+  switch (subject.kind) {
+    case "gallery": {
+      try {
+        return { related: { definitions: await collect(deps.arm.listImageDefinitions(subject.id)), versions: [] } };
+      } catch (error) {
+        if (error instanceof ArmReadError && error.kind === "noAccess") return { related: { definitions: [], versions: [] }, blind: { unreadable: `${subject.id.display}/images`, message: error.message } };
+        throw error;
+      }
+    }
+    case "imageDefinition":
+      return { related: { definitions: [], versions: [] } };
+    case "imageVersion": {
+      const definitionId = parentOf(subject.id)!;
+      // Events and re-checks judge a version with its definition as last recorded: every change to
+      // the definition (its own event) is recorded and then re-judges its stored versions (see
+      // judgeDependents), so no verdict outlives the definition state it was judged with. Only a
+      // definition gallery-watch has not recorded is read; the sweep judges with what it listed.
+      const recorded = trigger.source === "sweep" ? undefined : await (recordedParent ?? deps.resources.current(definitionId.key));
+      if (recorded?.kind === "imageDefinition") return { related: { definitions: [], versions: [], definition: recorded } };
+      const read = conclude(await deps.arm.readImageDefinition(definitionId), definitionId.display);
+      if (read.kind === "blind") return { related: { definitions: [], versions: [] }, blind: { unreadable: definitionId.display, message: read.message } };
+      return { related: { definitions: [], versions: [], ...(read.kind === "known" ? { definition: read.value } : {}) } };
+    }
+    case "scaleSet": {
+      const image = subject.image;
+      if (image.outcome === "noAccess") return { related: { definitions: [], versions: [] }, blind: { unreadable: image.definitionId, message: image.reason } };
+      const ref = subject.imageReference;
+      const definitionId = ref.kind === "definition" ? ref.definitionId : ref.kind === "version" ? parentOf(ref.versionId) : undefined;
+      if (!definitionId || image.outcome !== "resolved") return { related: { definitions: [], versions: [] } };
+      const read = conclude(await deps.arm.readImageDefinition(definitionId), definitionId.display);
+      const definition: ImageDefinitionSnapshot | undefined = read.kind === "known" ? read.value : undefined;
+      const versions: ImageVersionSnapshot[] = ref.kind === "definition" && definition ? await collect(deps.arm.listImageVersions(definitionId)) : [];
+      return { related: { definitions: [], versions, ...(definition ? { definition } : {}) } };
+    }
+  }
+}
+
+/** Judge one subject: the rules that can reach a verdict, plus its blind spot (or its absence). Nothing is written. */
+async function judge(deps: Dependencies, settings: CheckSettings, subject: Snapshot, now: Date, findings: Promise<Finding[]>, trigger: Trigger, recordedParent?: Promise<Snapshot | undefined>): Promise<FindingTransition[]> {
+  const [{ related, blind }, stored] = await Promise.all([contextOf(deps, subject, trigger, recordedParent), findings]);
+  const undecided = undecidableRules(subject, related, blind !== undefined);
+  // A rule that cannot see its facts reaches no verdict: its results are dropped and it is left out of `rules`, so its stored finding stays as it was.
+  const results = evaluateSubject(subject, related, settings.policy, now).filter((r) => !undecided.has((r.violation ?? r.observation).ruleId as never));
+  if (blind) results.push({ violation: blindSpotViolation(subject.id, blind.unreadable, blind.message, settings.portalUrl) });
+  const rules: FindingRuleId[] = [...[...settings.policy.enabledRules].filter((r) => !undecided.has(r)), "read-access"];
+  return computeTransitions(stored, { subjects: [subject.id.key], rules, results, evaluatedAt: now.toISOString() });
+}
+
+/**
+ * Resources whose verdict depends on `id`: a version or definition changes what `latest` means
+ * for the scale sets following the definition; a definition changes whether its gallery holds
+ * specialized images. Followers are re-resolved from the store's reference index, not re-read.
+ */
+async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger, versionsToo: boolean): Promise<FindingTransition[]> {
+  const transitions: FindingTransition[] = [];
+  // Which kinds depend on this one is declared in domain/resourceTypes.ts; how each is found is here.
+  const dependents = resourceType(id.kind).dependents;
+  if (dependents.includes("imageVersion") && versionsToo) {
+    // A version's verdict depends on its definition's tags (an exception tag there excepts the
+    // versions): a changed definition re-judges its stored versions against the definition just
+    // read, attributed to the same event (a Tags API write names who set the exception).
+    for (const version of await deps.resources.versionsOf(id.key)) {
+      transitions.push(...(await checkListed(deps, settings, version, trigger, { dependents: false, fromStore: true })).transitions);
+    }
+  }
+  if (dependents.includes("scaleSet")) {
+    const definitionId = enclosingOf(id, "imageDefinition")!;
+    for (const follower of await deps.resources.scaleSetsReferencing(definitionId.key)) {
+      transitions.push(...(await checkListed(deps, settings, follower, trigger, { dependents: false, fromStore: true })).transitions);
+    }
+  }
+  if (dependents.includes("gallery")) {
+    transitions.push(...(await checkResource(deps, settings, galleryOf(id)!, trigger, { dependents: false })).transitions);
+  }
+  return transitions;
+}
+
+async function persist(deps: Dependencies, transitions: FindingTransition[], attribution: Attribution | undefined): Promise<FindingTransition[]> {
+  return commit(deps, await stage(deps, transitions, attribution));
+}
+
+interface Staged {
+  readonly transitions: FindingTransition[];
+  readonly alerts: ReadonlyArray<{ alertId: string; transition: FindingTransition; attribution?: Attribution }>;
+}
+
+/** Write the alerts of `transitions` to the outbox as staged: owed to nobody until `commit` stores their findings. */
+async function stage(deps: Dependencies, transitions: FindingTransition[], attribution: Attribution | undefined): Promise<Staged> {
+  const alerts = transitions.filter((t) => t.alert).map((t) => ({ alertId: alertIdOf(t), transition: t, ...(attribution ? { attribution } : {}) }));
+  if (alerts.length > 0) await deps.outbox.enqueue(alerts, deps.clock.now().toISOString());
+  return { transitions, alerts };
+}
+
+/** Store the findings (conditional on their revisions), then release their alerts to the sender. */
+async function commit(deps: Dependencies, { transitions, alerts }: Staged): Promise<FindingTransition[]> {
+  if (transitions.length === 0) return transitions;
+  try {
+    await deps.findings.apply(transitions);
+  } catch (error) {
+    // Another invocation judged this resource at the same time and won: our transitions did not happen.
+    if (error instanceof ConcurrentUpdateError) await deps.outbox.discard(alerts.map((a) => a.alertId));
+    throw error;
+  }
+  if (alerts.length > 0) await deps.outbox.release(alerts, deps.clock.now().toISOString());
+  logTransitions(deps.log, transitions);
+  for (const t of transitions) deps.telemetry.findingTransition(t.kind, t.after.ruleId, t.after.severity);
+  return transitions;
+}
+
+/** Deterministic: the same transition recomputed after a retry gets the same id. */
+export function alertIdOf(t: FindingTransition): string {
+  return `${t.fingerprint}:${t.after.revision}`;
+}
+
+/** An event announcing the resource's own deletion (or its group's), not a tag removal. */
+function deletedBy(trigger: Trigger): boolean {
+  const operation = trigger.source === "event" ? (trigger.attribution.operationName ?? "") : "";
+  return /\/delete$/i.test(operation) && !/\/tags\/delete$/i.test(operation);
+}
+
+function isGroupDelete(trigger: Trigger): boolean {
+  return /resourcegroups\/delete$/i.test(attributionOf(trigger)?.operationName ?? "");
+}
+
+function deletionReason(trigger: Trigger): string {
+  if (trigger.source === "sweep") return "found missing by the sweep";
+  return isGroupDelete(trigger) ? "resource group deleted" : "resource deleted";
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+function attributionOf(trigger: Trigger): Attribution | undefined {
+  return trigger.source === "event" ? trigger.attribution : trigger.source === "recheck" ? trigger.attribution : undefined;
+}
+
+function logTransitions(log: Logger, transitions: readonly FindingTransition[]): void {
+  for (const t of transitions) {
+    log.info({ fingerprint: t.fingerprint, ruleId: t.after.ruleId, resourceId: t.after.resourceId, transition: t.kind, severity: t.after.severity }, `finding ${t.kind}`);
+  }
+}

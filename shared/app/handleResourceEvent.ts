@@ -1,0 +1,76 @@
+/**
+ * Use case behind the Event Grid function: classify the delivered event, then re-read and judge
+ * the resource it names. Bad and foreign events are acknowledged with one log line (returning,
+ * not throwing, so Event Grid does not retry them for 24 h); ARM throttling and failures throw so
+ * Event Grid retries the delivery.
+ */
+import { classifyEvent, subscriptionOf, type EventDisposition } from "./resourceEvent.js";
+import { checkCoalesced, checkResource, type CheckOutcome, type CheckSettings } from "./checkResource.js";
+import type { FindingTransition } from "../domain/findings.js";
+import type { Dependencies } from "./ports.js";
+import type { ResourceId } from "../domain/resourceId.js";
+import pLimit from "p-limit";
+
+/** Stored resources of a deleted group re-read at once (each is one ARM read through the read budget). */
+const GROUP_DELETE_CONCURRENCY = 8;
+
+export interface EventSettings extends CheckSettings {
+  readonly maxEventBytes: number;
+  /** Lower-case subscription ids: events about any other subscription are ignored (no ARM read, no change row, no card). */
+  readonly watchedSubscriptions: ReadonlySet<string>;
+}
+
+export interface EventResult {
+  readonly disposition: EventDisposition["kind"];
+  /** Why an accepted-looking event was ignored anyway: it names a subscription nobody watches. */
+  readonly unwatched?: true;
+  readonly outcome?: CheckOutcome;
+}
+
+export async function handleResourceEvent(deps: Dependencies, settings: EventSettings, raw: unknown): Promise<EventResult> {
+  const disposition = await classifyEvent(raw, settings.maxEventBytes);
+  if (disposition.kind === "invalid") {
+    deps.log.warn({ eventDisposition: "invalid", eventId: disposition.eventId, reason: disposition.reason }, `event refused: ${disposition.reason}`);
+    return { disposition: "invalid" };
+  }
+  if (disposition.kind === "ignored") {
+    deps.log.info({ eventDisposition: "ignored", eventId: disposition.eventId, reason: disposition.reason }, "event ignored");
+    return { disposition: "ignored" };
+  }
+  const { event } = disposition;
+  const subscriptionId = subscriptionOf(event);
+  if (!settings.watchedSubscriptions.has(subscriptionId)) {
+    // Stray or forged: judging it would spend ARM budget, storage and cards on something nobody asked to watch.
+    deps.log.info({ eventDisposition: "ignored", eventId: event.attribution.eventId, reason: "subscription not watched" }, "event ignored: subscription not watched");
+    return { disposition: "ignored", unwatched: true };
+  }
+  const log = deps.log.child({ correlationId: event.attribution.correlationId, eventId: event.attribution.eventId });
+  const trigger = { source: "event", attribution: event.attribution } as const;
+  if (event.action === "resourceGroupDelete") {
+    // Azure sends one event for the group and none for what it held: re-read each stored resource under it.
+    const { resourceGroup } = event;
+    const transitions: FindingTransition[] = [];
+    let deleted = 0;
+    // Listed first: recording a gallery or definition deleted must not hide what lies under it from the walk.
+    const stored: ResourceId[] = [];
+    for await (const id of deps.resources.currentIn(resourceGroup.subscriptionId, resourceGroup.resourceGroup)) stored.push(id);
+    // Side by side (bounded): one at a time, a group holding a few galleries took longer than the
+    // seconds a person expects between `az group delete` and the resolutions.
+    const limit = pLimit(GROUP_DELETE_CONCURRENCY);
+    const outcomes = await Promise.all(stored.map((id) => limit(() => checkResource({ ...deps, log }, settings, id, trigger))));
+    for (const outcome of outcomes) {
+      if (outcome.status === "deleted") deleted++;
+      transitions.push(...outcome.transitions);
+    }
+    log.info({ eventDisposition: "accepted", resourceGroup: resourceGroup.resourceGroup, deleted, transitions: transitions.length }, "event processed: resource group deleted");
+    return { disposition: "accepted", outcome: { resourceId: `/subscriptions/${resourceGroup.subscriptionId}/resourceGroups/${resourceGroup.resourceGroup}`, status: "deleted", changed: deleted > 0, transitions } };
+  }
+  const outcome = await deps.telemetry.withSpan("gallerywatch.event", { correlationId: event.attribution.correlationId, eventId: event.attribution.eventId, resourceId: event.resourceId.display }, () =>
+    checkCoalesced({ ...deps, log }, settings, event.resourceId, trigger),
+  );
+  log.info(
+    { eventDisposition: "accepted", resourceId: outcome.resourceId, status: outcome.status, changed: outcome.changed, transitions: outcome.transitions.length },
+    `event processed: ${event.action} ${event.resourceId.kind}`,
+  );
+  return { disposition: "accepted", outcome };
+}
