@@ -88,6 +88,19 @@ export async function checkListed(deps: Dependencies, settings: CheckSettings, l
  * are recorded for attribution and folded into one follow-up check after the window.
  */
 export async function checkCoalesced(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
+  // Event Grid delivers at least once: a second delivery of an event this process took is covered
+  // by whatever the first led to, and its change row would repeat the first's (rows are keyed by event id).
+  const eventId = trigger.source === "event" ? trigger.attribution.eventId : undefined;
+  if (eventId !== undefined && deps.gate.redelivered(eventId)) return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
+  try {
+    return await checkTaken(deps, settings, id, trigger);
+  } catch (error) {
+    if (eventId !== undefined) deps.gate.forget(eventId);
+    throw error;
+  }
+}
+
+async function checkTaken(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
   // Before the gate: an event put off costs one storage read and one queue message, nothing more.
   // (A re-check put off leaves the gate's row as it is: it stands for the re-check it queues.)
   const turn = await waitsItsTurn(deps, id, trigger);

@@ -19,6 +19,10 @@
  * it stands for, so a listing sent before any of them arrived is refused and the check reads ARM.
  * A re-check or follow-up stands for events received before it was queued, hence before it took
  * over the resource.
+ *
+ * A second delivery of an event this process already took (Event Grid delivers at least once, and
+ * the copy can come long after the first) is covered by whatever the first led to: a read sent
+ * after the first copy arrived. That needs no clock at all: the event id says it is the same write.
  */
 import type { CheckGate, Clock, CoalescingGate } from "./ports.js";
 import { systemClock } from "../platform/clock.js";
@@ -28,6 +32,8 @@ import { setBounded } from "../platform/boundedMap.js";
 const HELD_OFF_SLACK_MS = 30_000;
 /** Resources put off at once that are remembered (the oldest dropped beyond that: its next event queues a re-check). */
 const REMEMBERED = 10_000;
+/** Event ids taken by this process that are remembered (the oldest dropped beyond that: its next delivery is checked as a new event). */
+const EVENTS_REMEMBERED = 50_000;
 
 export function withLocalCoalescing(gate: CheckGate, clock: Clock = systemClock): CoalescingGate {
   /**
@@ -37,6 +43,8 @@ export function withLocalCoalescing(gate: CheckGate, clock: Clock = systemClock)
   const unread = new Map<string, Map<string, number>>();
   /** Per resource key: until when (ms) a put-off re-check this process queued stands for its events. */
   const heldOff = new Map<string, number>();
+  /** Event ids this process has taken (a value is unused: the map is the bounded memo's shape). */
+  const taken = new Map<string, true>();
   let next = 0;
   const now = () => clock.now().getTime();
 
@@ -101,6 +109,14 @@ export function withLocalCoalescing(gate: CheckGate, clock: Clock = systemClock)
     },
     release(key) {
       heldOff.delete(key);
+    },
+    redelivered(eventId) {
+      if (taken.has(eventId)) return true;
+      setBounded(taken, eventId, true, EVENTS_REMEMBERED);
+      return false;
+    },
+    forget(eventId) {
+      taken.delete(eventId);
     },
     async leave(key, token, ended) {
       untrack(key, token);

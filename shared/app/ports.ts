@@ -291,6 +291,14 @@ export interface CoalescingGate extends CheckGate {
   holdOff(key: string, seconds: number, renew: boolean): boolean;
   /** A check of `key` goes ahead: events from here on go through the gate, not into a put-off re-check. */
   release(key: string): void;
+  /**
+   * Event Grid delivered `eventId` again (at-least-once): true when this process has already taken
+   * that event, so whatever its first delivery led to (a read sent after it arrived, a follow-up or
+   * a put-off re-check) covers it. False the first time, and again after `forget`.
+   */
+  redelivered(eventId: string): boolean;
+  /** The event's handling failed: the platform's retry of it must be handled, not taken for a duplicate. */
+  forget(eventId: string): void;
 }
 
 /** The one clock (platform/clock.ts), a port of every use case. */

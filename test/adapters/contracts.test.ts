@@ -7,9 +7,12 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
 import { createTableDigestLog } from "../../shared/adapters/tables/tableDigestLog.js";
 import { createTableSweepRunStore } from "../../shared/adapters/tables/tableSweepRunStore.js";
-import type { DigestLog, SweepRun, SweepRunStore } from "../../shared/app/ports.js";
+import { createTableResourceStore } from "../../shared/adapters/tables/tableResourceStore.js";
+import type { DigestLog, ResourceStore, SweepRun, SweepRunStore } from "../../shared/app/ports.js";
+import { contentHashOf } from "../../shared/domain/contentHash.js";
 import { InMemoryDigestLog } from "../support/inMemoryDigestPorts.js";
-import { MemorySweepRuns } from "../support/inMemoryPorts.js";
+import { MemoryResourceStore, MemorySweepRuns } from "../support/inMemoryPorts.js";
+import { aScaleSet } from "../support/snapshotBuilders.js";
 
 const conn = () => ({ connectionString: inject("azuriteConnectionString") });
 const prefix = () => `c${randomUUID().replace(/-/g, "").slice(0, 12)}`;
@@ -98,5 +101,43 @@ describe.each(sweepStores)("SweepRunStore contract: %s", (_name, make) => {
     expect((await store.list({ since: "2026-12-02T00:00:00.000Z" })).map((r) => r.startedAt)).toEqual(["2026-12-03T02:00:00.000Z", "2026-12-02T02:00:00.000Z"]);
     expect((await store.list({ subscriptionId: SUB_A })).map((r) => r.startedAt)).toEqual(["2026-12-03T02:00:00.000Z", "2026-12-01T02:00:00.000Z"]);
     expect((await store.list({ limit: 1 })).map((r) => r.startedAt)).toEqual(["2026-12-03T02:00:00.000Z"]);
+  });
+});
+
+const resourceStores: ReadonlyArray<[string, () => ResourceStore]> = [
+  ["in-memory", () => new MemoryResourceStore()],
+  ["table", () => createTableResourceStore(conn(), prefix())],
+];
+
+describe.each(resourceStores)("ResourceStore contract: %s", (_name, make) => {
+  const event = (eventId: string) => ({ source: "event", attribution: { eventId, eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: "2026-11-24T12:00:00Z" } }) as const;
+  const groupDeleted = { source: "event", attribution: { eventId: "group-delete", eventType: "Microsoft.Resources.ResourceDeleteSuccess", eventTime: "2026-11-24T12:00:05Z", operationName: "Microsoft.Resources/subscriptions/resourceGroups/delete" } } as const;
+
+  it("a resource recorded deleted stays deleted when a judgement made from its stored state is written after the deletion", async () => {
+    // `az group delete`: the group's definition is recorded deleted, which re-judges the scale set
+    // following it from its stored state, while the walk records that scale set deleted too.
+    const store = make();
+    const scaleSet = aScaleSet();
+    const stored = contentHashOf(scaleSet);
+    await store.recordSnapshot({ snapshot: scaleSet, contentHash: stored, observedAt: "2026-11-24T12:00:01.000Z", trigger: event("e-1") });
+    await store.recordDeletion(scaleSet.id, "2026-11-24T12:00:06.000Z", groupDeleted);
+
+    const rejudged = { ...scaleSet, image: { outcome: "unresolvable", reason: "image definition does not exist" } } as const;
+    const fromStore = await store.recordSnapshot({ snapshot: rejudged, contentHash: contentHashOf(rejudged), observedAt: "2026-11-24T12:00:06.500Z", trigger: groupDeleted, basis: stored });
+
+    expect(fromStore).toEqual({ changed: false, stale: true });
+    expect(await store.current(scaleSet.id.key)).toBeUndefined();
+  });
+
+  it("a resource ARM shows again after its deletion (re-created) is recorded present again", async () => {
+    const store = make();
+    const scaleSet = aScaleSet();
+    await store.recordSnapshot({ snapshot: scaleSet, contentHash: contentHashOf(scaleSet), observedAt: "2026-11-24T12:00:01.000Z", trigger: event("e-1") });
+    await store.recordDeletion(scaleSet.id, "2026-11-24T12:00:06.000Z", groupDeleted);
+
+    const recreated = await store.recordSnapshot({ snapshot: scaleSet, contentHash: contentHashOf(scaleSet), observedAt: "2026-11-24T12:00:09.000Z", trigger: event("e-3") });
+
+    expect(recreated.changed).toBe(true);
+    expect((await store.current(scaleSet.id.key))?.id.key).toBe(scaleSet.id.key);
   });
 });

@@ -162,7 +162,7 @@ export class MemoryResourceStore implements ResourceStore {
 
   async recordSnapshot(record: SnapshotRecord) {
     const current = this.rows.get(record.snapshot.id.key);
-    if (record.basis !== undefined && current && !current.deleted && current.contentHash !== record.basis && current.contentHash !== record.contentHash) {
+    if (record.basis !== undefined && current && (current.deleted || (current.contentHash !== record.basis && current.contentHash !== record.contentHash))) {
       await this.recordChange({ resourceKey: record.snapshot.id.key, resourceId: record.snapshot.id.display, action: "stale", observedAt: record.observedAt, contentHash: record.contentHash, trigger: record.trigger });
       return { changed: false, stale: true };
     }

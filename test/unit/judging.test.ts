@@ -334,3 +334,31 @@ describe("while reads are short, a resource gallery-watch has not recorded waits
   });
 });
 
+
+describe("Event Grid's second delivery of an event (at-least-once)", () => {
+  it("arriving after the first delivery's read went out costs no ARM read and no follow-up: that read covered the event", async () => {
+    world.azure.put(community, specialized, overReplicated);
+    const first = await checkCoalesced(world.deps(), settings, overReplicated.id, event);
+    expect(first.status).toBe("evaluated");
+    const requests = world.azure.requests;
+
+    const again = await checkCoalesced(world.deps(), settings, overReplicated.id, event);
+
+    // The old path took it for a new event inside the coalescing window: a follow-up re-check, hence a second read.
+    expect(again.status).toBe("coalesced");
+    expect(world.rechecks).toEqual([]);
+    expect(world.azure.requests).toBe(requests);
+  });
+
+  it("a delivery whose handling failed is handled again when Event Grid retries it", async () => {
+    world.azure.put(community, specialized, overReplicated);
+    const deps = world.deps();
+    const failing = { ...deps, arm: Object.assign(Object.create(Object.getPrototypeOf(deps.arm) as object) as typeof deps.arm, deps.arm, { read: () => Promise.reject(new Error("ARM unreachable")) }) };
+    await expect(checkCoalesced(failing, settings, overReplicated.id, event)).rejects.toThrow(/unreachable/);
+
+    const retried = await checkCoalesced(world.deps(), settings, overReplicated.id, event);
+
+    expect(retried.status).toBe("evaluated");
+    expect(world.findings.of("replication-breadth", overReplicated.id)?.status).toBe("open");
+  });
+});

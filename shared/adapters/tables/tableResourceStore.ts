@@ -159,8 +159,9 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
         const current = await getOrUndefined<CurrentRow>(table, pk, rk);
         changed = !current || current.contentHash !== contentHash || current.deleted;
         // Unchanged, or a read observed earlier than what is stored (a slow concurrent invocation),
-        // or derived from a stored state that has moved on since: nothing to write.
-        stale = changed && current !== undefined && !current.deleted && (current.observedAt > observedAt || (record.basis !== undefined && current.contentHash !== record.basis));
+        // or derived from a stored state that has moved on since — a deletion included (a scale set
+        // re-judged from its stored state while `az group delete` records it deleted): nothing to write.
+        stale = changed && current !== undefined && (current.deleted ? record.basis !== undefined : current.observedAt > observedAt || (record.basis !== undefined && current.contentHash !== record.basis));
         if (!changed || stale) {
           changed = false;
           break;
