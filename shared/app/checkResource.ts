@@ -25,6 +25,7 @@ import { computeTransitions, resolveAllFor } from "../domain/transitions.js";
 import { readAccessViolation } from "../domain/rules/readAccess.js";
 import { blindSpotViolation, undecidableRules } from "../domain/judgeable.js";
 import { contentHashOf } from "../domain/contentHash.js";
+import { coveredOnArmClock, writtenAt } from "../domain/coverage.js";
 import { ArmReadError, ConcurrentUpdateError } from "../domain/errors.js";
 import type { Attribution, Dependencies, ReadHooks, ReadOutcome, Trigger } from "./ports.js";
 
@@ -101,6 +102,11 @@ export async function checkCoalesced(deps: Dependencies, settings: CheckSettings
 }
 
 async function checkTaken(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
+  // ARM already answered a read of it (a definition's listing) dated well after this write: judged
+  // with that answer now, with no request and no gate (a late delivery in a burst). A concurrent
+  // check cannot be undone by it: the answer is recorded as observed when that read went out.
+  const written = trigger.source === "event" ? writtenAt(trigger.attribution.eventTime) : Infinity;
+  if (deps.arm.answers?.(id, written)) return checkResource(deps, settings, id, trigger, {}, { answeredBy: (_sentAt, armTime) => coveredOnArmClock(armTime, written) });
   // Before the gate: an event put off costs one storage read and one queue message, nothing more.
   // (A re-check put off leaves the gate's row as it is: it stands for the re-check it queues.)
   const turn = await waitsItsTurn(deps, id, trigger);
@@ -111,9 +117,9 @@ async function checkTaken(deps: Dependencies, settings: CheckSettings, id: Resou
     await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: deletedBy(trigger) ? "deleted" : "coalesced", observedAt: now, trigger });
     return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
   }
-  deps.gate.release(id.key);
+  const putOff = deps.gate.release(id.key, trigger.source === "recheck" ? trigger.attribution?.eventId : undefined);
   const queued = trigger.source === "recheck";
-  const entry = queued ? { kind: "run" as const, token: await deps.gate.takeOver(id.key, now) } : await deps.gate.enter(id.key, now);
+  const entry = queued ? { kind: "run" as const, token: await deps.gate.takeOver(id.key, now, putOff) } : await deps.gate.enter(id.key, now, trigger.source === "event" ? trigger.attribution.eventTime : undefined);
   if (entry.kind === "coalesced") {
     // A delete folded into a check is still a deletion ARM reported: history keeps it as one, even
     // if the follow-up finds the resource re-created.
@@ -124,7 +130,7 @@ async function checkTaken(deps: Dependencies, settings: CheckSettings, id: Resou
   let outcome: CheckOutcome;
   try {
     // Events that arrive before the read goes out (it may wait for the budget) are covered by it (localCoalescing.ts).
-    const hooks = { sending: () => void deps.gate.reading(id.key, entry.token), answeredBy: (sentAt: number) => deps.gate.reading(id.key, entry.token, sentAt), patient: queued };
+    const hooks = { sending: () => void deps.gate.reading(id.key, entry.token), answeredBy: (sentAt: number, armTime?: number) => deps.gate.reading(id.key, entry.token, sentAt, armTime), patient: queued };
     outcome = await checkResource(deps, settings, id, trigger, {}, hooks);
   } catch (error) {
     // The platform retries this event or message; the gate must not hold later events back meanwhile.
@@ -152,7 +158,7 @@ async function waitsItsTurn(deps: Dependencies, id: ResourceId, trigger: Trigger
   if (attempt >= MAX_PUT_OFF || (await deps.resources.current(id.key)) !== undefined) return "go";
   // One put-off re-check per resource stands for every event that arrives before it runs: a burst
   // of new versions, each delivered several times, costs one re-check (and one read) per version.
-  if (!deps.gate.holdOff(id.key, PUT_OFF_SECONDS, trigger.source === "recheck")) return "folded";
+  if (!deps.gate.holdOff(id.key, PUT_OFF_SECONDS, trigger.source === "recheck", trigger.source === "event" ? trigger.attribution : undefined)) return "folded";
   await deps.recheck.schedule(id, PUT_OFF_SECONDS, attempt + 1, attributionOf(trigger));
   return "queued";
 }
@@ -211,6 +217,8 @@ async function actOn(
   }
 
   const snapshot = conclusion.value;
+  // An answer kept from an earlier read is recorded as observed then, so a newer stored state wins over it.
+  const readAt = outcome.status === "found" && outcome.observedAt !== undefined && outcome.observedAt < observedAt ? outcome.observedAt : observedAt;
   // Only the event's own subject (or, for a group, what it held): a follower judged again because
   // of it (`dependents: false`) was not deleted.
   if (dependents && deletedBy(trigger)) {
@@ -232,7 +240,7 @@ async function actOn(
   // Recording the snapshot and judging (then staging the alerts) overlap: a staged alert is owed
   // to nobody until its finding is stored, and findings are stored only after the snapshot.
   const [{ changed, stale }, staged] = await Promise.all([
-    deps.resources.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt, trigger, ...(options.basis !== undefined ? { basis: options.basis } : {}) }),
+    deps.resources.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt: readAt, trigger, ...(options.basis !== undefined ? { basis: options.basis } : {}) }),
     judge(deps, settings, snapshot, now, stored, trigger, options.recordedParent).then((verdict) => stage(deps, verdict, attribution)),
   ]);
   if (stale) {

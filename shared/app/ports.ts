@@ -27,7 +27,8 @@ export type { AlertGrouping, AlertState, Attribution, ChangeRecord, OutboxAlert,
 
 /** The result of reading one resource from ARM. Nothing is thrown for these cases. */
 export type ReadOutcome<T> =
-  | { readonly status: "found"; readonly snapshot: T }
+  /** `observedAt`: when the answer was read, if it was kept from an earlier read (absent: now). */
+  | { readonly status: "found"; readonly snapshot: T; readonly observedAt?: string }
   | { readonly status: "gone"; readonly id: ResourceId }
   | { readonly status: "noAccess"; readonly id: ResourceId; readonly message: string }
   | { readonly status: "throttled"; readonly id: ResourceId; readonly message: string; readonly retryAfterMs?: number }
@@ -42,11 +43,11 @@ export interface ReadHooks {
   /** Runs just before the read's own request (a GET, or a listing that answers several reads) goes out. */
   readonly sending?: () => void;
   /**
-   * An earlier request, sent at `sentAt` (ms), returned this resource (a definition's listing):
-   * true when that request was sent late enough to cover every write the read is for, and so
-   * stands as the read's own; false when the read must go to ARM.
+   * An earlier request, sent at `sentAt` (ms, our clock) and dated `armTime` by ARM (its `Date`
+   * header, when known), returned this resource (a definition's listing): true when that request
+   * covers every write the read is for, and so stands as the read's own; false when the read must go to ARM.
    */
-  readonly answeredBy?: (sentAt: number) => boolean;
+  readonly answeredBy?: (sentAt: number, armTime?: number) => boolean;
   /** The read may wait a moment to share a request with others (a follow-up or re-check, not an event's first read). */
   readonly patient?: boolean;
 }
@@ -58,6 +59,11 @@ export interface ArmInventory {
    * answers several reads at once).
    */
   read(id: ResourceId, hooks?: ReadHooks): Promise<ReadOutcome<Snapshot>>;
+  /**
+   * A read already answered holds `id` and covers a write whose event was stamped `written` (ms),
+   * on ARM's clocks (domain/coverage.ts): `read` with a hook that agrees answers from it, with no request.
+   */
+  answers?(id: ResourceId, written: number): boolean;
   /** With `$select=Permissions` and `$expand=SharingProfile/Groups`: the only read that carries sharing. */
   readGallery(id: ResourceId): Promise<ReadOutcome<GallerySnapshot>>;
   readImageDefinition(id: ResourceId): Promise<ReadOutcome<ImageDefinitionSnapshot>>;
@@ -275,22 +281,31 @@ export interface CheckGate {
 
 /** The gate as the judging use case sees it: also told when a check's ARM read goes out (see localCoalescing.ts). */
 export interface CoalescingGate extends CheckGate {
+  /** As CheckGate's, told the event's `eventTime` (ARM's stamp) when the caller is an event. */
+  enter(key: string, now: string, eventTime?: string): ReturnType<CheckGate["enter"]>;
   /**
    * The check holding `token` sends its ARM read now, or (`sentAt`, this process's clock) takes a
    * read that went out then: events for the resource from here on are not covered by it. With
    * `sentAt`, false (and nothing changes) unless that read was sent after every event the check
-   * stands for (its own, or one folded into it) was received by this process.
+   * stands for (its own, or one folded into it) was received by this process, or ARM dated the
+   * read's answer (`armTime`, its `Date` header, ms) well after every one of them was written.
    */
-  reading(key: string, token: string, sentAt?: number): boolean;
+  reading(key: string, token: string, sentAt?: number, armTime?: number): boolean;
+  /** A queued re-check starts; `written`: the latest `eventTime` (ms) of the events it stands for, when `release` knew it. */
+  takeOver(key: string, now: string, written?: number): Promise<string>;
   /**
    * `key` is put off for `seconds` (reads are short and gallery-watch has not recorded it): true
    * when this caller is to queue the re-check, false while one queued by this process is pending,
    * so the event folds into it (the re-check reads after it arrived). `renew`: the put-off
-   * re-check itself, putting the resource off once more.
+   * re-check itself, putting the resource off once more. `event`: the event's id and time, for `release`.
    */
-  holdOff(key: string, seconds: number, renew: boolean): boolean;
-  /** A check of `key` goes ahead: events from here on go through the gate, not into a put-off re-check. */
-  release(key: string): void;
+  holdOff(key: string, seconds: number, renew: boolean, event?: { readonly eventId: string; readonly eventTime: string }): boolean;
+  /**
+   * A check of `key` goes ahead: events from here on go through the gate, not into a put-off
+   * re-check. Returns the latest `eventTime` (ms) of the events put off here when `by` (the
+   * re-check's event id) is the put-off re-check this process queued: it stands for exactly those.
+   */
+  release(key: string, by?: string): number | undefined;
   /**
    * Event Grid delivered `eventId` again (at-least-once): true when this process has already taken
    * that event, so whatever its first delivery led to (a read sent after it arrived, a follow-up or

@@ -25,11 +25,13 @@ export function lazyDefaultAzureCredential(): TokenCredential {
 /** computeArmInventoryFactory, loaded at the first ARM read; inventories still share one factory (and its clients). */
 export function lazyArmInventoryFactory(options: ArmInventoryOptions): () => ArmInventory {
   let factory: Promise<() => ArmInventory> | undefined;
+  /** The factory once loaded: later inventories are made at once, so the budget's and batches' answers (process-wide) are there before their first read. */
+  let made: (() => ArmInventory) | undefined;
   return () => {
-    let loaded: ArmInventory | undefined;
-    let inventory: Promise<ArmInventory> | undefined;
+    let loaded: ArmInventory | undefined = made?.();
+    let inventory: Promise<ArmInventory> | undefined = loaded ? Promise.resolve(loaded) : undefined;
     const get = () =>
-      (inventory ??= (factory ??= import("../adapters/arm/computeArmInventory.js").then((m) => m.computeArmInventoryFactory(options))).then((make) => (loaded = make())));
+      (inventory ??= (factory ??= import("../adapters/arm/computeArmInventory.js").then((m) => (made = m.computeArmInventoryFactory(options)))).then((make) => (loaded = make())));
     const listed = <T>(list: (arm: ArmInventory) => AsyncIterable<T>): AsyncIterable<T> => ({
       async *[Symbol.asyncIterator]() {
         yield* list(await get());
@@ -47,6 +49,9 @@ export function lazyArmInventoryFactory(options: ArmInventoryOptions): () => Arm
       listImageVersions: (definitionId) => listed((arm) => arm.listImageVersions(definitionId)),
       listScaleSets: (subscriptionId) => listed((arm) => arm.listScaleSets(subscriptionId)),
       requests: () => loaded?.requests() ?? 0,
+      // Before the first ARM read of the process nothing is spent and nothing is kept.
+      readsShort: (subscriptionId) => loaded?.readsShort?.(subscriptionId) ?? false,
+      answers: (id, written) => loaded?.answers?.(id, written) ?? false,
     };
   };
 }

@@ -143,6 +143,41 @@ describe("a read sent earlier standing in for a check's own (a definition's list
     expect((await gate.enter(version.id.key, world.clock.now().toISOString())).kind).toBe("run");
   });
 
+  it("answers a late delivery with a read ARM dated at least 10 s after every write the check stands for, on ARM's clocks alone, whatever our clock says", async () => {
+    const gate = world.deps().gate;
+    const t0 = world.clock.now().getTime();
+    // A listing went out at t0 and ARM dated it t0 (ARM's clock); the events below reach us later.
+    const written = (ms: number) => new Date(t0 + ms).toISOString();
+    const late = async (writtenMs: number) => {
+      world.clock.advance(30_000); // delivered long after the listing was sent
+      const entry = await gate.enter(version.id.key, world.clock.now().toISOString(), written(writtenMs));
+      return entry.kind === "run" ? entry.token : "";
+    };
+    const early = await late(-10_000); // written 10 s before ARM answered the listing
+    expect(gate.reading(version.id.key, early, t0, t0)).toBe(true);
+    await gate.leave(version.id.key, early, "done");
+    world.clock.advance(10_000);
+    // Written 9 s before: inside the margin for a skew between Event Grid's stamp and ARM's answer.
+    const close = await late(-9_000);
+    expect(gate.reading(version.id.key, close, t0, t0)).toBe(false);
+    expect(gate.reading(version.id.key, close, t0)).toBe(false); // no ARM time: our clock alone, and the listing went out before the event came
+    await gate.leave(version.id.key, close, "done");
+  });
+
+  it("an event folded into a waiting check raises the write time the check stands for; a re-check (event times unknown) is covered on our clock only", async () => {
+    const gate = world.deps().gate;
+    const t0 = world.clock.now().getTime();
+    const entry = await gate.enter(version.id.key, at(t0), at(t0 - 60_000));
+    const token = entry.kind === "run" ? entry.token : "";
+    expect((await gate.enter(version.id.key, at(t0), at(t0 - 5_000))).kind).toBe("coalesced");
+    expect(gate.reading(version.id.key, token, t0 - 1, t0)).toBe(false); // covers the first write, not the folded one
+    expect(gate.reading(version.id.key, token, t0 - 1, t0 + 5_000)).toBe(true);
+    await gate.leave(version.id.key, token, "done");
+
+    const recheck = await gate.takeOver(version.id.key, at(t0));
+    expect(gate.reading(version.id.key, recheck, t0 - 1, t0 + 3_600_000)).toBe(false);
+  });
+
   it("answers a re-check only with a read sent after it took over (it stands for events received before it was queued)", async () => {
     const gate = world.deps().gate;
     const t0 = world.clock.now().getTime();

@@ -23,7 +23,7 @@ describe("version reads batched by definition", () => {
   it("with reads to spare, a version gets its own GET at once", async () => {
     const batches = new VersionBatches(aBudget(10));
     const calls: string[] = [];
-    const outcome = await batches.read(versions[0]!.id, { sending: () => void calls.push("sending") }, async () => (calls.push("get"), { status: "found", snapshot: versions[0]! }), async () => (calls.push("list"), versions));
+    const outcome = await batches.read(versions[0]!.id, { sending: () => void calls.push("sending") }, async () => (calls.push("get"), { status: "found", snapshot: versions[0]! }), async () => (calls.push("list"), { versions }));
     expect(outcome.status).toBe("found");
     expect(calls).toEqual(["sending", "get"]);
   });
@@ -34,7 +34,7 @@ describe("version reads batched by definition", () => {
     const calls: string[] = [];
     const gone = aVersion({ id: parseResourceId(`${versions[0]!.id.display.replace(/[^/]+$/, "")}9.9.9`) }) as ImageVersionSnapshot;
     const read = (v: ImageVersionSnapshot) =>
-      batches.read(v.id, { sending: () => void calls.push(`sending ${v.id.version}`) }, async () => (calls.push(`get ${v.id.version}`), { status: "gone" as const, id: v.id }), async () => (calls.push("list"), versions));
+      batches.read(v.id, { sending: () => void calls.push(`sending ${v.id.version}`) }, async () => (calls.push(`get ${v.id.version}`), { status: "gone" as const, id: v.id }), async () => (calls.push("list"), { versions }));
     const reads = Promise.all([...versions, gone].map(read));
     await new Promise((resolve) => setImmediate(resolve));
     expect(calls).toEqual([]); // nothing goes out before the budget allows
@@ -61,7 +61,7 @@ describe("version reads batched by definition", () => {
   async function listedAt(sentAt: number, requests: string[]) {
     const budget = aBudget(0);
     const batches = new VersionBatches(budget, () => sentAt);
-    const reads = Promise.all(versions.map((v) => batches.read(v.id, undefined, async () => (requests.push(`get ${v.id.version}`), { status: "found" as const, snapshot: v }), async () => (requests.push("list"), versions))));
+    const reads = Promise.all(versions.map((v) => batches.read(v.id, undefined, async () => (requests.push(`get ${v.id.version}`), { status: "found" as const, snapshot: v }), async () => (requests.push("list"), { versions, armTime: sentAt + 1_000 }))));
     budget.open();
     await reads;
     budget.tokens = 10;
@@ -69,13 +69,14 @@ describe("version reads batched by definition", () => {
   }
   const later = aVersion({ id: versions[1]!.id, tags: { owner: "changed" } }) as ImageVersionSnapshot;
 
-  it("a later read that the gate lets a kept listing answer costs no request, and says so to the gate with the listing's time", async () => {
+  it("a later read that the gate lets a kept listing answer costs no request, and says so to the gate with the listing's times (ours and ARM's)", async () => {
     const requests: string[] = [];
     const batches = await listedAt(5_000, requests);
-    const asked: number[] = [];
-    const outcome = await batches.read(versions[1]!.id, { answeredBy: (sentAt) => (asked.push(sentAt), true) }, async () => (requests.push("get"), { status: "found", snapshot: later }), async () => (requests.push("list"), versions));
-    expect(outcome).toEqual({ status: "found", snapshot: versions[1] });
-    expect(asked).toEqual([5_000]);
+    const asked: Array<[number, number | undefined]> = [];
+    const outcome = await batches.read(versions[1]!.id, { answeredBy: (sentAt, armTime) => (asked.push([sentAt, armTime]), true) }, async () => (requests.push("get"), { status: "found", snapshot: later }), async () => (requests.push("list"), { versions }));
+    // Recorded as observed when the listing went out, not now: a newer stored state is not overwritten by it.
+    expect(outcome).toEqual({ status: "found", snapshot: versions[1], observedAt: new Date(5_000).toISOString() });
+    expect(asked).toEqual([[5_000, 6_000]]);
     expect(requests).toEqual(["list"]);
     expect(batches.figures.fromKept).toBe(1);
   });
@@ -83,8 +84,8 @@ describe("version reads batched by definition", () => {
   it("a read the gate refuses the kept listing (a write may have finished after it) goes to ARM, as does a read without the gate", async () => {
     const requests: string[] = [];
     const batches = await listedAt(5_000, requests);
-    const refused = await batches.read(versions[1]!.id, { answeredBy: () => false }, async () => (requests.push("get"), { status: "found", snapshot: later }), async () => (requests.push("list"), versions));
-    const ungated = await batches.read(versions[1]!.id, undefined, async () => (requests.push("get"), { status: "found", snapshot: later }), async () => (requests.push("list"), versions));
+    const refused = await batches.read(versions[1]!.id, { answeredBy: () => false }, async () => (requests.push("get"), { status: "found", snapshot: later }), async () => (requests.push("list"), { versions }));
+    const ungated = await batches.read(versions[1]!.id, undefined, async () => (requests.push("get"), { status: "found", snapshot: later }), async () => (requests.push("list"), { versions }));
     expect([refused, ungated]).toEqual([{ status: "found", snapshot: later }, { status: "found", snapshot: later }]);
     expect(requests).toEqual(["list", "get", "get"]);
   });
@@ -93,10 +94,10 @@ describe("version reads batched by definition", () => {
     const requests: string[] = [];
     const budget = aBudget(0);
     const batches = new VersionBatches(budget, () => 5_000);
-    const first = Promise.all(versions.map((v) => batches.read(v.id, undefined, async () => (requests.push("get"), { status: "found" as const, snapshot: v }), async () => (requests.push("list"), versions))));
+    const first = Promise.all(versions.map((v) => batches.read(v.id, undefined, async () => (requests.push("get"), { status: "found" as const, snapshot: v }), async () => (requests.push("list"), { versions }))));
     budget.open();
     await first;
-    const single = await batches.read(versions[2]!.id, { answeredBy: () => false }, async () => (requests.push("get"), { status: "found", snapshot: versions[2]! }), async () => (requests.push("list"), versions));
+    const single = await batches.read(versions[2]!.id, { answeredBy: () => false }, async () => (requests.push("get"), { status: "found", snapshot: versions[2]! }), async () => (requests.push("list"), { versions }));
     expect(single.status).toBe("found");
     expect(requests).toEqual(["list", "list"]);
   });
@@ -108,7 +109,7 @@ describe("patient reads (follow-ups and re-checks)", () => {
     budget.open();
     const batches = new VersionBatches(budget, Date.now, 20);
     const calls: string[] = [];
-    const read = (v: ImageVersionSnapshot) => batches.read(v.id, { patient: true }, async () => (calls.push(`get ${v.id.version}`), { status: "found" as const, snapshot: v }), async () => (calls.push("list"), versions));
+    const read = (v: ImageVersionSnapshot) => batches.read(v.id, { patient: true }, async () => (calls.push(`get ${v.id.version}`), { status: "found" as const, snapshot: v }), async () => (calls.push("list"), { versions }));
     const first = read(versions[0]!);
     await new Promise((resolve) => setTimeout(resolve, 5));
     const outcomes = await Promise.all([first, read(versions[1]!), read(versions[2]!)]);

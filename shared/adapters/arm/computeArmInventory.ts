@@ -21,7 +21,7 @@ import type { ArmInventory, ReadOutcome } from "../../app/ports.js";
 import { ArmReadError } from "../../domain/errors.js";
 import { readByKind, resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
 import { ReadBudget, remainingReads } from "./readBudget.js";
-import { VersionBatches } from "./versionBatches.js";
+import { VersionBatches, type VersionListing } from "./versionBatches.js";
 import { ReadsAfter } from "./readsAfter.js";
 import { setBounded } from "../../platform/boundedMap.js";
 import { imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot } from "./snapshotMapping.js";
@@ -216,10 +216,14 @@ function createInventory(
     }
   }
 
-  /** Every page of a definition's versions, read now: behind the kept lists and the batched reads alike. */
-  const listVersions = async (definitionId: ResourceId, osState: InheritedOsState): Promise<ImageVersionSnapshot[]> => {
+  /**
+   * Every page of a definition's versions, read now: behind the kept lists and the batched reads
+   * alike. `dated` hears ARM's `Date` on the first page (the SDK passes `onResponse` to it alone).
+   */
+  const listVersions = async (definitionId: ResourceId, osState: InheritedOsState, dated?: (armTime: number) => void): Promise<ImageVersionSnapshot[]> => {
     const out: ImageVersionSnapshot[] = [];
-    const iterator = client(definitionId.subscriptionId).galleryImageVersions.listByGalleryImage(definitionId.resourceGroup, definitionId.gallery!, definitionId.image!, opts());
+    const onResponse = dated ? { onResponse: (raw: { headers: { get(name: string): string | undefined } }) => armTimeOf(raw.headers.get("date"), dated) } : {};
+    const iterator = client(definitionId.subscriptionId).galleryImageVersions.listByGalleryImage(definitionId.resourceGroup, definitionId.gallery!, definitionId.image!, { ...opts(), ...onResponse });
     for await (const model of pages(iterator, definitionId.display, "galleryImageVersions.listByGalleryImage")) {
       const name = (model as { name?: string }).name;
       const id = name ? tryParseResourceId(`${definitionId.display}/versions/${name}`) : undefined;
@@ -257,10 +261,12 @@ function createInventory(
   };
 
   /** A fresh listing of a definition's versions (a batch of reads, see versionBatches.ts); throws when it cannot be read. */
-  const listVersionsNow = async (definitionId: ResourceId): Promise<ImageVersionSnapshot[]> => {
+  const listVersionsNow = async (definitionId: ResourceId): Promise<VersionListing> => {
     const osState = await osStateOf(definitionId);
     if (osState === undefined) throw new Error(`${definitionId.display} is gone`);
-    return listVersions(definitionId, osState);
+    let armTime: number | undefined;
+    const versions = await listVersions(definitionId, osState, (t) => (armTime ??= t));
+    return { versions, ...(armTime !== undefined ? { armTime } : {}) };
   };
 
   const imageReads: ImageReads = {
@@ -345,9 +351,16 @@ function createInventory(
       }
     },
     readsShort: (subscriptionId) => budget.available(subscriptionId) < RESERVED_READS,
+    answers: (id, written) => batches.answers(id, written),
     requests: () => requests,
   };
   return inventory;
+}
+
+/** ARM's clock on an answer: its `Date` header (RFC 9110 HTTP-date, whole seconds), when it sent a valid one. */
+function armTimeOf(date: string | undefined, heard: (armTime: number) => void): void {
+  const ms = date === undefined ? Number.NaN : Date.parse(date);
+  if (Number.isFinite(ms)) heard(ms);
 }
 
 /**

@@ -7,8 +7,9 @@
  *
  * A listing returns every version of the definition, not only the queued ones, so it is kept (a
  * few definitions' worth): a later read whose events all reached this process before the listing
- * went out is answered from it without a request (`answeredBy`, decided by the coalescing gate on
- * this process's clock alone, ../localCoalescing.ts; `now` must be that clock). A definition known
+ * went out, or whose writes ARM had long finished when it dated the listing, is answered from it
+ * without a request (`answeredBy`, decided by the coalescing gate, ../../app/localCoalescing.ts;
+ * `now` must be this process's clock). A definition known
  * to list in few pages is listed for a single queued read.
  *
  * A listed version is what a GET would return minus `replicationStatus`, which snapshots leave
@@ -23,6 +24,7 @@ import { parentOf, type ResourceId } from "../../domain/resourceId.js";
 import type { ImageVersionSnapshot } from "../../domain/snapshots.js";
 import type { ReadHooks, ReadOutcome } from "../../app/ports.js";
 import { setBounded } from "../../platform/boundedMap.js";
+import { coveredOnArmClock } from "../../domain/coverage.js";
 
 export interface BatchBudget {
   available(subscriptionId: string): number;
@@ -49,8 +51,19 @@ interface Waiter {
 interface Listing {
   /** When its first request went out (ms): every page was sent at or after it. */
   readonly sentAt: number;
+  /** When ARM answered its first page, on ARM's clock (the `Date` header, ms), when it said. */
+  readonly armTime?: number;
   readonly versions: ReadonlyMap<string, ImageVersionSnapshot>;
 }
+
+/** A definition's versions as one listing returned them, and when ARM dated its first page. */
+export interface VersionListing {
+  readonly versions: ImageVersionSnapshot[];
+  readonly armTime?: number;
+}
+
+/** A version as a kept listing holds it, observed when that listing went out (not now): a newer stored state is not overwritten by it. */
+const keptAnswer = (listing: Listing, kept: ImageVersionSnapshot): Outcome => ({ status: "found", snapshot: kept, observedAt: new Date(listing.sentAt).toISOString() });
 
 export class VersionBatches {
   private readonly waiting = new Map<string, Waiter[]>();
@@ -66,13 +79,23 @@ export class VersionBatches {
     private readonly gatherMs = 500,
   ) {}
 
-  read(id: ResourceId, hooks: ReadHooks | undefined, single: () => Promise<Outcome>, list: (definitionId: ResourceId) => Promise<ImageVersionSnapshot[]>): Promise<Outcome> {
+  /**
+   * A kept listing holds `id` and ARM dated it well after `written` (an event's `eventTime`, ms):
+   * a read of `id` for that write needs no request (domain/coverage.ts).
+   */
+  answers(id: ResourceId, written: number): boolean {
+    // Listings are kept by definition: only a version's parent can name one.
+    const listing = this.listings.get(parentOf(id)?.key ?? "");
+    return listing !== undefined && listing.versions.has(id.key) && coveredOnArmClock(listing.armTime, written);
+  }
+
+  read(id: ResourceId, hooks: ReadHooks | undefined, single: () => Promise<Outcome>, list: (definitionId: ResourceId) => Promise<VersionListing>): Promise<Outcome> {
     const definitionId = parentOf(id)!;
     const listing = this.listings.get(definitionId.key);
     const kept = listing?.versions.get(id.key);
-    if (listing && kept && hooks?.answeredBy?.(listing.sentAt)) {
+    if (listing && kept && hooks?.answeredBy?.(listing.sentAt, listing.armTime)) {
       this.figures.fromKept++;
-      return Promise.resolve({ status: "found", snapshot: kept });
+      return Promise.resolve(keptAnswer(listing, kept));
     }
     const queue = this.waiting.get(definitionId.key);
     if (!queue && !hooks?.patient && this.budget.available(id.subscriptionId) >= 1) {
@@ -90,7 +113,7 @@ export class VersionBatches {
     });
   }
 
-  private async run(definitionId: ResourceId, list: (definitionId: ResourceId) => Promise<ImageVersionSnapshot[]>, gatherMs: number): Promise<void> {
+  private async run(definitionId: ResourceId, list: (definitionId: ResourceId) => Promise<VersionListing>, gatherMs: number): Promise<void> {
     if (gatherMs > 0) await new Promise((resolve) => setTimeout(resolve, gatherMs));
     // A wait longer than the budget allows is not decided here: the reads themselves report it.
     await this.budget.ready(definitionId.subscriptionId).catch(() => undefined);
@@ -106,10 +129,11 @@ export class VersionBatches {
     let listed: Map<string, ImageVersionSnapshot> | undefined;
     const sentAt = this.now();
     try {
-      listed = new Map((await list(definitionId)).map((v) => [v.id.key, v]));
+      const { versions, armTime } = await list(definitionId);
+      listed = new Map(versions.map((v) => [v.id.key, v]));
       this.figures.listings++;
       // Two listings of a definition can overlap; the one sent later is kept.
-      if (sentAt >= (this.listings.get(definitionId.key)?.sentAt ?? 0)) setBounded(this.listings, definitionId.key, { sentAt, versions: listed }, LISTINGS_KEPT);
+      if (sentAt >= (this.listings.get(definitionId.key)?.sentAt ?? 0)) setBounded(this.listings, definitionId.key, { sentAt, ...(armTime !== undefined ? { armTime } : {}), versions: listed }, LISTINGS_KEPT);
     } catch {
       listed = undefined;
     }
