@@ -61,9 +61,8 @@ export async function benchPipeline(events = 10_000, resources = 1_000): Promise
     // BENCH_DEBUG=1: when the writes ended, then ARM reads and deliveries every 2 s, on stderr.
     const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
     if (process.env.BENCH_DEBUG) console.error(`writes done at ${seconds()} s`);
-    const timeline = process.env.BENCH_DEBUG ? setInterval(() => console.error(`t=${seconds()} s: ${sum(["GET", "LIST"]) - readsBefore} ARM reads (${sum(["LIST"])} list pages), ${stack.arm.events.sent.length} events delivered`), 2000) : undefined;
+    const timeline = process.env.BENCH_DEBUG ? setInterval(() => console.error(`t=${seconds()} s: ${sum(["GET", "LIST"]) - readsBefore} ARM reads (${sum(["LIST"])} list pages), ${stack.arm.events.sent.length} events delivered, ${stack.inbox.cards().length - cardsBefore} cards`), 2000) : undefined;
     await stack.arm.events.idle();
-    clearInterval(timeline);
     // Processed = every event acknowledged and every follow-up re-check done: the last delivery or
     // stored observation, whichever came later (the host also runs card delivery, paced by Teams).
     const startedAt = Date.now() - (performance.now() - started);
@@ -93,6 +92,7 @@ export async function benchPipeline(events = 10_000, resources = 1_000): Promise
       delivered = await outbox.list({ state: "delivered" });
     }
     await waitUntilQuiet(stack, 60_000);
+    clearInterval(timeline);
     delivered = await outbox.list({ state: "delivered" });
     const cardsSeconds = (performance.now() - started) / 1000;
 

@@ -163,3 +163,29 @@ describe("one bucket for every instance of the app", () => {
     expect(clock.now()).toBeGreaterThanOrEqual(5_000);
   });
 });
+
+describe("reads are short (a new resource is put off while they are)", () => {
+  it("a shared bucket is not short before this instance has read at all, nor while claims get what they ask; it is once the bucket is spent", async () => {
+    // Its tokens are not this process's until claimed: counting them as 'available' made every
+    // instance think reads were short from the start, and put every new resource off for 30 s.
+    const clock = virtualClock();
+    const { shared } = inMemoryShared();
+    const budget = new ReadBudget({ clock, shared });
+    expect(budget.short("sub", 50)).toBe(false);
+    for (let i = 0; i < 100; i++) await budget.take("sub");
+    expect(budget.short("sub", 50)).toBe(false);
+    for (let i = 0; i < 200; i++) await budget.take("sub");
+    expect(budget.short("sub", 50)).toBe(true);
+  });
+
+  it("an own count is short below the reserve, and every budget is short while ARM said to stay away", async () => {
+    const clock = virtualClock();
+    const budget = new ReadBudget({ clock, burst: 60, perSecond: 1 });
+    expect(budget.short("sub", 50)).toBe(false);
+    for (let i = 0; i < 11; i++) await budget.take("sub");
+    expect(budget.short("sub", 50)).toBe(true);
+    const other = new ReadBudget({ clock });
+    other.observe("sub", undefined, 5_000);
+    expect(other.short("sub", 50)).toBe(true);
+  });
+});

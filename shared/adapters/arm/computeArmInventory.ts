@@ -350,7 +350,7 @@ function createInventory(
         if (id) yield toScaleSetSnapshot(id, model, { outcome: "pending" });
       }
     },
-    readsShort: (subscriptionId) => budget.available(subscriptionId) < RESERVED_READS,
+    readsShort: (subscriptionId) => budget.short(subscriptionId, RESERVED_READS),
     answers: (id, written) => batches.answers(id, written),
     requests: () => requests,
   };

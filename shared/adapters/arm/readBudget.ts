@@ -150,6 +150,8 @@ interface Bucket {
   observed: { remaining?: number; blockedUntil?: number };
   /** The claim under way, shared by every read waiting for it (one storage round trip, not one each). */
   claiming?: Promise<number>;
+  /** Shared bucket: until when (ms) the last claim found it scarce (less than asked, or only out of the coming refill). */
+  scarceUntil: number;
 }
 
 export class ReadBudget {
@@ -218,6 +220,7 @@ export class ReadBudget {
         const want = Math.min(MAX_SLICE, Math.max(MIN_SLICE, bucket.waiting));
         const claimedAt = this.clock.now();
         const { granted, waitMs } = await this.shared!.claim(subscriptionId, want, claimedAt, observed, this.claimant);
+        if (granted < want || waitMs > 0) bucket.scarceUntil = Math.max(bucket.scarceUntil, claimedAt + Math.max(waitMs, SLICE_LIFETIME_MS));
         if (granted === 0) return Math.max(1, waitMs);
         // A slice reserved out of the coming refill is spent once it has refilled, and only while the shared bucket counts it.
         if (waitMs > this.maxWaitMs) throw new ArmReadError("throttled", "read budget", `/subscriptions/${subscriptionId}`, `ARM's read bucket refills in ${Math.round(waitMs / 1000)} s`, waitMs);
@@ -269,6 +272,18 @@ export class ReadBudget {
     }
   }
 
+  /**
+   * Reads are short: ARM said to stay away, or this process's own count is below `reserve`, or
+   * (shared bucket, whose tokens are not ours until claimed) its last claim found the bucket
+   * scarce. A process that has not read yet is not short: its claims will say.
+   */
+  short(subscriptionId: string, reserve: number): boolean {
+    const bucket = this.refilled(subscriptionId);
+    const now = this.clock.now();
+    if (bucket.blockedUntil > now) return true;
+    return this.shared ? bucket.scarceUntil > now : bucket.tokens < reserve;
+  }
+
   /** Tokens available now without asking anyone (for figures, tests and batching decisions). */
   available(subscriptionId: string): number {
     return this.refilled(subscriptionId).tokens;
@@ -279,7 +294,7 @@ export class ReadBudget {
     let bucket = this.buckets.get(subscriptionId);
     if (!bucket) {
       // Shared: nothing is ours until claimed.
-      bucket = { tokens: this.shared ? 0 : this.burst, slices: [], at: now, blockedUntil: 0, inFlight: 0, waiting: 0, observed: {} };
+      bucket = { tokens: this.shared ? 0 : this.burst, slices: [], at: now, blockedUntil: 0, inFlight: 0, waiting: 0, observed: {}, scarceUntil: 0 };
       this.buckets.set(subscriptionId, bucket);
     }
     if (this.shared) {
