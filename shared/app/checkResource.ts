@@ -17,11 +17,11 @@ import type { Logger } from "pino";
 import { enclosingOf, galleryOf, parentOf, type ResourceId } from "../domain/resourceId.js";
 import { resourceType } from "../domain/resourceTypes.js";
 import { isSettled, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type Snapshot } from "../domain/snapshots.js";
-import type { Evaluation, Finding, FindingRuleId, FindingTransition } from "../domain/findings.js";
+import type { Caller, Evaluation, Finding, FindingRuleId, FindingTransition } from "../domain/findings.js";
 import type { Policy } from "../domain/policy.js";
 import type { RelatedResources } from "../domain/rules/related.js";
 import { evaluateSubject } from "../domain/evaluate.js";
-import { callerOfTrigger, exceptionSetter, exceptionTagsOf, type ExceptionSetters } from "../domain/exceptions.js";
+import { callerOfTrigger, exceptionSetter, exceptionTagsOf, tagValue, type ExceptionSetters } from "../domain/exceptions.js";
 import { computeTransitions, resolveAllFor } from "../domain/transitions.js";
 import { readAccessViolation } from "../domain/rules/readAccess.js";
 import { blindSpotViolation, undecidableRules } from "../domain/judgeable.js";
@@ -327,8 +327,12 @@ async function judge(deps: Dependencies, settings: CheckSettings, subject: Snaps
   return computeTransitions(stored, { subjects: [subject.id.key], rules, results, evaluatedAt: now.toISOString(), ...(caller ? { caller } : {}), exceptionApprovers: settings.policy.exceptionApprovers ?? [] });
 }
 
-/** Records of a tag carrier's history read to find who set its exception tag; a value older than this many changes has no known setter. */
-const SETTER_HISTORY = 20;
+/**
+ * Records of a tag carrier's history read to find who set its exception tag: a few first (the
+ * answer is almost always in the newest two or three), then up to the longer limit; a value held
+ * through more changes than that has no known setter.
+ */
+const SETTER_HISTORY = [4, 20] as const;
 
 /**
  * Who set the exception tags `subject` may be excepted by (its own, a version's definition's),
@@ -341,9 +345,17 @@ async function exceptionSetters(deps: Dependencies, subject: Snapshot, related: 
   if (tags.length === 0) return new Map();
   const found = await Promise.all(
     tags.map(async ({ carrier, tag, value }) => {
-      const history = await deps.resources.history(carrier.id.key, { limit: SETTER_HISTORY });
       // Only the subject was read because of this trigger: a tag new on another carrier was not set by its caller.
-      return [carrier.id.key, exceptionSetter(tag, value, history, carrier.id.key === subject.id.key ? trigger : undefined, history.length < SETTER_HISTORY)] as const;
+      const own = carrier.id.key === subject.id.key ? trigger : undefined;
+      let setter: Caller | undefined;
+      for (const limit of SETTER_HISTORY) {
+        const history = await deps.resources.history(carrier.id.key, { limit });
+        const complete = history.length < limit;
+        setter = exceptionSetter(tag, value, history, own, complete);
+        // Settled unless every record read holds the value and more may be stored.
+        if (complete || history.some((r) => tagValue(r.snapshot.tags, tag) !== value)) break;
+      }
+      return [carrier.id.key, setter] as const;
     }),
   );
   return new Map(found);

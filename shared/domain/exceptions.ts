@@ -89,6 +89,11 @@ function tagEntry(tags: Readonly<Record<string, string>>, name: string): [string
   return Object.entries(tags).find(([n]) => n.toLowerCase() === wanted);
 }
 
+/** The value of tag `name` (case-insensitive), or undefined when the resource does not carry it. */
+export function tagValue(tags: Readonly<Record<string, string>>, name: string): string | undefined {
+  return tagEntry(tags, name)?.[1];
+}
+
 /** The caller an event's claims name, or undefined when they name nobody. */
 export function callerFrom(attribution: Attribution | undefined): Caller | undefined {
   if (!attribution) return undefined;
@@ -140,7 +145,7 @@ export function exceptionSetter(tag: string, value: string, history: readonly Sn
   let oldest: SnapshotRecord | undefined;
   let ended = false;
   for (const record of history) {
-    if (tagEntry(record.snapshot.tags, tag)?.[1] !== value) {
+    if (tagValue(record.snapshot.tags, tag) !== value) {
       ended = true;
       break;
     }
