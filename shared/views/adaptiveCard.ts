@@ -159,7 +159,9 @@ function rank(ruleId: string): number {
 function header(t: FindingTransition, lead: boolean): Element {
   const f = t.after;
   const style = KIND_STYLE[t.kind] ?? SEVERITY_STYLE[f.severity];
-  const items: Element[] = [text(`${KIND_WORD[t.kind]}: ${f.ruleId} (${f.severity})`, { size: lead ? "Large" : "Medium", weight: "Bolder", color: style.color })];
+  // A finding whose state did not move but whose exception was refused: the refusal is the news.
+  const word = t.kind === "changed" && f.exception?.status === "refused" ? "Exception refused" : KIND_WORD[t.kind];
+  const items: Element[] = [text(`${word}: ${f.ruleId} (${f.severity})`, { size: lead ? "Large" : "Medium", weight: "Bolder", color: style.color })];
   if (t.kind === "excepted" && f.exception?.status === "active") {
     // The reason comes from a tag value, the setter from an event's claims: escaped.
     items.push(text(`Exception: ${escapeMarkdown(f.exception.reason)}; ${until(f.exception.expires, t.at)}`, { weight: "Bolder" }));

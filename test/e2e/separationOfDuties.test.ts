@@ -56,6 +56,7 @@ describe("separation of duties for exception tags", () => {
     const joCards = cardTexts(beforeJo).filter((c) => c.includes("selectable-as-latest"));
     expect(joCards).toHaveLength(1);
     expect(joCards[0]).toContain(`Exception refused: exception tag 'gallery-watch-exception' was set by ${CALLERS.jo.name} (${CALLERS.jo.upn}), whose change raised this finding: an exception must be approved by someone else (separation of duties); may approve: ${CALLERS.sam.upn}`);
+    expect(joCards[0]).toContain("Exception refused: selectable-as-latest (medium)");
     expect(joCards[0]).not.toContain("Excepted:");
 
     // Sam, who raised nothing here, sets it (a new value: the approval is Sam's).

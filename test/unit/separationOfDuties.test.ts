@@ -191,6 +191,8 @@ describe("the cards say why", () => {
     const text = card(step(tagged("CAB-1"), JO, JO)[0]!);
     expect(text).toContain("Exception refused: exception tag 'gallery-watch-exception' was set by Jo Lindqvist (jo.lindqvist@contoso.example), whose change raised this finding: an exception must be approved by someone else (separation of duties); may approve: sam.okafor@contoso.example, 6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b");
     expect(text).not.toContain("Exception: CAB-1;");
+    // The finding did not move (still open): the headline is the refusal.
+    expect(text).toContain('"text":"Exception refused: scale-set-use (critical)"');
   });
 
   it("an excepted card names who set the exception, or says it could not be established", () => {
