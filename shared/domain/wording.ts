@@ -5,7 +5,7 @@
  * days)" reads the same in the channel, on the auditor's page and in a terminal.
  * Pure: the time to count from comes in.
  */
-import type { Caller, ExceptionVerdict } from "./findings.js";
+import type { Caller, ExceptionVerdict, Finding } from "./findings.js";
 
 const DAY = 86_400_000;
 
@@ -126,6 +126,20 @@ export function approversText(approvers: readonly string[]): string {
 export function setterText(exception: ExceptionVerdict): string {
   if (exception.status === "invalid") return "";
   return exception.setBy ? `set by ${callerText(exception.setBy)}` : "set by someone gallery-watch could not establish (set before it recorded the resource, or found by the sweep): separation of duties not checked";
+}
+
+/**
+ * How separation of duties was checked for an exception that holds, in one line: who set it and
+ * who raised the finding, or which of the two is not known and what that left unchecked.
+ * "set by Sam Okafor (sam@…); the finding was raised by Jo Lindqvist (jo@…)".
+ */
+export function separationText(finding: Pick<Finding, "exception" | "raisedBy">): string {
+  const exception = finding.exception;
+  if (!exception || exception.status === "invalid") return "";
+  if (!exception.setBy) return setterText(exception);
+  const raisers = finding.raisedBy ?? [];
+  if (raisers.length === 0) return `${setterText(exception)}; who raised the finding is not known (the sweep or a re-check found it): only GW_EXCEPTION_APPROVERS, if set, was checked`;
+  return `${setterText(exception)}; the finding was raised by ${raisers.slice(0, 3).map(callerText).join(", ")}${raisers.length > 3 ? ` and ${raisers.length - 3} more` : ""}`;
 }
 
 /**

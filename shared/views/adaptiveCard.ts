@@ -8,7 +8,7 @@
 import { RULE_IDS, SEVERITY_ORDER, type FactValue, type Finding, type FindingTransition, type Severity } from "../domain/findings.js";
 import type { Attribution } from "../domain/records.js";
 import { stripControlsDeep } from "./plainText.js";
-import { dateText, expiryWording, factLabel, isDateFact, setterText } from "../domain/wording.js";
+import { dateText, expiryWording, factLabel, isDateFact, separationText } from "../domain/wording.js";
 
 export const MAX_CARD_BYTES = 25_000;
 const LIST_ITEMS = 12;
@@ -165,7 +165,7 @@ function header(t: FindingTransition, lead: boolean): Element {
   if (t.kind === "excepted" && f.exception?.status === "active") {
     // The reason comes from a tag value, the setter from an event's claims: escaped.
     items.push(text(`Exception: ${escapeMarkdown(f.exception.reason)}; ${until(f.exception.expires, t.at)}`, { weight: "Bolder" }));
-    items.push(text(`Exception ${escapeMarkdown(setterText(f.exception))}`, { isSubtle: true, spacing: "None" }));
+    items.push(text(`Exception ${escapeMarkdown(separationText(f))}`, { isSubtle: true, spacing: "None" }));
   }
   if (f.exception?.status === "refused") {
     // Separation of duties: the person who set the tag expects it to hold; say first why it does not.

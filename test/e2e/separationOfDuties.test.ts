@@ -68,7 +68,7 @@ describe("separation of duties for exception tags", () => {
     expect(Date.now() - written).toBeLessThan(15_000);
     const samCard = cardTexts(beforeSam).find((c) => c.includes("Excepted: selectable-as-latest"));
     expect(samCard).toBeDefined();
-    expect(samCard).toContain(`Exception set by ${CALLERS.sam.name} (${CALLERS.sam.upn})`);
+    expect(samCard).toContain(`Exception set by ${CALLERS.sam.name} (${CALLERS.sam.upn}); the finding was raised by ${CALLERS.jo.name} (${CALLERS.jo.upn})`);
   }, 90_000);
 
   it("Priya, who raised nothing here but is not among GW_EXCEPTION_APPROVERS, changes the exception: refused, the finding reopens and the card names her and who may approve", async () => {

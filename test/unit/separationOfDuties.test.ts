@@ -198,7 +198,11 @@ describe("the cards say why", () => {
   it("an excepted card names who set the exception, or says it could not be established", () => {
     const known = story();
     known(aScaleSet(), JO);
-    expect(card(known(tagged("CAB-9"), SAM, SAM)[0]!)).toContain("Exception set by Sam Okafor (sam.okafor@contoso.example)");
+    expect(card(known(tagged("CAB-9"), SAM, SAM)[0]!)).toContain("Exception set by Sam Okafor (sam.okafor@contoso.example); the finding was raised by Jo Lindqvist (jo.lindqvist@contoso.example)");
+    // Found by the sweep (no raiser), then excepted by Sam: the card says what could not be checked.
+    const swept = story();
+    swept(aScaleSet(), undefined);
+    expect(card(swept(tagged("CAB-9"), SAM, SAM)[0]!)).toContain("Exception set by Sam Okafor (sam.okafor@contoso.example); who raised the finding is not known (the sweep or a re-check found it): only GW_EXCEPTION_APPROVERS, if set, was checked");
     expect(card(story()(tagged("CAB-9"), undefined, undefined)[0]!)).toContain("Exception set by someone gallery-watch could not establish (set before it recorded the resource, or found by the sweep): separation of duties not checked");
   });
 });
