@@ -73,6 +73,9 @@ param allowedRegions string = ''
 
 param requiredTags string = 'owner,approver'
 
+@description('Who may set exception tags: UPNs and/or object ids, comma separated; empty: anyone but the person whose change raised the finding.')
+param exceptionApprovers string = ''
+
 @description('NCRONTAB, 6 fields, UTC.')
 param sweepSchedule string = '0 0 2 * * *'
 
@@ -205,6 +208,7 @@ var baseAppSettings = {
   GW_MAX_TOTAL_REPLICAS: string(maxTotalReplicas)
   GW_ALLOWED_REGIONS: allowedRegions
   GW_REQUIRED_TAGS: requiredTags
+  GW_EXCEPTION_APPROVERS: exceptionApprovers
   GW_SWEEP_SCHEDULE: sweepSchedule
   GW_DIGEST_SCHEDULE: digestSchedule
   GW_OUTBOX_SCHEDULE: outboxSchedule

@@ -5,6 +5,7 @@
  */
 import type { LocalStack } from "../stack.js";
 import { armWrite, type Caller } from "../armWrite.js";
+import { waitUntilQuiet } from "../quiet.js";
 
 export const CALLERS = {
   priya: { name: "Priya Patel", upn: "priya.patel@contoso.example", oid: "6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", ipaddr: "203.0.113.24" },
@@ -136,10 +137,15 @@ export function caseStudySteps(today: Date): ReplayStep[] {
     },
     {
       study: 3,
-      title: "SaaS: an approved exception lets the scale set run the emergency image until tomorrow",
-      expect: "scale-set-use excepted",
+      title: "SaaS: Sam approves an exception on the scale set (Tags API), then Jo moves it back to the emergency image until tomorrow",
+      expect: "scale-set-use excepted, the card naming Sam as the exception's setter (Jo raised it: separation of duties)",
       run: async (stack) => {
-        await armWrite(stack.arm, CALLERS.jo, "PUT", ids(stack).saasScaleSet, scaleSetBody(ids(stack).saasEmergency, 180, { "gallery-watch-exception": `reason=CAB-4711 emergency rollback;expires=${days(1)}` }));
+        const exception = { "gallery-watch-exception": `reason=CAB-4711 emergency rollback;expires=${days(1)}` };
+        // The approver sets the tag, not the person whose change needs it: an exception Jo set on
+        // Jo's own change would be refused. Recorded before Jo's write, so its history names Sam.
+        await armWrite(stack.arm, CALLERS.sam, "PATCH", `${ids(stack).saasScaleSet}/providers/Microsoft.Resources/tags/default`, { operation: "Merge", properties: { tags: exception } });
+        await waitUntilQuiet(stack);
+        await armWrite(stack.arm, CALLERS.jo, "PUT", ids(stack).saasScaleSet, scaleSetBody(ids(stack).saasEmergency, 180, exception));
       },
     },
   ];

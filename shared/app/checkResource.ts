@@ -17,10 +17,11 @@ import type { Logger } from "pino";
 import { enclosingOf, galleryOf, parentOf, type ResourceId } from "../domain/resourceId.js";
 import { resourceType } from "../domain/resourceTypes.js";
 import { isSettled, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type Snapshot } from "../domain/snapshots.js";
-import type { Evaluation, Finding, FindingRuleId, FindingTransition } from "../domain/findings.js";
+import type { Caller, Evaluation, Finding, FindingRuleId, FindingTransition } from "../domain/findings.js";
 import type { Policy } from "../domain/policy.js";
 import type { RelatedResources } from "../domain/rules/related.js";
 import { evaluateSubject } from "../domain/evaluate.js";
+import { callerOfTrigger, exceptionSetter, exceptionTagsOf, tagValue, type ExceptionSetters } from "../domain/exceptions.js";
 import { computeTransitions, resolveAllFor } from "../domain/transitions.js";
 import { readAccessViolation } from "../domain/rules/readAccess.js";
 import { blindSpotViolation, undecidableRules } from "../domain/judgeable.js";
@@ -338,11 +339,47 @@ async function contextOf(deps: Dependencies, subject: Snapshot, trigger: Trigger
 async function judge(deps: Dependencies, settings: CheckSettings, subject: Snapshot, now: Date, findings: Promise<Finding[]>, trigger: Trigger, recordedParent?: Promise<Snapshot | undefined>): Promise<FindingTransition[]> {
   const [{ related, blind }, stored] = await Promise.all([contextOf(deps, subject, trigger, recordedParent), findings]);
   const undecided = undecidableRules(subject, related, blind !== undefined);
+  const setters = await exceptionSetters(deps, subject, related, settings.policy, trigger);
   // A rule that cannot see its facts reaches no verdict: its results are dropped and it is left out of `rules`, so its stored finding stays as it was.
-  const results = evaluateSubject(subject, related, settings.policy, now).filter((r) => !undecided.has((r.violation ?? r.observation).ruleId as never));
+  const results = evaluateSubject(subject, related, settings.policy, now, setters).filter((r) => !undecided.has((r.violation ?? r.observation).ruleId as never));
   if (blind) results.push({ violation: blindSpotViolation(subject.id, blind.unreadable, blind.message, settings.portalUrl) });
   const rules: FindingRuleId[] = [...[...settings.policy.enabledRules].filter((r) => !undecided.has(r)), "read-access"];
-  return computeTransitions(stored, { subjects: [subject.id.key], rules, results, evaluatedAt: now.toISOString() });
+  const caller = callerOfTrigger(trigger);
+  return computeTransitions(stored, { subjects: [subject.id.key], rules, results, evaluatedAt: now.toISOString(), ...(caller ? { caller } : {}), exceptionApprovers: settings.policy.exceptionApprovers ?? [] });
+}
+
+/**
+ * Records of a tag carrier's history read to find who set its exception tag: a few first (the
+ * answer is almost always in the newest two or three), then up to the longer limit; a value held
+ * through more changes than that has no known setter.
+ */
+const SETTER_HISTORY = [4, 20] as const;
+
+/**
+ * Who set the exception tags `subject` may be excepted by (its own, a version's definition's),
+ * from each carrier's recorded history: one storage query per tag present, none without one.
+ * The history may or may not hold this read's own snapshot yet (recorded side by side):
+ * `exceptionSetter` reads the same setter either way.
+ */
+async function exceptionSetters(deps: Dependencies, subject: Snapshot, related: RelatedResources, policy: Policy, trigger: Trigger): Promise<ExceptionSetters> {
+  const tags = exceptionTagsOf(subject, related, policy);
+  if (tags.length === 0) return new Map();
+  const found = await Promise.all(
+    tags.map(async ({ carrier, tag, value }) => {
+      // Only the subject was read because of this trigger: a tag new on another carrier was not set by its caller.
+      const own = carrier.id.key === subject.id.key ? trigger : undefined;
+      let setter: Caller | undefined;
+      for (const limit of SETTER_HISTORY) {
+        const history = await deps.resources.history(carrier.id.key, { limit });
+        const complete = history.length < limit;
+        setter = exceptionSetter(tag, value, history, own, complete);
+        // Settled unless every record read holds the value and more may be stored.
+        if (complete || history.some((r) => tagValue(r.snapshot.tags, tag) !== value)) break;
+      }
+      return [carrier.id.key, setter] as const;
+    }),
+  );
+  return new Map(found);
 }
 
 /**

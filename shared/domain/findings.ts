@@ -54,9 +54,29 @@ export interface Violation {
   readonly remediation: Remediation;
 }
 
+/**
+ * A person or identity as an event's claims name it, as far as separation of duties needs it.
+ * Two callers are the same when their object ids or their UPNs match (shared/domain/exceptions.ts:
+ * `sameCaller`); a name alone, or an app id (for a user, the id of the client app, e.g. the Azure
+ * CLI), identifies nobody.
+ */
+export interface Caller {
+  readonly name?: string;
+  readonly upn?: string;
+  readonly objectId?: string;
+  readonly appId?: string;
+}
+
+/**
+ * An exception tag as judged. `setBy`: who gave the tag its current value, when gallery-watch could
+ * establish it (absent: unknown, e.g. set before gallery-watch recorded the resource, or found by
+ * the sweep). `refused`: a well-formed, unexpired exception that separation of duties does not
+ * honour (its setter raised the finding, or is not among GW_EXCEPTION_APPROVERS); `why` says so.
+ */
 export type ExceptionVerdict =
-  | { readonly status: "active"; readonly reason: string; readonly expires: string; readonly tag: string }
-  | { readonly status: "expired"; readonly reason: string; readonly expires: string; readonly tag: string }
+  | { readonly status: "active"; readonly reason: string; readonly expires: string; readonly tag: string; readonly setBy?: Caller }
+  | { readonly status: "expired"; readonly reason: string; readonly expires: string; readonly tag: string; readonly setBy?: Caller }
+  | { readonly status: "refused"; readonly reason: string; readonly expires: string; readonly tag: string; readonly setBy?: Caller; readonly why: string }
   | { readonly status: "invalid"; readonly why: string; readonly tag: string };
 
 /**
@@ -99,6 +119,10 @@ export interface Evaluation {
   /** Violations, plus observations of clean subjects (which never open anything). */
   readonly results: readonly RuleResult[];
   readonly evaluatedAt: string;
+  /** Who made the change being judged (the event's caller); absent for the sweep and a re-check without an event. */
+  readonly caller?: Caller;
+  /** GW_EXCEPTION_APPROVERS (UPNs and object ids, lower case): who may set exceptions; empty or absent: anyone but the finding's raiser. */
+  readonly exceptionApprovers?: readonly string[];
 }
 
 export type FindingStatus = "open" | "escalated" | "excepted" | "resolved";
@@ -117,6 +141,12 @@ export interface Finding {
   readonly magnitude: number;
   readonly remediation: Remediation;
   readonly exception?: ExceptionVerdict;
+  /**
+   * Whose changes raised it: the caller of the change that opened it (or reopened it once resolved),
+   * and of each change that escalated it since. Empty or absent: not known (the sweep or a re-check
+   * found it). An exception set by one of them is not honoured (separation of duties).
+   */
+  readonly raisedBy?: readonly Caller[];
   readonly firstSeenAt: string;
   readonly updatedAt: string;
   readonly resolvedAt?: string;

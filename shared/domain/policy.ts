@@ -15,6 +15,11 @@ export interface Policy {
   readonly requiredTags: readonly string[];
   /** Name of the exception tag (default `gallery-watch-exception`). Value: `reason=...;expires=YYYY-MM-DD`. */
   readonly exceptionTag: string;
+  /**
+   * Who may set exceptions (GW_EXCEPTION_APPROVERS): UPNs and object ids, lower case. Empty:
+   * anyone but whoever raised the finding (shared/domain/exceptions.ts: separationOfDuties).
+   */
+  readonly exceptionApprovers?: readonly string[];
   /** Rules switched on. */
   readonly enabledRules: ReadonlySet<RuleId>;
   /** Azure portal base for the findings' deep links (GW_PORTAL_URL; sovereign clouds have their own portal). Absent: the public portal. */
@@ -27,6 +32,7 @@ export const DEFAULT_POLICY: Policy = {
   maxTotalReplicas: 10,
   requiredTags: ["owner", "approver"],
   exceptionTag: "gallery-watch-exception",
+  exceptionApprovers: [],
   enabledRules: new Set<RuleId>(RULE_IDS),
   portalUrl: "https://portal.azure.com",
 };

@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto";
 import {
   SEVERITY_ORDER,
+  type Caller,
   type Evaluation,
   type Finding,
   type FindingRuleId,
@@ -29,6 +30,7 @@ import { tryParseResourceId } from "./resourceId.js";
 import { RULES } from "./rules/index.js";
 import { displayName } from "./rules/describe.js";
 import { readAccessRestoredSummary } from "./rules/readAccess.js";
+import { identified, raisersOf, sameCaller, separationOfDuties } from "./exceptions.js";
 
 /** Stable per (rule, resource): the same finding keeps its identity while its facts change. */
 export function fingerprintOf(ruleId: FindingRuleId, resourceKey: string): string {
@@ -55,18 +57,25 @@ export function computeTransitions(stored: readonly Finding[], evaluation: Evalu
     if (seen.has(fingerprint)) continue;
     seen.add(fingerprint);
     const before = inScope.get(fingerprint);
-    const next = judge(before, violation, result);
+    const raisedBy = raisersAfter(before, violation, evaluation.caller);
+    // Separation of duties decides before the lifecycle does: a refused exception excepts nothing.
+    const exception = result.exception ? separationOfDuties(result.exception, raisedBy, evaluation.exceptionApprovers ?? []) : undefined;
+    const judged: RuleResult = exception ? { violation, exception } : { violation };
+    const next = judge(before, violation, judged);
     if (!next) continue;
     const after: Finding = {
       fingerprint,
       ...violation,
-      ...(result.exception ? { exception: result.exception } : {}),
+      ...(exception ? { exception } : {}),
+      ...(raisedBy.length > 0 ? { raisedBy } : {}),
       status: next.status,
       firstSeenAt: before && before.status !== "resolved" ? before.firstSeenAt : (before?.firstSeenAt ?? at),
       updatedAt: at,
       revision: (before?.revision ?? 0) + 1,
     };
-    transitions.push({ kind: next.kind, fingerprint, ...(before ? { before } : {}), after, alert: next.kind !== "changed", at });
+    // A refused exception is news to whoever set it, even when the finding's state does not move.
+    const refusedNow = exception?.status === "refused" && canonical(before?.exception ?? null) !== canonical(exception);
+    transitions.push({ kind: next.kind, fingerprint, ...(before ? { before } : {}), after, alert: next.kind !== "changed" || refusedNow, at });
   }
 
   for (const before of inScope.values()) {
@@ -74,6 +83,25 @@ export function computeTransitions(stored: readonly Finding[], evaluation: Evalu
     transitions.push(resolved(before, at, "no longer violates", cleanSummary(before, observed.get(before.fingerprint)), observed.get(before.fingerprint)?.facts));
   }
   return transitions;
+}
+
+/** Most callers kept on a finding as having raised it: the opener and the latest escalations. */
+const MAX_RAISERS = 8;
+
+/**
+ * Whose changes raised the finding after this evaluation: a new (or resolved, now violating again)
+ * finding was raised by this change's caller; a live one keeps those recorded, and a change that
+ * makes it worse (higher severity, or a larger magnitude at the same) adds its caller. Unknown
+ * callers (the sweep) add nobody.
+ */
+function raisersAfter(before: Finding | undefined, v: Violation, caller: Caller | undefined): readonly Caller[] {
+  if (!before || before.status === "resolved") return caller ? [caller] : [];
+  const prior = raisersOf(before);
+  const severity = SEVERITY_ORDER[v.severity] - SEVERITY_ORDER[before.severity];
+  const worse = severity > 0 || (severity === 0 && v.magnitude > before.magnitude);
+  if (!worse || !caller || prior.some((r) => (identified(r) && identified(caller) ? sameCaller(r, caller) : canonical(r) === canonical(caller)))) return prior;
+  const next = [...prior, caller];
+  return next.length > MAX_RAISERS ? [next[0]!, ...next.slice(next.length - MAX_RAISERS + 1)] : next;
 }
 
 /** Every unresolved finding on a resource that is gone. */

@@ -5,7 +5,7 @@
  * days)" reads the same in the channel, on the auditor's page and in a terminal.
  * Pure: the time to count from comes in.
  */
-import type { ExceptionVerdict } from "./findings.js";
+import type { Caller, ExceptionVerdict, Finding } from "./findings.js";
 
 const DAY = 86_400_000;
 
@@ -105,10 +105,48 @@ export function expiryWording(expires: string, now: Date): ExpiryWording {
 }
 
 /**
+ * A caller as every view names one: "Sam Okafor (sam.okafor@contoso.example)", else the UPN, the
+ * object id, or "app <id>"; "unknown caller" when the claims named nobody.
+ */
+export function callerText(caller: Caller | undefined): string {
+  if (!caller) return "unknown caller";
+  const id = caller.upn ?? caller.objectId;
+  if (caller.name) return id ? `${caller.name} (${id})` : caller.name;
+  return id ?? (caller.appId ? `app ${caller.appId}` : "unknown caller");
+}
+
+/** GW_EXCEPTION_APPROVERS as a person reads it: "sam.okafor@contoso.example, 7b2e…" (at most five, then "and N more"). */
+export function approversText(approvers: readonly string[]): string {
+  if (approvers.length === 0) return "anyone but whoever raised the finding";
+  const shown = approvers.slice(0, 5).join(", ");
+  return approvers.length > 5 ? `${shown} and ${approvers.length - 5} more` : shown;
+}
+
+/** Who set an exception tag, as the card and the report say it: the setter, or why it is not known. */
+export function setterText(exception: ExceptionVerdict): string {
+  if (exception.status === "invalid") return "";
+  return exception.setBy ? `set by ${callerText(exception.setBy)}` : "set by someone gallery-watch could not establish (set before it recorded the resource, or found by the sweep): separation of duties not checked";
+}
+
+/**
+ * How separation of duties was checked for an exception that holds, in one line: who set it and
+ * who raised the finding, or which of the two is not known and what that left unchecked.
+ * "set by Sam Okafor (sam@…); the finding was raised by Jo Lindqvist (jo@…)".
+ */
+export function separationText(finding: Pick<Finding, "exception" | "raisedBy">): string {
+  const exception = finding.exception;
+  if (!exception || exception.status === "invalid") return "";
+  if (!exception.setBy) return setterText(exception);
+  const raisers = finding.raisedBy ?? [];
+  if (raisers.length === 0) return `${setterText(exception)}; who raised the finding is not known (the sweep or a re-check found it): only GW_EXCEPTION_APPROVERS, if set, was checked`;
+  return `${setterText(exception)}; the finding was raised by ${raisers.slice(0, 3).map(callerText).join(", ")}${raisers.length > 3 ? ` and ${raisers.length - 3} more` : ""}`;
+}
+
+/**
  * An exception verdict in one line: "CAB-4711: expires 2027-01-31 (in 55 days)" for one that holds
- * or ran out, "not honoured: …" for a tag that could not be read.
+ * or ran out, "not honoured: …" for a tag that could not be read or that separation of duties refused.
  */
 export function exceptionText(exception: ExceptionVerdict, now: Date): string {
-  if (exception.status === "invalid") return `not honoured: ${exception.why}`;
+  if (exception.status === "invalid" || exception.status === "refused") return `not honoured: ${exception.why}`;
   return `${exception.reason}: ${expiryWording(exception.expires, now).text}`;
 }

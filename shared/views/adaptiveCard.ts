@@ -8,7 +8,7 @@
 import { RULE_IDS, SEVERITY_ORDER, type FactValue, type Finding, type FindingTransition, type Severity } from "../domain/findings.js";
 import type { Attribution } from "../domain/records.js";
 import { stripControlsDeep } from "./plainText.js";
-import { dateText, expiryWording, factLabel, isDateFact } from "../domain/wording.js";
+import { dateText, expiryWording, factLabel, isDateFact, separationText } from "../domain/wording.js";
 
 export const MAX_CARD_BYTES = 25_000;
 const LIST_ITEMS = 12;
@@ -159,10 +159,17 @@ function rank(ruleId: string): number {
 function header(t: FindingTransition, lead: boolean): Element {
   const f = t.after;
   const style = KIND_STYLE[t.kind] ?? SEVERITY_STYLE[f.severity];
-  const items: Element[] = [text(`${KIND_WORD[t.kind]}: ${f.ruleId} (${f.severity})`, { size: lead ? "Large" : "Medium", weight: "Bolder", color: style.color })];
+  // A finding whose state did not move but whose exception was refused: the refusal is the news.
+  const word = t.kind === "changed" && f.exception?.status === "refused" ? "Exception refused" : KIND_WORD[t.kind];
+  const items: Element[] = [text(`${word}: ${f.ruleId} (${f.severity})`, { size: lead ? "Large" : "Medium", weight: "Bolder", color: style.color })];
   if (t.kind === "excepted" && f.exception?.status === "active") {
-    // The reason comes from a tag value: escaped.
+    // The reason comes from a tag value, the setter from an event's claims: escaped.
     items.push(text(`Exception: ${escapeMarkdown(f.exception.reason)}; ${until(f.exception.expires, t.at)}`, { weight: "Bolder" }));
+    items.push(text(`Exception ${escapeMarkdown(separationText(f))}`, { isSubtle: true, spacing: "None" }));
+  }
+  if (f.exception?.status === "refused") {
+    // Separation of duties: the person who set the tag expects it to hold; say first why it does not.
+    items.push(text(`Exception refused: ${escapeMarkdown(f.exception.why)}`, { weight: "Bolder" }));
   }
   items.push(text(f.summary));
   const changed = changes(t);
@@ -184,7 +191,7 @@ function details(t: FindingTransition, heading: string, compact: boolean): Eleme
       ],
     },
   ];
-  if (f.exception && t.kind !== "excepted") {
+  if (f.exception && t.kind !== "excepted" && f.exception.status !== "refused") {
     const e = f.exception;
     // Tag text: escaped.
     out.push(text(e.status === "invalid" ? `Exception tag not honoured: ${escapeMarkdown(e.why)}` : `Exception: ${escapeMarkdown(e.reason)}; ${until(e.expires, t.at)}`, { isSubtle: true }));

@@ -6,7 +6,8 @@
  *   a consumer that sees an event again (a retried publish) can drop it. CloudEvents 1.0 §id:
  *   "Consumers MAY assume that Events with identical source and id are duplicates."
  * - `type` is `com.gallerywatch.finding.<transition kind>` (opened, escalated, deescalated,
- *   excepted, reopened, resolved: the transitions that also make a card; `changed` makes neither).
+ *   excepted, reopened, resolved: the transitions that also make a card; `changed` makes neither,
+ *   unless it is an exception tag refused by separation of duties, which makes both).
  * - `subject` is the resource id, so Event Grid subscriptions can filter on it (subjectBeginsWith).
  * - `data` is the finding after the transition, with what it was before and who changed the
  *   resource, as stored (the caller's claims from the Activity Log event).

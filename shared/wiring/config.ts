@@ -50,6 +50,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: "GW_MAX_TOTAL_REPLICAS", required: false, default: "10", sample: "10", description: "replication-breadth: most replicas across all regions (1–1000)." },
   { name: "GW_REQUIRED_TAGS", required: false, default: "owner,approver", sample: "owner,approver", description: "governance-tags: tags required on specialized definitions and versions." },
   { name: "GW_EXCEPTION_TAG", required: false, default: "gallery-watch-exception", sample: "gallery-watch-exception", description: "Name of the exception tag; value `reason=…;expires=YYYY-MM-DD[;rules=…]`." },
+  { name: "GW_EXCEPTION_APPROVERS", required: false, default: "", sample: "", description: "Who may set exception tags: UPNs and/or object ids, comma separated. An exception set by anyone else, or whose setter gallery-watch could not establish, is not honoured. Empty: anyone but the person whose change raised the finding." },
   { name: "GW_DISABLED_RULES", required: false, default: "", sample: "", description: `Rules switched off, comma separated: ${RULE_IDS.join(", ")}.` },
   { name: "GW_SWEEP_SCHEDULE", required: false, default: "0 0 2 * * *", sample: "0 0 2 * * *", description: "Nightly sweep, NCRONTAB with 6 fields `{second} {minute} {hour} {day} {month} {day-of-week}` (UTC)." },
   { name: "GW_DIGEST_SCHEDULE", required: false, default: "0 0 7 * * *", sample: "0 0 7 * * *", description: "Daily digest card (open findings, what changed, expiring exceptions, sweep runs), NCRONTAB with 6 fields (UTC)." },
@@ -237,6 +238,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const requiredTags = list("GW_REQUIRED_TAGS");
   for (const tag of requiredTags) if (!/^[^<>%&\\?/]{1,512}$/.test(tag)) problem("GW_REQUIRED_TAGS", `'${tag.slice(0, 60)}' is not a valid tag name`, "tag names may not contain < > % & \\ ? /");
   const exceptionTag = name("GW_EXCEPTION_TAG", /^[^<>%&\\?/\s]{1,512}$/, "a tag name without spaces or < > % & \\ ? /");
+  const exceptionApprovers = [...new Set(list("GW_EXCEPTION_APPROVERS").map((a) => a.toLowerCase()))];
+  for (const approver of exceptionApprovers) {
+    if (!isGuid(approver) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(approver)) problem("GW_EXCEPTION_APPROVERS", `'${approver.slice(0, 60)}' is neither a UPN nor an object id`, "list UPNs (sam.okafor@contoso.com) and/or object ids (az ad user show --id <upn> --query id), comma separated");
+  }
 
   const logLevel = raw("GW_LOG_LEVEL") ?? "info";
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) problem("GW_LOG_LEVEL", `'${logLevel}' is not a log level`, "use fatal, error, warn, info, debug or trace");
@@ -274,6 +279,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       maxTotalReplicas: int("GW_MAX_TOTAL_REPLICAS", 1, 1000),
       requiredTags,
       exceptionTag,
+      exceptionApprovers,
       enabledRules: new Set<RuleId>([...DEFAULT_POLICY.enabledRules].filter((r) => !disabled.includes(r))),
       // Validated below as `portalUrl`; an invalid value fails the whole config, so the raw value is safe here.
       portalUrl: raw("GW_PORTAL_URL") ?? "https://portal.azure.com",

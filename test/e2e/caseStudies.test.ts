@@ -106,6 +106,9 @@ describe("case study 3: SaaS emergency image", () => {
     const cards = await step(8);
     expect(cards.map((c) => c.body[0].items[0].text)).toEqual(["Excepted: scale-set-use (critical)"]);
     expect(textOf(cards[0])).toContain("CAB-4711 emergency rollback");
+    // Jo's change raised it; Sam, who set the exception, is not Jo: honoured, and the card says who set it.
+    expect(textOf(cards[0])).toContain("Exception set by Sam Okafor");
+    expect(textOf(cards[0])).toContain("Jo Lindqvist");
   });
 
   it("sent every card exactly once", () => {

@@ -31,6 +31,22 @@ describe("loadConfig", () => {
     expect("connectionString" in config.storage && config.storage.connectionString).toContain("devstoreaccount1");
   });
 
+  it.each<[string, string, readonly string[] | "problem"]>([
+    ["unset: anyone but the raiser", "", []],
+    ["UPNs and object ids, lower-cased, de-duplicated", "Sam.Okafor@Contoso.com, 7B2E1D3F-4C5E-4F6A-9B0C-1D2E3F4A5B6C;sam.okafor@contoso.com", ["sam.okafor@contoso.com", "7b2e1d3f-4c5e-4f6a-9b0c-1d2e3f4a5b6c"]],
+    ["a guest UPN", "jo_fabrikam.com#EXT#@contoso.onmicrosoft.com", ["jo_fabrikam.com#ext#@contoso.onmicrosoft.com"]],
+    ["a display name is no identity", "Sam Okafor", "problem"],
+    ["an app id-like word", "approvers-group", "problem"],
+  ])("GW_EXCEPTION_APPROVERS %s", (_what, value, expected) => {
+    if (expected === "problem") {
+      const found = problems({ ...valid, GW_EXCEPTION_APPROVERS: value });
+      expect(found.map((p) => p.setting)[0]).toBe("GW_EXCEPTION_APPROVERS");
+      expect(found[0]!.problem).toContain("is neither a UPN nor an object id");
+    } else {
+      expect(loadConfig({ ...valid, GW_EXCEPTION_APPROVERS: value }).policy.exceptionApprovers).toEqual(expected);
+    }
+  });
+
   it("the findings feed is off unless GW_FINDINGS_TOPIC_ENDPOINT is set, and then only to an https URL", () => {
     expect(loadConfig(valid).findingsFeed).toBeUndefined();
     const endpoint = "https://gw-findings.westeurope-1.eventgrid.azure.net/api/events";

@@ -362,3 +362,54 @@ describe("Event Grid's second delivery of an event (at-least-once)", () => {
     expect(world.findings.of("replication-breadth", overReplicated.id)?.status).toBe("open");
   });
 });
+
+describe("separation of duties: who set an exception tag, from the resource's recorded history", () => {
+  const by = (who: "sam" | "jo", eventId: string) => ({ source: "event", attribution: { eventId, eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: "2026-11-24T12:00:00Z", callerName: who === "sam" ? "Sam Okafor" : "Jo Lindqvist", callerUpn: `${who}@contoso.example` } }) as const;
+  const exception = { "gallery-watch-exception": "reason=CAB-4711;expires=2026-11-30" };
+  const generalized = aDefinition({ name: "gen", osState: "Generalized" });
+  const onGeneralized = (tags: Record<string, string>, capacity = 10) => aScaleSet({ capacity, tags, definition: "gen", image: { outcome: "resolved", definitionId: generalized.id.display, osState: "Generalized" } });
+  const onSpecialized = (tags: Record<string, string>, capacity = 10) => aScaleSet({ capacity, tags });
+
+  it("Sam tags the scale set; Jo later moves it to a specialized image, re-sending the tag: excepted, set by Sam", async () => {
+    world.azure.put(aGallery(), specialized, generalized, aVersion({ excludeFromLatest: false }), onGeneralized(exception));
+    await checkResource(world.deps(), settings, onGeneralized({}).id, by("sam", "e-1"));
+    world.azure.put(onSpecialized(exception));
+    await checkResource(world.deps(), settings, onSpecialized({}).id, by("jo", "e-2"));
+    expect(world.findings.of("scale-set-use", onSpecialized({}).id)).toMatchObject({ status: "excepted", exception: { setBy: { upn: "sam@contoso.example" } }, raisedBy: [{ upn: "jo@contoso.example" }] });
+  });
+
+  it("Jo moves it and changes the tag in the same write: Jo set it, Jo raised it: refused", async () => {
+    world.azure.put(aGallery(), specialized, generalized, aVersion({ excludeFromLatest: false }), onGeneralized(exception));
+    await checkResource(world.deps(), settings, onGeneralized({}).id, by("sam", "e-1"));
+    world.azure.put(onSpecialized({ "gallery-watch-exception": "reason=CAB-4711 mine;expires=2026-11-30" }));
+    await checkResource(world.deps(), settings, onSpecialized({}).id, by("jo", "e-2"));
+    expect(world.findings.of("scale-set-use", onSpecialized({}).id)).toMatchObject({ status: "open", exception: { status: "refused", setBy: { upn: "jo@contoso.example" } } });
+  });
+
+  it("a value held through more changes than the first history read covers still names who set it", async () => {
+    world.azure.put(aGallery(), specialized, generalized, aVersion({ excludeFromLatest: false }), onGeneralized(exception));
+    await checkResource(world.deps(), settings, onGeneralized({}).id, by("sam", "e-1"));
+    for (let n = 2; n <= 7; n++) {
+      world.azure.put(onGeneralized(exception, 10 + n));
+      await checkResource(world.deps(), settings, onGeneralized({}).id, by("jo", `e-${n}`));
+    }
+    world.azure.put(onSpecialized(exception, 20));
+    await checkResource(world.deps(), settings, onSpecialized({}).id, by("jo", "e-8"));
+    expect(world.resources.historyRows.filter((r) => r.snapshot.id.key === onSpecialized({}).id.key).length).toBeGreaterThan(4);
+    expect(world.findings.of("scale-set-use", onSpecialized({}).id)).toMatchObject({ status: "excepted", exception: { setBy: { upn: "sam@contoso.example" } } });
+  });
+
+  it("a tag the sweep finds on a resource it never recorded has no known setter: honoured without an approver list, refused with one", async () => {
+    world.azure.put(aGallery(), specialized, aVersion({ excludeFromLatest: false }), onSpecialized(exception));
+    await sweepSubscription(world.deps(), settings, SUB, "run-1");
+    const found = world.findings.of("scale-set-use", onSpecialized({}).id);
+    expect(found?.status).toBe("excepted");
+    expect(found?.exception).not.toHaveProperty("setBy");
+    expect(found?.raisedBy).toBeUndefined();
+
+    const strict = aWorld();
+    strict.azure.put(aGallery(), specialized, aVersion({ excludeFromLatest: false }), onSpecialized(exception));
+    await sweepSubscription(strict.deps(), { ...settings, policy: policy({ exceptionApprovers: ["sam@contoso.example"] }) }, SUB, "run-1");
+    expect(strict.findings.of("scale-set-use", onSpecialized({}).id)).toMatchObject({ status: "open", exception: { status: "refused", why: expect.stringContaining("has no known setter") } });
+  });
+});

@@ -91,7 +91,7 @@ const data: EvidenceData = {
       ruleId: "shared-outside",
       status: "excepted",
       firstSeenAt: "2026-11-01T09:00:00.000Z",
-      exception: { status: "active", reason: "partner tenant, contract 42", expires: "2027-06-30", tag: "gallery-watch-exception" },
+      exception: { status: "active", reason: "partner tenant, contract 42", expires: "2027-06-30", tag: "gallery-watch-exception", setBy: { name: "Sam Okafor", upn: "sam.okafor@contoso.example" } },
     }),
     aFinding({ name: "lapsed", status: "open", exception: { status: "expired", reason: "old", expires: "2026-11-01", tag: "gallery-watch-exception" } }),
   ],
@@ -148,6 +148,9 @@ describe("the evidence page", () => {
     expect(rows[1]).toContain("2027-06-30");
     expect(rows[1]).toMatch(/expires 2027-06-(29|30) \(in \d+ days\)/);
     expect(rows[1]).not.toContain("expiring soon");
+    // Who set each exception (separation of duties), or that it could not be established.
+    expect(rows[1]).toContain("tag gallery-watch-exception, set by Sam Okafor (sam.okafor@contoso.example)");
+    expect(rows[0]).toContain("set by someone gallery-watch could not establish");
     expect(exceptions).not.toContain("lapsed");
     expect(activeExceptions(data).map((e) => [e.finding.fingerprint, e.expiringSoon])).toEqual([
       ["fp-emergency", true],

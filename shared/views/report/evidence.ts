@@ -6,6 +6,7 @@
 import { SEVERITIES_WORST_FIRST, type Finding } from "../../domain/findings.js";
 import type { Attribution, ChangeRecord, SweepRun } from "../../domain/records.js";
 import { isPipelineInternal } from "../../domain/records.js";
+import { separationText } from "../../domain/wording.js";
 
 export interface EvidenceData {
   /** When the page was generated (ISO-8601 UTC). */
@@ -45,6 +46,8 @@ export interface ExceptionEntry {
   readonly reason: string;
   readonly expires: string;
   readonly tag: string;
+  /** Who set the tag and who raised the finding, in the one wording (shared/domain/wording.ts: separationText), or what is not known. */
+  readonly setter: string;
   /** Whole days from the generation time to the expiry; 0 = less than a day left. NaN when the expiry cannot be read. */
   readonly daysLeft: number;
   /** Expires within `expiringWithinDays` of the generation time. */
@@ -66,6 +69,7 @@ export function activeExceptions(data: Pick<EvidenceData, "findings" | "generate
       reason: e.reason,
       expires: e.expires,
       tag: e.tag,
+      setter: separationText(finding),
       daysLeft: known ? Math.max(0, Math.floor((expiresAt - now) / DAY_MS)) : Number.NaN,
       expiringSoon: known && expiresAt <= horizon,
     });

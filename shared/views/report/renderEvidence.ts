@@ -88,7 +88,7 @@ function exceptionRow(e: ExceptionEntry, now: Date): string {
   const left = expiryWording(e.expires, now).text;
   return (
     `<tr${e.expiringSoon ? ' class="expiring"' : ""}><td>${sev(e.finding.severity)}</td><td>${esc(e.finding.ruleId)}</td><td>${resource(e.finding.resourceId)}</td>` +
-    `<td>${esc(e.reason)}<div class="muted">tag ${esc(e.tag)}</div></td><td><time datetime="${esc(Number.isNaN(Date.parse(e.expires)) ? e.expires : new Date(Date.parse(e.expires)).toISOString())}">${esc(left)}</time>${e.expiringSoon ? `<div><span class="flag">expiring soon</span></div>` : ""}</td>` +
+    `<td>${esc(e.reason)}<div class="muted">tag ${esc(e.tag)}, ${esc(e.setter)}</div></td><td><time datetime="${esc(Number.isNaN(Date.parse(e.expires)) ? e.expires : new Date(Date.parse(e.expires)).toISOString())}">${esc(left)}</time>${e.expiringSoon ? `<div><span class="flag">expiring soon</span></div>` : ""}</td>` +
     `<td>${esc(e.finding.summary)}</td></tr>`
   );
 }
