@@ -107,7 +107,21 @@ async function checkTaken(deps: Dependencies, settings: CheckSettings, id: Resou
   // with that answer now, with no request and no gate (a late delivery in a burst). A concurrent
   // check cannot be undone by it: the answer is recorded as observed when that read went out.
   const written = trigger.source === "event" ? writtenAt(trigger.attribution.eventTime) : Infinity;
-  if (deps.arm.answers?.(id, written)) return checkResource(deps, settings, id, trigger, {}, { answeredBy: (_sentAt, armTime) => coveredOnArmClock(armTime, written) });
+  const armTime = deps.arm.answeredAt?.(id, written);
+  if (armTime !== undefined) {
+    // Another event's check is judging an answer that covers this write too (a re-write a moment
+    // later): folded into it, as an event into a check waiting for its read.
+    if (deps.gate.answering(id.key, written)) {
+      await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "coalesced", observedAt: deps.clock.now().toISOString(), trigger });
+      return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
+    }
+    const done = deps.gate.judgingAnswer(id.key, armTime);
+    try {
+      return await checkResource(deps, settings, id, trigger, {}, { answeredBy: (_sentAt, at) => coveredOnArmClock(at, written) });
+    } finally {
+      done();
+    }
+  }
   // Before the gate: an event put off costs one storage read and one queue message, nothing more.
   // (A re-check put off leaves the gate's row as it is: it stands for the re-check it queues.)
   const turn = await waitsItsTurn(deps, id, trigger);

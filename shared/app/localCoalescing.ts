@@ -64,6 +64,8 @@ export function withLocalCoalescing(gate: CheckGate, clock: Clock = systemClock)
    * events, and the latest `eventTime` among them (Azure's clock, ms; Infinity when one is unknown).
    */
   const heldOff = new Map<string, { readonly until: number; readonly written: number; readonly by: string | undefined }>();
+  /** Per resource key: the checks judging a kept answer now, by the ARM time of that answer. */
+  const judging = new Map<string, number[]>();
   /** Event ids this process has taken (a value is unused: the map is the bounded memo's shape). */
   const taken = new Map<string, true>();
   let next = 0;
@@ -149,6 +151,18 @@ export function withLocalCoalescing(gate: CheckGate, clock: Clock = systemClock)
     },
     forget(eventId) {
       taken.delete(eventId);
+    },
+    judgingAnswer(key, armTime) {
+      const times = judging.get(key) ?? [];
+      times.push(armTime);
+      judging.set(key, times);
+      return () => {
+        times.splice(times.indexOf(armTime), 1);
+        if (times.length === 0 && judging.get(key) === times) judging.delete(key);
+      };
+    },
+    answering(key, written) {
+      return (judging.get(key) ?? []).some((armTime) => coveredOnArmClock(armTime, written));
     },
     async leave(key, token, ended) {
       untrack(key, token);

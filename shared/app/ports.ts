@@ -61,9 +61,10 @@ export interface ArmInventory {
   read(id: ResourceId, hooks?: ReadHooks): Promise<ReadOutcome<Snapshot>>;
   /**
    * A read already answered holds `id` and covers a write whose event was stamped `written` (ms),
-   * on ARM's clocks (domain/coverage.ts): `read` with a hook that agrees answers from it, with no request.
+   * on ARM's clocks (domain/coverage.ts): the time ARM dated it (ms), and `read` with a hook that
+   * agrees answers from it, with no request. Undefined when no such read is kept.
    */
-  answers?(id: ResourceId, written: number): boolean;
+  answeredAt?(id: ResourceId, written: number): number | undefined;
   /** With `$select=Permissions` and `$expand=SharingProfile/Groups`: the only read that carries sharing. */
   readGallery(id: ResourceId): Promise<ReadOutcome<GallerySnapshot>>;
   readImageDefinition(id: ResourceId): Promise<ReadOutcome<ImageDefinitionSnapshot>>;
@@ -314,6 +315,13 @@ export interface CoalescingGate extends CheckGate {
   redelivered(eventId: string): boolean;
   /** The event's handling failed: the platform's retry of it must be handled, not taken for a duplicate. */
   forget(eventId: string): void;
+  /**
+   * A check of `key` is judging a kept answer ARM dated `armTime` (ms): until `done` is called, an
+   * event it covers (`answering`) folds into it. Returns `done`.
+   */
+  judgingAnswer(key: string, armTime: number): () => void;
+  /** A check of `key` in this process is judging a kept answer that covers a write stamped `written` (ms). */
+  answering(key: string, written: number): boolean;
 }
 
 /** The one clock (platform/clock.ts), a port of every use case. */

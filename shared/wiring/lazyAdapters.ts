@@ -51,7 +51,7 @@ export function lazyArmInventoryFactory(options: ArmInventoryOptions): () => Arm
       requests: () => loaded?.requests() ?? 0,
       // Before the first ARM read of the process nothing is spent and nothing is kept.
       readsShort: (subscriptionId) => loaded?.readsShort?.(subscriptionId) ?? false,
-      answers: (id, written) => loaded?.answers?.(id, written) ?? false,
+      answeredAt: (id, written) => loaded?.answeredAt?.(id, written),
     };
   };
 }

@@ -178,6 +178,17 @@ describe("a read sent earlier standing in for a check's own (a definition's list
     expect(gate.reading(version.id.key, recheck, t0 - 1, t0 + 3_600_000)).toBe(false);
   });
 
+  it("while a check judges a kept answer, an event that answer covers folds into it; one written later, or after the check, does not", () => {
+    const gate = world.deps().gate;
+    const armTime = Date.parse("2026-11-24T12:01:00Z");
+    const done = gate.judgingAnswer(version.id.key, armTime);
+    expect(gate.answering(version.id.key, armTime - 10_000)).toBe(true);
+    expect(gate.answering(version.id.key, armTime - 9_000)).toBe(false);
+    expect(gate.answering(aDefinition().id.key, armTime - 60_000)).toBe(false);
+    done();
+    expect(gate.answering(version.id.key, armTime - 60_000)).toBe(false);
+  });
+
   it("answers a re-check only with a read sent after it took over (it stands for events received before it was queued)", async () => {
     const gate = world.deps().gate;
     const t0 = world.clock.now().getTime();

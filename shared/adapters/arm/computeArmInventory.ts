@@ -351,7 +351,7 @@ function createInventory(
       }
     },
     readsShort: (subscriptionId) => budget.short(subscriptionId, RESERVED_READS),
-    answers: (id, written) => batches.answers(id, written),
+    answeredAt: (id, written) => batches.answeredAt(id, written),
     requests: () => requests,
   };
   return inventory;

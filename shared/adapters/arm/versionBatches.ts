@@ -81,12 +81,12 @@ export class VersionBatches {
 
   /**
    * A kept listing holds `id` and ARM dated it well after `written` (an event's `eventTime`, ms):
-   * a read of `id` for that write needs no request (domain/coverage.ts).
+   * a read of `id` for that write needs no request (domain/coverage.ts). Returns ARM's date on it.
    */
-  answers(id: ResourceId, written: number): boolean {
+  answeredAt(id: ResourceId, written: number): number | undefined {
     // Listings are kept by definition: only a version's parent can name one.
     const listing = this.listings.get(parentOf(id)?.key ?? "");
-    return listing !== undefined && listing.versions.has(id.key) && coveredOnArmClock(listing.armTime, written);
+    return listing !== undefined && listing.versions.has(id.key) && coveredOnArmClock(listing.armTime, written) ? listing.armTime : undefined;
   }
 
   read(id: ResourceId, hooks: ReadHooks | undefined, single: () => Promise<Outcome>, list: (definitionId: ResourceId) => Promise<VersionListing>): Promise<Outcome> {
