@@ -1,6 +1,6 @@
 import { decodeQueueMessage, queueFunction } from "./declaration.js";
 import { runtime } from "../shared/wiring/composition.js";
-import { checkCoalesced } from "../shared/app/checkResource.js";
+import { checkCoalesced } from "../shared/app/admission.js";
 import { decodeRecheckMessage, parseResourceId } from "../shared/app/inputs.js";
 
 /** A resource still provisioning, or one whose events were coalesced, is read again after a delay. */

@@ -26,7 +26,6 @@ import { computeTransitions, resolveAllFor } from "../domain/transitions.js";
 import { readAccessViolation } from "../domain/rules/readAccess.js";
 import { blindSpotViolation, undecidableRules } from "../domain/judgeable.js";
 import { contentHashOf } from "../domain/contentHash.js";
-import { coveredOnArmClock, writtenAt } from "../domain/coverage.js";
 import { ArmReadError, ConcurrentUpdateError } from "../domain/errors.js";
 import type { Attribution, Dependencies, ReadHooks, ReadOutcome, Trigger } from "./ports.js";
 
@@ -82,100 +81,6 @@ export async function checkListed(deps: Dependencies, settings: CheckSettings, l
   if (listed.kind === "gallery") return checkResource(deps, settings, listed.id, trigger, options);
   const outcome: ReadOutcome<Snapshot> = listed.kind === "scaleSet" ? await deps.arm.resolveImage({ ...listed, image: { outcome: "pending" } }) : { status: "found", snapshot: listed };
   return actOn(deps, settings, listed.id, outcome, trigger, { ...options, ...(options.fromStore ? { basis: contentHashOf(listed) } : {}) });
-}
-
-/**
- * The event and re-check paths: `checkResource` behind the coalescing gate. The first event of a
- * quiet resource is checked at once; events arriving while a check is under way (on any instance)
- * are recorded for attribution and folded into one follow-up check after the window.
- */
-export async function checkCoalesced(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
-  // Event Grid delivers at least once: a second delivery of an event this process took is covered
-  // by whatever the first led to, and its change row would repeat the first's (rows are keyed by event id).
-  const eventId = trigger.source === "event" ? trigger.attribution.eventId : undefined;
-  if (eventId !== undefined && deps.gate.redelivered(eventId)) return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
-  try {
-    return await checkTaken(deps, settings, id, trigger);
-  } catch (error) {
-    if (eventId !== undefined) deps.gate.forget(eventId);
-    throw error;
-  }
-}
-
-async function checkTaken(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
-  // ARM already answered a read of it (a definition's listing) dated well after this write: judged
-  // with that answer now, with no request and no gate (a late delivery in a burst). A concurrent
-  // check cannot be undone by it: the answer is recorded as observed when that read went out.
-  const written = trigger.source === "event" ? writtenAt(trigger.attribution.eventTime) : Infinity;
-  const armTime = deps.arm.answeredAt?.(id, written);
-  if (armTime !== undefined) {
-    // Another event's check is judging an answer that covers this write too (a re-write a moment
-    // later): folded into it, as an event into a check waiting for its read.
-    if (deps.gate.answering(id.key, written)) {
-      await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "coalesced", observedAt: deps.clock.now().toISOString(), trigger });
-      return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
-    }
-    const done = deps.gate.judgingAnswer(id.key, armTime);
-    try {
-      return await checkResource(deps, settings, id, trigger, {}, { answeredBy: (_sentAt, at) => coveredOnArmClock(at, written) });
-    } finally {
-      done();
-    }
-  }
-  // Before the gate: an event put off costs one storage read and one queue message, nothing more.
-  // (A re-check put off leaves the gate's row as it is: it stands for the re-check it queues.)
-  const turn = await waitsItsTurn(deps, id, trigger);
-  if (turn === "queued") return { resourceId: id.display, status: "deferred", changed: false, transitions: [] };
-  const now = deps.clock.now().toISOString();
-  if (turn === "folded") {
-    // A re-check this process queued for it is pending: it reads after this event arrived.
-    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: deletedBy(trigger) ? "deleted" : "coalesced", observedAt: now, trigger });
-    return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
-  }
-  const putOff = deps.gate.release(id.key, trigger.source === "recheck" ? trigger.attribution?.eventId : undefined);
-  const queued = trigger.source === "recheck";
-  const entry = queued ? { kind: "run" as const, token: await deps.gate.takeOver(id.key, now, putOff) } : await deps.gate.enter(id.key, now, trigger.source === "event" ? trigger.attribution.eventTime : undefined);
-  if (entry.kind === "coalesced") {
-    // A delete folded into a check is still a deletion ARM reported: history keeps it as one, even
-    // if the follow-up finds the resource re-created.
-    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: deletedBy(trigger) ? "deleted" : "coalesced", observedAt: now, trigger });
-    if (entry.queueFollowUp) await deps.recheck.schedule(id, settings.coalesceWindowSeconds ?? 2, 0, attributionOf(trigger));
-    return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
-  }
-  let outcome: CheckOutcome;
-  try {
-    // Events that arrive before the read goes out (it may wait for the budget) are covered by it (localCoalescing.ts).
-    const hooks = { sending: () => void deps.gate.reading(id.key, entry.token), answeredBy: (sentAt: number, armTime?: number) => deps.gate.reading(id.key, entry.token, sentAt, armTime), patient: queued };
-    outcome = await checkResource(deps, settings, id, trigger, {}, hooks);
-  } catch (error) {
-    // The platform retries this event or message; the gate must not hold later events back meanwhile.
-    await deps.gate.leave(id.key, entry.token, "failed").catch(() => undefined);
-    throw error;
-  }
-  await deps.gate.leave(id.key, entry.token, outcome.status === "deferred" ? "pending" : "done");
-  return outcome;
-}
-
-/** Times a resource gallery-watch has not recorded is put off while reads are short, 5 s each, before it is read anyway. */
-const MAX_PUT_OFF = 6;
-const PUT_OFF_SECONDS = 5;
-
-/**
- * While the read budget is down to its reserve, an event for a resource gallery-watch has not
- * recorded (a new one, or noise: an event for something ARM never showed) does not wait for a
- * read inside its invocation, holding one of the instance's few invocation slots: it is re-checked
- * a little later through the queue, so the reads and slots left go to resources it has recorded.
- * Asked only when reads are short, so an idle app pays no storage read for it.
- */
-async function waitsItsTurn(deps: Dependencies, id: ResourceId, trigger: Trigger): Promise<"go" | "queued" | "folded"> {
-  if (!deps.arm.readsShort?.(id.subscriptionId)) return "go";
-  const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
-  if (attempt >= MAX_PUT_OFF || (await deps.resources.current(id.key)) !== undefined) return "go";
-  // One put-off re-check per resource stands for every event that arrives before it runs: a burst
-  // of new versions, each delivered several times, costs one re-check (and one read) per version.
-  if (!deps.gate.holdOff(id.key, PUT_OFF_SECONDS, trigger.source === "recheck", trigger.source === "event" ? trigger.attribution : undefined)) return "folded";
-  await deps.recheck.schedule(id, PUT_OFF_SECONDS, attempt + 1, attributionOf(trigger));
-  return "queued";
 }
 
 /** What the rules may conclude from one read: the one place every ARM read outcome is mapped. */
@@ -463,7 +368,7 @@ export function alertIdOf(t: FindingTransition): string {
 }
 
 /** An event announcing the resource's own deletion (or its group's), not a tag removal. */
-function deletedBy(trigger: Trigger): boolean {
+export function deletedBy(trigger: Trigger): boolean {
   const operation = trigger.source === "event" ? (trigger.attribution.operationName ?? "") : "";
   return /\/delete$/i.test(operation) && !/\/tags\/delete$/i.test(operation);
 }
@@ -483,7 +388,7 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-function attributionOf(trigger: Trigger): Attribution | undefined {
+export function attributionOf(trigger: Trigger): Attribution | undefined {
   return trigger.source === "event" ? trigger.attribution : trigger.source === "recheck" ? trigger.attribution : undefined;
 }
 

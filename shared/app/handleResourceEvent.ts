@@ -5,7 +5,8 @@
  * Event Grid retries the delivery.
  */
 import { classifyEvent, subscriptionOf, type EventDisposition } from "./resourceEvent.js";
-import { checkCoalesced, checkResource, type CheckOutcome, type CheckSettings } from "./checkResource.js";
+import { checkResource, type CheckOutcome, type CheckSettings } from "./checkResource.js";
+import { checkCoalesced } from "./admission.js";
 import type { FindingTransition } from "../domain/findings.js";
 import type { Dependencies } from "./ports.js";
 import type { ResourceId } from "../domain/resourceId.js";

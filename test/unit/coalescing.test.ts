@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { handleResourceEvent, type EventSettings } from "../../shared/app/handleResourceEvent.js";
-import { checkCoalesced } from "../../shared/app/checkResource.js";
+import { checkCoalesced } from "../../shared/app/admission.js";
 import { aWorld, type World } from "../support/inMemoryPorts.js";
 import { SUB, aDefinition, aGallery, aVersion, policy, regions } from "../support/snapshotBuilders.js";
 

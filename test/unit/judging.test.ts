@@ -5,7 +5,8 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
-import { checkCoalesced, checkResource } from "../../shared/app/checkResource.js";
+import { checkResource } from "../../shared/app/checkResource.js";
+import { checkCoalesced } from "../../shared/app/admission.js";
 import { sweepSubscription } from "../../shared/app/sweepSubscription.js";
 import { handleResourceEvent, type EventSettings } from "../../shared/app/handleResourceEvent.js";
 import { contentHashOf } from "../../shared/domain/contentHash.js";

@@ -1,0 +1,113 @@
+/**
+ * Admission: which check of a resource runs, and which read it may take — everything between an
+ * event (or a queued re-check) and the one judging use case (checkResource.ts), there for
+ * throughput and nothing else. One event in, at most one judgement out:
+ * - a second delivery of an event this process took is covered by what the first led to;
+ * - a write that a read already answered covers (a definition's listing ARM dated well after it,
+ *   domain/coverage.ts) is judged with that answer, with no request and no gate, or folds into
+ *   the check judging it;
+ * - while reads are short, a resource gallery-watch has not recorded is put off once, however
+ *   many events it gets;
+ * - otherwise the coalescing gate (localCoalescing.ts in front of the shared one) lets the check
+ *   run, or folds the event into a check under way and its one follow-up.
+ * The rules on which clocks decide coverage are written once: ours in localCoalescing.ts, ARM's
+ * in domain/coverage.ts.
+ */
+import type { ResourceId } from "../domain/resourceId.js";
+import { coveredOnArmClock, writtenAt } from "../domain/coverage.js";
+import { attributionOf, checkResource, deletedBy, type CheckOutcome, type CheckSettings } from "./checkResource.js";
+import type { Dependencies, Trigger } from "./ports.js";
+
+/**
+ * The event and re-check paths: `checkResource` behind the coalescing gate. The first event of a
+ * quiet resource is checked at once; events arriving while a check is under way (on any instance)
+ * are recorded for attribution and folded into one follow-up check after the window.
+ */
+export async function checkCoalesced(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
+  // Event Grid delivers at least once: a second delivery of an event this process took is covered
+  // by whatever the first led to, and its change row would repeat the first's (rows are keyed by event id).
+  const eventId = trigger.source === "event" ? trigger.attribution.eventId : undefined;
+  if (eventId !== undefined && deps.gate.redelivered(eventId)) return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
+  try {
+    return await checkTaken(deps, settings, id, trigger);
+  } catch (error) {
+    if (eventId !== undefined) deps.gate.forget(eventId);
+    throw error;
+  }
+}
+
+async function checkTaken(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
+  // ARM already answered a read of it (a definition's listing) dated well after this write: judged
+  // with that answer now, with no request and no gate (a late delivery in a burst). A concurrent
+  // check cannot be undone by it: the answer is recorded as observed when that read went out.
+  const written = trigger.source === "event" ? writtenAt(trigger.attribution.eventTime) : Infinity;
+  const armTime = deps.arm.answeredAt?.(id, written);
+  if (armTime !== undefined) {
+    // Another event's check is judging an answer that covers this write too (a re-write a moment
+    // later): folded into it, as an event into a check waiting for its read.
+    if (deps.gate.answering(id.key, written)) {
+      await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "coalesced", observedAt: deps.clock.now().toISOString(), trigger });
+      return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
+    }
+    const done = deps.gate.judgingAnswer(id.key, armTime);
+    try {
+      return await checkResource(deps, settings, id, trigger, {}, { answeredBy: (_sentAt, at) => coveredOnArmClock(at, written) });
+    } finally {
+      done();
+    }
+  }
+  // Before the gate: an event put off costs one storage read and one queue message, nothing more.
+  // (A re-check put off leaves the gate's row as it is: it stands for the re-check it queues.)
+  const turn = await waitsItsTurn(deps, id, trigger);
+  if (turn === "queued") return { resourceId: id.display, status: "deferred", changed: false, transitions: [] };
+  const now = deps.clock.now().toISOString();
+  if (turn === "folded") {
+    // A re-check this process queued for it is pending: it reads after this event arrived.
+    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: deletedBy(trigger) ? "deleted" : "coalesced", observedAt: now, trigger });
+    return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
+  }
+  const putOff = deps.gate.release(id.key, trigger.source === "recheck" ? trigger.attribution?.eventId : undefined);
+  const queued = trigger.source === "recheck";
+  const entry = queued ? { kind: "run" as const, token: await deps.gate.takeOver(id.key, now, putOff) } : await deps.gate.enter(id.key, now, trigger.source === "event" ? trigger.attribution.eventTime : undefined);
+  if (entry.kind === "coalesced") {
+    // A delete folded into a check is still a deletion ARM reported: history keeps it as one, even
+    // if the follow-up finds the resource re-created.
+    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: deletedBy(trigger) ? "deleted" : "coalesced", observedAt: now, trigger });
+    if (entry.queueFollowUp) await deps.recheck.schedule(id, settings.coalesceWindowSeconds ?? 2, 0, attributionOf(trigger));
+    return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
+  }
+  let outcome: CheckOutcome;
+  try {
+    // Events that arrive before the read goes out (it may wait for the budget) are covered by it (localCoalescing.ts).
+    const hooks = { sending: () => void deps.gate.reading(id.key, entry.token), answeredBy: (sentAt: number, armTime?: number) => deps.gate.reading(id.key, entry.token, sentAt, armTime), patient: queued };
+    outcome = await checkResource(deps, settings, id, trigger, {}, hooks);
+  } catch (error) {
+    // The platform retries this event or message; the gate must not hold later events back meanwhile.
+    await deps.gate.leave(id.key, entry.token, "failed").catch(() => undefined);
+    throw error;
+  }
+  await deps.gate.leave(id.key, entry.token, outcome.status === "deferred" ? "pending" : "done");
+  return outcome;
+}
+
+/** Times a resource gallery-watch has not recorded is put off while reads are short, 5 s each, before it is read anyway. */
+const MAX_PUT_OFF = 6;
+const PUT_OFF_SECONDS = 5;
+
+/**
+ * While the read budget is down to its reserve, an event for a resource gallery-watch has not
+ * recorded (a new one, or noise: an event for something ARM never showed) does not wait for a
+ * read inside its invocation, holding one of the instance's few invocation slots: it is re-checked
+ * a little later through the queue, so the reads and slots left go to resources it has recorded.
+ * Asked only when reads are short, so an idle app pays no storage read for it.
+ */
+async function waitsItsTurn(deps: Dependencies, id: ResourceId, trigger: Trigger): Promise<"go" | "queued" | "folded"> {
+  if (!deps.arm.readsShort?.(id.subscriptionId)) return "go";
+  const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
+  if (attempt >= MAX_PUT_OFF || (await deps.resources.current(id.key)) !== undefined) return "go";
+  // One put-off re-check per resource stands for every event that arrives before it runs: a burst
+  // of new versions, each delivered several times, costs one re-check (and one read) per version.
+  if (!deps.gate.holdOff(id.key, PUT_OFF_SECONDS, trigger.source === "recheck", trigger.source === "event" ? trigger.attribution : undefined)) return "folded";
+  await deps.recheck.schedule(id, PUT_OFF_SECONDS, attempt + 1, attributionOf(trigger));
+  return "queued";
+}
