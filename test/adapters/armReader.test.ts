@@ -102,6 +102,25 @@ describe("mapping and resolution", () => {
   });
 });
 
+describe("a definition's listing answering reads of its versions", () => {
+  it("carries ARM's Date from its first page: a later read of a write stamped 10 s or more before it is answered without a request; one stamped later is not", async () => {
+    const inventory = reader();
+    const versions = ["1.0.0", "1.1.0", "0.9.0"].map((v) => id(`${def}/versions/${v}`));
+    // Patient reads (re-checks) gather into one listing of the definition (two pages of two here).
+    const outcomes = await Promise.all(versions.map((v) => inventory.read(v, { patient: true })));
+    expect(outcomes.map((o) => o.status)).toEqual(["found", "found", "found"]);
+    const before = inventory.requests();
+    const dated = inventory.answeredAt?.(versions[0]!, Date.now() - 60_000);
+    // HTTP dates are whole seconds, so ARM's date may be up to 1 s behind ours.
+    expect(dated).toBeGreaterThan(Date.now() - 30_000);
+    expect(inventory.answeredAt?.(versions[0]!, Date.now())).toBeUndefined();
+    expect(inventory.answeredAt?.(id(`${def}/versions/7.7.7`), Date.now() - 60_000)).toBeUndefined();
+    const answered = await inventory.read(versions[0]!, { answeredBy: () => true });
+    expect(answered).toMatchObject({ status: "found", snapshot: { version: "1.0.0" } });
+    expect(inventory.requests()).toBe(before);
+  });
+});
+
 describe("outcomes for injected faults", () => {
   const gallery = () => reader(800).readGallery(id(`${base}/galleries/gal`));
   it.each([
