@@ -49,11 +49,13 @@ describe("deletion and missing access", () => {
     expect(titles().slice(before)).toEqual(["Opened: replication-breadth"]);
   });
 
-  it("an event for a resource ARM has never shown is dropped after its re-checks, with no history rows", async () => {
+  it("an event for a resource ARM has never shown, delivered twice, is dropped after its re-checks, with no history rows", async () => {
     const ghost = `${ids(s).saasEmergency}/versions/9.9.9`;
     const event = { id: "forged-1", topic: `/subscriptions/${s.subscriptionId}`, subject: ghost, eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: new Date().toISOString(), dataVersion: "2", metadataVersion: "1", data: { operationName: "Microsoft.Compute/galleries/images/versions/write", resourceUri: ghost, status: "Succeeded", claims: { name: "Mallory" } } };
-    const answer = await fetch(s.host.eventGridUrl("eventGridResourceEvent"), { method: "POST", headers: { "content-type": "application/json", "aeg-event-type": "Notification" }, body: JSON.stringify([event]) });
-    expect(answer.status).toBeLessThan(300);
+    const deliver = () => fetch(s.host.eventGridUrl("eventGridResourceEvent"), { method: "POST", headers: { "content-type": "application/json", "aeg-event-type": "Notification" }, body: JSON.stringify([event]) });
+    expect((await deliver()).status).toBeLessThan(300);
+    // Event Grid's at-least-once copy, while the first waits for its re-check: it had written a 'coalesced' row naming Mallory.
+    expect((await deliver()).status).toBeLessThan(300);
     await waitUntilQuiet(s);
     await new Promise((r) => setTimeout(r, 7_000)); // its re-check
     await waitUntilQuiet(s);
