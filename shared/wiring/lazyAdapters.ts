@@ -41,11 +41,13 @@ export function lazyArmInventoryFactory(options: ArmInventoryOptions): () => Arm
       readImageDefinition: async (id) => (await get()).readImageDefinition(id),
       readImageVersion: async (id) => (await get()).readImageVersion(id),
       readScaleSet: async (id) => (await get()).readScaleSet(id),
-      resolveImage: async (scaleSet) => (await get()).resolveImage(scaleSet),
+      readVirtualMachine: async (id) => (await get()).readVirtualMachine(id),
+      resolveImage: async (machine) => (await get()).resolveImage(machine),
       listGalleries: (subscriptionId) => listed((arm) => arm.listGalleries(subscriptionId)),
       listImageDefinitions: (galleryId) => listed((arm) => arm.listImageDefinitions(galleryId)),
       listImageVersions: (definitionId) => listed((arm) => arm.listImageVersions(definitionId)),
       listScaleSets: (subscriptionId) => listed((arm) => arm.listScaleSets(subscriptionId)),
+      listVirtualMachines: (subscriptionId) => listed((arm) => arm.listVirtualMachines(subscriptionId)),
       requests: () => loaded?.requests() ?? 0,
     };
   };

@@ -148,11 +148,11 @@ describe("tableResourceStore", () => {
     const defA = `${BASE}/galleries/gal/images/def`;
     const onA = aScaleSet();
     await store.recordSnapshot(record(onA, "2026-11-24T10:00:00.000Z", event("s1", "2026-11-24T10:00:00Z")));
-    expect((await store.scaleSetsReferencing(defA.toLowerCase())).map((s) => s.id.key)).toEqual([onA.id.key]);
+    expect((await store.machinesReferencing(defA.toLowerCase())).map((s) => s.id.key)).toEqual([onA.id.key]);
     const onB = aScaleSet({ definition: "other" });
     await store.recordSnapshot(record(onB, "2026-11-24T11:00:00.000Z", event("s2", "2026-11-24T11:00:00Z")));
-    expect(await store.scaleSetsReferencing(defA.toLowerCase())).toEqual([]);
-    expect(await store.scaleSetsReferencing(`${BASE}/galleries/gal/images/other`.toLowerCase())).toHaveLength(1);
+    expect(await store.machinesReferencing(defA.toLowerCase())).toEqual([]);
+    expect(await store.machinesReferencing(`${BASE}/galleries/gal/images/other`.toLowerCase())).toHaveLength(1);
     const version = aVersion();
     await store.recordSnapshot(record(version, "2026-11-24T10:00:00.000Z", event("v1", "2026-11-24T10:00:00Z")));
     expect(await store.versionsOf(defA.toLowerCase())).toHaveLength(1);
