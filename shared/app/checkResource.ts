@@ -381,7 +381,7 @@ async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: 
 /**
  * The stored versions a machine runs now and ran before its change: `clones` counts machines on
  * them from the store's reference index, which the change has just updated. Versions
- * gallery-watch has not recorded (another, unwatched subscription's) are left alone.
+ * gallery-watch has not recorded (another, unwatched subscription's) and generalized ones are left alone.
  */
 async function recountVersions(deps: Dependencies, settings: CheckSettings, trigger: Trigger, previous: Snapshot | undefined, now: Snapshot | undefined): Promise<FindingTransition[]> {
   const keys = new Set<string>();
@@ -392,7 +392,8 @@ async function recountVersions(deps: Dependencies, settings: CheckSettings, trig
   const transitions: FindingTransition[] = [];
   for (const key of keys) {
     const version = await deps.resources.current(key);
-    if (version?.kind === "imageVersion") transitions.push(...(await checkListed(deps, settings, version, trigger, { dependents: false, fromStore: true })).transitions);
+    // A generalized version has no `clones` to count: an autoscaling fleet on one costs this read only.
+    if (version?.kind === "imageVersion" && version.osState !== "Generalized") transitions.push(...(await checkListed(deps, settings, version, trigger, { dependents: false, fromStore: true })).transitions);
   }
   return transitions;
 }
