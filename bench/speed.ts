@@ -127,28 +127,29 @@ export async function benchVmWrites(vms: number): Promise<Record<string, string 
       location: "westeurope",
       properties: { hardwareProfile: { vmSize: "Standard_D2s_v3" }, storageProfile: { imageReference: { id: i % 2 === 0 ? `${definition}/versions/1.0.0` : definition }, osDisk: { createOption: "FromImage", deleteOption: "Delete" } }, networkProfile: { networkInterfaces: [] } },
     });
-    const measure = async (what: string, write: (i: number) => Promise<unknown>) => {
+    const measure = async (write: (i: number) => Promise<unknown>) => {
       const readsBefore = reads(stack.arm.requestCounts());
       const eventsBefore = stack.arm.events.sent.length;
       const cardsBefore = stack.inbox.cards().length;
-      const started = performance.now();
+      const started = Date.now();
       await Promise.all(Array.from({ length: vms }, (_, i) => write(i)));
       await waitUntilQuiet(stack, 120_000);
-      const seconds = (performance.now() - started) / 1000;
       // VM events only: the simulator also announces each OS disk, which gallery-watch ignores.
-      const vmEvents = stack.arm.events.sent.slice(eventsBefore).filter((e) => /\/virtualMachines\//i.test(e.subject)).length;
+      const vmEvents = stack.arm.events.sent.slice(eventsBefore).filter((e) => /\/virtualMachines\//i.test(e.subject));
+      // Until the last VM event was acknowledged (judged, its alerts in the outbox): Teams' pacing of the cards is not the VM path's.
+      const seconds = (Math.max(...vmEvents.map((e) => Date.parse(e.deliveredAt))) - started) / 1000;
       // Reads the product made (the operation polls are the writer's own).
       const armReads = reads(stack.arm.requestCounts()) - readsBefore - (stack.arm.requestCounts()["GET operation"] ?? 0);
-      return { seconds, vmEvents, armReads, cards: stack.inbox.cards().slice(cardsBefore).map((c) => JSON.stringify(c.card).match(/(Opened|Resolved|Escalated|Changed|Excepted): [a-z-]+/)?.[0] ?? "?") };
+      return { seconds, vmEvents: vmEvents.length, armReads, cards: stack.inbox.cards().slice(cardsBefore).map((c) => JSON.stringify(c.card).match(/(Opened|Resolved|Escalated|Changed|Excepted): [a-z-]+/)?.[0] ?? "?") };
     };
-    const created = await measure("create", (i) => armWrite(stack.arm, caller, "PUT", `${rg}/virtualMachines/vm-${i}`, body(i)));
-    const deleted = await measure("delete", (i) => armWrite(stack.arm, caller, "DELETE", `${rg}/virtualMachines/vm-${i}`));
+    const created = await measure((i) => armWrite(stack.arm, caller, "PUT", `${rg}/virtualMachines/vm-${i}`, body(i)));
+    const deleted = await measure((i) => armWrite(stack.arm, caller, "DELETE", `${rg}/virtualMachines/vm-${i}`));
     const tally = (cards: string[]) => Object.entries(cards.reduce<Record<string, number>>((t, c) => ((t[c] = (t[c] ?? 0) + 1), t), {})).map(([k, v]) => `${v} ${k}`).join(", ");
     return {
-      [`${vms} VMs written at once from one specialized version`]: `${created.vmEvents} events in ${created.seconds.toFixed(1)} s: ${(created.vmEvents / created.seconds).toFixed(1)} events/s   (until quiet, cards sent)`,
+      [`${vms} VMs written at once from one specialized version`]: `${created.vmEvents} events judged in ${created.seconds.toFixed(1)} s: ${(created.vmEvents / created.seconds).toFixed(1)} events/s   (from the first PUT to the last event acknowledged)`,
       "ARM reads per changed VM (create)": `${(created.armReads / vms).toFixed(2)}   (VM GET, its definition, the definition's versions; the clones recount reads the store only)`,
       "cards (create)": tally(created.cards),
-      [`${vms} VMs deleted at once`]: `${deleted.vmEvents} events in ${deleted.seconds.toFixed(1)} s: ${(deleted.vmEvents / deleted.seconds).toFixed(1)} events/s`,
+      [`${vms} VMs deleted at once`]: `${deleted.vmEvents} events judged in ${deleted.seconds.toFixed(1)} s: ${(deleted.vmEvents / deleted.seconds).toFixed(1)} events/s`,
       "ARM reads per changed VM (delete)": `${(deleted.armReads / vms).toFixed(2)}   (404s re-checked after a delete event: none)`,
       "cards (delete)": tally(deleted.cards),
     };
