@@ -391,12 +391,27 @@ async function recountVersions(deps: Dependencies, settings: CheckSettings, trig
   }
   const transitions: FindingTransition[] = [];
   for (const key of keys) {
-    const version = await deps.resources.current(key);
-    // A generalized version has no `clones` to count: an autoscaling fleet on one costs this read only.
-    if (version?.kind === "imageVersion" && version.osState !== "Generalized") transitions.push(...(await checkListed(deps, settings, version, trigger, { dependents: false, fromStore: true })).transitions);
+    for (let attempt = 1; ; attempt++) {
+      const version = await deps.resources.current(key);
+      // A generalized version has no `clones` to count: an autoscaling fleet on one costs this read only.
+      if (version?.kind !== "imageVersion" || version.osState === "Generalized") break;
+      try {
+        transitions.push(...(await checkListed(deps, settings, version, trigger, { dependents: false, fromStore: true })).transitions);
+        break;
+      } catch (error) {
+        // Machines written at the same moment recount one version at once, and all but one lose the
+        // findings' conditional write. This machine is recorded and indexed already, so it is judged
+        // again from the store here: failing the event back to Event Grid would re-read the machine,
+        // find it unchanged and never recount (its count would stay one short).
+        if (!(error instanceof ConcurrentUpdateError) || attempt >= RECOUNT_ATTEMPTS) throw error;
+      }
+    }
   }
   return transitions;
 }
+
+/** Judgements of one version a machine's recount makes before a lost race is left to Event Grid's retry. */
+const RECOUNT_ATTEMPTS = 5;
 
 async function persist(deps: Dependencies, transitions: FindingTransition[], attribution: Attribution | undefined): Promise<FindingTransition[]> {
   return commit(deps, await stage(deps, transitions, attribution));

@@ -68,6 +68,14 @@ describe("a VM from a specialized version", () => {
     expect(world.findings.of("clones", version.id)?.facts.machineCount).toBe(2);
   });
 
+  it("VMs written at the same moment all count: a recount of the version that loses its conditional write is judged again from the store, not failed back to Event Grid", async () => {
+    const vms = ["a", "b", "c"].map((name) => aVm({ name }));
+    world.azure.put(...vms);
+    const outcomes = await Promise.allSettled(vms.map((vm, i) => checkResource(world.deps(), settings, vm.id, write(vm.id.display, 10 + i))));
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "fulfilled"]);
+    expect(world.findings.of("clones", version.id)).toMatchObject({ status: "open", facts: { machineCount: 3 } });
+  });
+
   it("the sweep lists VMs and, with a scale set on the same version, counts its instances too", async () => {
     const scaleSet = aScaleSet({ capacity: 2, imageReference: { kind: "version", versionId: version.id }, image: { outcome: "pending" } });
     world.azure.put(aVm({ name: "drill-01", image: { outcome: "pending" } }), scaleSet);
