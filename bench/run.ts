@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--events N --resources M] [--only rules|pipeline|trickle|sweep|storm|noise|coldstart|queries|budget]`:
+ * `npm run bench [-- --quick] [--events N --resources M] [--only rules|pipeline|trickle|sweep|storm|vm|noise|coldstart|queries|budget]`:
  * prints figures beside their targets. The full size follows the issues: rules over 100,000
  * versions + 10,000 scale sets; a burst of 10,000 events over 1,000 resources (its 1,000 alerts go
  * out on a few grouped cards); a trickle of 100 changes; a sweep of 10,000 versions.
@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { benchRules } from "./rules.js";
 import { benchPipeline } from "./pipeline.js";
-import { benchAutoscaleStorm, benchTrickle } from "./speed.js";
+import { benchAutoscaleStorm, benchTrickle, benchVmWrites } from "./speed.js";
 import { benchSweep } from "./sweep.js";
 import { benchColdStart } from "./coldStart.js";
 import { benchQueries } from "./queries.js";
@@ -19,8 +19,8 @@ import os from "node:os";
 const { values } = parseArgs({ options: { events: { type: "string" }, resources: { type: "string" }, only: { type: "string" }, quick: { type: "boolean", default: false } } });
 // --quick finishes in about two minutes on this 2-core machine; the full size is the issue's.
 const size = values.quick
-  ? { events: 1_000, resources: 100, trickle: 20, sweepVersions: 1_000, sweepScaleSets: 20, stormScaleSets: 20, stormSeconds: 10, noise: 500, rules: [10_000, 1_000] as const }
-  : { events: 10_000, resources: 1_000, trickle: 100, sweepVersions: 10_000, sweepScaleSets: 200, stormScaleSets: 200, stormSeconds: 60, noise: 3_000, rules: [100_000, 10_000] as const };
+  ? { events: 1_000, resources: 100, trickle: 20, sweepVersions: 1_000, sweepScaleSets: 20, stormScaleSets: 20, stormSeconds: 10, vms: 20, noise: 500, rules: [10_000, 1_000] as const }
+  : { events: 10_000, resources: 1_000, trickle: 100, sweepVersions: 10_000, sweepScaleSets: 200, stormScaleSets: 200, stormSeconds: 60, vms: 200, noise: 3_000, rules: [100_000, 10_000] as const };
 const events = Number(values.events ?? size.events);
 const resources = Number(values.resources ?? size.resources);
 const want = (name: string) => !values.only || values.only === name;
@@ -39,6 +39,7 @@ if (want("trickle")) {
 }
 if (want("sweep")) print("Sweep at ARM latency", await benchSweep(size.sweepVersions, size.sweepScaleSets, 80));
 if (want("storm")) print("Autoscale storm", await benchAutoscaleStorm(size.stormScaleSets, size.stormSeconds));
+if (want("vm")) print("The VM path: VMs written and deleted at once", await benchVmWrites(size.vms));
 if (want("noise")) print(`Noise: ${size.noise} forged events while one genuine change is made`, await benchNoise(size.noise));
 if (want("coldstart")) print("Cold start of the function entry (fresh node processes)", await benchColdStart());
 if (want("queries")) print("Query API on the case-study store, any parameters", await benchQueries());

@@ -14,8 +14,10 @@ export interface Caller {
 
 /** GalleryRP (galleries, images, versions). */
 export const API_VERSION = "2025-03-03";
-/** ComputeRP (scale sets): virtualMachineScaleSet.json 2025-04-01. */
+/** ComputeRP (scale sets, VMs): virtualMachineScaleSet.json / virtualMachine.json 2025-04-01. */
 export const SCALE_SET_API_VERSION = "2025-04-01";
+/** DiskRP (managed disks). */
+export const DISK_API_VERSION = "2025-01-02";
 /** Microsoft.Resources (resource groups, the Tags API). */
 export const RESOURCES_API_VERSION = "2021-04-01";
 
@@ -45,7 +47,8 @@ export interface ArmWriteResult {
 export function apiVersionFor(resourcePath: string): string {
   const path = resourcePath.split("?")[0]!;
   if (/\/providers\/Microsoft\.Resources\/tags\//i.test(path) || /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/?$/i.test(path)) return RESOURCES_API_VERSION;
-  if (/\/virtualMachineScaleSets(\/|$)/i.test(path)) return SCALE_SET_API_VERSION;
+  if (/\/(virtualMachineScaleSets|virtualMachines)(\/|$)/i.test(path)) return SCALE_SET_API_VERSION;
+  if (/\/providers\/Microsoft\.Compute\/disks(\/|$)/i.test(path)) return DISK_API_VERSION;
   return API_VERSION;
 }
 

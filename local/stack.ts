@@ -130,6 +130,8 @@ export function localStackDefaults(options: { readonly persist?: boolean } = {})
   return {
     ...defaults,
     GW_WATCHED_SUBSCRIPTIONS: LOCAL_SUBSCRIPTION,
+    // The forensics lab's locked-down scope (local/scenarios/replay.ts): its workstations may run specialized images.
+    GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED: `/subscriptions/${LOCAL_SUBSCRIPTION}/resourceGroups/rg-forensics-lab`,
     GW_ARM_TIMEOUT_MS: "10000",
     GW_RECHECK_DELAY_SECONDS: "2",
     GW_OUTBOX_SCHEDULE: "*/2 * * * * *",

@@ -41,6 +41,7 @@ export function sweepRow(run: SweepRun): Row {
     Definitions: run.seen.definitions,
     Versions: run.seen.versions,
     ScaleSets: run.seen.scaleSets,
+    VirtualMachines: run.seen.virtualMachines,
     ArmRequests: run.armRequests,
     Snapshots: run.snapshotsWritten,
     Transitions: Object.entries(run.transitions).filter(([, n]) => (n ?? 0) > 0).map(([kind, n]) => `${kind}=${n}`).join(" "),
@@ -55,7 +56,7 @@ function progressLine(runId: string, subscriptions: readonly string[], runs: Rea
   const parts = subscriptions.map((s) => {
     const run = runs.get(s);
     if (!run) return `${s.slice(0, 8)}: queued`;
-    const seen = `${run.seen.galleries} galleries, ${run.seen.definitions} definitions, ${run.seen.versions} versions, ${run.seen.scaleSets} scale sets`;
+    const seen = `${run.seen.galleries} galleries, ${run.seen.definitions} definitions, ${run.seen.versions} versions, ${run.seen.scaleSets} scale sets, ${run.seen.virtualMachines} VMs`;
     return `${s.slice(0, 8)}: ${run.status} (${seen}${run.failures.length > 0 ? `, ${run.failures.length} failures` : ""})`;
   });
   return `sweep ${runId}: ${finished}/${subscriptions.length} finished; ${parts.join("; ")}`;

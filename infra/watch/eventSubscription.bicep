@@ -27,7 +27,8 @@ resource toFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02
         'Microsoft.Resources.ResourceActionSuccess'
       ]
       // Exactly the operations gallery-watch acts on (shared/app/resourceEvent.ts): not scale-set
-      // instance, extension or restart traffic, not gallery applications. String filters are
+      // instance, VM or scale-set extension, power action (start, restart, deallocate) or run-command
+      // traffic, not gallery applications. String filters are
       // case-insensitive: https://learn.microsoft.com/azure/event-grid/event-filtering#advanced-filtering
       advancedFilters: [
         {
@@ -43,6 +44,8 @@ resource toFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02
             'Microsoft.Compute/galleries/images/versions/delete'
             'Microsoft.Compute/virtualMachineScaleSets/write'
             'Microsoft.Compute/virtualMachineScaleSets/delete'
+            'Microsoft.Compute/virtualMachines/write'
+            'Microsoft.Compute/virtualMachines/delete'
             'Microsoft.Resources/tags/write'
             'Microsoft.Resources/subscriptions/resourceGroups/delete'
           ]

@@ -38,7 +38,7 @@ resource readerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, 'gallery-watch-reader')
   properties: {
     roleName: 'gallery-watch reader (${subscription().subscriptionId})'
-    description: 'The reads gallery-watch performs: galleries, image definitions and versions, scale sets, shared and community gallery images.'
+    description: 'The reads gallery-watch performs: galleries, image definitions and versions, scale sets, virtual machines and their OS disks, shared and community gallery images.'
     type: 'CustomRole'
     permissions: [ { actions: readerActions, notActions: [] } ]
     assignableScopes: [ subscription().id ]

@@ -11,7 +11,7 @@
  * - Microsoft.Compute galleries / images / versions, shared and community galleries (GalleryRP):
  *   the folders of specification/compute/resource-manager/Microsoft.Compute/GalleryRP/stable/
  *   (2018-06-01 … 2025-03-03; the newest is /work/shared/fixtures/azure-rest-api-specs/GalleryRP-2025-03-03).
- * - Microsoft.Compute virtualMachineScaleSets (ComputeRP): the stable Compute versions that carry
+ * - Microsoft.Compute virtualMachineScaleSets and virtualMachines (ComputeRP; the `scaleSet` family serves both): the stable Compute versions that carry
  *   scale sets, specification/compute/resource-manager/Microsoft.Compute/stable/{2015-06-15 …
  *   2021-11-01}/compute.json and …/Microsoft.Compute/ComputeRP/stable/{2022-03-01 … 2025-04-01}/
  *   virtualMachineScaleSet.json, plus 2026-03-01, the version @azure/arm-compute 24.1.0 hard-codes
@@ -23,7 +23,7 @@
  */
 import { armError, type ArmFailure } from "./errors.js";
 
-export type ApiFamily = "gallery" | "scaleSet" | "resources" | "computeOperations";
+export type ApiFamily = "gallery" | "scaleSet" | "disk" | "resources" | "computeOperations";
 
 const GALLERY = ["2025-03-03", "2024-03-03", "2023-07-03", "2022-08-03", "2022-03-03", "2022-01-03", "2021-10-01", "2021-07-01", "2020-09-30", "2019-12-01", "2019-07-01", "2019-03-01", "2018-06-01"] as const;
 const COMPUTE = [
@@ -31,19 +31,28 @@ const COMPUTE = [
   "2021-11-01", "2021-07-01", "2021-04-01", "2021-03-01", "2020-12-01", "2020-06-01", "2019-12-01", "2019-07-01", "2019-03-01", "2018-10-01", "2018-06-01",
   "2018-04-01", "2017-12-01", "2017-03-30", "2016-04-30-preview", "2016-03-30", "2015-06-15",
 ] as const;
+/**
+ * Managed disks (DiskRP): the stable folders of specification/compute/resource-manager/Microsoft.Compute/DiskRP/stable/
+ * and, before it, the disk api-versions of compute.json; 2025-01-02 is what @azure/arm-compute 24.1.0
+ * hard-codes for disk operations (node_modules/@azure/arm-compute/dist/esm/api/disks/operations.js).
+ * Not in ../shared/fixtures: the list is Microsoft's published one, not checked against a swagger here.
+ */
+const DISK = ["2025-01-02", "2024-03-02", "2023-10-02", "2023-04-02", "2023-01-02", "2022-07-02", "2022-03-02", "2021-12-01", "2021-08-01", "2021-04-01", "2020-12-01", "2020-09-30", "2020-06-30", "2020-05-01", "2019-11-01", "2019-07-01", "2019-03-01", "2018-09-30", "2018-06-01", "2018-04-01", "2017-03-30"] as const;
 const RESOURCES = ["2025-04-01", "2025-03-01", "2025-01-01", "2024-11-01", "2024-07-01", "2024-03-01", "2023-07-01", "2022-09-01", "2021-04-01"] as const;
 
 export const API_VERSIONS: Readonly<Record<ApiFamily, readonly string[]>> = {
   gallery: GALLERY,
   scaleSet: COMPUTE,
+  disk: DISK,
   resources: RESOURCES,
-  // Microsoft.Compute/locations/{capsOperations|operations} serves the polls of both the gallery and the scale-set operations.
-  computeOperations: [...new Set([...GALLERY, ...COMPUTE])],
+  // Microsoft.Compute/locations/{capsOperations|operations} serves the polls of the gallery, scale-set, VM and disk operations.
+  computeOperations: [...new Set([...GALLERY, ...COMPUTE, ...DISK])],
 };
 
 const ACCEPTED: Readonly<Record<ApiFamily, ReadonlySet<string>>> = {
   gallery: new Set(API_VERSIONS.gallery),
   scaleSet: new Set(API_VERSIONS.scaleSet),
+  disk: new Set(API_VERSIONS.disk),
   resources: new Set(API_VERSIONS.resources),
   computeOperations: new Set(API_VERSIONS.computeOperations),
 };

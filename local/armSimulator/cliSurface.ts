@@ -290,6 +290,9 @@ const PROVIDERS: readonly Provider[] = [
     resourceTypes: [
       ...(["gallery", "imageDefinition", "imageVersion"] as const).map((t) => ({ resourceType: ARM_TYPE[t].replace(/^Microsoft\.Compute\//, ""), apiVersions: API_VERSIONS.gallery })),
       { resourceType: ARM_TYPE.scaleSet.replace(/^Microsoft\.Compute\//, ""), apiVersions: API_VERSIONS.scaleSet },
+      // `az resource create --resource-type Microsoft.Compute/virtualMachines --is-full-object` and `az disk show` pick their api-version here.
+      { resourceType: ARM_TYPE.virtualMachine.replace(/^Microsoft\.Compute\//, ""), apiVersions: API_VERSIONS.scaleSet },
+      { resourceType: ARM_TYPE.disk.replace(/^Microsoft\.Compute\//, ""), apiVersions: API_VERSIONS.disk },
       { resourceType: "locations/operations", apiVersions: API_VERSIONS.computeOperations },
     ],
   },

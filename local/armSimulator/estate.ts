@@ -17,7 +17,7 @@ export interface SimulatedResource {
   readonly body: Record<string, unknown>;
 }
 
-export type ResourceType = "gallery" | "imageDefinition" | "imageVersion" | "scaleSet";
+export type ResourceType = "gallery" | "imageDefinition" | "imageVersion" | "scaleSet" | "virtualMachine" | "disk";
 
 export interface ParsedPath {
   readonly type: ResourceType;
@@ -37,6 +37,8 @@ export const ARM_TYPE: Readonly<Record<ResourceType, string>> = {
   imageDefinition: "Microsoft.Compute/galleries/images",
   imageVersion: "Microsoft.Compute/galleries/images/versions",
   scaleSet: "Microsoft.Compute/virtualMachineScaleSets",
+  virtualMachine: "Microsoft.Compute/virtualMachines",
+  disk: "Microsoft.Compute/disks",
 };
 
 export const OPERATION: Readonly<Record<ResourceType, string>> = {
@@ -44,6 +46,8 @@ export const OPERATION: Readonly<Record<ResourceType, string>> = {
   imageDefinition: "Microsoft.Compute/galleries/images",
   imageVersion: "Microsoft.Compute/galleries/images/versions",
   scaleSet: "Microsoft.Compute/virtualMachineScaleSets",
+  virtualMachine: "Microsoft.Compute/virtualMachines",
+  disk: "Microsoft.Compute/disks",
 };
 
 /** Parse a resource path (not a list path). */
@@ -55,6 +59,8 @@ export function parseResourcePath(path: string): ParsedPath | undefined {
   const rest = s.slice(6);
   const t = rest.map((x) => x.toLowerCase());
   if (rest.length === 2 && t[0] === "virtualmachinescalesets") return { type: "scaleSet", subscriptionId: sub, resourceGroup: rg, id: `${base}/virtualMachineScaleSets/${rest[1]}`, name: rest[1]! };
+  if (rest.length === 2 && t[0] === "virtualmachines") return { type: "virtualMachine", subscriptionId: sub, resourceGroup: rg, id: `${base}/virtualMachines/${rest[1]}`, name: rest[1]! };
+  if (rest.length === 2 && t[0] === "disks") return { type: "disk", subscriptionId: sub, resourceGroup: rg, id: `${base}/disks/${rest[1]}`, name: rest[1]! };
   if (t[0] !== "galleries" || rest.length < 2) return undefined;
   const gallery = `${base}/galleries/${rest[1]}`;
   if (rest.length === 2) return { type: "gallery", subscriptionId: sub, resourceGroup: rg, id: gallery, name: rest[1]! };
@@ -247,7 +253,25 @@ export class Estate {
       replication = this.replicationPlan((publishing.targetRegions as Array<{ name: string }>).map((r) => String(r.name)), seeding ? undefined : existing, now, seeding);
     }
     if (path.type === "scaleSet") properties.uniqueId = properties.uniqueId ?? previous?.uniqueId ?? randomUUID();
-    const extra = path.type === "scaleSet" ? pick(request, ["sku", "zones", "identity", "plan", "extendedLocation"]) : {};
+    // Server-filled on a VM (virtualMachine.json VirtualMachineProperties: vmId, timeCreated, read-only)
+    // and a disk (disk.json DiskProperties: uniqueId, timeCreated, diskState).
+    if (path.type === "virtualMachine") {
+      properties.vmId = previous?.vmId ?? randomUUID();
+      properties.timeCreated = previous?.timeCreated ?? new Date(now).toISOString();
+    }
+    if (path.type === "disk") {
+      properties.uniqueId = previous?.uniqueId ?? randomUUID();
+      properties.timeCreated = previous?.timeCreated ?? new Date(now).toISOString();
+      properties.diskState = request.managedBy ? "Attached" : "Unattached";
+    }
+    const extra =
+      path.type === "scaleSet"
+        ? pick(request, ["sku", "zones", "identity", "plan", "extendedLocation"])
+        : path.type === "virtualMachine"
+          ? pick(request, ["zones", "identity", "plan", "extendedLocation"])
+          : path.type === "disk"
+            ? pick(request, ["sku", "zones", "managedBy", "extendedLocation"])
+            : {};
     const body: Json = {
       id: path.id,
       name: path.name,
@@ -298,7 +322,7 @@ export class Estate {
   /** Seed without provisioning delay (and without events); its resource group appears with it. */
   seed(resource: SimulatedResource): void {
     const path = parseResourcePath(resource.id);
-    if (!path) throw new Error(`cannot seed '${resource.id}': not a gallery, image, version or scale set id`);
+    if (!path) throw new Error(`cannot seed '${resource.id}': not a gallery, image, version, scale set, VM or disk id`);
     this.ensureGroup(path.subscriptionId, path.resourceGroup, String(resource.body.location ?? "westeurope"));
     this.put(path, resource.body as Json, { seeding: true });
   }

@@ -1,5 +1,6 @@
 /**
- * A simulated Azure control plane for Microsoft.Compute galleries and scale sets, served over
+ * A simulated Azure control plane for Microsoft.Compute galleries, scale sets, virtual machines
+ * and managed disks, served over
  * HTTPS on loopback with a certificate generated at start (bearer-token clients refuse http).
  * The real @azure/arm-compute client talks to it, so it answers as ARM and the Compute RP do:
  *
@@ -260,7 +261,8 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
   function beginOperation(kind: "gallery" | "compute", monitor: boolean, subscriptionId: string, region: string, settlesAt: number, outcome: Outcome, result: () => FinalResult): AsyncOperation {
     return operations.begin({ kind, monitor, subscriptionId, region, settlesAt, outcome, ...(outcome === "Failed" ? { error: FAILED_OPERATION } : {}), result });
   }
-  const familyOf = (target: ParsedPath) => (target.type === "scaleSet" ? "compute" : "gallery") as "gallery" | "compute";
+  // The Gallery RP polls at capsOperations; the Compute RP's scale sets and VMs (and, here, disks) at operations.
+  const familyOf = (target: ParsedPath) => (target.type === "gallery" || target.type === "imageDefinition" || target.type === "imageVersion" ? "gallery" : "compute") as "gallery" | "compute";
 
   function accepted(ctx: Ctx, status: number, body: unknown, operation: AsyncOperation): void {
     reply(ctx, status, body, operations.headers(url, operation, ctx.apiVersion));
@@ -400,7 +402,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
   // ---- Microsoft.Compute ------------------------------------------------------------------
 
   function listResources(ctx: Ctx, list: ListScope): void {
-    const refused = checkApiVersion(list.type === "scaleSet" ? "scaleSet" : "gallery", ctx.apiVersion);
+    const refused = checkApiVersion(apiFamilyOf(list.type), ctx.apiVersion);
     if (refused) return refuse(ctx, refused);
     count(`LIST ${list.type}`);
     if (list.subscriptionId && list.resourceGroup && estate.groupState(list.subscriptionId, list.resourceGroup) === "missing") return refuse(ctx, armError(404, "ResourceGroupNotFound", `Resource group '${list.resourceGroup}' could not be found.`));
@@ -454,7 +456,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
   };
 
   function resource(ctx: Ctx, target: ParsedPath): void {
-    const refused = checkApiVersion(target.type === "scaleSet" ? "scaleSet" : "gallery", ctx.apiVersion) ?? armPreconditions(ctx, target);
+    const refused = checkApiVersion(apiFamilyOf(target.type), ctx.apiVersion) ?? armPreconditions(ctx, target);
     if (refused) return refuse(ctx, refused);
     count(`${ctx.method} ${target.type}`);
     const existing = estate.get(target.id);
@@ -467,9 +469,10 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
         const request = asObject(ctx.body);
         if (!request) return refuse(ctx, invalidContent());
         if (ctx.method === "PATCH" && !existing) return refuse(ctx, resourceNotFound(target));
-        const resourceBody = ctx.method === "PATCH" ? applyPatch(estate.requestShape(target.id)!, request) : request;
+        let resourceBody = ctx.method === "PATCH" ? applyPatch(estate.requestShape(target.id)!, request) : request;
         const invalid = validateWrite(target, resourceBody, existing, estate, imageOsState);
         if (invalid) return refuse(ctx, invalid);
+        if (target.type === "virtualMachine" && !existing) resourceBody = withOsDisk(ctx, target, resourceBody);
         const { body, created } = estate.put(target, resourceBody, { outcome: ctx.outcome });
         // A PUT / PATCH answer carries Azure-AsyncOperation only (test_gallery_e2e.json #0, #5, #14).
         const operation = beginOperation(familyOf(target), false, target.subscriptionId, String(body.location), estate.settlesAt(target.id), ctx.outcome, finalRead(target));
@@ -482,14 +485,80 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
         if (!existing) return reply(ctx, 204, undefined);
         const childType = target.type === "gallery" ? "imageDefinition" : target.type === "imageDefinition" ? "imageVersion" : undefined;
         if (childType && estate.children(target.id, childType).length > 0) return refuse(ctx, armError(409, "CannotDeleteResource", "Can not delete resource before nested resources are deleted."));
+        if (target.type === "disk" && existing.managedBy) return refuse(ctx, armError(409, "OperationNotAllowed", `Disk ${target.name} is attached to VM ${String(existing.managedBy)}.`));
         const settlesAt = estate.beginDelete(target.id, ctx.outcome);
         const operation = beginOperation(familyOf(target), true, target.subscriptionId, String(existing.location), settlesAt, ctx.outcome, () => ({ status: 204 }));
         publish(ctx, { eventType: "Microsoft.Resources.ResourceDeleteSuccess", operationName: `${OPERATION[target.type]}/delete`, resourceUri: target.id, subscriptionId: target.subscriptionId });
+        if (target.type === "virtualMachine") releaseOsDisk(ctx, existing);
         return accepted(ctx, 202, undefined, operation);
       }
       default:
         return refuse(ctx, armError(405, "MethodNotAllowed", `${ctx.method} is not supported here.`));
     }
+  }
+
+  /**
+   * A VM created from an image gets its OS disk from the Compute RP: a managed disk named
+   * `{vm}_OsDisk_1_{32 hex}` whose `creationData` says what it was made from (`FromImage` with a
+   * `galleryImageReference` naming the version — `latest` resolved — for a gallery image), attached
+   * to the VM (`managedBy`), and the VM's `storageProfile.osDisk` names it. A VM attached from an
+   * existing disk (`createOption: Attach`) takes that disk. No VM or disk swagger is in
+   * ../shared/fixtures: the shape follows Microsoft's VirtualMachine / Disk models (virtualMachine.json,
+   * disk.json in azure-rest-api-specs, not checked here) and the scale-set handling.
+   */
+  function withOsDisk(ctx: Ctx, vm: ParsedPath, request: Json): Json {
+    const body = structuredClone(request);
+    const storage = ((body.properties ??= {}).storageProfile ??= {}) as Json;
+    const osDisk = (storage.osDisk ??= {}) as Json;
+    const vmId = vm.id;
+    if (String(osDisk.createOption ?? "").toLowerCase() === "attach") {
+      const disk = parseResourcePath(String(osDisk.managedDisk?.id ?? ""));
+      if (disk?.type === "disk") {
+        const shape = estate.requestShape(disk.id);
+        if (shape) estate.put(disk, { ...shape, managedBy: vmId }, { outcome: "Succeeded" });
+        osDisk.name ??= disk.name;
+      }
+      return body;
+    }
+    const reference = storage.imageReference as Json | undefined;
+    if (!reference || osDisk.managedDisk?.id) return body;
+    const name = `${vm.name}_OsDisk_1_${randomUUID().replace(/-/g, "")}`;
+    const disk = parseResourcePath(`/subscriptions/${vm.subscriptionId}/resourceGroups/${vm.resourceGroup}/providers/Microsoft.Compute/disks/${name}`)!;
+    const galleryReference = galleryImageReference(reference);
+    const creationData = galleryReference ? { createOption: "FromImage", galleryImageReference: galleryReference } : { createOption: "FromImage", imageReference: { id: String(reference.id ?? `${reference.publisher}:${reference.offer}:${reference.sku}:${reference.version ?? "latest"}`) } };
+    const storageAccountType = String(osDisk.managedDisk?.storageAccountType ?? "Premium_LRS");
+    estate.put(disk, { location: body.location, managedBy: vmId, sku: { name: storageAccountType }, properties: { osType: osDisk.osType ?? "Linux", creationData, diskSizeGB: osDisk.diskSizeGB ?? 30 } }, { outcome: ctx.outcome });
+    publish(ctx, { eventType: "Microsoft.Resources.ResourceWriteSuccess", operationName: `${OPERATION.disk}/write`, resourceUri: disk.id, subscriptionId: vm.subscriptionId });
+    storage.osDisk = { ...osDisk, name, createOption: "FromImage", managedDisk: { ...(osDisk.managedDisk ?? {}), id: disk.id, storageAccountType }, deleteOption: osDisk.deleteOption ?? "Detach" };
+    return body;
+  }
+
+  /** A gallery image reference with `latest` resolved to the version the Compute RP would pick; undefined for a marketplace or managed image. */
+  function galleryImageReference(reference: Json): Json | undefined {
+    if (reference.sharedGalleryImageId) return { sharedGalleryImageId: reference.sharedGalleryImageId };
+    if (reference.communityGalleryImageId) return { communityGalleryImageId: reference.communityGalleryImageId };
+    const target = typeof reference.id === "string" ? parseResourcePath(reference.id) : undefined;
+    if (target?.type === "imageVersion") return { id: target.id };
+    if (target?.type !== "imageDefinition") return undefined;
+    const latest = estate
+      .children(target.id, "imageVersion")
+      .filter((v) => v.properties?.publishingProfile?.excludeFromLatest !== true)
+      .sort((a, b) => compareVersionNames(String(b.name), String(a.name)))[0];
+    return { id: latest ? String(latest.id) : target.id };
+  }
+
+  /** Deleting a VM deletes its OS disk when `deleteOption` is `Delete`, else detaches it. */
+  function releaseOsDisk(ctx: Ctx, vm: Json): void {
+    const osDisk = vm.properties?.storageProfile?.osDisk as Json | undefined;
+    const disk = parseResourcePath(String(osDisk?.managedDisk?.id ?? ""));
+    if (disk?.type !== "disk" || !estate.get(disk.id)) return;
+    if (String(osDisk?.deleteOption ?? "").toLowerCase() === "delete") {
+      estate.beginDelete(disk.id, ctx.outcome);
+      publish(ctx, { eventType: "Microsoft.Resources.ResourceDeleteSuccess", operationName: `${OPERATION.disk}/delete`, resourceUri: disk.id, subscriptionId: disk.subscriptionId });
+      return;
+    }
+    const { managedBy: _managedBy, ...shape } = estate.requestShape(disk.id)!;
+    estate.put(disk, shape, { outcome: "Succeeded" });
   }
 
   // ---- galleries shared with the caller ----------------------------------------------------
@@ -588,21 +657,36 @@ interface ListScope {
   readonly resourceGroup?: string;
 }
 
+/** The resource types listed per subscription or resource group, by their lower-cased path segment. */
+const TOP_LEVEL: Readonly<Record<string, ParsedPath["type"]>> = { galleries: "gallery", virtualmachinescalesets: "scaleSet", virtualmachines: "virtualMachine", disks: "disk" };
+
+/** Scale sets and VMs are the Compute RP's (one api-version list); disks the Disk RP's; the rest the Gallery RP's. */
+function apiFamilyOf(type: ParsedPath["type"]): "gallery" | "scaleSet" | "disk" {
+  return type === "scaleSet" || type === "virtualMachine" ? "scaleSet" : type === "disk" ? "disk" : "gallery";
+}
+
+/** Major.Minor.Patch compared as numbers. */
+function compareVersionNames(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  return 0;
+}
+
 function listScope(path: string): ListScope | undefined {
   const s = path.split("/").filter(Boolean);
   const t = s.map((x) => x.toLowerCase());
   if (t[0] !== "subscriptions") return undefined;
   const sub = `/subscriptions/${s[1]}`;
-  // /subscriptions/{s}/providers/Microsoft.Compute/{galleries|virtualMachineScaleSets}
+  // /subscriptions/{s}/providers/Microsoft.Compute/{galleries|virtualMachineScaleSets|virtualMachines|disks}
   if (t[2] === "providers" && t[3] === "microsoft.compute" && s.length === 5) {
-    if (t[4] === "galleries") return { type: "gallery", scope: `${sub}/` };
-    if (t[4] === "virtualmachinescalesets") return { type: "scaleSet", scope: `${sub}/` };
+    const type = TOP_LEVEL[t[4]!];
+    if (type) return { type, scope: `${sub}/` };
   }
   if (t[2] === "resourcegroups" && t[4] === "providers" && t[5] === "microsoft.compute") {
     const rg = `${sub}/resourceGroups/${s[3]}/`;
     const where = { subscriptionId: s[1]!, resourceGroup: s[3]! };
-    if (s.length === 7 && t[6] === "galleries") return { type: "gallery", scope: rg, ...where };
-    if (s.length === 7 && t[6] === "virtualmachinescalesets") return { type: "scaleSet", scope: rg, ...where };
+    if (s.length === 7 && TOP_LEVEL[t[6]!]) return { type: TOP_LEVEL[t[6]!]!, scope: rg, ...where };
     if (s.length === 9 && t[6] === "galleries" && t[8] === "images") return { type: "imageDefinition", parent: s.slice(0, 8).map((x) => `/${x}`).join(""), scope: "", ...where };
     if (s.length === 11 && t[6] === "galleries" && t[8] === "images" && t[10] === "versions") return { type: "imageVersion", parent: s.slice(0, 10).map((x) => `/${x}`).join(""), scope: "", ...where };
   }

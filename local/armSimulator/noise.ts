@@ -11,12 +11,13 @@
  * `Microsoft.Compute/virtualMachineScaleSets/virtualMachines/write`,
  * `Microsoft.Compute/virtualMachineScaleSets/extensions/write`,
  * `Microsoft.Compute/virtualMachineScaleSets/restart/action`, `.../start/action`,
- * `Microsoft.Compute/galleries/applications/write`, `Microsoft.Compute/galleries/applications/versions/write`.
+ * `Microsoft.Compute/galleries/applications/write`, `Microsoft.Compute/galleries/applications/versions/write`,
+ * `Microsoft.Compute/virtualMachines/extensions/write`, `Microsoft.Compute/virtualMachines/{restart|start|deallocate}/action`.
  */
 import { armEvent, type ArmEvent, type Caller } from "./eventShape.js";
 import { ARM_TYPE, type Estate, type Json } from "./estate.js";
 
-export const NOISE_KINDS = ["scaleSetCapacity", "scaleSetInstance", "scaleSetExtension", "scaleSetRestart", "scaleSetStart", "galleryApplication", "galleryApplicationVersion"] as const;
+export const NOISE_KINDS = ["scaleSetCapacity", "scaleSetInstance", "scaleSetExtension", "scaleSetRestart", "scaleSetStart", "galleryApplication", "galleryApplicationVersion", "vmExtension", "vmRestart", "vmStart", "vmDeallocate"] as const;
 export type NoiseKind = (typeof NOISE_KINDS)[number];
 
 export interface NoiseControl {
@@ -47,15 +48,16 @@ export function createNoise(deps: NoiseDeps): NoiseControl {
 
   const scaleSets = () => deps.estate.list().filter((r) => r.body.type === ARM_TYPE.scaleSet && (r.body.properties as Json)?.provisioningState !== "Deleting");
   const galleries = () => deps.estate.list().filter((r) => r.body.type === ARM_TYPE.gallery && (r.body.properties as Json)?.provisioningState !== "Deleting");
+  const vms = () => deps.estate.list().filter((r) => r.body.type === ARM_TYPE.virtualMachine && (r.body.properties as Json)?.provisioningState !== "Deleting");
+  const targetsOf = (kind: NoiseKind) => (kind.startsWith("scaleSet") ? scaleSets() : kind.startsWith("vm") ? vms() : galleries());
   const subscriptionOf = (id: string) => id.split("/")[2]!;
 
   const event = (eventType: Parameters<typeof armEvent>[0]["eventType"], operationName: string, resourceUri: string, method: string, caller: Caller) =>
     armEvent({ eventType, operationName, resourceUri, subscriptionId: subscriptionOf(resourceUri), resourceProvider: "Microsoft.Compute", caller, method, requestUrl: `${resourceUri}?api-version=2025-04-01` });
 
   function one(kind: NoiseKind, n: number): string {
-    const isScaleSetKind = kind.startsWith("scaleSet");
-    const targets = isScaleSetKind ? scaleSets() : galleries();
-    if (targets.length === 0) throw new Error(`noise '${kind}': the simulated estate has no ${isScaleSetKind ? "scale set" : "gallery"} to act on`);
+    const targets = targetsOf(kind);
+    if (targets.length === 0) throw new Error(`noise '${kind}': the simulated estate has no ${kind.startsWith("scaleSet") ? "scale set" : kind.startsWith("vm") ? "virtual machine" : "gallery"} to act on`);
     const target = targets[n % targets.length]!;
     const id = target.id;
     const body = target.body as Json;
@@ -83,6 +85,18 @@ export function createNoise(deps: NoiseDeps): NoiseControl {
         deps.publish(event("Microsoft.Resources.ResourceActionSuccess", `Microsoft.Compute/virtualMachineScaleSets/${action}/action`, id, "POST", AUTOMATION_CALLER));
         return id;
       }
+      case "vmExtension": {
+        const uri = `${id}/extensions/${EXTENSIONS[n % EXTENSIONS.length]}`;
+        deps.publish(event("Microsoft.Resources.ResourceWriteSuccess", "Microsoft.Compute/virtualMachines/extensions/write", uri, "PUT", AUTOMATION_CALLER));
+        return uri;
+      }
+      case "vmRestart":
+      case "vmStart":
+      case "vmDeallocate": {
+        const action = kind === "vmRestart" ? "restart" : kind === "vmStart" ? "start" : "deallocate";
+        deps.publish(event("Microsoft.Resources.ResourceActionSuccess", `Microsoft.Compute/virtualMachines/${action}/action`, id, "POST", AUTOMATION_CALLER));
+        return id;
+      }
       case "galleryApplication": {
         const uri = `${id}/applications/app-${n % 5}`;
         deps.publish(event("Microsoft.Resources.ResourceWriteSuccess", "Microsoft.Compute/galleries/applications/write", uri, "PUT", AUTOMATION_CALLER));
@@ -96,7 +110,7 @@ export function createNoise(deps: NoiseDeps): NoiseControl {
     }
   }
 
-  const hasTarget = (kind: NoiseKind) => (kind.startsWith("scaleSet") ? scaleSets() : galleries()).length > 0;
+  const hasTarget = (kind: NoiseKind) => targetsOf(kind).length > 0;
   const stop = () => {
     if (timer) clearInterval(timer);
     timer = undefined;

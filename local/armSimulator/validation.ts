@@ -71,7 +71,13 @@ export function validateWrite(path: ParsedPath, resource: Json, existing: Json |
       return undefined;
     }
     case "scaleSet":
-      return galleryImageExists(properties, estate) ?? noOsProfileOnSpecialized(properties, imageOsState);
+      return galleryImageExists(properties, "virtualMachineProfile.storageProfile", estate) ?? noOsProfileOnSpecialized(properties.virtualMachineProfile as Json | undefined, imageOsState);
+    case "virtualMachine":
+      // The same two checks on a VM's own profiles (virtualMachine.json: properties.storageProfile,
+      // properties.osProfile), and an attached OS disk must exist.
+      return galleryImageExists(properties, "storageProfile", estate) ?? noOsProfileOnSpecialized(properties, imageOsState) ?? attachedDiskExists(properties, estate);
+    case "disk":
+      return galleryImageExists(properties, "creationData.galleryImageReference", estate);
     case "gallery":
       return undefined;
   }
@@ -108,9 +114,9 @@ function unchanged(properties: Json, previous: Json | undefined, paths: readonly
   return undefined;
 }
 
-/** A scale set built from a gallery image (definition = latest, or a version) needs that image to exist. */
-function galleryImageExists(properties: Json, estate: Estate): ArmFailure | undefined {
-  const imageId = at(properties, "virtualMachineProfile.storageProfile.imageReference.id");
+/** A scale set, VM or disk built from a gallery image (definition = latest, or a version) needs that image to exist. */
+function galleryImageExists(properties: Json, storagePath: string, estate: Estate): ArmFailure | undefined {
+  const imageId = at(properties, storagePath.endsWith("galleryImageReference") ? `${storagePath}.id` : `${storagePath}.imageReference.id`);
   if (typeof imageId !== "string") return undefined;
   const target = parseResourcePath(imageId);
   if (!target || (target.type !== "imageDefinition" && target.type !== "imageVersion")) return undefined;
@@ -119,12 +125,26 @@ function galleryImageExists(properties: Json, estate: Estate): ArmFailure | unde
   return armError(404, "GalleryImageNotFound", `The gallery image '${imageId}' is not found. Check that the image exists and is replicated to the scale set's region.`, "imageReference.id");
 }
 
-/** VMs from a Specialized image keep the source's OS configuration: an `osProfile` is refused. */
-function noOsProfileOnSpecialized(properties: Json, imageOsState: ImageOsState): ArmFailure | undefined {
-  const profile = properties.virtualMachineProfile as Json | undefined;
+/** VMs from a Specialized image keep the source's OS configuration: an `osProfile` is refused (a scale set's `virtualMachineProfile`, or a VM's own properties). */
+function noOsProfileOnSpecialized(profile: Json | undefined, imageOsState: ImageOsState): ArmFailure | undefined {
   const osProfile = profile?.osProfile;
   if (osProfile === undefined || osProfile === null) return undefined;
   const reference = profile?.storageProfile?.imageReference as Json | undefined;
   if (!reference || imageOsState(reference)?.toLowerCase() !== "specialized") return undefined;
   return armError(400, "InvalidParameter", "Parameter 'osProfile' is not allowed.");
+}
+
+/**
+ * A VM attached from an existing managed disk (`storageProfile.osDisk.createOption: Attach`, how a
+ * specialized VM is made from a disk) needs that disk. Not in ../shared/fixtures (no VM swagger or
+ * examples there): the code and wording follow the Compute RP's answer for a missing resource.
+ */
+function attachedDiskExists(properties: Json, estate: Estate): ArmFailure | undefined {
+  const osDisk = at(properties, "storageProfile.osDisk") as Json | undefined;
+  if (String(osDisk?.createOption ?? "").toLowerCase() !== "attach") return undefined;
+  const diskId = at(osDisk, "managedDisk.id");
+  if (typeof diskId !== "string" || diskId === "") return armError(400, "InvalidParameter", "Required parameter 'osDisk.managedDisk.id' is missing (null).", "osDisk.managedDisk.id");
+  const target = parseResourcePath(diskId);
+  if (target?.type === "disk" && estate.get(target.id)) return undefined;
+  return armError(404, "NotFound", `Disk '${diskId.split("/").pop() ?? diskId}' is not found.`, "osDisk.managedDisk.id");
 }

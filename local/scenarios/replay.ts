@@ -1,5 +1,6 @@
 /**
- * Plays the design brief's three case studies against a running local stack, step by step,
+ * Plays the design brief's three case studies (and, after them, the machines of issue 20: the
+ * plant's recovery drill VM and the forensics lab's workstation) against a running local stack, step by step,
  * through the simulated ARM's HTTP API (as people with `az` would), and waits after each step
  * for the product to react. Used by `npm start` and the end-to-end tests.
  */
@@ -32,7 +33,30 @@ export const ids = (stack: LocalStack) => ({
   saasEmergency: `${rg(stack, "rg-saas")}/galleries/saasGallery/images/emergency-specialized`,
   saasEmergencyVersion: `${rg(stack, "rg-saas")}/galleries/saasGallery/images/emergency-specialized/versions/1.0.0`,
   saasScaleSet: `${rg(stack, "rg-saas")}/virtualMachineScaleSets/vmss-saas-web`,
+  plantDrillVm: `${rg(stack, "rg-plant")}/virtualMachines/gw-drill-q4`,
+  forensicsTriageVersion: `${rg(stack, "rg-forensics")}/galleries/forensicsGallery/images/triage-ws/versions/1.1.0`,
+  forensicsWorkstation: `${rg(stack, FORENSICS_LAB_GROUP)}/virtualMachines/triage-ws-01`,
 });
+
+/**
+ * The forensics lab's locked-down scope, where workstations may run specialized images: the local
+ * stack has one subscription, so the lab's "locked-down subscription" is this resource group, named
+ * in GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED (local/stack.ts).
+ */
+export const FORENSICS_LAB_GROUP = "rg-forensics-lab";
+
+/** A VM as `az vm create --image <gallery image id> [--specialized]` asks for it: no osProfile from a specialized image. */
+export function vmBody(imageId: string, tags: Record<string, string> = {}): Record<string, unknown> {
+  return {
+    location: "westeurope",
+    tags,
+    properties: {
+      hardwareProfile: { vmSize: "Standard_D2s_v3" },
+      storageProfile: { imageReference: { id: imageId }, osDisk: { osType: "Linux", createOption: "FromImage", caching: "ReadWrite", managedDisk: { storageAccountType: "Premium_LRS" }, deleteOption: "Delete" } },
+      networkProfile: { networkInterfaces: [] },
+    },
+  };
+}
 
 function current(stack: LocalStack, id: string): Record<string, any> {
   const body = stack.arm.estate.get(id);
@@ -118,7 +142,7 @@ export function caseStudySteps(today: Date): ReplayStep[] {
     {
       study: 3,
       title: "SaaS: a scale-set template follows the emergency definition as latest (180 instances)",
-      expect: "scale-set-use opened, critical, within seconds",
+      expect: "scale-set-use opened, critical, within seconds; clones opened on the emergency version (180 machines share its identity)",
       run: async (stack) => {
         await armWrite(stack.arm, CALLERS.jo, "PUT", ids(stack).saasScaleSet, scaleSetBody(ids(stack).saasEmergency, 180));
       },
@@ -126,7 +150,7 @@ export function caseStudySteps(today: Date): ReplayStep[] {
     {
       study: 3,
       title: "SaaS: the version is excluded from latest and the scale set moved to the generalized image",
-      expect: "selectable-as-latest and scale-set-use resolved",
+      expect: "selectable-as-latest, scale-set-use and clones resolved",
       run: async (stack) => {
         const id = ids(stack).saasEmergencyVersion;
         const version = current(stack, id);
@@ -146,6 +170,24 @@ export function caseStudySteps(today: Date): ReplayStep[] {
         await armWrite(stack.arm, CALLERS.sam, "PATCH", `${ids(stack).saasScaleSet}/providers/Microsoft.Resources/tags/default`, { operation: "Merge", properties: { tags: exception } });
         await waitUntilQuiet(stack);
         await armWrite(stack.arm, CALLERS.jo, "PUT", ids(stack).saasScaleSet, scaleSetBody(ids(stack).saasEmergency, 180, exception));
+      },
+    },
+    {
+      study: 1,
+      title: "Plant gateway: Priya runs the quarterly recovery drill, a VM pinned to the gateway image, approved as recovery",
+      expect: "vm-use excepted (an approved recovery drill); no clones (one machine)",
+      run: async (stack) => {
+        await armWrite(stack.arm, CALLERS.priya, "PUT", ids(stack).plantDrillVm, vmBody(ids(stack).plantVersion, { "gallery-watch-exception": `reason=quarterly recovery drill, CAB-5120;expires=${days(7)};rules=vm-use` }));
+      },
+    },
+    {
+      study: 2,
+      title: "Forensics lab: Sam builds a triage workstation from triage-ws 1.1.0 inside the lab's locked-down scope",
+      expect: "no vm-use finding (specialized, pinned, inside the scope allowed for specialized images)",
+      run: async (stack) => {
+        // The lab's group exists already (made by its owners, not part of this story).
+        stack.arm.estate.putResourceGroup(stack.subscriptionId, FORENSICS_LAB_GROUP);
+        await armWrite(stack.arm, CALLERS.sam, "PUT", ids(stack).forensicsWorkstation, vmBody(ids(stack).forensicsTriageVersion));
       },
     },
   ];

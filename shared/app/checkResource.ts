@@ -15,8 +15,8 @@
  */
 import type { Logger } from "pino";
 import { enclosingOf, galleryOf, parentOf, type ResourceId } from "../domain/resourceId.js";
-import { resourceType } from "../domain/resourceTypes.js";
-import { isSettled, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type Snapshot } from "../domain/snapshots.js";
+import { resourceType, runsVersions } from "../domain/resourceTypes.js";
+import { isMachine, isSettled, referencedDefinitionId, runningVersionKey, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type Snapshot } from "../domain/snapshots.js";
 import type { Caller, Evaluation, Finding, FindingRuleId, FindingTransition } from "../domain/findings.js";
 import type { Policy } from "../domain/policy.js";
 import type { RelatedResources } from "../domain/rules/related.js";
@@ -57,6 +57,12 @@ export interface CheckOptions {
   readonly dependents?: boolean;
   /** The listed snapshot is the stored one (a follower re-resolved, not re-read): judge it only while it is still the stored state. */
   readonly fromStore?: boolean;
+  /**
+   * With `dependents` off: a machine whose stored state changed still has the versions it runs
+   * and ran judged again (`clones` counts it there), from the store. The sweep and the followers
+   * of a definition re-resolved for `latest` use it.
+   */
+  readonly recount?: boolean;
 }
 
 /** Re-read `id` and act on what ARM says now. Throws ArmReadError when the platform should retry. */
@@ -69,7 +75,10 @@ export async function checkResource(deps: Dependencies, settings: CheckSettings,
   recordedParent?.catch(() => undefined);
   // One it has not recorded is read from ARM beside the version, not after it (the inventory keeps the answer for contextOf).
   void recordedParent?.then((r) => (r?.kind === "imageDefinition" ? undefined : deps.arm.readImageDefinition(parentOf(id)!))).catch(() => undefined);
-  return actOn(deps, settings, id, await deps.arm.read(id, hooks), trigger, { ...options, ...(recordedParent ? { recordedParent } : {}) }, stored);
+  // A machine's version is judged again after it changes (`clones`): the one it ran before, as stored, too.
+  const previous = runsVersions(id.kind) && (options.dependents !== false || options.recount) ? deps.resources.current(id.key) : undefined;
+  previous?.catch(() => undefined);
+  return actOn(deps, settings, id, await deps.arm.read(id, hooks), trigger, { ...options, ...(recordedParent ? { recordedParent } : {}), ...(previous ? { previous } : {}) }, stored);
 }
 
 /**
@@ -79,8 +88,10 @@ export async function checkResource(deps: Dependencies, settings: CheckSettings,
  */
 export async function checkListed(deps: Dependencies, settings: CheckSettings, listed: Snapshot, trigger: Trigger, options: CheckOptions = {}): Promise<CheckOutcome> {
   if (listed.kind === "gallery") return checkResource(deps, settings, listed.id, trigger, options);
-  const outcome: ReadOutcome<Snapshot> = listed.kind === "scaleSet" ? await deps.arm.resolveImage({ ...listed, image: { outcome: "pending" } }) : { status: "found", snapshot: listed };
-  return actOn(deps, settings, listed.id, outcome, trigger, { ...options, ...(options.fromStore ? { basis: contentHashOf(listed) } : {}) });
+  const outcome: ReadOutcome<Snapshot> = isMachine(listed) ? await deps.arm.resolveImage({ ...listed, image: { outcome: "pending" } }) : { status: "found", snapshot: listed };
+  // A follower re-resolved from the store is its own previous state; a listed machine's is read.
+  const previous = runsVersions(listed.id.kind) && (options.dependents !== false || options.recount) ? (options.fromStore ? Promise.resolve(listed) : deps.resources.current(listed.id.key)) : undefined;
+  return actOn(deps, settings, listed.id, outcome, trigger, { ...options, ...(options.fromStore ? { basis: contentHashOf(listed) } : {}), ...(previous ? { previous } : {}) });
 }
 
 /** What the rules may conclude from one read: the one place every ARM read outcome is mapped. */
@@ -107,7 +118,7 @@ async function actOn(
   id: ResourceId,
   outcome: ReadOutcome<Snapshot>,
   trigger: Trigger,
-  options: CheckOptions & { readonly basis?: string; readonly recordedParent?: Promise<Snapshot | undefined> },
+  options: CheckOptions & { readonly basis?: string; readonly recordedParent?: Promise<Snapshot | undefined>; readonly previous?: Promise<Snapshot | undefined> },
   stored: Promise<Finding[]> = deps.findings.forResource(id.key),
 ): Promise<CheckOutcome> {
   deps.telemetry.armRead(`${id.kind}.read`, outcome.status);
@@ -131,8 +142,10 @@ async function actOn(
     if (notYet !== undefined) return { resourceId: id.display, status: notYet, changed: false, transitions: [] };
     await deps.resources.recordDeletion(id, observedAt, trigger);
     const transitions = await persist(deps, resolveAllFor(await stored, id.key, observedAt, deletionReason(trigger)), attribution);
-    // What depended on it is judged again: `latest` may fall back, a gallery may hold no specialized definition any more.
-    if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger, false)));
+    // What depended on it is judged again: `latest` may fall back, a gallery may hold no specialized definition any more,
+    // a version runs on one machine fewer.
+    if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger, false, await options.previous)));
+    else if (options.recount) transitions.push(...(await recountVersions(deps, settings, trigger, await options.previous, undefined)));
     return { resourceId: id.display, status: "deleted", changed: true, transitions };
   }
 
@@ -170,7 +183,8 @@ async function actOn(
   }
   const transitions = await commit(deps, staged);
   // After the subject's verdicts are stored, so a follower's card never precedes the cause's.
-  if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger, changed)));
+  if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger, changed, changed ? await options.previous : undefined, changed ? snapshot : undefined)));
+  else if (options.recount && changed) transitions.push(...(await recountVersions(deps, settings, trigger, await options.previous, snapshot)));
   return { resourceId: id.display, status: "evaluated", changed, transitions };
 }
 
@@ -235,20 +249,27 @@ async function contextOf(deps: Dependencies, subject: Snapshot, trigger: Trigger
       // judgeDependents), so no verdict outlives the definition state it was judged with. Only a
       // definition gallery-watch has not recorded is read; the sweep judges with what it listed.
       const recorded = trigger.source === "sweep" ? undefined : await (recordedParent ?? deps.resources.current(definitionId.key));
-      if (recorded?.kind === "imageDefinition") return { related: { definitions: [], versions: [], definition: recorded } };
-      const read = conclude(await deps.arm.readImageDefinition(definitionId), definitionId.display);
-      if (read.kind === "blind") return { related: { definitions: [], versions: [] }, blind: { unreadable: definitionId.display, message: read.message } };
-      return { related: { definitions: [], versions: [], ...(read.kind === "known" ? { definition: read.value } : {}) } };
+      let definition: ImageDefinitionSnapshot | undefined;
+      if (recorded?.kind === "imageDefinition") definition = recorded;
+      else {
+        const read = conclude(await deps.arm.readImageDefinition(definitionId), definitionId.display);
+        if (read.kind === "blind") return { related: { definitions: [], versions: [] }, blind: { unreadable: definitionId.display, message: read.message } };
+        if (read.kind === "known") definition = read.value;
+      }
+      // `clones`: the machines running a specialized version, from the store's reference index (no ARM read).
+      const machines = definition?.osState === "Specialized" ? await deps.resources.machinesReferencing(definitionId.key) : undefined;
+      return { related: { definitions: [], versions: [], ...(definition ? { definition } : {}), ...(machines ? { machines } : {}) } };
     }
-    case "scaleSet": {
+    default: {
+      // A scale set or a VM: the definition of the image it runs, and that definition's versions
+      // (`latest`, and the end of life of the version it runs).
       const image = subject.image;
       if (image.outcome === "noAccess") return { related: { definitions: [], versions: [] }, blind: { unreadable: image.definitionId, message: image.reason } };
-      const ref = subject.imageReference;
-      const definitionId = ref.kind === "definition" ? ref.definitionId : ref.kind === "version" ? parentOf(ref.versionId) : undefined;
-      if (!definitionId || image.outcome !== "resolved") return { related: { definitions: [], versions: [] } };
+      const definitionId = image.outcome === "resolved" ? referencedDefinitionId(subject) : undefined;
+      if (definitionId === undefined) return { related: { definitions: [], versions: [] } };
       const read = conclude(await deps.arm.readImageDefinition(definitionId), definitionId.display);
       const definition: ImageDefinitionSnapshot | undefined = read.kind === "known" ? read.value : undefined;
-      const versions: ImageVersionSnapshot[] = ref.kind === "definition" && definition ? await collect(deps.arm.listImageVersions(definitionId)) : [];
+      const versions: ImageVersionSnapshot[] = definition ? await collect(deps.arm.listImageVersions(definitionId)) : [];
       return { related: { definitions: [], versions, ...(definition ? { definition } : {}) } };
     }
   }
@@ -303,14 +324,16 @@ async function exceptionSetters(deps: Dependencies, subject: Snapshot, related: 
 
 /**
  * Resources whose verdict depends on `id`: a version or definition changes what `latest` means
- * for the scale sets following the definition; a definition changes whether its gallery holds
- * specialized images. Followers are re-resolved from the store's reference index, not re-read.
+ * for the scale sets and VMs following the definition; a definition changes whether its gallery
+ * holds specialized images; a machine changes how many machines run a version (`clones`).
+ * Followers are re-resolved from the store's reference index, not re-read.
+ * `previous` / `now`: a machine's stored state before this change and after it (absent: deleted).
  */
-async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger, versionsToo: boolean): Promise<FindingTransition[]> {
+async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger, versionsToo: boolean, previous?: Snapshot, now?: Snapshot): Promise<FindingTransition[]> {
   const transitions: FindingTransition[] = [];
   // Which kinds depend on this one is declared in domain/resourceTypes.ts; how each is found is here.
   const dependents = resourceType(id.kind).dependents;
-  if (dependents.includes("imageVersion") && versionsToo) {
+  if (dependents.includes("imageVersion") && versionsToo && resourceType("imageVersion").parent === id.kind) {
     // A version's verdict depends on its definition's tags (an exception tag there excepts the
     // versions): a changed definition re-judges its stored versions against the definition just
     // read, attributed to the same event (a Tags API write names who set the exception).
@@ -318,10 +341,12 @@ async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: 
       transitions.push(...(await checkListed(deps, settings, version, trigger, { dependents: false, fromStore: true })).transitions);
     }
   }
-  if (dependents.includes("scaleSet")) {
+  if (runsVersions(id.kind)) transitions.push(...(await recountVersions(deps, settings, trigger, previous, now)));
+  if (dependents.includes("scaleSet") || dependents.includes("virtualMachine")) {
     const definitionId = enclosingOf(id, "imageDefinition")!;
-    for (const follower of await deps.resources.scaleSetsReferencing(definitionId.key)) {
-      transitions.push(...(await checkListed(deps, settings, follower, trigger, { dependents: false, fromStore: true })).transitions);
+    for (const follower of await deps.resources.machinesReferencing(definitionId.key)) {
+      // A follower now running another version moves a machine from one version's count to another's.
+      transitions.push(...(await checkListed(deps, settings, follower, trigger, { dependents: false, fromStore: true, recount: true })).transitions);
     }
   }
   if (dependents.includes("gallery")) {
@@ -329,6 +354,41 @@ async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: 
   }
   return transitions;
 }
+
+/**
+ * The stored versions a machine runs now and ran before its change: `clones` counts machines on
+ * them from the store's reference index, which the change has just updated. Versions
+ * gallery-watch has not recorded (another, unwatched subscription's) and generalized ones are left alone.
+ */
+async function recountVersions(deps: Dependencies, settings: CheckSettings, trigger: Trigger, previous: Snapshot | undefined, now: Snapshot | undefined): Promise<FindingTransition[]> {
+  const keys = new Set<string>();
+  for (const machine of [previous, now]) {
+    const key = machine && isMachine(machine) ? runningVersionKey(machine) : undefined;
+    if (key) keys.add(key);
+  }
+  const transitions: FindingTransition[] = [];
+  for (const key of keys) {
+    for (let attempt = 1; ; attempt++) {
+      const version = await deps.resources.current(key);
+      // A generalized version has no `clones` to count: an autoscaling fleet on one costs this read only.
+      if (version?.kind !== "imageVersion" || version.osState === "Generalized") break;
+      try {
+        transitions.push(...(await checkListed(deps, settings, version, trigger, { dependents: false, fromStore: true })).transitions);
+        break;
+      } catch (error) {
+        // Machines written at the same moment recount one version at once, and all but one lose the
+        // findings' conditional write. This machine is recorded and indexed already, so it is judged
+        // again from the store here: failing the event back to Event Grid would re-read the machine,
+        // find it unchanged and never recount (its count would stay one short).
+        if (!(error instanceof ConcurrentUpdateError) || attempt >= RECOUNT_ATTEMPTS) throw error;
+      }
+    }
+  }
+  return transitions;
+}
+
+/** Judgements of one version a machine's recount makes before a lost race is left to Event Grid's retry. */
+const RECOUNT_ATTEMPTS = 5;
 
 async function persist(deps: Dependencies, transitions: FindingTransition[], attribution: Attribution | undefined): Promise<FindingTransition[]> {
   return commit(deps, await stage(deps, transitions, attribution));

@@ -9,7 +9,7 @@
  */
 import { parentOf, type ResourceId } from "../domain/resourceId.js";
 import type { Finding } from "../domain/findings.js";
-import type { GallerySnapshot, ImageDefinitionSnapshot, ImageVersionSnapshot, ScaleSetSnapshot } from "../domain/snapshots.js";
+import type { GallerySnapshot, ImageDefinitionSnapshot, ImageVersionSnapshot, MachineSnapshot, ScaleSetSnapshot, VirtualMachineSnapshot } from "../domain/snapshots.js";
 import { decodeContinuation, encodeContinuation, type Dependencies, type Page } from "./ports.js";
 
 export const OS_STATE_FILTERS = ["Specialized", "Generalized", "all"] as const;
@@ -59,6 +59,15 @@ export interface InventoryScaleSet {
   readonly openFindings: number;
 }
 
+export interface InventoryVirtualMachine {
+  readonly id: string;
+  /** `latest` (follows the definition), the pinned version, or `OS disk` (attached from a disk made from a version). */
+  readonly follows: string;
+  /** The version it runs, when gallery-watch resolved it. */
+  readonly runsVersion?: string;
+  readonly openFindings: number;
+}
+
 export interface InventoryDefinition {
   readonly id: string;
   readonly subscriptionId: string;
@@ -74,6 +83,7 @@ export interface InventoryDefinition {
   readonly sharing: { readonly permissions: string; readonly sharedWith: readonly string[]; readonly communityNames?: readonly string[] };
   readonly versions: readonly InventoryVersion[];
   readonly scaleSets: readonly InventoryScaleSet[];
+  readonly virtualMachines: readonly InventoryVirtualMachine[];
   /** The definition's own open findings. */
   readonly openFindings: number;
   /** The gallery's open findings (e.g. shared-outside). */
@@ -126,15 +136,19 @@ const openCount = (findings: readonly Finding[]) => findings.filter((f) => f.sta
 
 async function entry(deps: Stores, definition: ImageDefinitionSnapshot, gallery: GallerySnapshot | undefined, galleryKey: string): Promise<InventoryDefinition> {
   const id = definition.id;
-  const [versions, scaleSets, ownFindings, galleryFindings] = await Promise.all([
+  const [versions, machines, ownFindings, galleryFindings] = await Promise.all([
     deps.resources.versionsOf(id.key),
-    deps.resources.scaleSetsReferencing(id.key),
+    deps.resources.machinesReferencing(id.key),
     deps.findings.forResource(id.key),
     deps.findings.forResource(galleryKey),
   ]);
-  const [versionEntries, scaleSetEntries] = await Promise.all([
+  const byKey = (a: MachineSnapshot, b: MachineSnapshot) => (a.id.key < b.id.key ? -1 : 1);
+  const scaleSets = machines.filter((m): m is ScaleSetSnapshot => "capacity" in m).sort(byKey);
+  const vms = machines.filter((m): m is VirtualMachineSnapshot => !("capacity" in m)).sort(byKey);
+  const [versionEntries, scaleSetEntries, vmEntries] = await Promise.all([
     Promise.all([...versions].sort(byVersion).map((v) => versionEntry(deps, v))),
-    Promise.all([...scaleSets].sort((a, b) => (a.id.key < b.id.key ? -1 : 1)).map((s) => scaleSetEntry(deps, s))),
+    Promise.all(scaleSets.map((s) => scaleSetEntry(deps, s))),
+    Promise.all(vms.map((vm) => vmEntry(deps, vm))),
   ]);
   return {
     id: id.display,
@@ -156,6 +170,7 @@ async function entry(deps: Stores, definition: ImageDefinitionSnapshot, gallery:
       : { permissions: "Unknown", sharedWith: [] },
     versions: versionEntries,
     scaleSets: scaleSetEntries,
+    virtualMachines: vmEntries,
     openFindings: openCount(ownFindings),
     galleryOpenFindings: openCount(galleryFindings),
   };
@@ -186,6 +201,13 @@ async function scaleSetEntry(deps: Stores, s: ScaleSetSnapshot): Promise<Invento
     ...(runs ? { runsVersion: runs } : {}),
     openFindings: openCount(await deps.findings.forResource(s.id.key)),
   };
+}
+
+async function vmEntry(deps: Stores, vm: VirtualMachineSnapshot): Promise<InventoryVirtualMachine> {
+  const ref = vm.imageReference;
+  const follows = ref.kind === "version" ? (ref.versionId.version ?? ref.versionId.display) : ref.kind === "osDisk" ? "OS disk" : "latest";
+  const runs = vm.image.outcome === "resolved" && vm.image.versionId ? vm.image.versionId.split("/").at(-1) : undefined;
+  return { id: vm.id.display, follows, ...(runs ? { runsVersion: runs } : {}), openFindings: openCount(await deps.findings.forResource(vm.id.key)) };
 }
 
 function byVersion(a: ImageVersionSnapshot, b: ImageVersionSnapshot): number {

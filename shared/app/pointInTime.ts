@@ -180,17 +180,27 @@ export function keyFacts(snapshot: Snapshot): Record<string, FactValue> {
         endOfLifeDate: snapshot.endOfLifeDate ?? "none",
         tags,
       };
-    case "scaleSet": {
+    default: {
+      // A scale set or a VM: the image it runs.
       const ref = snapshot.imageReference;
       const image =
-        ref.kind === "definition" ? `${ref.definitionId.display} (latest)` : ref.kind === "version" ? ref.versionId.display : ref.kind === "other" ? ref.description : ref.id;
+        ref.kind === "definition"
+          ? `${ref.definitionId.display} (latest)`
+          : ref.kind === "version"
+            ? ref.versionId.display
+            : ref.kind === "other"
+              ? ref.description
+              : ref.kind === "osDisk"
+                ? `OS disk ${ref.diskId}`
+                : ref.id;
       return {
-        kind: "scaleSet",
+        kind: snapshot.kind,
         ...common,
         image,
         ...(snapshot.image.outcome === "resolved" ? { imageOsState: snapshot.image.osState, runsVersion: snapshot.image.versionId ?? "none" } : {}),
-        capacity: String(snapshot.capacity),
-        ...(snapshot.skuName ? { sku: snapshot.skuName } : {}),
+        ...("capacity" in snapshot ? { capacity: String(snapshot.capacity) } : {}),
+        ...("skuName" in snapshot && snapshot.skuName ? { sku: snapshot.skuName } : {}),
+        ...("vmSize" in snapshot && snapshot.vmSize ? { size: snapshot.vmSize } : {}),
         tags,
       };
     }

@@ -10,8 +10,10 @@ import type {
   GallerySnapshot,
   ImageDefinitionSnapshot,
   ImageVersionSnapshot,
+  MachineSnapshot,
   ScaleSetSnapshot,
   Snapshot,
+  VirtualMachineSnapshot,
 } from "../domain/snapshots.js";
 import type { Finding, FindingRuleId, FindingStatus, FindingTransition, Severity, TransitionKind } from "../domain/findings.js";
 import type { FindingCloudEvent } from "../views/findingsFeed.js";
@@ -71,8 +73,10 @@ export interface ArmInventory {
   /** The version carries its definition's osState (`Unknown` when the definition could not be read). */
   readImageVersion(id: ResourceId): Promise<ReadOutcome<ImageVersionSnapshot>>;
   readScaleSet(id: ResourceId): Promise<ReadOutcome<ScaleSetSnapshot>>;
-  /** Resolve (again) what a scale set's image reference means now: `latest`, pinned, shared / community, or why not. */
-  resolveImage(scaleSet: ScaleSetSnapshot): Promise<ReadOutcome<ScaleSetSnapshot>>;
+  /** With its image resolved (a VM attached from an OS disk: through the disk's gallery reference). */
+  readVirtualMachine(id: ResourceId): Promise<ReadOutcome<VirtualMachineSnapshot>>;
+  /** Resolve (again) what a scale set's or VM's image reference means now: `latest`, pinned, shared / community, an OS disk's version, or why not. */
+  resolveImage<M extends MachineSnapshot>(machine: M): Promise<ReadOutcome<M>>;
   /** Lists carry no sharing profile: a listed gallery's sharing is `Unknown`. */
   listGalleries(subscriptionId: string): AsyncIterable<GallerySnapshot>;
   listImageDefinitions(galleryId: ResourceId): AsyncIterable<ImageDefinitionSnapshot>;
@@ -80,6 +84,8 @@ export interface ArmInventory {
   listImageVersions(definitionId: ResourceId): AsyncIterable<ImageVersionSnapshot>;
   /** Listed scale sets carry `image: { outcome: "pending" }` until `resolveImage`. */
   listScaleSets(subscriptionId: string): AsyncIterable<ScaleSetSnapshot>;
+  /** Listed VMs carry `image: { outcome: "pending" }` until `resolveImage`. */
+  listVirtualMachines(subscriptionId: string): AsyncIterable<VirtualMachineSnapshot>;
   /** ARM requests this inventory has made (pages and reads), for the sweep's record. */
   requests(): number;
   /** The subscription's read budget is down to the reads kept for resources gallery-watch has recorded. */
@@ -109,8 +115,8 @@ export interface ResourceStore {
   /** Current (not deleted) children and referrers, for rule context. */
   definitionsOf(galleryKey: string): Promise<ImageDefinitionSnapshot[]>;
   versionsOf(definitionKey: string): Promise<ImageVersionSnapshot[]>;
-  /** Scale sets whose image reference points at this definition (latest) or one of its versions. */
-  scaleSetsReferencing(definitionKey: string): Promise<ScaleSetSnapshot[]>;
+  /** Scale sets and VMs whose image reference points at this definition (latest) or one of its versions (an OS disk's version included). */
+  machinesReferencing(definitionKey: string): Promise<MachineSnapshot[]>;
   /** Newest first; `asOf` gives the snapshot in force at that time first. */
   history(key: string, options?: { readonly asOf?: string; readonly limit?: number }): Promise<SnapshotRecord[]>;
   /** Newest first. */

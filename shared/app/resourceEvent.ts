@@ -43,7 +43,8 @@ const EVENT_ACTIONS: Readonly<Record<string, ResourceEventAction>> = {
  * (tags, resource-group delete), declared in domain/resourceTypes.ts. The Event Grid filter in
  * `infra/watch/eventSubscription.bicep` lists exactly these (a test holds the two together).
  * Everything else a subscription's system topic carries (gallery applications, scale-set
- * instances, extensions, restart actions, other providers) is ignored and counted, not refused.
+ * instances, VM and scale-set extensions, power actions (start, restart, deallocate), run
+ * commands, other providers) is ignored and counted, not refused.
  * https://learn.microsoft.com/azure/event-grid/event-schema-subscriptions
  */
 const WATCHED = new Set<string>(WATCHED_OPERATIONS.map((o) => o.toLowerCase()));
@@ -150,8 +151,8 @@ function targetOf(action: ResourceEventAction, operationName: string, resourceUr
   }
   const tags = lower === "microsoft.resources/tags/write";
   if (!WATCHED.has(lower)) {
-    const ours = /^Microsoft\.Compute\/(galleries|virtualMachineScaleSets)(\/|$)/i.test(operationName);
-    return { kind: "ignored", reason: ours ? `operation '${operation}' does not change what gallery-watch judges` : `operation '${operation}' is not a gallery or scale set operation` };
+    const ours = /^Microsoft\.Compute\/(galleries|virtualMachineScaleSets|virtualMachines)(\/|$)/i.test(operationName);
+    return { kind: "ignored", reason: ours ? `operation '${operation}' does not change what gallery-watch judges` : `operation '${operation}' is not a gallery, scale set or virtual machine operation` };
   }
   // The resource: data.resourceUri, else the subject. Share actions name the gallery; tag writes name the tags child.
   const raw = resourceUri.replace(/\/share$/i, "").replace(TAGS_SUFFIX, "");

@@ -1,11 +1,11 @@
 /**
  * The sweep of one subscription: catches whatever events missed and re-judges the time-based
  * rules (end of life, exception expiry). It lists (galleries → definitions → versions, and the
- * scale sets alongside) and hands every listed resource to the same judging use case the events
+ * scale sets and VMs alongside) and hands every listed resource to the same judging use case the events
  * use (`checkListed`), so the two paths cannot disagree. A gallery is read with one GET each,
  * since only `$select=Permissions` carries its sharing.
  *
- * Listing runs in parallel up to the ARM read budget: the galleries list and the scale-set list
+ * Listing runs in parallel up to the ARM read budget: the galleries, scale-set and VM lists
  * start together, every gallery's definitions are listed as the gallery arrives, and the versions
  * of many definitions are listed at once. At most `sweepListConcurrency` listings are open; the
  * client-side read budget (shared/adapters/arm/readBudget.ts, applied to every GET by
@@ -53,7 +53,7 @@ export interface SweepSettings extends CheckSettings {
   readonly sweepConcurrency?: number;
   /**
    * ARM listings open at once (default 16): the galleries, each gallery's definitions, each
-   * definition's versions and the scale sets, side by side. The read budget paces their pages.
+   * definition's versions, the scale sets and the VMs, side by side. The read budget paces their pages.
    */
   readonly sweepListConcurrency?: number;
   /**
@@ -73,7 +73,7 @@ export async function sweepSubscription(deps: Dependencies, settings: SweepSetti
   const unlisted: string[] = [];
   /** With the order their part began in, so the record is in that order however the parts finish. */
   const failures: Array<{ readonly order: number; readonly failure: SweepFailure }> = [];
-  const counts = { galleries: 0, definitions: 0, versions: 0, scaleSets: 0 };
+  const counts = { galleries: 0, definitions: 0, versions: 0, scaleSets: 0, virtualMachines: 0 };
   const tally = { snapshotsWritten: 0, reconciled: 0 };
   const transitions: Partial<Record<TransitionKind, number>> = {};
   const attempts = Math.max(1, settings.sweepAttempts ?? 3);
@@ -120,7 +120,8 @@ export async function sweepSubscription(deps: Dependencies, settings: SweepSetti
   const judges = Array.from({ length: judgeCount }, async () => {
     for (let next = await queue.take(); next; next = await queue.take()) {
       const { order, listed } = next;
-      await isolated(order, listed.id.display, "judge", async () => count(await checkListed(deps, settings, listed, trigger, { dependents: false })));
+      // `recount`: a machine whose stored state changed judges again the versions it runs and ran (`clones`).
+      await isolated(order, listed.id.display, "judge", async () => count(await checkListed(deps, settings, listed, trigger, { dependents: false, recount: true })));
     }
   });
   const listingWork = new Pending();
@@ -168,6 +169,10 @@ export async function sweepSubscription(deps: Dependencies, settings: SweepSetti
     counts.scaleSets++;
     await judgeLater(scaleSet);
   });
+  list(`${subscriptionScope}/providers/Microsoft.Compute/virtualMachines`, "virtualMachines.listAll", () => deps.arm.listVirtualMachines(subscriptionId), async (vm) => {
+    counts.virtualMachines++;
+    await judgeLater(vm);
+  });
   try {
     await listingWork.idle();
   } finally {
@@ -186,7 +191,7 @@ export async function sweepSubscription(deps: Dependencies, settings: SweepSetti
       const order = parts++;
       return judging(() =>
         isolated(order, id.display, "reconcile", async () => {
-          const outcome = await checkResource(deps, settings, id, trigger, { dependents: false });
+          const outcome = await checkResource(deps, settings, id, trigger, { dependents: false, recount: true });
           if (outcome.status === "deleted") tally.reconciled++;
           count(outcome);
         }),
@@ -207,7 +212,7 @@ function sweepRetryable(error: unknown): { retryable: boolean; retryAfterMs?: nu
 }
 
 /**
- * A subscription-level listing (`/providers/Microsoft.Compute/galleries`, `…/virtualMachineScaleSets`)
+ * A subscription-level listing (`/providers/Microsoft.Compute/galleries`, `…/virtualMachineScaleSets`, `…/virtualMachines`)
  * covers every kind rooted at its type (resourceTypes.ts); a nested one, the ids under its scope.
  */
 function underUnlisted(id: ResourceId, unlisted: readonly string[]): boolean {

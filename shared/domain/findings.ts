@@ -7,6 +7,9 @@ import type { ResourceKind } from "./resourceId.js";
 export const RULE_IDS = [
   "replication-breadth",
   "scale-set-use",
+  "vm-use",
+  "clones",
+  "used-after-end-of-life",
   "shared-outside",
   "selectable-as-latest",
   "lifecycle",
@@ -14,10 +17,10 @@ export const RULE_IDS = [
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
-/** Findings the pipeline itself raises, outside the six rules. */
+/** Findings the pipeline itself raises, outside the rules. */
 export type PipelineFindingId = "read-access"; // the watcher could not read a resource: a blind spot
 export type FindingRuleId = RuleId | PipelineFindingId;
-/** Every finding a person can filter on or a metric can name: the six rules and the pipeline's own. */
+/** Every finding a person can filter on or a metric can name: the rules and the pipeline's own. */
 export const FINDING_RULES: readonly FindingRuleId[] = [...RULE_IDS, "read-access"];
 
 export type Severity = "low" | "medium" | "high" | "critical";

@@ -26,18 +26,24 @@ export function undecidableRules(subject: Snapshot, related: RelatedResources, b
   const all = () => new Set(rulesFor(subject.kind));
   switch (subject.kind) {
     case "imageDefinition":
-    case "imageVersion":
       return subject.osState === "Unknown" ? all() : new Set();
+    case "imageVersion":
+      if (subject.osState === "Unknown") return all();
+      // `clones` counts the machines running it, read only for a specialized version: unread, no verdict.
+      return subject.osState === "Specialized" && related.machines === undefined ? new Set<RuleId>(["clones"]) : new Set();
     case "gallery": {
       if (blind || subject.sharing.permissions === "Unknown") return all();
       const known = related.definitions.some((d) => d.osState === "Specialized");
       return !known && related.definitions.some((d) => d.osState === "Unknown") ? all() : new Set();
     }
-    case "scaleSet": {
+    default: {
+      // A scale set or a VM.
       const image = subject.image;
       if (blind || image.outcome === "noAccess" || image.outcome === "pending") return all();
       const osState = related.definition?.osState ?? (image.outcome === "resolved" ? image.osState : undefined);
-      return image.outcome === "resolved" && osState === "Unknown" ? all() : new Set();
+      if (image.outcome === "resolved" && osState === "Unknown") return all();
+      // An image that could not be verified has no end of life gallery-watch can read.
+      return image.outcome === "unresolvable" ? new Set<RuleId>(["used-after-end-of-life"]) : new Set();
     }
   }
 }

@@ -13,6 +13,12 @@ export interface Policy {
   readonly maxTotalReplicas: number;
   /** governance-tags: tag names required on specialized definitions and versions (case-insensitive). */
   readonly requiredTags: readonly string[];
+  /** vm-use: lower-case subscription GUIDs where a VM may run a specialized image; empty = none. */
+  readonly allowedSubscriptionsForSpecialized: readonly string[];
+  /** vm-use: lower-case resource group ids (`/subscriptions/{id}/resourcegroups/{name}`) where a VM may run a specialized image; empty = none. */
+  readonly allowedResourceGroupsForSpecialized: readonly string[];
+  /** clones: most live machines (VMs plus scale-set instances) one specialized version may run (default 1). */
+  readonly maxClones: number;
   /** Name of the exception tag (default `gallery-watch-exception`). Value: `reason=...;expires=YYYY-MM-DD`. */
   readonly exceptionTag: string;
   /**
@@ -31,6 +37,11 @@ export const DEFAULT_POLICY: Policy = {
   allowedRegions: [],
   maxTotalReplicas: 10,
   requiredTags: ["owner", "approver"],
+  allowedSubscriptionsForSpecialized: [],
+  allowedResourceGroupsForSpecialized: [],
+  // A specialized image is for one-off recovery: one machine holds its identity at a time; a second
+  // one already duplicates its computer name, SID, cached credentials and agent registrations.
+  maxClones: 1,
   exceptionTag: "gallery-watch-exception",
   exceptionApprovers: [],
   enabledRules: new Set<RuleId>(RULE_IDS),

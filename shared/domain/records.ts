@@ -137,7 +137,7 @@ export interface SweepRun {
   readonly finishedAt?: string;
   /** `partial`: finished, but some parts could not be read (see `failures`). */
   readonly status: "running" | "succeeded" | "partial" | "failed";
-  readonly seen: { readonly galleries: number; readonly definitions: number; readonly versions: number; readonly scaleSets: number };
+  readonly seen: { readonly galleries: number; readonly definitions: number; readonly versions: number; readonly scaleSets: number; readonly virtualMachines: number };
   /** ARM requests the run made (lists, pages and reads). */
   readonly armRequests: number;
   readonly snapshotsWritten: number;

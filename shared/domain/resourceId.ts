@@ -1,5 +1,5 @@
 /**
- * ARM resource ids for the four resource types gallery-watch watches.
+ * ARM resource ids for the five resource types gallery-watch watches.
  *
  * ARM ids are case-insensitive (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules),
  * and the ids Azure itself returns are messy: mixed-case segment names (`Galleries`, `Images`),
@@ -9,7 +9,7 @@
  */
 import { InvalidResourceIdError } from "./errors.js";
 
-export type ResourceKind = "gallery" | "imageDefinition" | "imageVersion" | "scaleSet";
+export type ResourceKind = "gallery" | "imageDefinition" | "imageVersion" | "scaleSet" | "virtualMachine";
 
 export interface ResourceId {
   readonly kind: ResourceKind;
@@ -21,6 +21,7 @@ export interface ResourceId {
   readonly image?: string;
   readonly version?: string;
   readonly scaleSet?: string;
+  readonly virtualMachine?: string;
   /** Canonical id with canonical segment names and the names' original case: show this to people. */
   readonly display: string;
   /** `display` lower-cased: compare and key on this. */
@@ -44,6 +45,8 @@ const GALLERY = /^[A-Za-z0-9][A-Za-z0-9._]{0,79}$/;
 const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 const VERSION = /^\d{1,10}\.\d{1,10}\.\d{1,10}$/;
 const SCALE_SET = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
+// Windows VMs take 15 characters, Linux VMs 64: the id accepts either.
+const VIRTUAL_MACHINE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
 
 /** Parse and normalise an ARM id; throws {@link InvalidResourceIdError} naming what is wrong. */
 export function parseResourceId(raw: unknown): ResourceId {
@@ -85,6 +88,12 @@ export function parseResourceId(raw: unknown): ResourceId {
     const scaleSet = rest[1]!;
     if (!SCALE_SET.test(scaleSet)) return refuse(`scale set name '${scaleSet}' is not valid`);
     return make({ kind: "scaleSet", subscriptionId: sub, resourceGroup, scaleSet }, `${base}/virtualMachineScaleSets/${scaleSet}`);
+  }
+  if (type === "virtualmachines") {
+    if (rest.length !== 2) return refuse("a virtual machine id must end at /virtualMachines/{name}");
+    const virtualMachine = rest[1]!;
+    if (!VIRTUAL_MACHINE.test(virtualMachine)) return refuse(`virtual machine name '${virtualMachine}' is not valid`);
+    return make({ kind: "virtualMachine", subscriptionId: sub, resourceGroup, virtualMachine }, `${base}/virtualMachines/${virtualMachine}`);
   }
   if (type !== "galleries") return refuse(`resource type '${rest[0] ?? ""}' is not one gallery-watch watches`);
   const [, gallery, imagesSeg, image, versionsSeg, version, ...extra] = rest;
@@ -129,7 +138,7 @@ export function tryParseResourceId(raw: unknown): ResourceIdParse {
   }
 }
 
-/** The id of the parent: version → definition → gallery. Scale sets and galleries have none we watch. */
+/** The id of the parent: version → definition → gallery. Scale sets, virtual machines and galleries have none we watch. */
 export function parentOf(id: ResourceId): ResourceId | undefined {
   if (id.kind === "imageVersion") return parseResourceId(id.display.slice(0, id.display.lastIndexOf("/versions/")));
   if (id.kind === "imageDefinition") return parseResourceId(id.display.slice(0, id.display.lastIndexOf("/images/")));
@@ -145,7 +154,7 @@ export function enclosingOf(id: ResourceId, kind: ResourceKind): ResourceId | un
 /** The gallery an image definition or version lives in. */
 export function galleryOf(id: ResourceId): ResourceId | undefined {
   if (id.kind === "gallery") return id;
-  if (id.kind === "scaleSet") return undefined;
+  if (id.gallery === undefined) return undefined; // a scale set or a virtual machine
   return parseResourceId(`/subscriptions/${id.subscriptionId}/resourceGroups/${id.resourceGroup}/providers/Microsoft.Compute/galleries/${id.gallery}`);
 }
 

@@ -47,9 +47,9 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     arm: { list: "galleryImages.listByGallery", get: "galleryImages.get" },
     watchedOperations: ["Microsoft.Compute/galleries/images/write", "Microsoft.Compute/galleries/images/delete"],
     dependsOn: [],
-    // Its versions (an exception tag on it excepts them), the scale sets following it (their
-    // `latest`), and its gallery's sharing verdict.
-    dependents: ["imageVersion", "scaleSet", "gallery"],
+    // Its versions (an exception tag on it excepts them), the scale sets and VMs following it
+    // (their `latest`), and its gallery's sharing verdict.
+    dependents: ["imageVersion", "scaleSet", "virtualMachine", "gallery"],
   },
   {
     kind: "imageVersion",
@@ -57,10 +57,10 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     parent: "imageDefinition",
     arm: { list: "galleryImageVersions.listByGalleryImage", get: "galleryImageVersions.get" },
     watchedOperations: ["Microsoft.Compute/galleries/images/versions/write", "Microsoft.Compute/galleries/images/versions/delete"],
-    // A version carries its definition's osState.
-    dependsOn: ["imageDefinition"],
-    // A new or removed version can change which one a scale set following `latest` runs.
-    dependents: ["scaleSet"],
+    // A version carries its definition's osState; `clones` counts the machines running it.
+    dependsOn: ["imageDefinition", "scaleSet", "virtualMachine"],
+    // A new or removed version can change which one a scale set or VM following `latest` runs.
+    dependents: ["scaleSet", "virtualMachine"],
   },
   {
     kind: "scaleSet",
@@ -70,7 +70,20 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     watchedOperations: ["Microsoft.Compute/virtualMachineScaleSets/write", "Microsoft.Compute/virtualMachineScaleSets/delete"],
     // The image it runs, resolved to its definition (possibly in another subscription).
     dependsOn: ["imageDefinition"],
-    dependents: [],
+    // `clones` on the version it runs (and the one it ran before) counts its capacity.
+    dependents: ["imageVersion"],
+  },
+  {
+    kind: "virtualMachine",
+    armType: "Microsoft.Compute/virtualMachines",
+    arm: { list: "virtualMachines.listAll", get: "virtualMachines.get" },
+    // Not extensions, run commands, instance view or power actions (start, restart, deallocate):
+    // they change no image reference.
+    watchedOperations: ["Microsoft.Compute/virtualMachines/write", "Microsoft.Compute/virtualMachines/delete"],
+    // The image it was built from: its image reference resolved like a scale set's, or, for a
+    // specialized VM attached from an OS disk, the gallery version the disk was created from.
+    dependsOn: ["imageDefinition"],
+    dependents: ["imageVersion"],
   },
 ];
 
@@ -103,4 +116,12 @@ export function rootKindOf(kind: ResourceKind): ResourceKind {
 export function descendantKindsOf(kind: ResourceKind): ResourceKind[] {
   const children = RESOURCE_TYPES.filter((t) => t.parent === kind).map((t) => t.kind);
   return [...children, ...children.flatMap(descendantKindsOf)];
+}
+
+/**
+ * Kinds that run image versions (scale sets, VMs): versions depend on them (`clones`) without
+ * being their children, so a change to one judges again the version it runs and the one it ran.
+ */
+export function runsVersions(kind: ResourceKind): boolean {
+  return resourceType(kind).dependents.includes("imageVersion") && resourceType("imageVersion").parent !== kind;
 }

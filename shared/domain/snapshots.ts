@@ -3,10 +3,10 @@
  * (JSON-serialisable: dates are ISO strings), produced by the ARM reader and stored as history.
  * The rules read nothing else.
  */
-import type { ResourceId } from "./resourceId.js";
+import { enclosingOf, parentOf, tryParseResourceId, type ResourceId } from "./resourceId.js";
 
 export type OsState = "Specialized" | "Generalized";
-/** A version's or scale set's view of its definition's osState; `Unknown` when it could not be read — never assumed safe. */
+/** A version's or machine's view of its definition's osState; `Unknown` when it could not be read — never assumed safe. */
 export type InheritedOsState = OsState | "Unknown";
 
 interface SnapshotBase {
@@ -100,15 +100,21 @@ export interface ImageVersionSnapshot extends SnapshotBase {
   readonly source?: { readonly id?: string; readonly virtualMachineId?: string; readonly communityGalleryImageId?: string };
 }
 
-/** What a scale set's `imageReference` points at, parsed. */
+/** What a scale set's or VM's `imageReference` points at, parsed. */
 export type ImageReferenceTarget =
   | { readonly kind: "definition"; readonly definitionId: ResourceId } // floats on `latest`
   | { readonly kind: "version"; readonly versionId: ResourceId } // pinned
   | { readonly kind: "sharedGallery"; readonly id: string }
   | { readonly kind: "communityGallery"; readonly id: string }
+  /**
+   * A VM with no image reference whose OS disk was attached (`az vm create --attach-os-disk`, or
+   * `--image <version> --specialized` creating the disk first): the managed disk's
+   * `creationData.galleryImageReference` names the gallery version it was made from.
+   */
+  | { readonly kind: "osDisk"; readonly diskId: string }
   | { readonly kind: "other"; readonly description: string }; // marketplace, managed image, none
 
-/** What the reader could find out about the image a scale set runs. */
+/** What the reader could find out about the image a scale set or VM runs. */
 export type ImageResolution =
   | {
       readonly outcome: "resolved";
@@ -134,7 +140,52 @@ export interface ScaleSetSnapshot extends SnapshotBase {
   readonly image: ImageResolution;
 }
 
-export type Snapshot = GallerySnapshot | ImageDefinitionSnapshot | ImageVersionSnapshot | ScaleSetSnapshot;
+export interface VirtualMachineSnapshot extends SnapshotBase {
+  readonly kind: "virtualMachine";
+  readonly vmSize?: string;
+  readonly imageReference: ImageReferenceTarget;
+  readonly image: ImageResolution;
+}
+
+/** What runs instances of an image: a scale set (its capacity) or one virtual machine. */
+export type MachineSnapshot = ScaleSetSnapshot | VirtualMachineSnapshot;
+
+export type Snapshot = GallerySnapshot | ImageDefinitionSnapshot | ImageVersionSnapshot | MachineSnapshot;
+
+/** A scale set or a VM: what carries an image reference. */
+export function isMachine(snapshot: Snapshot): snapshot is MachineSnapshot {
+  return "imageReference" in snapshot;
+}
+
+/** Machines it runs: a scale set's capacity, one for a VM. */
+export function machineCount(machine: MachineSnapshot): number {
+  return "capacity" in machine ? machine.capacity : 1;
+}
+
+/**
+ * The image definition a machine follows or was built from (what its reference index is keyed
+ * on): the definition or the pinned version's definition in its image reference, or, for a VM
+ * attached from an OS disk, the definition of the version the disk was created from (as resolved).
+ */
+export function referencedDefinitionId(machine: MachineSnapshot): ResourceId | undefined {
+  const ref = machine.imageReference;
+  if (ref.kind === "definition") return ref.definitionId;
+  if (ref.kind === "version") return parentOf(ref.versionId);
+  if (ref.kind === "osDisk" && machine.image.outcome === "resolved") {
+    const parsed = tryParseResourceId(machine.image.definitionId);
+    return parsed.ok ? enclosingOf(parsed.id, "imageDefinition") : undefined;
+  }
+  return undefined;
+}
+
+export function referencedDefinitionKey(machine: MachineSnapshot): string | undefined {
+  return referencedDefinitionId(machine)?.key;
+}
+
+/** The gallery version a machine runs now, as resolved when it was read (a key), if any. */
+export function runningVersionKey(machine: MachineSnapshot): string | undefined {
+  return machine.image.outcome === "resolved" && machine.image.versionId ? machine.image.versionId.toLowerCase() : undefined;
+}
 
 const TERMINAL = new Set(["succeeded", "failed", "canceled", "cancelled"]);
 

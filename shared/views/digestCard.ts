@@ -114,7 +114,7 @@ function runBlock(run: SweepRun, caps: Caps): Element[] {
     facts([
       ["Started (UTC)", run.startedAt],
       ["Took", duration(run)],
-      ["Seen", `${run.seen.galleries} galleries, ${run.seen.definitions} definitions, ${run.seen.versions} versions, ${run.seen.scaleSets} scale sets`],
+      ["Seen", `${run.seen.galleries} galleries, ${run.seen.definitions} definitions, ${run.seen.versions} versions, ${run.seen.scaleSets} scale sets, ${run.seen.virtualMachines} VMs`],
       ["ARM requests", String(run.armRequests)],
       ["Snapshots written", String(run.snapshotsWritten)],
       ["Transitions", transitionsText(run)],

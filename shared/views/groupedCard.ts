@@ -18,6 +18,7 @@ const KIND_NOUN: Readonly<Record<ResourceKind, [string, string]>> = {
   imageDefinition: ["image definition", "image definitions"],
   imageVersion: ["image version", "image versions"],
   scaleSet: ["scale set", "scale sets"],
+  virtualMachine: ["virtual machine", "virtual machines"],
 };
 
 const STYLE: Readonly<Record<string, { color: string; container: string }>> = {

@@ -3,7 +3,7 @@
  * reports every problem at once, naming the setting and how to fix it; secret values (the
  * webhook URLs) are never echoed.
  */
-import { GUID_PATTERN, isGuid } from "../domain/resourceId.js";
+import { GUID_PATTERN, isGuid, tryParseResourceGroupId } from "../domain/resourceId.js";
 import { isLoopbackHost } from "../platform/loopback.js";
 import { existsSync, readFileSync } from "node:fs";
 import { Cron } from "croner";
@@ -49,6 +49,9 @@ export const SETTINGS: readonly Setting[] = [
   { name: "GW_ALLOWED_REGIONS", required: false, default: "", sample: "westeurope,northeurope", description: "replication-breadth: regions a specialized version may use (programmatic names, e.g. `westeurope`); empty allows any." },
   { name: "GW_MAX_TOTAL_REPLICAS", required: false, default: "10", sample: "10", description: "replication-breadth: most replicas across all regions (1–1000)." },
   { name: "GW_REQUIRED_TAGS", required: false, default: "owner,approver", sample: "owner,approver", description: "governance-tags: tags required on specialized definitions and versions." },
+  { name: "GW_ALLOWED_SUBSCRIPTIONS_FOR_SPECIALIZED", required: false, default: "", sample: "", description: "vm-use: subscription GUIDs where a VM may run a specialized image (a locked-down recovery or forensics subscription); a specialized VM elsewhere is high. Empty: none." },
+  { name: "GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED", required: false, default: "", sample: "", description: "vm-use: resource groups where a VM may run a specialized image, as `/subscriptions/{id}/resourceGroups/{name}` ids. Empty: none." },
+  { name: "GW_MAX_CLONES", required: false, default: "1", sample: "1", description: "clones: most live machines (VMs plus scale-set instances) one specialized version may run at once before they count as clones sharing one machine identity (1–10000)." },
   { name: "GW_EXCEPTION_TAG", required: false, default: "gallery-watch-exception", sample: "gallery-watch-exception", description: "Name of the exception tag; value `reason=…;expires=YYYY-MM-DD[;rules=…]`." },
   { name: "GW_EXCEPTION_APPROVERS", required: false, default: "", sample: "", description: "Who may set exception tags: UPNs and/or object ids, comma separated. An exception set by anyone else, or whose setter gallery-watch could not establish, is not honoured. Empty: anyone but the person whose change raised the finding." },
   { name: "GW_DISABLED_RULES", required: false, default: "", sample: "", description: `Rules switched off, comma separated: ${RULE_IDS.join(", ")}.` },
@@ -237,6 +240,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   for (const rule of disabled) if (!(RULE_IDS as readonly string[]).includes(rule)) problem("GW_DISABLED_RULES", `'${rule}' is not a rule`, `use any of: ${RULE_IDS.join(", ")}`);
   const requiredTags = list("GW_REQUIRED_TAGS");
   for (const tag of requiredTags) if (!/^[^<>%&\\?/]{1,512}$/.test(tag)) problem("GW_REQUIRED_TAGS", `'${tag.slice(0, 60)}' is not a valid tag name`, "tag names may not contain < > % & \\ ? /");
+  const allowedSubscriptionsForSpecialized = [...new Set(list("GW_ALLOWED_SUBSCRIPTIONS_FOR_SPECIALIZED").map((s) => s.toLowerCase()))];
+  for (const s of allowedSubscriptionsForSpecialized) if (!isGuid(s)) problem("GW_ALLOWED_SUBSCRIPTIONS_FOR_SPECIALIZED", `'${s.slice(0, 60)}' is not a subscription GUID`, "use ids like 7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f (az account list -o table)");
+  const allowedResourceGroupsForSpecialized = [...new Set(list("GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED"))].flatMap((g) => {
+    const parsed = tryParseResourceGroupId(g);
+    if (parsed.ok) return [`/subscriptions/${parsed.group.subscriptionId}/resourcegroups/${parsed.group.resourceGroup.toLowerCase()}`];
+    problem("GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED", `'${g.slice(0, 120)}' is not a resource group id (${parsed.reason})`, "use ids like /subscriptions/7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f/resourceGroups/rg-recovery");
+    return [];
+  });
   const exceptionTag = name("GW_EXCEPTION_TAG", /^[^<>%&\\?/\s]{1,512}$/, "a tag name without spaces or < > % & \\ ? /");
   const exceptionApprovers = [...new Set(list("GW_EXCEPTION_APPROVERS").map((a) => a.toLowerCase()))];
   for (const approver of exceptionApprovers) {
@@ -278,6 +289,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       allowedRegions,
       maxTotalReplicas: int("GW_MAX_TOTAL_REPLICAS", 1, 1000),
       requiredTags,
+      allowedSubscriptionsForSpecialized,
+      allowedResourceGroupsForSpecialized,
+      maxClones: int("GW_MAX_CLONES", 1, 10_000),
       exceptionTag,
       exceptionApprovers,
       enabledRules: new Set<RuleId>([...DEFAULT_POLICY.enabledRules].filter((r) => !disabled.includes(r))),

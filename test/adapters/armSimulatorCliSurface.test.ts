@@ -128,6 +128,8 @@ describe("the simulated ARM serves what the Azure CLI needs", () => {
     const types = compute.body.resourceTypes as Array<{ resourceType: string; apiVersions: string[] }>;
     expect(types.find((t) => t.resourceType === "galleries/images/versions")?.apiVersions).toContain("2025-03-03");
     expect(types.find((t) => t.resourceType === "virtualMachineScaleSets")?.apiVersions).toContain("2025-04-01");
+    expect(types.find((t) => t.resourceType === "virtualMachines")?.apiVersions).toContain("2026-03-01");
+    expect(types.find((t) => t.resourceType === "disks")?.apiVersions).toContain("2025-01-02");
     expect((await request(`/subscriptions/${SUB}/providers/Microsoft.Nothing?api-version=2022-09-01`, { headers: { authorization: "Bearer x" } })).status).toBe(404);
   });
 

@@ -71,7 +71,7 @@ function aRun(subscriptionId: string, startedAt: string, overrides: Partial<Swee
     subscriptionId,
     startedAt,
     status: "succeeded",
-    seen: { galleries: 1, definitions: 2, versions: 3, scaleSets: 4 },
+    seen: { galleries: 1, definitions: 2, versions: 3, scaleSets: 4, virtualMachines: 0 },
     armRequests: 10,
     snapshotsWritten: 1,
     transitions: {},

@@ -15,7 +15,7 @@ function aRun(overrides: Partial<SweepRun> = {}): SweepRun {
     subscriptionId: SUB_A,
     startedAt: "2026-11-24T02:00:00.000Z",
     status: "running",
-    seen: { galleries: 0, definitions: 0, versions: 0, scaleSets: 0 },
+    seen: { galleries: 0, definitions: 0, versions: 0, scaleSets: 0, virtualMachines: 0 },
     armRequests: 0,
     snapshotsWritten: 0,
     transitions: {},
@@ -36,7 +36,7 @@ describe("tableSweepRunStore", () => {
     const finished = aRun({
       finishedAt: "2026-11-24T02:03:10.000Z",
       status: "partial",
-      seen: { galleries: 3, definitions: 7, versions: 21, scaleSets: 4 },
+      seen: { galleries: 3, definitions: 7, versions: 21, scaleSets: 4, virtualMachines: 0 },
       armRequests: 42,
       snapshotsWritten: 5,
       transitions: { opened: 2, resolved: 1 },

@@ -14,7 +14,7 @@ import { parseResourceId } from "../../shared/domain/resourceId.js";
 import { ConcurrentUpdateError } from "../../shared/domain/errors.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
 import type { Trigger } from "../../shared/app/ports.js";
-import { aScaleSet, aVersion, BASE, NOW, policy, regions } from "../support/snapshotBuilders.js";
+import { aScaleSet, aVersion, aVm, BASE, NOW, policy, regions, SUB } from "../support/snapshotBuilders.js";
 
 const parentOfVersion = (v: { id: { display: string } }) => parseResourceId(v.id.display.replace(/\/versions\/[^/]+$/, ""));
 const conn = () => ({ connectionString: inject("azuriteConnectionString") });
@@ -148,11 +148,11 @@ describe("tableResourceStore", () => {
     const defA = `${BASE}/galleries/gal/images/def`;
     const onA = aScaleSet();
     await store.recordSnapshot(record(onA, "2026-11-24T10:00:00.000Z", event("s1", "2026-11-24T10:00:00Z")));
-    expect((await store.scaleSetsReferencing(defA.toLowerCase())).map((s) => s.id.key)).toEqual([onA.id.key]);
+    expect((await store.machinesReferencing(defA.toLowerCase())).map((s) => s.id.key)).toEqual([onA.id.key]);
     const onB = aScaleSet({ definition: "other" });
     await store.recordSnapshot(record(onB, "2026-11-24T11:00:00.000Z", event("s2", "2026-11-24T11:00:00Z")));
-    expect(await store.scaleSetsReferencing(defA.toLowerCase())).toEqual([]);
-    expect(await store.scaleSetsReferencing(`${BASE}/galleries/gal/images/other`.toLowerCase())).toHaveLength(1);
+    expect(await store.machinesReferencing(defA.toLowerCase())).toEqual([]);
+    expect(await store.machinesReferencing(`${BASE}/galleries/gal/images/other`.toLowerCase())).toHaveLength(1);
     const version = aVersion();
     await store.recordSnapshot(record(version, "2026-11-24T10:00:00.000Z", event("v1", "2026-11-24T10:00:00Z")));
     expect(await store.versionsOf(defA.toLowerCase())).toHaveLength(1);
@@ -160,6 +160,25 @@ describe("tableResourceStore", () => {
     expect(await store.versionsOf(defA.toLowerCase())).toEqual([]);
     expect(await store.current(version.id.key)).toBeUndefined();
     expect((await store.changes(version.id.key))[0]?.action).toBe("deleted");
+  });
+});
+
+describe("tableResourceStore: virtual machines", () => {
+  it("indexes VMs beside scale sets under the definition they run (a pinned version's, or an OS disk's resolved one), lists them per subscription, and forgets a deleted one", async () => {
+    const store = createTableResourceStore(conn(), prefix());
+    const def = `${BASE}/galleries/gal/images/def`.toLowerCase();
+    const pinned = aVm({ name: "drill-01" });
+    const fromDisk = aVm({ name: "recovered", imageReference: { kind: "osDisk", diskId: `${BASE}/disks/recovered-os` } });
+    const scaleSet = aScaleSet();
+    for (const [s, n] of [[pinned, 1], [fromDisk, 2], [scaleSet, 3]] as const) await store.recordSnapshot(record(s, `2026-11-24T10:00:0${n}.000Z`, event(`m${n}`, "2026-11-24T10:00:00Z")));
+    expect((await store.machinesReferencing(def)).map((m) => m.id.key).sort()).toEqual([pinned.id.key, fromDisk.id.key, scaleSet.id.key].sort());
+    // What comes back is the snapshot as stored, ids revived.
+    expect(await store.current(pinned.id.key)).toEqual(pinned);
+    const listed: string[] = [];
+    for await (const id of store.currentIn(SUB)) listed.push(id.key);
+    expect(listed).toEqual(expect.arrayContaining([pinned.id.key, fromDisk.id.key, scaleSet.id.key]));
+    await store.recordDeletion(pinned.id, "2026-11-24T12:00:00.000Z", event("m1-del", "2026-11-24T12:00:00Z"));
+    expect((await store.machinesReferencing(def)).map((m) => m.id.key).sort()).toEqual([fromDisk.id.key, scaleSet.id.key].sort());
   });
 });
 

@@ -45,6 +45,20 @@ export function scaleSetSwagger(): SwaggerSet {
 }
 
 /**
+ * computeRPCommon.json (ComputeRP 2025-04-01) as the main document: the profiles a VM shares with a
+ * scale set's VM profile (`StorageProfile` with `ImageReference` and `OSDisk`, `HardwareProfile`,
+ * `OSProfile`). virtualMachine.json (the `VirtualMachine` envelope and its operations) and
+ * disk.json are not in the fixtures: a VM body is checked at these profiles only.
+ */
+export function computeCommonSwagger(): SwaggerSet {
+  return loadSwaggerSet({
+    main: { fixture: "azure-rest-api-specs/ComputeRP-2025-04-01/computeRPCommon.json", refSuffix: "computeRPCommon.json" },
+    others: [COMPUTE_COMMON],
+    stubs: VIRTUAL_MACHINE_STUBS,
+  });
+}
+
+/**
  * GalleryRP.json (2025-03-03). Its `common-types/v1/common.json` refs (CloudError) resolve to the
  * compute common types in the fixtures; `common-types/resource-management/v3/types.json` is not
  * there, so its `TrackedResource` is stubbed with the ARM tracked-resource envelope

@@ -5,10 +5,10 @@
  */
 import type { TaskMeta } from "vitest";
 
-export type ConformanceKind = "gallery responses" | "scale-set responses" | "error bodies" | "gallery examples" | "scale-set examples" | "recorded interactions";
+export type ConformanceKind = "gallery responses" | "scale-set responses" | "VM profiles" | "error bodies" | "gallery examples" | "scale-set examples" | "recorded interactions";
 
 /** Print order of the final line. */
-export const KINDS: readonly ConformanceKind[] = ["gallery responses", "scale-set responses", "error bodies", "gallery examples", "scale-set examples", "recorded interactions"];
+export const KINDS: readonly ConformanceKind[] = ["gallery responses", "scale-set responses", "VM profiles", "error bodies", "gallery examples", "scale-set examples", "recorded interactions"];
 
 export interface ConformanceRecord {
   readonly kind: ConformanceKind;

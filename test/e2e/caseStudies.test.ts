@@ -92,14 +92,19 @@ describe("case study 3: SaaS emergency image", () => {
   it("flags the emergency version selectable as latest, then the scale set following it (latency is measured by npm run bench)", async () => {
     expect((await step(5)).map((c) => c.body[0].items[0].text)).toEqual(["Opened: selectable-as-latest (medium)"]);
     const cards = await step(6);
-    expect(cards.map((c) => c.body[0].items[0].text)).toEqual(["Opened: scale-set-use (critical)"]);
-    expect(textOf(cards[0])).toContain("180 instance(s)");
-    expect(textOf(cards[0])).toContain("now 1.0.0");
+    expect(cards.map((c) => c.body[0].items[0].text).sort()).toEqual(["Opened: clones (high)", "Opened: scale-set-use (critical)"]);
+    const scaleSetCard = textOf(cards.find((c) => textOf(c).includes("scale-set-use")));
+    expect(scaleSetCard).toContain("180 instance(s)");
+    expect(scaleSetCard).toContain("now 1.0.0");
+    // The scale set's 180 instances counted on the version they run: one machine identity, 180 times.
+    const clonesCard = textOf(cards.find((c) => textOf(c).includes("Opened: clones")));
+    expect(clonesCard).toContain("runs on 180 machines (limit 1)");
+    expect(clonesCard).toContain("Jo Lindqvist");
   });
 
   it("resolves both when the version leaves latest and the scale set moves to the generalized image", async () => {
     const titles = (await step(7)).map((c) => c.body[0].items[0].text).sort();
-    expect(titles).toEqual(["Resolved: scale-set-use (critical)", "Resolved: selectable-as-latest (medium)"]);
+    expect(titles).toEqual(["Resolved: clones (high)", "Resolved: scale-set-use (critical)", "Resolved: selectable-as-latest (medium)"]);
   });
 
   it("honours an approved, expiring exception tag", async () => {
@@ -109,6 +114,25 @@ describe("case study 3: SaaS emergency image", () => {
     // Jo's change raised it; Sam, who set the exception, is not Jo: honoured, and the card says who set it.
     expect(textOf(cards[0])).toContain("Exception set by Sam Okafor");
     expect(textOf(cards[0])).toContain("Jo Lindqvist");
+  });
+});
+
+describe("the machines in the case studies (issue 20)", () => {
+  it("the plant's quarterly drill VM, approved as recovery, is excepted from vm-use; one machine is no clone", async () => {
+    const cards = await step(9);
+    expect(cards.map((c) => c.body[0].items[0].text)).toEqual(["Excepted: vm-use (high)"]);
+    expect(textOf(cards[0])).toContain("quarterly recovery drill, CAB-5120");
+    expect(textOf(cards[0])).toContain("Priya Patel");
+    const view = await history(ids(stack).plantDrillVm);
+    expect(view.findings).toEqual([expect.objectContaining({ ruleId: "vm-use", status: "excepted" })]);
+    expect((await history(ids(stack).plantVersion)).findings.filter((f: { ruleId: string }) => f.ruleId === "clones")).toEqual([]);
+  });
+
+  it("the forensics workstation inside the lab's allowed scope raises nothing", async () => {
+    expect(await step(10)).toEqual([]);
+    const view = await history(ids(stack).forensicsWorkstation);
+    expect(view.snapshot.snapshot).toMatchObject({ kind: "virtualMachine", image: { outcome: "resolved", osState: "Specialized" } });
+    expect(view.findings).toEqual([]);
   });
 
   it("sent every card exactly once", () => {

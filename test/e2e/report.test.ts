@@ -79,11 +79,12 @@ describe("gallery-watch report", () => {
     expect(result.code).toBe(0);
     expect(summary.file).toBe(path.join(dir, "pack/evidence.html"));
     expect(summary.subscriptions).toEqual([stack.subscriptionId.toLowerCase()]);
-    // After the replay: the forensics gallery shared to the public, the retired memory-lab version, and the
-    // emergency scale set under its exception; the plant gateway's and the SaaS version's findings were resolved.
+    // After the replay: the forensics gallery shared to the public, the retired memory-lab version, the
+    // emergency scale set under its exception and the plant's drill VM under its recovery exception (expiring in
+    // 7 days); the plant gateway's and the SaaS version's findings were resolved.
     expect(summary.openFindings).toBeGreaterThanOrEqual(2);
-    expect(summary.exceptions).toBe(1);
-    expect(summary.expiringExceptions).toBe(1);
+    expect(summary.exceptions).toBe(2);
+    expect(summary.expiringExceptions).toBe(2);
     expect(summary.sweepRuns).toBeGreaterThanOrEqual(1);
     expect(summary.changes).toBeGreaterThanOrEqual(8);
     expect(summary.days).toBe(31); // the default period, 30 days back, is 31 UTC days

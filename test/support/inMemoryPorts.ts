@@ -7,7 +7,7 @@ import { withLocalCoalescing } from "../../shared/app/localCoalescing.js";
 import pino from "pino";
 import { parentOf, type ResourceId } from "../../shared/domain/resourceId.js";
 import type { Finding, FindingTransition } from "../../shared/domain/findings.js";
-import type { GallerySnapshot, ImageDefinitionSnapshot, ImageVersionSnapshot, ScaleSetSnapshot, Snapshot } from "../../shared/domain/snapshots.js";
+import { isMachine, referencedDefinitionKey, type GallerySnapshot, type ImageDefinitionSnapshot, type ImageReferenceTarget, type ImageVersionSnapshot, type MachineSnapshot, type ScaleSetSnapshot, type Snapshot, type VirtualMachineSnapshot } from "../../shared/domain/snapshots.js";
 import { readByKind, resolveImage, type ImageReads } from "../../shared/adapters/arm/resolveImage.js";
 import { ArmReadError, ConcurrentUpdateError } from "../../shared/domain/errors.js";
 import type {
@@ -39,6 +39,8 @@ export type Fault = "noAccess" | "throttled" | "failed";
 export class FakeAzure {
   readonly resources = new Map<string, Snapshot>();
   readonly faults = new Map<string, Fault>();
+  /** Managed disks by lower-case id: what each was created from (`creationData.galleryImageReference`). */
+  readonly disks = new Map<string, ImageReferenceTarget>();
   requests = 0;
   /** While set, every read waits for it: a check "under way" for as long as a test needs. */
   hold?: Promise<void>;
@@ -93,12 +95,19 @@ export class FakeAzure {
         azure.requests++;
         return { status: "noAccess", id: {} as ResourceId, message: `403 on shared gallery ${gallery}` };
       },
+      diskImage: async (diskId) => {
+        azure.requests++;
+        const fault = azure.faults.get(diskId.toLowerCase());
+        if (fault === "noAccess") return { status: "noAccess", id: {} as ResourceId, message: "403 AuthorizationFailed" };
+        const disk = azure.disks.get(diskId.toLowerCase());
+        return disk ? { status: "found", snapshot: disk } : { status: "gone", id: {} as ResourceId };
+      },
     };
-    const withImage = async (scaleSet: ScaleSetSnapshot): Promise<ReadOutcome<ScaleSetSnapshot>> => {
+    const withImage = async <M extends MachineSnapshot>(machine: M): Promise<ReadOutcome<M>> => {
       try {
-        return { status: "found", snapshot: { ...scaleSet, image: await resolveImage(scaleSet, reads) } };
+        return { status: "found", snapshot: { ...machine, image: await resolveImage(machine, reads) } };
       } catch (error) {
-        if (error instanceof ArmReadError) return error.kind === "throttled" ? { status: "throttled", id: scaleSet.id, message: error.message } : { status: "failed", id: scaleSet.id, message: error.message };
+        if (error instanceof ArmReadError) return error.kind === "throttled" ? { status: "throttled", id: machine.id, message: error.message } : { status: "failed", id: machine.id, message: error.message };
         throw error;
       }
     };
@@ -121,6 +130,10 @@ export class FakeAzure {
         const read = outcome<ScaleSetSnapshot>(id);
         return read.status === "found" ? withImage(read.snapshot) : read;
       },
+      async readVirtualMachine(id) {
+        const read = outcome<VirtualMachineSnapshot>(id);
+        return read.status === "found" ? withImage(read.snapshot) : read;
+      },
       resolveImage: withImage,
       async *listGalleries(subscriptionId) {
         listFault(`/subscriptions/${subscriptionId}/galleries`, "galleries.list");
@@ -139,6 +152,12 @@ export class FakeAzure {
       async *listScaleSets(subscriptionId) {
         listFault(`/subscriptions/${subscriptionId}/scalesets`, "virtualMachineScaleSets.listAll");
         for (const s of [...azure.resources.values()].filter((s): s is ScaleSetSnapshot => s.kind === "scaleSet" && s.id.subscriptionId === subscriptionId)) {
+          yield { ...s, image: { outcome: "pending" } };
+        }
+      },
+      async *listVirtualMachines(subscriptionId) {
+        listFault(`/subscriptions/${subscriptionId}/virtualmachines`, "virtualMachines.listAll");
+        for (const s of [...azure.resources.values()].filter((s): s is VirtualMachineSnapshot => s.kind === "virtualMachine" && s.id.subscriptionId === subscriptionId)) {
           yield { ...s, image: { outcome: "pending" } };
         }
       },
@@ -202,12 +221,8 @@ export class MemoryResourceStore implements ResourceStore {
   async versionsOf(definitionKey: string) {
     return this.live().filter((s): s is ImageVersionSnapshot => s.kind === "imageVersion" && parentOf(s.id)?.key === definitionKey);
   }
-  async scaleSetsReferencing(definitionKey: string) {
-    return this.live().filter((s): s is ScaleSetSnapshot => {
-      if (s.kind !== "scaleSet") return false;
-      const ref = s.imageReference;
-      return (ref.kind === "definition" && ref.definitionId.key === definitionKey) || (ref.kind === "version" && parentOf(ref.versionId)?.key === definitionKey);
-    });
+  async machinesReferencing(definitionKey: string) {
+    return this.live().filter((s): s is MachineSnapshot => isMachine(s) && referencedDefinitionKey(s) === definitionKey);
   }
   async history(key: string, options: { readonly asOf?: string; readonly limit?: number } = {}) {
     // As the table adapter: newest first, and with `asOf` the snapshot in force then comes first.

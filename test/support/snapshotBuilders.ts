@@ -7,6 +7,7 @@ import {
   type ImageVersionSnapshot,
   type ScaleSetSnapshot,
   type TargetRegionSnapshot,
+  type VirtualMachineSnapshot,
 } from "../../shared/domain/snapshots.js";
 import { DEFAULT_POLICY, type Policy } from "../../shared/domain/policy.js";
 import { RULE_IDS, type Evaluation, type Finding, type FindingRuleId } from "../../shared/domain/findings.js";
@@ -77,6 +78,23 @@ export function aScaleSet(overrides: Partial<ScaleSetSnapshot> & { definition?: 
     orchestrationMode: "Uniform",
     imageReference: { kind: "definition", definitionId },
     image: { outcome: "resolved", definitionId: definitionId.display, osState: "Specialized" },
+    ...rest,
+  };
+}
+
+/** A VM pinned to version `version` of `definition` (resolved, specialized) unless overridden. */
+export function aVm(overrides: Partial<VirtualMachineSnapshot> & { name?: string; definition?: string; version?: string; subscriptionId?: string; resourceGroup?: string } = {}): VirtualMachineSnapshot {
+  const { name = "vm1", definition = "def", version = "1.0.0", subscriptionId = SUB, resourceGroup = "rg", ...rest } = overrides;
+  const versionId = parseResourceId(`${BASE}/galleries/gal/images/${definition}/versions/${version}`);
+  return {
+    kind: "virtualMachine",
+    id: parseResourceId(`/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Compute/virtualMachines/${name}`),
+    location: "westeurope",
+    tags: {},
+    provisioningState: "Succeeded",
+    vmSize: "Standard_D2s_v5",
+    imageReference: { kind: "version", versionId },
+    image: { outcome: "resolved", definitionId: `${BASE}/galleries/gal/images/${definition}`, osState: "Specialized", versionId: versionId.display },
     ...rest,
   };
 }

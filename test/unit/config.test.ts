@@ -86,6 +86,9 @@ describe("loadConfig", () => {
     ["GW_MAX_REGIONS", { GW_MAX_REGIONS: "two" }, /'two' is not a whole number between 1 and 60/],
     ["GW_MAX_REGIONS", { GW_MAX_REGIONS: "0" }, /between 1 and 60/],
     ["GW_TEAMS_MAX_RPS", { GW_TEAMS_MAX_RPS: "10" }, /between 1 and 4/],
+    ["GW_ALLOWED_SUBSCRIPTIONS_FOR_SPECIALIZED", { GW_ALLOWED_SUBSCRIPTIONS_FOR_SPECIALIZED: "forensics-lab" }, /'forensics-lab' is not a subscription GUID/],
+    ["GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED", { GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED: "rg-recovery" }, /'rg-recovery' is not a resource group id/],
+    ["GW_MAX_CLONES", { GW_MAX_CLONES: "0" }, /between 1 and 10000/],
     ["GW_ALLOWED_REGIONS", { GW_ALLOWED_REGIONS: "westeurope, westeurop" }, /'westeurop' is not an Azure region/],
     ["GW_TEAMS_WEBHOOK_URL", { GW_TEAMS_WEBHOOK_URL: "http://teams.example.com/hook?sig=abc" }, /not an https URL/],
     ["GW_TEAMS_WEBHOOK_URL", { GW_TEAMS_WEBHOOK_URL: "" }, /is missing/],
@@ -102,6 +105,15 @@ describe("loadConfig", () => {
     const p = found.find((x) => x.setting === setting);
     expect(p?.problem).toMatch(message);
     expect(p?.fix.length).toBeGreaterThan(5);
+  });
+
+  it("vm-use and clones: where specialized VMs may run (lower-cased, as ids compare) and how many machines one version may run (default 1)", () => {
+    const sub = "7D2F3C1A-5B8E-4F6D-9A0C-1E2B3C4D5E6F";
+    const config = loadConfig({ ...valid, GW_ALLOWED_SUBSCRIPTIONS_FOR_SPECIALIZED: sub, GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED: `/subscriptions/${sub}/resourceGroups/RG-Recovery` });
+    expect(config.policy.allowedSubscriptionsForSpecialized).toEqual([sub.toLowerCase()]);
+    expect(config.policy.allowedResourceGroupsForSpecialized).toEqual([`/subscriptions/${sub.toLowerCase()}/resourcegroups/rg-recovery`]);
+    expect(config.policy.maxClones).toBe(1);
+    expect(loadConfig({ ...valid, GW_MAX_CLONES: "3" }).policy.maxClones).toBe(3);
   });
 
   it("suggests the nearest region name", () => {

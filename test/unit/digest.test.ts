@@ -36,7 +36,7 @@ function aRun(overrides: Partial<SweepRun> = {}): SweepRun {
     startedAt: "2026-11-24T02:00:00.000Z",
     finishedAt: "2026-11-24T02:03:00.000Z",
     status: "succeeded",
-    seen: { galleries: 3, definitions: 7, versions: 21, scaleSets: 4 },
+    seen: { galleries: 3, definitions: 7, versions: 21, scaleSets: 4, virtualMachines: 0 },
     armRequests: 40,
     snapshotsWritten: 2,
     transitions: { opened: 1 },

@@ -226,8 +226,8 @@ describe("a follower judged from the store never undoes a newer state", () => {
     // event's dependents pass holds the follower as it was stored before.
     const moved = aScaleSet({ definition: "gen", image: { outcome: "resolved", definitionId: generalized.id.display, osState: "Generalized" } });
     world.azure.put(moved, aVersion({ version: "1.0.0", excludeFromLatest: true }));
-    const listFollowers = world.resources.scaleSetsReferencing.bind(world.resources);
-    world.resources.scaleSetsReferencing = async (key) => {
+    const listFollowers = world.resources.machinesReferencing.bind(world.resources);
+    world.resources.machinesReferencing = async (key) => {
       const followers = await listFollowers(key);
       await checkResource(world.deps(), settings, scaleSet.id, { ...event, attribution: { ...event.attribution, eventId: "e-scale-set" } });
       return followers;

@@ -61,7 +61,7 @@ const run: SweepRun = {
   startedAt: "2026-11-24T02:00:00.000Z",
   finishedAt: "2026-11-24T02:01:10.000Z",
   status: "partial",
-  seen: { galleries: 3, definitions: 6, versions: 8, scaleSets: 2 },
+  seen: { galleries: 3, definitions: 6, versions: 8, scaleSets: 2, virtualMachines: 0 },
   armRequests: 41,
   snapshotsWritten: 4,
   transitions: { opened: 1, resolved: 2 },
@@ -177,7 +177,7 @@ describe("the evidence page", () => {
     expect(runs).toContain('<time datetime="2026-11-24T02:00:00.000Z">');
     expect(runs).toContain('<time datetime="2026-11-24T02:01:10.000Z">');
     expect(runs).toContain("partial");
-    expect(runs).toContain("3 galleries, 6 definitions, 8 versions, 2 scale sets; 41 ARM requests, 4 snapshots written, 1 found missing; transitions: opened 1, resolved 2");
+    expect(runs).toContain("3 galleries, 6 definitions, 8 versions, 2 scale sets, 0 VMs; 41 ARM requests, 4 snapshots written, 1 found missing; transitions: opened 1, resolved 2");
     expect(runs).toContain("galleryImages.listByGallery");
     expect(runs).toContain("noAccess: &lt;b&gt;AuthorizationFailed&lt;/b&gt;");
   });

@@ -82,6 +82,18 @@ describe("classifyEvent", () => {
     }
   });
 
+  it.each([
+    ["write", "Microsoft.Resources.ResourceWriteSuccess", "Microsoft.Compute/virtualMachines/write"],
+    ["delete", "Microsoft.Resources.ResourceDeleteSuccess", "Microsoft.Compute/virtualMachines/delete"],
+  ])("accepts a virtual machine %s as a watched kind's event", async (action, eventType, operationName) => {
+    const result = await classifyEvent(eventGridEvent({ eventType }, { operationName, resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/drill-01` }), MAX);
+    expect(result.kind).toBe("accepted");
+    if (result.kind === "accepted") {
+      expect(result.event.action).toBe(action);
+      expect(idOf(result.event)).toMatchObject({ kind: "virtualMachine", virtualMachine: "drill-01" });
+    }
+  });
+
   it("treats a gallery share action as an action on the gallery", async () => {
     const galleryId = VERSION_ID.replace(/\/images\/.*$/, "");
     const result = await classifyEvent(
@@ -96,11 +108,17 @@ describe("classifyEvent", () => {
   });
 
   it.each([
-    ["another provider", eventGridEvent({}, { operationName: "Microsoft.Storage/storageAccounts/write" }), /not a gallery or scale set operation/],
+    ["another provider", eventGridEvent({}, { operationName: "Microsoft.Storage/storageAccounts/write" }), /not a gallery, scale set or virtual machine operation/],
     ["another event type", eventGridEvent({ eventType: "Microsoft.Resources.ResourceWriteFailure" }), /is not watched/],
     ["an action that changes nothing we judge", eventGridEvent({ eventType: "Microsoft.Resources.ResourceActionSuccess" }, { operationName: "Microsoft.Compute/virtualMachineScaleSets/restart/action" }), /does not change/],
     ["a scale set instance", eventGridEvent({}, { operationName: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/write", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss/virtualMachines/3` }), /does not change/],
     ["a scale set extension", eventGridEvent({}, { operationName: "Microsoft.Compute/virtualMachineScaleSets/extensions/write", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss/extensions/health` }), /does not change/],
+    ["a VM extension", eventGridEvent({}, { operationName: "Microsoft.Compute/virtualMachines/extensions/write", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/drill-01/extensions/AzureMonitorLinuxAgent` }), /does not change/],
+    ["a VM restart", eventGridEvent({ eventType: "Microsoft.Resources.ResourceActionSuccess" }, { operationName: "Microsoft.Compute/virtualMachines/restart/action", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/drill-01` }), /does not change/],
+    ["a VM start", eventGridEvent({ eventType: "Microsoft.Resources.ResourceActionSuccess" }, { operationName: "Microsoft.Compute/virtualMachines/start/action", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/drill-01` }), /does not change/],
+    ["a VM deallocation", eventGridEvent({ eventType: "Microsoft.Resources.ResourceActionSuccess" }, { operationName: "Microsoft.Compute/virtualMachines/deallocate/action", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/drill-01` }), /does not change/],
+    ["a VM instance view read", eventGridEvent({ eventType: "Microsoft.Resources.ResourceActionSuccess" }, { operationName: "Microsoft.Compute/virtualMachines/instanceView/read", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/drill-01/instanceView` }), /does not change/],
+    ["a VM run command", eventGridEvent({}, { operationName: "Microsoft.Compute/virtualMachines/runCommands/write", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/drill-01/runCommands/patch` }), /does not change/],
     ["a gallery application", eventGridEvent({}, { operationName: "Microsoft.Compute/galleries/applications/write", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/applications/app` }), /does not change/],
     ["a gallery application version", eventGridEvent({}, { operationName: "Microsoft.Compute/galleries/applications/versions/write", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/applications/app/versions/1.0.0` }), /does not change/],
     ["tags on a storage account", eventGridEvent({}, { operationName: "Microsoft.Resources/tags/write", resourceUri: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st/providers/Microsoft.Resources/tags/default` }), /does not watch/],

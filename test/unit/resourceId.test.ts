@@ -17,6 +17,8 @@ describe("parseResourceId", () => {
     [`/subscriptions/${SUB}/resourceGroups/rg-Images//providers/Microsoft.Compute/galleries/gal1`, "gallery", `${base}/galleries/gal1`],
     [`${base}/galleries/gal1/`, "gallery", `${base}/galleries/gal1`],
     [`/SUBSCRIPTIONS/${SUB.toUpperCase()}/RESOURCEGROUPS/rg-Images/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINESCALESETS/vmss-proxy`, "scaleSet", `${base}/virtualMachineScaleSets/vmss-proxy`],
+    [`${base}/virtualMachines/gw-drill-q4`, "virtualMachine", `${base}/virtualMachines/gw-drill-q4`],
+    [`${base}/VirtualMachines/GW-Drill_01.a`, "virtualMachine", `${base}/virtualMachines/GW-Drill_01.a`],
   ])("normalises %s", (raw, kind, display) => {
     const id = parseResourceId(raw);
     expect(id.kind).toBe(kind);
@@ -53,6 +55,9 @@ describe("parseResourceId", () => {
     [`${base}/galleries/g/images/d/versions/latest`, "Major.Minor.Patch"],
     [`${base}/galleries/g/images/d/versions/1.0.0/extra`, "after the version"],
     [`${base}/disks/d1`, "not one gallery-watch watches"],
+    [`${base}/virtualMachines/vm1/extensions/AzureMonitorLinuxAgent`, "must end at /virtualMachines/{name}"],
+    [`${base}/virtualMachines/-vm`, "virtual machine name '-vm' is not valid"],
+    [`${base}/virtualMachineScaleSets/vmss/virtualMachines/3`, "must end at /virtualMachineScaleSets/{name}"],
     [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v`, "not a Microsoft.Compute"],
     ["relative/path", "does not start with '/'"],
     ["", "empty"],

@@ -118,7 +118,7 @@ describe("the sweep lists in parallel, up to its bound", () => {
 
     expect(arm.stats.maxVersionsInFlight).toBe(4);
     expect(run.status).toBe("succeeded");
-    expect(run.seen).toEqual({ galleries: 3, definitions: 12, versions: 36, scaleSets: 0 });
+    expect(run.seen).toEqual({ galleries: 3, definitions: 12, versions: 36, scaleSets: 0, virtualMachines: 0 });
     expect(run.failures).toEqual([]);
     for (const id of versionIds) expect(world.resources.rows.get(id.key)?.deleted).toBe(false);
     expect(run.snapshotsWritten).toBe(3 + 12 + 36);
@@ -175,7 +175,7 @@ describe("each listing stays isolated while many run at once", () => {
     expect(run.status).toBe("partial");
     expect(run.failures.map((f) => [f.resourceId, f.operation])).toEqual([[broken.display, "galleryImageVersions.listByGalleryImage"]]);
     expect(run.failures[0]?.reason).toContain("failed (injected)");
-    expect(run.seen).toEqual({ galleries: 2, definitions: 6, versions: 10, scaleSets: 0 });
+    expect(run.seen).toEqual({ galleries: 2, definitions: 6, versions: 10, scaleSets: 0, virtualMachines: 0 });
     // Nothing under the listing that failed is resolved on a guess; the healthy definition's loss is found.
     expect(world.findings.of("replication-breadth", underBroken.id)?.status).toBe("open");
     expect(await world.resources.current(underBroken.id.key)).toBeDefined();

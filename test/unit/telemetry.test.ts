@@ -69,7 +69,7 @@ function run(overrides: Partial<SweepRun> = {}): SweepRun {
     startedAt: "2026-05-01T02:00:00.000Z",
     finishedAt: "2026-05-01T02:01:30.000Z",
     status: "succeeded",
-    seen: { galleries: 2, definitions: 3, versions: 5, scaleSets: 1 },
+    seen: { galleries: 2, definitions: 3, versions: 5, scaleSets: 1, virtualMachines: 0 },
     armRequests: 14,
     snapshotsWritten: 2,
     transitions: {},
@@ -96,7 +96,7 @@ describe("metrics", () => {
     telemetry.eventHandled("accepted");
     telemetry.eventHandled("accepted");
     telemetry.eventHandled("ignored", "subscription not watched");
-    telemetry.eventHandled("ignored", "operation 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/write' is not a gallery or scale set operation");
+    telemetry.eventHandled("ignored", "operation 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/write' is not a gallery, scale set or virtual machine operation");
     telemetry.eventHandled("invalid", "event is 2000000 bytes; at most 1048576 are accepted");
     telemetry.eventHandled("invalid", `something nobody foresaw about ${RESOURCE_ID}`);
 

@@ -16,7 +16,7 @@ import { ComputeManagementClient } from "@azure/arm-compute";
 import type { TokenCredential } from "@azure/core-auth";
 import type { ResourceId } from "../../domain/resourceId.js";
 import { parentOf, tryParseResourceId } from "../../domain/resourceId.js";
-import { resolveLatest, type ImageDefinitionSnapshot, type ImageResolution, type ImageVersionSnapshot, type InheritedOsState, type ScaleSetSnapshot, type Snapshot } from "../../domain/snapshots.js";
+import { resolveLatest, type ImageDefinitionSnapshot, type ImageResolution, type ImageVersionSnapshot, type InheritedOsState, type MachineSnapshot, type Snapshot } from "../../domain/snapshots.js";
 import type { ArmInventory, ReadOutcome } from "../../app/ports.js";
 import { ArmReadError } from "../../domain/errors.js";
 import { readByKind, resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
@@ -24,7 +24,7 @@ import { ReadBudget, remainingReads } from "./readBudget.js";
 import { VersionBatches, type VersionListing } from "./versionBatches.js";
 import { ReadsAfter } from "./readsAfter.js";
 import { setBounded } from "../../platform/boundedMap.js";
-import { imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot } from "./snapshotMapping.js";
+import { diskImageTarget, imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot, toVirtualMachineSnapshot } from "./snapshotMapping.js";
 
 export interface ArmInventoryOptions {
   readonly credential: TokenCredential;
@@ -279,9 +279,15 @@ function createInventory(
         return model.osState === "Specialized" ? "Specialized" : model.osState === "Generalized" ? "Generalized" : "Unknown";
       });
     },
+    async diskImage(diskId) {
+      // `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Compute/disks/{name}` (any case).
+      const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Compute\/disks\/([^/]+)$/i.exec(diskId);
+      if (!m) return { status: "failed", id: {} as ResourceId, message: `disks.get: '${diskId.slice(0, 200)}' is not a managed disk id` };
+      return attempt({} as ResourceId, "disks.get", async () => diskImageTarget(await client(m[1]!.toLowerCase()).disks.get(m[2]!, m[3]!, opts())));
+    },
   };
-  const withImage = (scaleSet: ScaleSetSnapshot): Promise<ReadOutcome<ScaleSetSnapshot>> =>
-    attempt(scaleSet.id, "resolveImage", async () => ({ ...scaleSet, image: await resolveImage(scaleSet, imageReads) }));
+  const withImage = <M extends MachineSnapshot>(machine: M): Promise<ReadOutcome<M>> =>
+    attempt(machine.id, "resolveImage", async () => ({ ...machine, image: await resolveImage(machine, imageReads) }));
 
   const inventory: ArmInventory = {
     async read(id, hooks) {
@@ -308,6 +314,13 @@ function createInventory(
       const read = await attempt(id, "virtualMachineScaleSets.get", async () => {
         const model = await client(id.subscriptionId).virtualMachineScaleSets.get(id.resourceGroup, id.scaleSet!, opts());
         return toScaleSetSnapshot(armCased(id, model), model, { outcome: "pending" });
+      });
+      return read.status === "found" ? withImage(read.snapshot) : read;
+    },
+    readVirtualMachine: async (id) => {
+      const read = await attempt(id, "virtualMachines.get", async () => {
+        const model = await client(id.subscriptionId).virtualMachines.get(id.resourceGroup, id.virtualMachine!, opts());
+        return toVirtualMachineSnapshot(armCased(id, model), model, { outcome: "pending" });
       });
       return read.status === "found" ? withImage(read.snapshot) : read;
     },
@@ -348,6 +361,12 @@ function createInventory(
       for await (const model of pages(client(subscriptionId).virtualMachineScaleSets.listAll(opts()), `/subscriptions/${subscriptionId}`, "virtualMachineScaleSets.listAll")) {
         const id = listedId(model, "scaleSet");
         if (id) yield toScaleSetSnapshot(id, model, { outcome: "pending" });
+      }
+    },
+    async *listVirtualMachines(subscriptionId) {
+      for await (const model of pages(client(subscriptionId).virtualMachines.listAll(opts()), `/subscriptions/${subscriptionId}`, "virtualMachines.listAll")) {
+        const id = listedId(model, "virtualMachine");
+        if (id) yield toVirtualMachineSnapshot(id, model, { outcome: "pending" });
       }
     },
     readsShort: (subscriptionId) => budget.short(subscriptionId, RESERVED_READS),

@@ -14,6 +14,7 @@ import {
   type InheritedOsState,
   type ScaleSetSnapshot,
   type ImageResolution,
+  type VirtualMachineSnapshot,
 } from "../../domain/snapshots.js";
 
 type Loose = Record<string, any> | undefined;
@@ -99,7 +100,7 @@ export function toVersionSnapshot(id: ResourceId, version: Loose, osState: Inher
   };
 }
 
-/** What a scale set's `imageReference` points at. */
+/** What a scale set's or VM's `imageReference` points at. */
 export function imageReferenceTarget(reference: Loose): ImageReferenceTarget {
   const parsed = reference?.id ? tryParseResourceId(reference.id) : undefined;
   if (parsed?.ok && parsed.id.kind === "imageDefinition") return { kind: "definition", definitionId: parsed.id };
@@ -124,6 +125,35 @@ export function toScaleSetSnapshot(id: ResourceId, scaleSet: Loose, image: Image
     imageReference: imageReferenceTarget(scaleSet?.virtualMachineProfile?.storageProfile?.imageReference),
     image,
   };
+}
+
+/**
+ * A VM: its `storageProfile.imageReference`, or, when it has none (a specialized VM attached from
+ * a managed OS disk: `createOption: Attach`), its OS disk, whose creation names the gallery version
+ * (read by `resolveImage`). VirtualMachine in Microsoft's ComputeRP swagger (virtualMachine.json):
+ * `properties.storageProfile.{imageReference, osDisk.managedDisk.id}`, `properties.hardwareProfile.vmSize`.
+ */
+export function toVirtualMachineSnapshot(id: ResourceId, vm: Loose, image: ImageResolution): VirtualMachineSnapshot {
+  const storage = vm?.storageProfile as Loose;
+  const reference = storage?.imageReference as Loose;
+  const diskId = storage?.osDisk?.managedDisk?.id as string | undefined;
+  const hasReference = reference !== undefined && reference !== null && Object.values(reference).some((v) => v !== undefined && v !== null && v !== "");
+  return {
+    kind: "virtualMachine",
+    ...base(id, vm),
+    ...prune({ vmSize: vm?.hardwareProfile?.vmSize as string | undefined }),
+    imageReference: !hasReference && diskId ? { kind: "osDisk", diskId } : imageReferenceTarget(reference),
+    image,
+  };
+}
+
+/** What a managed disk was created from: `creationData.galleryImageReference` (a version id, or a shared / community one) as an image reference. */
+export function diskImageTarget(disk: Loose): ImageReferenceTarget {
+  const reference = disk?.creationData?.galleryImageReference as Loose;
+  if (!reference) return { kind: "other", description: `disk created by ${String(disk?.creationData?.createOption ?? "an unknown option").slice(0, 40)}, not from a gallery image` };
+  const target = imageReferenceTarget(reference);
+  // A disk never names another disk; a gallery reference is what matters.
+  return target.kind === "osDisk" ? { kind: "other", description: "no image reference" } : target;
 }
 
 /**

@@ -35,7 +35,7 @@ export const EVENT_REASONS: ReadonlyArray<readonly [code: string, pattern: RegEx
   ["event-type-not-watched", /event type .* is not watched/i],
   ["not-succeeded", /status .* is not succeeded/i],
   ["operation-not-judged", /does not change what gallery-watch judges/i],
-  ["operation-not-watched", /is not a gallery or scale set operation/i],
+  ["operation-not-watched", /is not a gallery, scale set or virtual machine operation/i],
   ["tags-not-watched", /tags written on a resource/i],
   ["never-shown", /never shown by ARM/i],
   ["too-large", /bytes; at most/i],

@@ -1,10 +1,10 @@
 /**
- * ResourceStore on Table Storage: current resources (+ a scale-set reference index), history
+ * ResourceStore on Table Storage: current resources (+ a reference index of scale sets and VMs), history
  * snapshots written only when the content hash changes, and the change log with attribution.
  *
  * - `<prefix>Resources`: PK = encoded parent key (a gallery's definitions and a definition's
  *   versions are one-partition queries), RK = encoded resource key. Index rows
- *   PK = `ref~<encoded definition key>`, RK = encoded scale set key.
+ *   PK = `ref~<encoded definition key>`, RK = encoded scale set or VM key.
  * - `<prefix>Snapshots`: PK = encoded resource key, RK = inverted observed time + hash prefix.
  * - `<prefix>Changes`: PK = encoded resource key, RK = inverted event time + event id, so a
  *   duplicate delivery of one event writes nothing new.
@@ -16,8 +16,9 @@
 import { statusOf } from "../../platform/sdkErrors.js";
 import { setBounded } from "../../platform/boundedMap.js";
 import type { TableClient } from "@azure/data-tables";
-import { parentOf, parseResourceId, tryParseResourceId, type ResourceId } from "../../domain/resourceId.js";
-import type { ImageDefinitionSnapshot, ImageVersionSnapshot, ScaleSetSnapshot, Snapshot } from "../../domain/snapshots.js";
+import { parentOf, parseResourceId, tryParseResourceId, type ResourceId, type ResourceKind } from "../../domain/resourceId.js";
+import { isMachine, referencedDefinitionKey, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type MachineSnapshot, type Snapshot } from "../../domain/snapshots.js";
+import { descendantKindsOf, RESOURCE_TYPES } from "../../domain/resourceTypes.js";
 import { changeTime, type ChangeQuery, type ChangeRecord, type Page, type ResourceStore, type SnapshotRecord, type Trigger } from "../../app/ports.js";
 import { ConcurrentUpdateError } from "../../domain/errors.js";
 import { decodeContinuation, encodeContinuation } from "../../app/ports.js";
@@ -119,7 +120,7 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
     return rows.length > q.limit ? { items, continuationToken: encodeContinuation(page[page.length - 1]!.rowKey!) } : { items };
   }
 
-  /** Move the reference index row when a scale set starts or stops following a definition. */
+  /** Move the reference index row when a scale set or VM starts or stops following a definition. */
   async function indexReference(table: TableClient, scaleSetKey: string, previous: string | undefined, next: string | undefined): Promise<void> {
     if (previous === next) return;
     if (previous) {
@@ -150,7 +151,7 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       const table = await resources();
       const pk = partitionOf(snapshot.id);
       const rk = encodeKey(key);
-      const refDefinitionKey = snapshot.kind === "scaleSet" ? referencedDefinitionKey(snapshot) : undefined;
+      const refDefinitionKey = isMachine(snapshot) ? referencedDefinitionKey(snapshot) : undefined;
       const json = JSON.stringify(snapshot);
       let changed = false;
       let stale = false;
@@ -232,20 +233,23 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
           for (const version of await rowsOf(encodeKey(definition.resourceKey), "imageVersion")) if (!version.deleted) yield parseResourceId(version.resourceId);
         }
       }
-      for (const scaleSet of await rowsOf(`scaleSets~${subscriptionId.toLowerCase()}`, "scaleSet")) {
-        const id = parseResourceId(scaleSet.resourceId);
-        if (!scaleSet.deleted && inGroup(id)) yield id;
+      // Then the kinds standing alone under the subscription (scale sets, VMs), one partition each.
+      for (const kind of STANDALONE_KINDS) {
+        for (const row of await rowsOf(rootPartition(kind, subscriptionId.toLowerCase()), kind)) {
+          const id = parseResourceId(row.resourceId);
+          if (!row.deleted && inGroup(id)) yield id;
+        }
       }
     },
 
     definitionsOf: (galleryKey) => listCurrent<ImageDefinitionSnapshot>(encodeKey(galleryKey), "imageDefinition"),
     versionsOf: (definitionKey) => listCurrent<ImageVersionSnapshot>(encodeKey(definitionKey), "imageVersion"),
 
-    async scaleSetsReferencing(definitionKey: string) {
+    async machinesReferencing(definitionKey: string) {
       const table = await resources();
       const refs = await listAll<{ scaleSetKey: string }>(table, `PartitionKey eq ${odata(`ref~${encodeKey(definitionKey)}`)}`);
       const found = await Promise.all(refs.map((r) => this.current(r.scaleSetKey)));
-      return found.filter((s): s is ScaleSetSnapshot => s?.kind === "scaleSet");
+      return found.filter((s): s is MachineSnapshot => s !== undefined && isMachine(s));
     },
 
     async history(key, options = {}) {
@@ -313,24 +317,26 @@ function changeOf(row: ChangeRow): ChangeRecord {
   };
 }
 
-/** Versions live under their definition, definitions under their gallery; galleries and scale sets under their subscription. */
+/** Versions live under their definition, definitions under their gallery; galleries, scale sets and VMs under their subscription. */
 function partitionOf(id: ResourceId): string {
   const parent = parentOf(id);
   if (parent) return encodeKey(parent.key);
-  return `${id.kind === "gallery" ? "galleries" : "scaleSets"}~${id.subscriptionId}`;
+  return rootPartition(id.kind, id.subscriptionId);
 }
 
-function referencedDefinitionKey(scaleSet: ScaleSetSnapshot): string | undefined {
-  const ref = scaleSet.imageReference;
-  if (ref.kind === "definition") return ref.definitionId.key;
-  if (ref.kind === "version") return parentOf(ref.versionId)?.key;
-  return undefined;
+/** `galleries~{sub}`, `scaleSets~{sub}`, `virtualMachines~{sub}`: one partition per subscription-level kind. */
+function rootPartition(kind: ResourceKind, subscriptionId: string): string {
+  return `${kind === "gallery" ? "galleries" : `${kind}s`}~${subscriptionId}`;
 }
+
+/** Subscription-level kinds with nothing nested under them (the gallery is walked with its children). */
+const STANDALONE_KINDS: readonly ResourceKind[] = RESOURCE_TYPES.filter((t) => !t.parent && descendantKindsOf(t.kind).length === 0).map((t) => t.kind);
 
 /** Snapshots are stored as JSON; ids come back as full ResourceId objects. */
 function revive(stored: Record<string, any>): Snapshot {
   const snapshot = { ...stored, id: parseResourceId(stored.id.display ?? stored.id) } as Record<string, any>;
-  if (snapshot.kind === "scaleSet") {
+  if (snapshot.imageReference) {
+    // A scale set or a VM: its reference's ids come back as full ResourceId objects too.
     const ref = snapshot.imageReference;
     if (ref.kind === "definition") snapshot.imageReference = { ...ref, definitionId: parseResourceId(ref.definitionId.display) };
     if (ref.kind === "version") snapshot.imageReference = { ...ref, versionId: parseResourceId(ref.versionId.display) };

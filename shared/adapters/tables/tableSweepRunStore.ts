@@ -28,6 +28,7 @@ interface RunRow {
   definitions: number;
   versions: number;
   scaleSets: number;
+  virtualMachines?: number;
   armRequests: number;
   snapshotsWritten: number;
   reconciled: number;
@@ -71,6 +72,7 @@ function toRow(run: SweepRun): RunRow {
     definitions: run.seen.definitions,
     versions: run.seen.versions,
     scaleSets: run.seen.scaleSets,
+    virtualMachines: run.seen.virtualMachines,
     armRequests: run.armRequests,
     snapshotsWritten: run.snapshotsWritten,
     reconciled: run.reconciled,
@@ -87,7 +89,7 @@ function fromRow(row: RunRow): SweepRun {
     startedAt: row.startedAt,
     ...(row.finishedAt ? { finishedAt: row.finishedAt } : {}),
     status: row.status as SweepRun["status"],
-    seen: { galleries: Number(row.galleries ?? 0), definitions: Number(row.definitions ?? 0), versions: Number(row.versions ?? 0), scaleSets: Number(row.scaleSets ?? 0) },
+    seen: { galleries: Number(row.galleries ?? 0), definitions: Number(row.definitions ?? 0), versions: Number(row.versions ?? 0), scaleSets: Number(row.scaleSets ?? 0), virtualMachines: Number(row.virtualMachines ?? 0) },
     armRequests: Number(row.armRequests ?? 0),
     snapshotsWritten: Number(row.snapshotsWritten ?? 0),
     transitions: JSON.parse(row.transitions || "{}") as SweepRun["transitions"],

@@ -57,6 +57,8 @@ export function displayName(id: ResourceId): string {
       return `image version ${id.gallery}/${id.image}/${id.version}`;
     case "scaleSet":
       return `scale set ${id.scaleSet}`;
+    case "virtualMachine":
+      return `virtual machine ${id.virtualMachine}`;
   }
 }
 

@@ -1,8 +1,11 @@
-/** The six rules, as data. Order is the order findings are reported in. */
+/** The rules, as data. Order is the order findings are reported in. */
 import type { Snapshot } from "../snapshots.js";
 import type { Rule } from "./rule.js";
 import { replicationBreadth } from "./replicationBreadth.js";
 import { scaleSetUse } from "./scaleSetUse.js";
+import { vmUse } from "./vmUse.js";
+import { clones } from "./clones.js";
+import { usedAfterEndOfLifeOnScaleSet, usedAfterEndOfLifeOnVm } from "./usedAfterEndOfLife.js";
 import { sharedOutside } from "./sharedOutside.js";
 import { selectableAsLatest } from "./selectableAsLatest.js";
 import { lifecycle } from "./lifecycle.js";
@@ -11,6 +14,10 @@ import { governanceTagsOnDefinition, governanceTagsOnVersion } from "./governanc
 export const RULES: ReadonlyArray<Rule<Snapshot>> = [
   replicationBreadth,
   scaleSetUse,
+  vmUse,
+  clones,
+  usedAfterEndOfLifeOnScaleSet,
+  usedAfterEndOfLifeOnVm,
   sharedOutside,
   selectableAsLatest,
   lifecycle,

@@ -1,43 +1,60 @@
 import type { Violation } from "../findings.js";
-import { resolveLatest, type InheritedOsState, type ScaleSetSnapshot } from "../snapshots.js";
+import { resolveLatest, type InheritedOsState, type MachineSnapshot, type ScaleSetSnapshot } from "../snapshots.js";
 import type { RelatedResources } from "./related.js";
 import type { Rule } from "./rule.js";
 import { isJudged, observation, portalLink, shortImage } from "./describe.js";
 
-interface ImageFacts {
+export interface ImageFacts {
   readonly image: string;
-  readonly follows: "latest" | "pinned" | "shared gallery" | "community gallery";
+  readonly follows: "latest" | "pinned" | "shared gallery" | "community gallery" | "OS disk";
   readonly osState: InheritedOsState;
   readonly resolvedVersion: string | null;
+  /** The full id of the gallery version it runs now, when it is one of ours (not another tenant's shared image). */
+  readonly versionId?: string;
 }
 
 /**
- * What the scale set's instances are built from. For a definition reference (`latest`) this is
- * recomputed from the definition's current versions, so a new version landing under a
- * definition that scale sets follow is judged for them too.
+ * What a scale set's instances (or a VM) are built from. For a definition reference (`latest`)
+ * this is recomputed from the definition's current versions, so a new version landing under a
+ * definition that machines follow is judged for them too. A VM attached from an OS disk runs
+ * the version the disk was created from (resolved by the reader).
  */
-function imageFacts(scaleSet: ScaleSetSnapshot, related: RelatedResources): ImageFacts | { unresolvable: string; image: string } | undefined {
-  const ref = scaleSet.imageReference;
-  const resolved = scaleSet.image.outcome === "resolved" ? scaleSet.image : undefined;
+export function imageFacts(machine: MachineSnapshot, related: RelatedResources): ImageFacts | { unresolvable: string; image: string } | undefined {
+  const ref = machine.imageReference;
+  const resolved = machine.image.outcome === "resolved" ? machine.image : undefined;
   switch (ref.kind) {
     case "definition": {
       const osState = related.definition?.osState ?? resolved?.osState ?? "Unknown";
-      const latest = related.versions.length > 0 ? resolveLatest(related.versions, scaleSet.location) : undefined;
+      const latest = related.versions.length > 0 ? resolveLatest(related.versions, machine.location) : undefined;
       const resolvedVersion = latest?.version ?? resolved?.versionId?.split("/").pop() ?? null;
-      return { image: ref.definitionId.display, follows: "latest", osState, resolvedVersion };
+      const versionId = latest?.id.display ?? resolved?.versionId;
+      return { image: ref.definitionId.display, follows: "latest", osState, resolvedVersion, ...(versionId ? { versionId } : {}) };
     }
     case "version":
-      return { image: ref.versionId.display, follows: "pinned", osState: related.definition?.osState ?? resolved?.osState ?? "Unknown", resolvedVersion: ref.versionId.version ?? null };
+      return { image: ref.versionId.display, follows: "pinned", osState: related.definition?.osState ?? resolved?.osState ?? "Unknown", resolvedVersion: ref.versionId.version ?? null, versionId: ref.versionId.display };
+    case "osDisk": {
+      if (machine.image.outcome === "unresolvable") return { unresolvable: machine.image.reason, image: ref.diskId };
+      if (!resolved) return undefined; // a disk not made from a gallery image
+      const versionId = resolved.versionId;
+      return { image: versionId ?? resolved.definitionId, follows: "OS disk", osState: related.definition?.osState ?? resolved.osState, resolvedVersion: versionId?.split("/").pop() ?? null, ...(versionId ? { versionId } : {}) };
+    }
     case "sharedGallery":
     case "communityGallery": {
       const follows = ref.kind === "sharedGallery" ? "shared gallery" : "community gallery";
-      if (scaleSet.image.outcome === "unresolvable") return { unresolvable: scaleSet.image.reason, image: ref.id };
+      if (machine.image.outcome === "unresolvable") return { unresolvable: machine.image.reason, image: ref.id };
       if (resolved) return { image: ref.id, follows, osState: resolved.osState, resolvedVersion: resolved.versionId?.split("/").pop() ?? null };
       return { unresolvable: "the image could not be read", image: ref.id };
     }
     case "other":
-      return scaleSet.image.outcome === "unresolvable" ? { unresolvable: scaleSet.image.reason, image: ref.description } : undefined;
+      return machine.image.outcome === "unresolvable" ? { unresolvable: machine.image.reason, image: ref.description } : undefined;
   }
+}
+
+/** "follows base as latest (now 1.0.2)", "uses gal/base/1.0.0", "was created from gal/base/1.0.0's OS disk". */
+export function usesPhrase(facts: ImageFacts): string {
+  if (facts.follows === "latest") return `follows ${facts.image.split("/").pop()} as latest${facts.resolvedVersion ? ` (now ${facts.resolvedVersion})` : ""}`;
+  if (facts.follows === "OS disk") return `runs an OS disk created from ${shortImage(facts.image)}`;
+  return `uses ${facts.image.split("/").slice(-3).join("/")}`;
 }
 
 /**
@@ -79,7 +96,7 @@ export const scaleSetUse: Rule<ScaleSetSnapshot> = {
       };
     }
     if (!isJudged(facts.osState)) return undefined;
-    const what = facts.follows === "latest" ? `follows ${facts.image.split("/").pop()} as latest${facts.resolvedVersion ? ` (now ${facts.resolvedVersion})` : ""}` : `uses ${facts.image.split("/").slice(-3).join("/")}`;
+    const what = usesPhrase(facts);
     return {
       ...base,
       severity: scaleSet.capacity > 0 ? "critical" : "high",

@@ -122,7 +122,7 @@ function runRow(run: SweepRun): string {
   return (
     `<tr><td>${time(run.startedAt)}</td><td>${run.finishedAt ? time(run.finishedAt) : `<span class="muted">not finished</span>`}</td><td>${esc(run.status)}</td>` +
     `<td><span class="id">${esc(run.subscriptionId)}</span><div class="muted">${esc(run.runId)}</div></td>` +
-    `<td>${run.seen.galleries} galleries, ${run.seen.definitions} definitions, ${run.seen.versions} versions, ${run.seen.scaleSets} scale sets; ` +
+    `<td>${run.seen.galleries} galleries, ${run.seen.definitions} definitions, ${run.seen.versions} versions, ${run.seen.scaleSets} scale sets, ${run.seen.virtualMachines} VMs; ` +
     `${run.armRequests} ARM requests, ${run.snapshotsWritten} snapshots written, ${run.reconciled} found missing; transitions: ${esc(transitions)}</td><td>${failures}</td></tr>`
   );
 }

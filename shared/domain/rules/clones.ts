@@ -1,0 +1,69 @@
+import type { Violation } from "../findings.js";
+import { machineCount, runningVersionKey, type ImageVersionSnapshot, type MachineSnapshot } from "../snapshots.js";
+import type { Rule } from "./rule.js";
+import { displayName, isJudged, listFact, observation, osStatePhrase, portalLink, sigArgs, someOf, subscriptionArg } from "./describe.js";
+
+/** The machines of `machines` running `version` now, and how many instances they are (a VM is one, a scale set its capacity). */
+export function clonesOf(version: Pick<ImageVersionSnapshot, "id">, machines: readonly MachineSnapshot[]): { readonly running: MachineSnapshot[]; readonly count: number } {
+  const running = machines.filter((m) => runningVersionKey(m) === version.id.key).sort((a, b) => (a.id.key < b.id.key ? -1 : a.id.key > b.id.key ? 1 : 0));
+  return { running, count: running.reduce((n, m) => n + machineCount(m), 0) };
+}
+
+/** "virtual machine vm1", "scale set web (3 instances)". */
+function machineLabel(machine: MachineSnapshot): string {
+  return "capacity" in machine ? `${displayName(machine.id)} (${machine.capacity} instance${machine.capacity === 1 ? "" : "s"})` : displayName(machine.id);
+}
+
+/**
+ * Every machine built from one specialized version shares its machine identity — duplicated
+ * computer names, SIDs, cached credentials and agent registrations, the seed's main risk. More than
+ * GW_MAX_CLONES live machines (VMs plus scale-set instances) from one version are clones.
+ * Judged on the version: its dependents are the VMs and scale sets running it (the store's
+ * reference index), so a VM written or deleted, or a scale set scaled, judges it again.
+ * A scale set's autoscaling changes the count, not the magnitude (the machines' number): it is
+ * recorded, and escalates only when another VM or scale set starts running the version.
+ */
+export const clones: Rule<ImageVersionSnapshot> = {
+  id: "clones",
+  appliesTo: "imageVersion",
+  title: "Several machines share one specialized image's identity",
+  evaluate(version, related, policy): Violation | undefined {
+    if (!isJudged(version.osState) || related.machines === undefined) return undefined;
+    const { running, count } = clonesOf(version, related.machines);
+    if (count <= policy.maxClones) return undefined;
+    const labels = running.map(machineLabel);
+    const query = (what: "vm" | "vmss") =>
+      `az ${what} list ${subscriptionArg(version.id)} --query "[?${what === "vm" ? "storageProfile" : "virtualMachineProfile.storageProfile"}.imageReference.id=='${version.id.display}'].id" -o tsv`;
+    return {
+      ruleId: "clones",
+      severity: "high",
+      resourceKey: version.id.key,
+      resourceId: version.id.display,
+      resourceKind: "imageVersion",
+      summary: `The ${osStatePhrase(version.osState)} ${displayName(version.id)} runs on ${count} machines (limit ${policy.maxClones}): ${someOf(labels, 6)}. They share one machine identity — computer name, SID, cached credentials, agent registrations.`,
+      facts: { osState: version.osState, machineCount: count, maxClones: policy.maxClones, machines: running.map((m) => m.id.display) },
+      // Machines (VMs and scale sets), not instances: autoscaling must not page anyone; a new VM does.
+      magnitude: running.length,
+      remediation: {
+        advice: `Keep at most ${policy.maxClones} machine(s) on this version and rebuild the others from a generalized image (sysprep or waagent -deprovision, then capture a generalized version); exclude the version from latest so nothing new follows it.`,
+        commands: [query("vm"), query("vmss"), `az sig image-version update ${sigArgs(version.id)} ${subscriptionArg(version.id)} --set publishingProfile.excludeFromLatest=true`],
+        portalUrl: portalLink(version.id, policy),
+      },
+    };
+  },
+
+  observe(version, related, policy) {
+    if (related.machines === undefined) return undefined;
+    const { running, count } = clonesOf(version, related.machines);
+    const name = `${isJudged(version.osState) ? `${osStatePhrase(version.osState)} ` : ""}${displayName(version.id)}`;
+    const summary = isJudged(version.osState)
+      ? `The ${name} now runs on ${count} machine${count === 1 ? "" : "s"} (limit ${policy.maxClones})${running.length > 0 ? `: ${someOf(running.map(machineLabel), 6)}` : ""}.`
+      : `The ${name} is ${version.osState.toLowerCase()}, so machines built from it do not share an identity.`;
+    return observation("clones", version, summary, { osState: version.osState, machineCount: count, maxClones: policy.maxClones, machines: running.map((m) => m.id.display) });
+  },
+
+  resolution(before, now) {
+    const was = listFact(before.facts.machines);
+    return now.summary.replace(/\.$/, ` (it ran on ${String(before.facts.machineCount)}: ${someOf(was.map((id) => id.split("/").pop() ?? id), 6)}).`);
+  },
+};
