@@ -174,10 +174,13 @@ export function caseStudySteps(today: Date): ReplayStep[] {
     },
     {
       study: 1,
-      title: "Plant gateway: Priya runs the quarterly recovery drill, a VM pinned to the gateway image, approved as recovery",
-      expect: "vm-use excepted (an approved recovery drill); no clones (one machine)",
+      title: "Plant gateway: Priya runs the quarterly recovery drill, a VM pinned to the gateway image; Sam approves it as recovery (Tags API)",
+      expect: "vm-use opened, then excepted by Sam's tag (an approved recovery drill; Priya's own tag would be refused: separation of duties); no clones (one machine)",
       run: async (stack) => {
-        await armWrite(stack.arm, CALLERS.priya, "PUT", ids(stack).plantDrillVm, vmBody(ids(stack).plantVersion, { "gallery-watch-exception": `reason=quarterly recovery drill, CAB-5120;expires=${days(7)};rules=vm-use` }));
+        await armWrite(stack.arm, CALLERS.priya, "PUT", ids(stack).plantDrillVm, vmBody(ids(stack).plantVersion));
+        await waitUntilQuiet(stack);
+        const exception = { "gallery-watch-exception": `reason=quarterly recovery drill, CAB-5120;expires=${days(7)};rules=vm-use` };
+        await armWrite(stack.arm, CALLERS.sam, "PATCH", `${ids(stack).plantDrillVm}/providers/Microsoft.Resources/tags/default`, { operation: "Merge", properties: { tags: exception } });
       },
     },
     {
