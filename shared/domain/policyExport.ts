@@ -17,7 +17,7 @@
  * match an image id typed in any case; `like` takes at most one `*`.
  */
 import { enclosingOf, tryParseResourceId, type ResourceId } from "./resourceId.js";
-import type { Snapshot } from "./snapshots.js";
+import { isMachine, type MachineSnapshot, type Snapshot } from "./snapshots.js";
 import { UnsupportedExceptionTagError, NoSpecializedDefinitionsError } from "./errors.js";
 /** The error family lives in domain/errors.ts; re-exported where callers (functions/, the CLI) already look. */
 export { UnsupportedExceptionTagError, NoSpecializedDefinitionsError } from "./errors.js";
@@ -30,9 +30,14 @@ export const POLICY_ASSIGNMENT_NAME = "gw-specialized-images";
 export const SCALE_SET_TYPE = "Microsoft.Compute/virtualMachineScaleSets";
 export const IMAGE_VERSION_TYPE = "Microsoft.Compute/galleries/images/versions";
 export const SCALE_SET_IMAGE_ALIAS = "Microsoft.Compute/virtualMachineScaleSets/virtualMachineProfile.storageProfile.imageReference.id";
+export const VIRTUAL_MACHINE_TYPE = "Microsoft.Compute/virtualMachines";
+export const VIRTUAL_MACHINE_IMAGE_ALIAS = "Microsoft.Compute/virtualMachines/storageProfile.imageReference.id";
+export const GALLERY_TYPE = "Microsoft.Compute/galleries";
+/** Learn's own example for denying Community sharing (Share images using a community gallery: "Azure Policy"). */
+export const GALLERY_SHARING_ALIAS = "Microsoft.Compute/galleries/sharingProfile.permissions";
 export const VERSION_TARGET_REGIONS_ALIAS = "Microsoft.Compute/galleries/images/versions/publishingProfile.targetRegions[*]";
 /** Bumped when the shape of the generated rule changes (not when the listed definitions do: see `generatedAt`). */
-export const GENERATED_POLICY_VERSION = "1.0.0";
+export const GENERATED_POLICY_VERSION = "1.1.0";
 
 export interface PolicyExportSettings {
   /** GW_WATCHED_SUBSCRIPTIONS: one assignment example per subscription. */
@@ -47,8 +52,8 @@ export interface PolicyExportSettings {
   readonly generatedAt: string;
 }
 
-/** Why a definition is listed: what gallery-watch stored that says it is Specialized. */
-export type SpecializedEvidence = "definition" | "version" | "scaleSet";
+/** Why a definition is listed: what gallery-watch stored that says it is Specialized (a machine: the image it resolved). */
+export type SpecializedEvidence = "definition" | "version" | MachineSnapshot["kind"];
 
 export interface SpecializedDefinition {
   /** Canonical display id. */
@@ -143,11 +148,11 @@ export function specializedDefinitionsOf(snapshots: Iterable<Snapshot>): { speci
       else if (s.osState === "Unknown") unknown.set(s.id.key, s.id.display);
     } else if (s.kind === "imageVersion") {
       if (s.osState === "Specialized") add(definitionOf(s.id.display), "version");
-    } else if (s.kind === "scaleSet") {
-      if (s.image.outcome === "resolved" && s.image.osState === "Specialized") add(definitionOf(s.image.definitionId), "scaleSet");
+    } else if (isMachine(s)) {
+      if (s.image.outcome === "resolved" && s.image.osState === "Specialized") add(definitionOf(s.image.definitionId), s.kind);
     }
   }
-  const order: readonly SpecializedEvidence[] = ["definition", "version", "scaleSet"];
+  const order: readonly SpecializedEvidence[] = ["definition", "version", "scaleSet", "virtualMachine"];
   return {
     specialized: [...specialized.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -162,22 +167,35 @@ export function exceptionTagField(tag: string): string {
   return `tags['${tag}']`;
 }
 
-/** The `if` of the rule: both branches, with the exception tag checked once for either. */
+/** The galleries holding the definitions (each once, in the definitions' order). */
+function galleriesOf(ids: readonly string[]): string[] {
+  const byKey = new Map<string, string>();
+  for (const id of ids) {
+    const parsed = tryParseResourceId(id);
+    const gallery = parsed.ok ? enclosingOf(parsed.id, "gallery") : undefined;
+    if (gallery && !byKey.has(gallery.key)) byKey.set(gallery.key, gallery.display);
+  }
+  return [...byKey.values()];
+}
+
+/** The `if` of the rule: every branch, with the exception tag checked once for all. */
 export function policyRuleCondition(specialized: readonly Pick<SpecializedDefinition, "id">[], exceptionTag: string): PolicyCondition {
   const ids = specialized.map((d) => d.id);
   const versionsOf = (field: string) => ids.map((id) => ({ field, like: `${id}/versions/*` }));
+  // A machine follows `latest` through the definition id, or pins one of its versions.
+  const runsOne = (type: string, alias: string) => ({ allOf: [{ field: "type", equals: type }, { anyOf: [{ field: alias, in: ids }, ...versionsOf(alias)] }] });
   return {
     allOf: [
       // Azure Policy cannot parse the tag's value (reason, expiry, rules): presence is all it checks.
       { field: exceptionTagField(exceptionTag), exists: "false" },
       {
         anyOf: [
+          runsOne(SCALE_SET_TYPE, SCALE_SET_IMAGE_ALIAS),
+          // `az vm create --image <version> --specialized`: the seed's recovery path, outside it denied.
+          runsOne(VIRTUAL_MACHINE_TYPE, VIRTUAL_MACHINE_IMAGE_ALIAS),
           {
-            allOf: [
-              { field: "type", equals: SCALE_SET_TYPE },
-              // A scale set follows `latest` through the definition id, or pins one of its versions.
-              { anyOf: [{ field: SCALE_SET_IMAGE_ALIAS, in: ids }, ...versionsOf(SCALE_SET_IMAGE_ALIAS)] },
-            ],
+            // A gallery holding a Specialized definition made public: anyone in Azure could deploy it.
+            allOf: [{ field: "type", equals: GALLERY_TYPE }, { field: "id", in: galleriesOf(ids) }, { field: GALLERY_SHARING_ALIAS, equals: "Community" }],
           },
           {
             allOf: [
@@ -199,7 +217,7 @@ function definitionDescription(count: number, settings: PolicyExportSettings): s
   const tag = settings.exceptionTag.length <= 64 ? `'${settings.exceptionTag}'` : "GW_EXCEPTION_TAG";
   const text =
     `Generated by gallery-watch at ${settings.generatedAt} from the ${count} image definition(s) it knows to be Specialized, which Azure Policy cannot see. ` +
-    `Applies the effect to a scale set using one of them or a version of it, and to their versions with more target regions than maxRegions. ` +
+    `Applies the effect to a scale set or VM using one of them or a version of it, to their versions with more target regions than maxRegions, and to Community sharing of a gallery holding one. ` +
     `Exempt: resources tagged ${tag}; Azure Policy only checks that the tag exists, not its reason or expiry. Regenerate after a sweep finds new definitions.`;
   return text.length <= DESCRIPTION_LIMIT ? text : `${text.slice(0, DESCRIPTION_LIMIT - 1)}…`;
 }
@@ -220,9 +238,9 @@ export function generatePolicy(snapshots: Iterable<Snapshot>, settings: PolicyEx
     type: "Microsoft.Authorization/policyDefinitions",
     name: POLICY_DEFINITION_NAME,
     properties: {
-      displayName: "gallery-watch: keep Specialized gallery images off scale sets and within the region limit",
+      displayName: "gallery-watch: keep Specialized gallery images off scale sets and VMs, within the region limit, and out of Community galleries",
       policyType: "Custom",
-      // Indexed: scale sets and image versions both carry tags and location, and the exception is a tag.
+      // Indexed: scale sets, VMs, galleries and image versions all carry tags and location, and the exception is a tag.
       mode: "Indexed",
       description: definitionDescription(specialized.length, settings),
       metadata: {
@@ -261,7 +279,7 @@ export function generatePolicy(snapshots: Iterable<Snapshot>, settings: PolicyEx
       nonComplianceMessages: [
         {
           message:
-            `This uses a Specialized gallery image (it keeps machine identity and secrets) on a scale set, or replicates one to more than ${settings.maxRegions} region(s). ` +
+            `This uses a Specialized gallery image (it keeps machine identity and secrets) on a scale set or VM, replicates one to more than ${settings.maxRegions} region(s), or shares its gallery with the Community. ` +
             `Use a Generalized image, or tag the resource '${settings.exceptionTag}' with reason=…;expires=YYYY-MM-DD after approval.`,
         },
       ],

@@ -224,3 +224,13 @@ export function versionRequest(id: string, regions: readonly string[], tags: Rea
     properties: { publishingProfile: { targetRegions: regions.map((name) => ({ name })) }, storageProfile: { source: { virtualMachineId: `${id.split("/providers/")[0]}/providers/Microsoft.Compute/virtualMachines/capture-vm` } } },
   };
 }
+
+/** A virtual machine request body whose image reference is `imageId` (`az vm create --image <id> --specialized`). */
+export function vmRequest(id: string, imageId: string, tags: Readonly<Record<string, string>> = {}): PolicyResource {
+  return { type: "Microsoft.Compute/virtualMachines", id, location: "westeurope", tags, properties: { hardwareProfile: { vmSize: "Standard_D2s_v3" }, storageProfile: { imageReference: { id: imageId } } } };
+}
+
+/** A gallery request body shared as `permissions` (`az sig create --permissions Community`). */
+export function galleryRequest(id: string, permissions: "Private" | "Groups" | "Community", tags: Readonly<Record<string, string>> = {}): PolicyResource {
+  return { type: "Microsoft.Compute/galleries", id, location: "westeurope", tags, properties: { sharingProfile: { permissions } } };
+}

@@ -17,8 +17,8 @@ import {
 import { POLICY_ASSIGNMENT_SCHEMA, POLICY_DEFINITION_SCHEMA, POLICY_SCHEMA_AJV_OPTIONS } from "../../shared/domain/policyDefinitionSchema.js";
 import { azCommands, policyFiles } from "../../cli/commands/policy.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
-import { aDefinition, aScaleSet, aVersion, BASE, regions, SUB } from "../support/snapshotBuilders.js";
-import { scaleSetRequest, verdict, versionRequest } from "../support/policyEvaluator.js";
+import { aDefinition, aScaleSet, aVersion, aVm, BASE, regions, SUB } from "../support/snapshotBuilders.js";
+import { galleryRequest, scaleSetRequest, verdict, versionRequest, vmRequest } from "../support/policyEvaluator.js";
 
 const OTHER_SUB = "99999999-8888-7777-6666-555555555555";
 const SETTINGS: PolicyExportSettings = { subscriptions: [SUB, OTHER_SUB], maxRegions: 2, exceptionTag: "gallery-watch-exception", effect: "Deny", generatedAt: "2026-11-24T12:00:00.000Z" };
@@ -113,6 +113,23 @@ describe("the rule, evaluated against requests", () => {
     expect(verdict(definition, scaleSetRequest(VMSS, def("gateway-os"), { "other-tag": "x" }))).toBe("Deny");
   });
 
+  it("denies a VM from a Specialized definition or one of its versions (az vm create --specialized) unless it carries the exception tag; a Generalized image is allowed", () => {
+    const VM = `${BASE}/virtualMachines/drill-q4`;
+    expect(verdict(definition, vmRequest(VM, `${def("gateway-os")}/versions/1.0.0`))).toBe("Deny");
+    expect(verdict(definition, vmRequest(VM, def("gateway-os")))).toBe("Deny");
+    expect(verdict(definition, vmRequest(VM, `${def("gateway-os")}/versions/1.0.0`, { "gallery-watch-exception": "reason=recovery drill;expires=2026-12-31" }))).toBe("allowed");
+    expect(verdict(definition, vmRequest(VM, `${def("web")}/versions/2.0.0`))).toBe("allowed");
+  });
+
+  it("denies Community sharing of a gallery holding a Specialized definition; Groups, another gallery, or the exception tag are allowed", () => {
+    const gallery = `${BASE}/galleries/gal`;
+    expect(verdict(definition, galleryRequest(gallery, "Community"))).toBe("Deny");
+    expect(verdict(definition, galleryRequest(gallery.toUpperCase().replace("/PROVIDERS/", "/providers/"), "Community"))).toBe("Deny");
+    expect(verdict(definition, galleryRequest(gallery, "Groups"))).toBe("allowed");
+    expect(verdict(definition, galleryRequest(`${BASE}/galleries/generalizedOnly`, "Community"))).toBe("allowed");
+    expect(verdict(definition, galleryRequest(gallery, "Community", { "gallery-watch-exception": "reason=public demo;expires=2026-12-31" }))).toBe("allowed");
+  });
+
   it("denies a Specialized definition's version with more target regions than maxRegions, and nothing else", () => {
     const v = (name: string) => `${def(name)}/versions/1.0.1`;
     expect(verdict(definition, versionRequest(v("gateway-os"), ["West Europe", "North Europe", "East US"]))).toBe("Deny");
@@ -132,7 +149,7 @@ describe("the rule, evaluated against requests", () => {
 });
 
 describe("what gallery-watch knows to be Specialized", () => {
-  it("comes from definitions, versions and scale sets' resolved images, once per definition whatever the id's case", () => {
+  it("comes from definitions, versions and the images scale sets and VMs were resolved to, once per definition whatever the id's case", () => {
     const elsewhere = `/subscriptions/${OTHER_SUB}/resourceGroups/rg-shared/providers/Microsoft.Compute/galleries/central/images/golden`;
     const { specialized, unknown } = specializedDefinitionsOf([
       aDefinition({ name: "gateway-os" }),
@@ -141,11 +158,13 @@ describe("what gallery-watch knows to be Specialized", () => {
       aScaleSet({ image: { outcome: "resolved", definitionId: elsewhere.toLowerCase(), osState: "Specialized", versionId: `${elsewhere}/versions/1.0.0` } }),
       aScaleSet({ image: { outcome: "resolved", definitionId: def("web"), osState: "Generalized" } }),
       aScaleSet({ image: { outcome: "noAccess", definitionId: def("locked"), reason: "403" } }),
+      aVm({ image: { outcome: "resolved", definitionId: def("recovery"), osState: "Specialized", versionId: `${def("recovery")}/versions/1.0.0` } }),
       aDefinition({ name: "mystery", osState: "Unknown" }),
     ]);
     expect(specialized.map((d) => [d.id, d.evidence])).toEqual([
       [def("gateway-os"), ["definition", "version"]],
       [def("orphan"), ["version"]],
+      [def("recovery"), ["virtualMachine"]],
       [parseResourceId(elsewhere.toLowerCase()).display, ["scaleSet"]],
     ].sort((a, b) => ((a[0] as string).toLowerCase() < (b[0] as string).toLowerCase() ? -1 : 1)));
     expect(unknown).toEqual([def("mystery")]);
