@@ -22,6 +22,7 @@ import { policyCommand } from "./commands/policy.js";
 import { reportCommand } from "./commands/report.js";
 import { historyCommand } from "./commands/history.js";
 import { imagesCommand } from "./commands/images.js";
+import { usageCommand } from "./commands/usage.js";
 import { findingsCommand } from "./commands/findings.js";
 import { changesCommand } from "./commands/changes.js";
 import { reindexCommand } from "./commands/reindex.js";
@@ -56,7 +57,7 @@ export function buildProgram(io: CliIo): Command {
         "a read-only command (findings, changes, history, images, report, policy) checks only the settings it reads.\n",
     );
   const context: ContextFor = (command, needs) => createContext(io, command.optsWithGlobals<GlobalOptions>(), needs);
-  for (const command of [sweepCommand(context), digestCommand(context), policyCommand(context), reportCommand(context), historyCommand(context), imagesCommand(context), findingsCommand(context), changesCommand(context), reindexCommand(context), alertsCommand(context)]) {
+  for (const command of [sweepCommand(context), digestCommand(context), policyCommand(context), reportCommand(context), historyCommand(context), imagesCommand(context), usageCommand(context), findingsCommand(context), changesCommand(context), reindexCommand(context), alertsCommand(context)]) {
     // addCommand (unlike .command) copies no settings: errors and help of subcommands must also come back here.
     program.addCommand(command.exitOverride().showHelpAfterError("(add --help for usage)").configureOutput({ writeOut: io.stdout, writeErr: io.stderr }));
   }

@@ -9,7 +9,9 @@
  */
 import { parentOf, type ResourceId } from "../domain/resourceId.js";
 import type { Finding } from "../domain/findings.js";
-import type { GallerySnapshot, ImageDefinitionSnapshot, ImageVersionSnapshot, MachineSnapshot, ScaleSetSnapshot, VirtualMachineSnapshot } from "../domain/snapshots.js";
+import { isMachine, machineCount, runningVersionKey, type GallerySnapshot, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type MachineSnapshot, type ScaleSetSnapshot, type VirtualMachineSnapshot } from "../domain/snapshots.js";
+import type { SnapshotRecord } from "../domain/records.js";
+import { UnknownResourceError } from "../domain/errors.js";
 import { decodeContinuation, encodeContinuation, type Dependencies, type Page } from "./ports.js";
 
 export const OS_STATE_FILTERS = ["Specialized", "Generalized", "all"] as const;
@@ -215,4 +217,57 @@ function byVersion(a: ImageVersionSnapshot, b: ImageVersionSnapshot): number {
   const pb = b.version.split(".").map(Number);
   for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
   return 0;
+}
+
+/** One machine running an image version now: `gallery-watch usage`. */
+export interface VersionUser {
+  readonly id: string;
+  readonly kind: MachineSnapshot["kind"];
+  readonly resourceGroup: string;
+  /** VMs 1, a scale set its capacity. */
+  readonly machines: number;
+  /** Pinned to the version (or made from its disk), or following the definition's `latest` to it. */
+  readonly follows: "pinned" | "latest";
+  /** The oldest stored snapshot of the unbroken run of snapshots that run this version (as far as the history read goes). */
+  readonly since: string;
+  /** Who wrote that snapshot's change, when an event named someone. */
+  readonly sinceBy?: string;
+}
+
+/** Snapshots read per machine to tell since when it runs the version. */
+const USAGE_HISTORY = 200;
+
+/**
+ * Which machines run `versionId` now, and since when — what a person asks before deleting or
+ * retiring a version. From the reference index (the machines recorded under its definition) and
+ * each machine's stored snapshots; no ARM reads. Throws UnknownResourceError for a version
+ * gallery-watch never stored.
+ */
+export async function versionUsers(deps: Pick<Dependencies, "resources">, versionId: ResourceId): Promise<VersionUser[]> {
+  const definition = parentOf(versionId);
+  const stored = await deps.resources.current(versionId.key);
+  if (!definition || (stored === undefined && (await deps.resources.history(versionId.key, { limit: 1 })).length === 0)) throw new UnknownResourceError(versionId.display);
+  const machines = (await deps.resources.machinesReferencing(definition.key)).filter((m) => runningVersionKey(m) === versionId.key);
+  const users = await Promise.all(
+    machines.map(async (machine): Promise<VersionUser> => {
+      let since: SnapshotRecord | undefined;
+      for (const record of await deps.resources.history(machine.id.key, { limit: USAGE_HISTORY })) {
+        if (!isMachine(record.snapshot) || runningVersionKey(record.snapshot) !== versionId.key) break;
+        since = record;
+      }
+      // An event's caller, or the one a re-check was queued for (the sweep names nobody).
+      const attribution = since && "attribution" in since.trigger ? since.trigger.attribution : undefined;
+      const by = attribution?.callerUpn ?? attribution?.callerName;
+      return {
+        id: machine.id.display,
+        kind: machine.kind,
+        resourceGroup: machine.id.resourceGroup,
+        machines: machineCount(machine),
+        follows: machine.imageReference.kind === "definition" ? "latest" : "pinned",
+        since: since?.observedAt ?? "",
+        ...(by ? { sinceBy: by } : {}),
+      };
+    }),
+  );
+  return users.sort((a, b) => (a.since < b.since ? -1 : a.since > b.since ? 1 : a.id < b.id ? -1 : 1));
 }

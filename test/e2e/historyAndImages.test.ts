@@ -175,3 +175,21 @@ describe("GET /api/resources/history", () => {
     expect(result.stdout).toContain("Sam Okafor (sam.okafor@contoso.example)");
   });
 });
+
+describe("gallery-watch usage", () => {
+  it("names the machines running a version now, since when and who made them run it; none for an unused version; exit 3 for one never stored", async () => {
+    const result = await cli(["usage", ids(stack).saasEmergencyVersion, "--output", "json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const users = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+    expect(users).toEqual([expect.objectContaining({ id: ids(stack).saasScaleSet, kind: "scaleSet", machines: 180, follows: "latest", sinceBy: CALLERS.jo.upn })]);
+    expect(Date.parse(String(users[0]!.since))).toBeGreaterThan(today.getTime() - 3_600_000);
+
+    const unused = await cli(["usage", ids(stack).plantVersion, "--output", "json"]);
+    expect(unused.code, unused.stderr).toBe(0);
+    expect(JSON.parse(unused.stdout)).toEqual([]);
+
+    const never = await cli(["usage", ids(stack).plantVersion.replace(/1\.0\.0$/, "9.9.9")]);
+    expect(never.code).toBe(3);
+    expect(never.stderr).toContain("never stored");
+  });
+});
