@@ -63,6 +63,8 @@ export interface CheckOptions {
    * of a definition re-resolved for `latest` use it.
    */
   readonly recount?: boolean;
+  /** The resource whose change re-judges this one: under a group delete, versions in its group are not recounted (the group's walk records them gone). */
+  readonly cause?: ResourceId;
 }
 
 /** Re-read `id` and act on what ARM says now. Throws ArmReadError when the platform should retry. */
@@ -145,7 +147,7 @@ async function actOn(
     // What depended on it is judged again: `latest` may fall back, a gallery may hold no specialized definition any more,
     // a version runs on one machine fewer.
     if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger, false, await options.previous)));
-    else if (options.recount) transitions.push(...(await recountVersions(deps, settings, trigger, await options.previous, undefined)));
+    else if (options.recount) transitions.push(...(await recountVersions(deps, settings, trigger, await options.previous, undefined, options.cause ?? id)));
     return { resourceId: id.display, status: "deleted", changed: true, transitions };
   }
 
@@ -184,7 +186,7 @@ async function actOn(
   const transitions = await commit(deps, staged);
   // After the subject's verdicts are stored, so a follower's card never precedes the cause's.
   if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger, changed, changed ? await options.previous : undefined, changed ? snapshot : undefined)));
-  else if (options.recount && changed) transitions.push(...(await recountVersions(deps, settings, trigger, await options.previous, snapshot)));
+  else if (options.recount && changed) transitions.push(...(await recountVersions(deps, settings, trigger, await options.previous, snapshot, options.cause ?? id)));
   return { resourceId: id.display, status: "evaluated", changed, transitions };
 }
 
@@ -333,23 +335,29 @@ async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: 
   const transitions: FindingTransition[] = [];
   // Which kinds depend on this one is declared in domain/resourceTypes.ts; how each is found is here.
   const dependents = resourceType(id.kind).dependents;
+  // `az group delete`: what lies in the same group is being deleted and is re-read by the group's
+  // walk itself; judging it again from the store meanwhile only races with its deletion (a version
+  // recounted while its scale set was recorded deleted opened a false `clones`).
+  const goingWithGroup = (other: ResourceId) => isGroupDelete(trigger) && sameGroup(other, id);
   if (dependents.includes("imageVersion") && versionsToo && resourceType("imageVersion").parent === id.kind) {
     // A version's verdict depends on its definition's tags (an exception tag there excepts the
     // versions): a changed definition re-judges its stored versions against the definition just
     // read, attributed to the same event (a Tags API write names who set the exception).
     for (const version of await deps.resources.versionsOf(id.key)) {
+      if (goingWithGroup(version.id)) continue;
       transitions.push(...(await checkListed(deps, settings, version, trigger, { dependents: false, fromStore: true })).transitions);
     }
   }
-  if (runsVersions(id.kind)) transitions.push(...(await recountVersions(deps, settings, trigger, previous, now)));
+  if (runsVersions(id.kind)) transitions.push(...(await recountVersions(deps, settings, trigger, previous, now, id)));
   if (dependents.includes("scaleSet") || dependents.includes("virtualMachine")) {
     const definitionId = enclosingOf(id, "imageDefinition")!;
     for (const follower of await deps.resources.machinesReferencing(definitionId.key)) {
+      if (goingWithGroup(follower.id)) continue;
       // A follower now running another version moves a machine from one version's count to another's.
-      transitions.push(...(await checkListed(deps, settings, follower, trigger, { dependents: false, fromStore: true, recount: true })).transitions);
+      transitions.push(...(await checkListed(deps, settings, follower, trigger, { dependents: false, fromStore: true, recount: true, cause: id })).transitions);
     }
   }
-  if (dependents.includes("gallery")) {
+  if (dependents.includes("gallery") && !goingWithGroup(galleryOf(id)!)) {
     transitions.push(...(await checkResource(deps, settings, galleryOf(id)!, trigger, { dependents: false })).transitions);
   }
   return transitions;
@@ -360,7 +368,7 @@ async function judgeDependents(deps: Dependencies, settings: CheckSettings, id: 
  * them from the store's reference index, which the change has just updated. Versions
  * gallery-watch has not recorded (another, unwatched subscription's) and generalized ones are left alone.
  */
-async function recountVersions(deps: Dependencies, settings: CheckSettings, trigger: Trigger, previous: Snapshot | undefined, now: Snapshot | undefined): Promise<FindingTransition[]> {
+async function recountVersions(deps: Dependencies, settings: CheckSettings, trigger: Trigger, previous: Snapshot | undefined, now: Snapshot | undefined, cause: ResourceId): Promise<FindingTransition[]> {
   const keys = new Set<string>();
   for (const machine of [previous, now]) {
     const key = machine && isMachine(machine) ? runningVersionKey(machine) : undefined;
@@ -372,6 +380,8 @@ async function recountVersions(deps: Dependencies, settings: CheckSettings, trig
       const version = await deps.resources.current(key);
       // A generalized version has no `clones` to count: an autoscaling fleet on one costs this read only.
       if (version?.kind !== "imageVersion" || version.osState === "Generalized") break;
+      // Deleted with the machine's group: the group's walk records it gone (see judgeDependents).
+      if (isGroupDelete(trigger) && sameGroup(version.id, cause)) break;
       try {
         transitions.push(...(await checkListed(deps, settings, version, trigger, { dependents: false, fromStore: true })).transitions);
         break;
@@ -431,6 +441,11 @@ export function alertIdOf(t: FindingTransition): string {
 export function deletedBy(trigger: Trigger): boolean {
   const operation = trigger.source === "event" ? (trigger.attribution.operationName ?? "") : "";
   return /\/delete$/i.test(operation) && !/\/tags\/delete$/i.test(operation);
+}
+
+/** Two resources in one resource group (ARM compares names case-insensitively). */
+function sameGroup(a: ResourceId, b: ResourceId): boolean {
+  return a.subscriptionId.toLowerCase() === b.subscriptionId.toLowerCase() && a.resourceGroup.toLowerCase() === b.resourceGroup.toLowerCase();
 }
 
 function isGroupDelete(trigger: Trigger): boolean {

@@ -359,7 +359,7 @@ describe("the Azure CLI against npm start", () => {
     await cardWithin(5_000, "Resolved: shared-outside for the Groups gallery", (c) => /^Resolved: shared-outside/.test(c.title) && c.text.includes(groups));
   });
 
-  it("a scale set on the specialized version, made with az resource create: a scale-set-use card within 5 s; az resource show reads it back", async () => {
+  it("a scale set on the specialized version, made with az resource create: a scale-set-use card and a clones card on the version within 5 s; az resource show reads it back", async () => {
     const scaleSetId = `${groupId}/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-gateway`;
     const body = {
       location: "westeurope",
@@ -370,8 +370,12 @@ describe("the Azure CLI against npm start", () => {
       "resource", "create", "--resource-group", GROUP, "--name", "vmss-gateway", "--resource-type", "Microsoft.Compute/virtualMachineScaleSets", "--is-full-object", "--properties", JSON.stringify(body),
     );
     expect(created).toMatchObject({ id: scaleSetId, properties: { provisioningState: "Succeeded" } });
-    const card = await cardWithin(5_000, "Opened: scale-set-use for vmss-gateway", (c) => /^Opened: scale-set-use/.test(c.title) && c.text.includes("vmss-gateway"));
+    const seenHere: Card[] = [];
+    const card = await cardWithin(5_000, "Opened: scale-set-use for vmss-gateway", (c) => /^Opened: scale-set-use/.test(c.title) && c.text.includes("vmss-gateway"), seenHere);
     expect(card.title).toMatch(/critical/);
+    // Its 3 instances share the version's machine identity: clones opens on the version too.
+    const clones = await cardWithin(5_000, "Opened: clones on 1.0.0", (c) => /^Opened: clones/.test(c.title) && c.text.includes("3 machines"), seenHere);
+    expect(clones.text).toContain("vmss-gateway");
     const shown = await azJson<{ sku: { capacity: number }; properties: { virtualMachineProfile: { storageProfile: { imageReference: { id: string } } } } }>("resource", "show", "--ids", scaleSetId);
     expect(shown.sku.capacity).toBe(3);
     expect(shown.properties.virtualMachineProfile.storageProfile.imageReference.id.toLowerCase()).toBe(versionId("1.0.0").toLowerCase());

@@ -85,3 +85,28 @@ describe("a VM from a specialized version", () => {
     expect(world.findings.of("clones", version.id)).toMatchObject({ status: "open", facts: { machineCount: 3 } });
   });
 });
+
+describe("az group delete of a group holding a specialized version and the VMs running it", () => {
+  const groupDelete = { source: "event", attribution: { eventId: "g-1", eventType: "Microsoft.Resources.ResourceDeleteSuccess", eventTime: "2026-11-24T12:10:00Z", operationName: "Microsoft.Resources/subscriptions/resourceGroups/delete", callerUpn: "dana@plant.example" } } as const;
+
+  it("a VM's deletion does not judge the version again (the group's walk records it gone): no transition on it until its own deletion resolves it", async () => {
+    const drill = aVm({ name: "drill-01" });
+    const copy = aVm({ name: "copy-01" });
+    world.azure.put(drill, copy);
+    await checkResource(world.deps(), settings, drill.id, write(drill.id.display, 1));
+    await checkResource(world.deps(), settings, copy.id, write(copy.id.display, 2));
+    expect(world.findings.of("clones", version.id)?.status).toBe("open");
+
+    // ARM has deleted the VMs; the version answers still (the walk reaches it later).
+    world.azure.remove(drill.id);
+    world.azure.remove(copy.id);
+    const vmDeleted = await checkResource(world.deps(), settings, drill.id, groupDelete);
+
+    // Recounted meanwhile, the version raced with its own deletion: `az group delete` drew a false 'Opened: clones' card.
+    expect(vmDeleted.transitions.filter((t) => t.after.resourceKey === version.id.key)).toEqual([]);
+    world.azure.remove(version.id);
+    await checkResource(world.deps(), settings, copy.id, groupDelete);
+    await checkResource(world.deps(), settings, version.id, groupDelete);
+    expect(world.findings.of("clones", version.id)?.status).toBe("resolved");
+  });
+});
