@@ -3,7 +3,7 @@ import type { Policy } from "../policy.js";
 import type { VirtualMachineSnapshot } from "../snapshots.js";
 import type { Rule } from "./rule.js";
 import { isJudged, observation, portalLink, shortImage, subscriptionArg } from "./describe.js";
-import { imageFacts, usesPhrase } from "./scaleSetUse.js";
+import { imageFacts, usesPhrase, type ImageFacts } from "./scaleSetUse.js";
 
 /**
  * Where a VM may run a specialized image: a subscription in GW_ALLOWED_SUBSCRIPTIONS_FOR_SPECIALIZED
@@ -27,6 +27,11 @@ export function allowedScopeOf(vm: Pick<VirtualMachineSnapshot, "id">, policy: P
  * - an image gallery-watch could not verify: medium, said plainly.
  * A pinned recovery VM outside the allowed scope is excepted with the exception tag (rules=vm-use).
  */
+/** The facts of a VM running a resolved gallery image, as a violation and an observation both state them. */
+function runFacts(name: string, facts: ImageFacts, scope: string | undefined) {
+  return { virtualMachine: name, image: facts.image, follows: facts.follows, resolvedVersion: facts.resolvedVersion, osState: facts.osState, allowedScope: scope ?? null };
+}
+
 export const vmUse: Rule<VirtualMachineSnapshot> = {
   id: "vm-use",
   appliesTo: "virtualMachine",
@@ -65,14 +70,7 @@ export const vmUse: Rule<VirtualMachineSnapshot> = {
       ...base,
       severity,
       summary: `Virtual machine ${name} ${usesPhrase(facts)}, ${image}, ${where}: it carries that image's machine identity.`,
-      facts: {
-        virtualMachine: name,
-        image: facts.image,
-        follows: facts.follows,
-        resolvedVersion: facts.resolvedVersion,
-        osState: facts.osState,
-        allowedScope: scope ?? null,
-      },
+      facts: runFacts(name, facts, scope),
       remediation:
         scope === undefined
           ? remediation
@@ -90,14 +88,7 @@ export const vmUse: Rule<VirtualMachineSnapshot> = {
     if ("unresolvable" in facts) return undefined;
     const scope = allowedScopeOf(vm, policy);
     const inside = isJudged(facts.osState) && scope !== undefined ? `, pinned, inside the ${scope} allowed for specialized images` : "";
-    return observation("vm-use", vm, `Virtual machine ${name} now runs ${shortImage(facts.image)} (${facts.osState})${inside}.`, {
-      virtualMachine: name,
-      image: facts.image,
-      follows: facts.follows,
-      resolvedVersion: facts.resolvedVersion,
-      osState: facts.osState,
-      allowedScope: scope ?? null,
-    });
+    return observation("vm-use", vm, `Virtual machine ${name} now runs ${shortImage(facts.image)} (${facts.osState})${inside}.`, runFacts(name, facts, scope));
   },
 
   resolution(before, now) {
