@@ -3,9 +3,10 @@
  * event (or a queued re-check) and the one judging use case (checkResource.ts), there for
  * throughput and nothing else. One event in, at most one judgement out:
  * - a second delivery of an event this process took is covered by what the first led to;
- * - a write that a read already answered covers (a definition's listing ARM dated well after it,
- *   domain/coverage.ts) is judged with that answer, with no request and no gate, or folds into
- *   the check judging it;
+ * - a write that an answer judged in this process covers (ARM dated it well after the write,
+ *   domain/coverage.ts) folds into that check: one change row, no read, no judgement;
+ * - a write that a read already answered covers (a definition's listing ARM dated well after it)
+ *   is judged with that answer, with no request and no gate;
  * - while reads are short, a resource gallery-watch has not recorded is put off once, however
  *   many events it gets;
  * - otherwise the coalescing gate (localCoalescing.ts in front of the shared one) lets the check
@@ -37,23 +38,26 @@ export async function checkCoalesced(deps: Dependencies, settings: CheckSettings
 }
 
 async function checkTaken(deps: Dependencies, settings: CheckSettings, id: ResourceId, trigger: Trigger): Promise<CheckOutcome> {
+  const written = trigger.source === "event" ? writtenAt(trigger.attribution.eventTime) : Infinity;
+  // A check in this process judged (or is judging) an answer ARM dated well after this write: the
+  // write is in it, so the event is folded into that check, as into one waiting for its read. A
+  // late delivery (a backlog behind a storm or a burst) costs one change row, not a read and a
+  // judgement. A delete goes on to be judged: history keeps it as a deletion.
+  if (!deletedBy(trigger) && deps.gate.answered(id.key, written)) {
+    await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "coalesced", observedAt: deps.clock.now().toISOString(), trigger });
+    return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
+  }
   // ARM already answered a read of it (a definition's listing) dated well after this write: judged
   // with that answer now, with no request and no gate (a late delivery in a burst). A concurrent
   // check cannot be undone by it: the answer is recorded as observed when that read went out.
-  const written = trigger.source === "event" ? writtenAt(trigger.attribution.eventTime) : Infinity;
   const armTime = deps.arm.answeredAt?.(id, written);
   if (armTime !== undefined) {
-    // Another event's check is judging an answer that covers this write too (a re-write a moment
-    // later): folded into it, as an event into a check waiting for its read.
-    if (deps.gate.answering(id.key, written)) {
-      await deps.resources.recordChange({ resourceKey: id.key, resourceId: id.display, action: "coalesced", observedAt: deps.clock.now().toISOString(), trigger });
-      return { resourceId: id.display, status: "coalesced", changed: false, transitions: [] };
-    }
     const done = deps.gate.judgingAnswer(id.key, armTime);
+    let outcome: CheckOutcome | undefined;
     try {
-      return await checkResource(deps, settings, id, trigger, {}, { answeredBy: (_sentAt, at) => coveredOnArmClock(at, written) });
+      return (outcome = await checkResource(deps, settings, id, trigger, {}, { answeredBy: (_sentAt, at) => coveredOnArmClock(at, written) }));
     } finally {
-      done();
+      done(outcome?.armTime !== undefined);
     }
   }
   // Before the gate: an event put off costs one storage read and one queue message, nothing more.
@@ -86,7 +90,7 @@ async function checkTaken(deps: Dependencies, settings: CheckSettings, id: Resou
     await deps.gate.leave(id.key, entry.token, "failed").catch(() => undefined);
     throw error;
   }
-  await deps.gate.leave(id.key, entry.token, outcome.status === "deferred" ? "pending" : "done");
+  await deps.gate.leave(id.key, entry.token, outcome.status === "deferred" ? "pending" : "done", outcome.armTime);
   return outcome;
 }
 

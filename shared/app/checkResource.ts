@@ -47,6 +47,8 @@ export interface CheckOutcome {
   /** A new history snapshot was written. */
   readonly changed: boolean;
   readonly transitions: readonly FindingTransition[];
+  /** ARM's date (ms) on the answer judged, when ARM said and a verdict on it (or a newer one) is stored: it covers writes well before it. */
+  readonly armTime?: number;
 }
 
 export interface CheckOptions {
@@ -178,16 +180,17 @@ async function actOn(
     deps.resources.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt: readAt, trigger, ...(options.basis !== undefined ? { basis: options.basis } : {}) }),
     judge(deps, settings, snapshot, now, stored, trigger, options.recordedParent).then((verdict) => stage(deps, verdict, attribution)),
   ]);
+  const dated = outcome.status === "found" && outcome.armTime !== undefined ? { armTime: outcome.armTime } : {};
   if (stale) {
     // A newer state is stored (and judged by whoever stored it): a verdict on this one would undo that.
     await deps.outbox.discard(staged.alerts.map((a) => a.alertId));
-    return { resourceId: id.display, status: "evaluated", changed: false, transitions: [] };
+    return { resourceId: id.display, status: "evaluated", changed: false, transitions: [], ...dated };
   }
   const transitions = await commit(deps, staged);
   // After the subject's verdicts are stored, so a follower's card never precedes the cause's.
   if (dependents) transitions.push(...(await judgeDependents(deps, settings, id, trigger, changed, changed ? await options.previous : undefined, changed ? snapshot : undefined)));
   else if (options.recount && changed) transitions.push(...(await recountVersions(deps, settings, trigger, await options.previous, snapshot, options.cause ?? id)));
-  return { resourceId: id.display, status: "evaluated", changed, transitions };
+  return { resourceId: id.display, status: "evaluated", changed, transitions, ...dated };
 }
 
 /**

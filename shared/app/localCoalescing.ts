@@ -41,6 +41,8 @@ const HELD_OFF_SLACK_MS = 30_000;
 const REMEMBERED = 10_000;
 /** Event ids taken by this process that are remembered (the oldest dropped beyond that: its next delivery is checked as a new event). */
 const EVENTS_REMEMBERED = 50_000;
+/** Resources whose latest judged answer is remembered (the oldest dropped beyond that: its next event is checked). */
+const JUDGED_REMEMBERED = 10_000;
 
 /** What a local check stands for: the latest event it covers, as received here and as written in Azure. */
 interface Stands {
@@ -66,6 +68,11 @@ export function withLocalCoalescing(gate: CheckGate, clock: Clock = systemClock)
   const heldOff = new Map<string, { readonly until: number; readonly written: number; readonly by: string | undefined }>();
   /** Per resource key: the checks judging a kept answer now, by the ARM time of that answer. */
   const judging = new Map<string, number[]>();
+  /** Per resource key: ARM's date on the latest answer a check in this process judged and stored a verdict on. */
+  const judged = new Map<string, number>();
+  const hasJudged = (key: string, armTime: number | undefined) => {
+    if (armTime !== undefined && armTime > (judged.get(key) ?? -Infinity)) setBounded(judged, key, armTime, JUDGED_REMEMBERED);
+  };
   /** Event ids this process has taken (a value is unused: the map is the bounded memo's shape). */
   const taken = new Map<string, true>();
   let next = 0;
@@ -156,16 +163,18 @@ export function withLocalCoalescing(gate: CheckGate, clock: Clock = systemClock)
       const times = judging.get(key) ?? [];
       times.push(armTime);
       judging.set(key, times);
-      return () => {
+      return (stored) => {
         times.splice(times.indexOf(armTime), 1);
         if (times.length === 0 && judging.get(key) === times) judging.delete(key);
+        if (stored) hasJudged(key, armTime);
       };
     },
-    answering(key, written) {
-      return (judging.get(key) ?? []).some((armTime) => coveredOnArmClock(armTime, written));
+    answered(key, written) {
+      return coveredOnArmClock(judged.get(key), written) || (judging.get(key) ?? []).some((armTime) => coveredOnArmClock(armTime, written));
     },
-    async leave(key, token, ended) {
+    async leave(key, token, ended, armTime) {
       untrack(key, token);
+      if (ended === "done") hasJudged(key, armTime);
       await gate.leave(key, inner(token), ended);
     },
   };

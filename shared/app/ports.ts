@@ -29,8 +29,11 @@ export type { AlertGrouping, AlertState, Attribution, ChangeRecord, OutboxAlert,
 
 /** The result of reading one resource from ARM. Nothing is thrown for these cases. */
 export type ReadOutcome<T> =
-  /** `observedAt`: when the answer was read, if it was kept from an earlier read (absent: now). */
-  | { readonly status: "found"; readonly snapshot: T; readonly observedAt?: string }
+  /**
+   * `observedAt`: when the answer was read, if it was kept from an earlier read (absent: now).
+   * `armTime`: ARM's date on the answer (its `Date` header, ms), when it said.
+   */
+  | { readonly status: "found"; readonly snapshot: T; readonly observedAt?: string; readonly armTime?: number }
   | { readonly status: "gone"; readonly id: ResourceId }
   | { readonly status: "noAccess"; readonly id: ResourceId; readonly message: string }
   | { readonly status: "throttled"; readonly id: ResourceId; readonly message: string; readonly retryAfterMs?: number }
@@ -323,11 +326,17 @@ export interface CoalescingGate extends CheckGate {
   forget(eventId: string): void;
   /**
    * A check of `key` is judging a kept answer ARM dated `armTime` (ms): until `done` is called, an
-   * event it covers (`answering`) folds into it. Returns `done`.
+   * event it covers (`answered`) folds into it; after `done(true)` (its verdict is stored) too.
    */
-  judgingAnswer(key: string, armTime: number): () => void;
-  /** A check of `key` in this process is judging a kept answer that covers a write stamped `written` (ms). */
-  answering(key: string, written: number): boolean;
+  judgingAnswer(key: string, armTime: number): (stored: boolean) => void;
+  /**
+   * A check of `key` in this process is judging, or has judged and stored a verdict on, an answer
+   * ARM dated well after a write stamped `written` (ms, domain/coverage.ts): an event for that
+   * write needs no read of its own. Only the latest judged answer per resource is remembered.
+   */
+  answered(key: string, written: number): boolean;
+  /** As CheckGate's; `armTime`: ARM's date on the answer the check judged and stored a verdict on (ms), when it said. */
+  leave(key: string, token: string, ended: "done" | "pending" | "failed", armTime?: number): Promise<void>;
 }
 
 /** The one clock (platform/clock.ts), a port of every use case. */

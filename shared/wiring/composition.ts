@@ -5,6 +5,7 @@
  * fresh per-invocation parts: a child logger and an ARM inventory whose caches live only as long
  * as the invocation.
  */
+import { oneAtATime } from "../platform/oneAtATime.js";
 import { systemClock } from "../platform/clock.js";
 import type { DestinationStream } from "pino";
 import { loadConfig, type Config } from "./config.js";
@@ -192,7 +193,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
       checkpoints: createTableReindexCheckpoints(storage, config.tablePrefix),
       clock: systemClock,
     }),
-    async publishFindingsNow(context) {
+    publishFindingsNow: oneAtATime(async (context: Invocation) => {
       if (!feed || !feedPublisher || !config.findingsFeed) return undefined;
       const invocationLog = invocationLogger(log, context);
       try {
@@ -201,8 +202,11 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
         invocationLog.warn({ err: error }, "findings feed publishing deferred to its timer");
         return undefined;
       }
-    },
-    async deliverNow(context) {
+    }),
+    // Woken by every judged event with an alert (a queue message each): one pass at a time per
+    // process, and a wake during a pass runs one more after it (platform/oneAtATime.ts). A burst's
+    // thousand wakes cost a few outbox claims, not a thousand.
+    deliverNow: oneAtATime(async (context: Invocation) => {
       const invocationLog = invocationLogger(log, context);
       try {
         const figures = await deliverAlerts({ outbox, findings, teams, clock: systemClock, log: invocationLog }, { ...config.delivery, ...(criticalTeams ? { criticalTeams } : {}) });
@@ -219,7 +223,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
         invocationLog.warn({ err: error }, "alert delivery deferred to the outbox timer");
         return undefined;
       }
-    },
+    }),
   };
 }
 

@@ -121,6 +121,33 @@ describe("a definition's listing answering reads of its versions", () => {
   });
 });
 
+describe("what a check remembers of a read: ARM's date on its answer, and listings shared for latest", () => {
+  it("a subject read (a scale set's GET, a version's) carries ARM's Date header on its answer", async () => {
+    const inventory = reader();
+    for (const subject of [`${base}/virtualMachineScaleSets/latest`, `${def}/versions/1.0.0`]) {
+      const outcome = await inventory.read(id(subject));
+      expect(outcome.status).toBe("found");
+      // HTTP dates are whole seconds: ARM's may be up to 1 s behind ours.
+      expect(outcome.status === "found" ? outcome.armTime : undefined).toBeGreaterThan(Date.now() - 5_000);
+    }
+  });
+
+  it("scale sets following one definition, checked side by side, resolve latest with one listing of its versions", async () => {
+    // Two invocations of one process (one factory, as the app has).
+    const factory = computeArmInventoryFactory({ credential: localDevCredential(), endpoint: sim.url, caCertPem: sim.caCertPem, timeoutMs: 2000, maxRetries: 2 });
+    const [first, second] = [factory(), factory()];
+    const before = sim.requestCounts()["LIST imageVersion"] ?? 0;
+    const outcomes = await Promise.all([first.read(id(`${base}/virtualMachineScaleSets/latest`)), second.read(id(`${base}/virtualMachineScaleSets/latest`))]);
+    expect(outcomes.map((o) => (o.status === "found" && o.snapshot.kind === "scaleSet" && o.snapshot.image.outcome === "resolved" ? o.snapshot.image.versionId : o.status))).toEqual([`${def}/versions/1.1.0`, `${def}/versions/1.1.0`]);
+    // Five versions, two a page: one listing is three requests.
+    expect((sim.requestCounts()["LIST imageVersion"] ?? 0) - before).toBe(3);
+    // A check that begins after that listing went out lists again: never served an earlier answer.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await factory().read(id(`${base}/virtualMachineScaleSets/latest`));
+    expect((sim.requestCounts()["LIST imageVersion"] ?? 0) - before).toBe(6);
+  });
+});
+
 describe("outcomes for injected faults", () => {
   const gallery = () => reader(800).readGallery(id(`${base}/galleries/gal`));
   it.each([

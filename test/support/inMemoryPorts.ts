@@ -48,6 +48,8 @@ export class FakeAzure {
   budgetHold?: Promise<void>;
   /** Keys read, in order. */
   readonly reads: string[] = [];
+  /** While set, ARM dates each answer that finds a resource (its `Date` header) with this clock (ms). */
+  armClock?: () => number;
 
   put(...snapshots: Snapshot[]): this {
     for (const s of snapshots) this.resources.set(s.id.key, s);
@@ -71,7 +73,7 @@ export class FakeAzure {
       if (fault === "throttled") return { status: "throttled", id, message: "429 SubscriptionRequestsThrottled", retryAfterMs: 1000 };
       if (fault === "failed") return { status: "failed", id, message: "500 InternalServerError" };
       const found = azure.resources.get(id.key) as T | undefined;
-      return found ? { status: "found", snapshot: shape(found) } : { status: "gone", id };
+      return found ? { status: "found", snapshot: shape(found), ...(azure.armClock ? { armTime: azure.armClock() } : {}) } : { status: "gone", id };
     };
     const listFault = (key: string, operation: string) => {
       azure.requests++;

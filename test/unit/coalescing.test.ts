@@ -121,6 +121,27 @@ describe("coalescing", () => {
   });
 });
 
+describe("a late delivery of a write that a judged answer covers", () => {
+  it("costs one change row naming its caller, no read and no judgement; a write within ARM's margin is read", async () => {
+    // ARM dates its answers on its own clock, here the world's.
+    world.azure.armClock = () => world.clock.now().getTime();
+    const t0 = world.clock.now().getTime();
+    // The first event (written 30 s ago, delivered now) is judged with a read ARM dates t0.
+    expect((await handleResourceEvent(world.deps(), settings, event(1, new Date(t0 - 30_000).toISOString()))).outcome?.status).toBe("evaluated");
+    expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(1);
+    // A backlog: the next writes' events arrive 5 s later, after the coalescing window.
+    world.clock.advance(5_000);
+    const covered = await handleResourceEvent(world.deps(), settings, event(2, new Date(t0 - 15_000).toISOString()));
+    expect(covered.outcome?.status).toBe("coalesced");
+    expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(1);
+    expect(world.rechecks).toEqual([]);
+    expect(world.resources.changeRows.filter((c) => c.action === "coalesced").map((c) => (c.trigger.source === "event" ? c.trigger.attribution.callerName : undefined))).toEqual(["Caller 2"]);
+    // Written 9 s before ARM's date on the answer: inside the margin, read.
+    expect((await handleResourceEvent(world.deps(), settings, event(3, new Date(t0 - 9_000).toISOString()))).outcome?.status).toBe("evaluated");
+    expect(world.azure.reads.filter((k) => k === version.id.key)).toHaveLength(2);
+  });
+});
+
 describe("a read sent earlier standing in for a check's own (a definition's listing)", () => {
   const at = (ms: number) => new Date(ms).toISOString();
 
@@ -178,15 +199,32 @@ describe("a read sent earlier standing in for a check's own (a definition's list
     expect(gate.reading(version.id.key, recheck, t0 - 1, t0 + 3_600_000)).toBe(false);
   });
 
-  it("while a check judges a kept answer, an event that answer covers folds into it; one written later, or after the check, does not", () => {
+  it("while a check judges a kept answer, an event that answer covers folds into it; one written later, or after a check that stored nothing, does not", () => {
     const gate = world.deps().gate;
     const armTime = Date.parse("2026-11-24T12:01:00Z");
     const done = gate.judgingAnswer(version.id.key, armTime);
-    expect(gate.answering(version.id.key, armTime - 10_000)).toBe(true);
-    expect(gate.answering(version.id.key, armTime - 9_000)).toBe(false);
-    expect(gate.answering(aDefinition().id.key, armTime - 60_000)).toBe(false);
-    done();
-    expect(gate.answering(version.id.key, armTime - 60_000)).toBe(false);
+    expect(gate.answered(version.id.key, armTime - 10_000)).toBe(true);
+    expect(gate.answered(version.id.key, armTime - 9_000)).toBe(false);
+    expect(gate.answered(aDefinition().id.key, armTime - 60_000)).toBe(false);
+    done(false);
+    expect(gate.answered(version.id.key, armTime - 60_000)).toBe(false);
+  });
+
+  it("an answer judged and stored goes on covering the writes ARM dated it well after, the latest answer per resource", async () => {
+    const gate = world.deps().gate;
+    const armTime = Date.parse("2026-11-24T12:01:00Z");
+    gate.judgingAnswer(version.id.key, armTime)(true);
+    expect(gate.answered(version.id.key, armTime - 10_000)).toBe(true);
+    expect(gate.answered(version.id.key, armTime - 9_000)).toBe(false);
+    // A check that read ARM and stored its verdict: its answer, dated later, covers more.
+    const entry = await gate.enter(version.id.key, world.clock.now().toISOString());
+    await gate.leave(version.id.key, entry.kind === "run" ? entry.token : "", "done", armTime + 60_000);
+    expect(gate.answered(version.id.key, armTime + 50_000)).toBe(true);
+    // One that failed covers nothing.
+    const other = aDefinition().id.key;
+    const failed = await gate.enter(other, world.clock.now().toISOString());
+    await gate.leave(other, failed.kind === "run" ? failed.token : "", "failed", armTime);
+    expect(gate.answered(other, armTime - 60_000)).toBe(false);
   });
 
   it("answers a re-check only with a read sent after it took over (it stands for events received before it was queued)", async () => {

@@ -75,7 +75,7 @@ describe("version reads batched by definition", () => {
     const asked: Array<[number, number | undefined]> = [];
     const outcome = await batches.read(versions[1]!.id, { answeredBy: (sentAt, armTime) => (asked.push([sentAt, armTime]), true) }, async () => (requests.push("get"), { status: "found", snapshot: later }), async () => (requests.push("list"), { versions }));
     // Recorded as observed when the listing went out, not now: a newer stored state is not overwritten by it.
-    expect(outcome).toEqual({ status: "found", snapshot: versions[1], observedAt: new Date(5_000).toISOString() });
+    expect(outcome).toEqual({ status: "found", snapshot: versions[1], observedAt: new Date(5_000).toISOString(), armTime: 6_000 });
     expect(asked).toEqual([[5_000, 6_000]]);
     expect(requests).toEqual(["list"]);
     expect(batches.figures.fromKept).toBe(1);

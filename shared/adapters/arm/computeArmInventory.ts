@@ -125,7 +125,10 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
   const osStates = new OsStates();
   // Process-wide, like the budget: batching pays off across the invocations running at once.
   const batches = new VersionBatches(budget);
-  return () => createInventory(client, { timeoutMs, maxRetries }, definitionReads, osStates, budget, batches);
+  // Listings that resolve `latest`, shared the same way: a storm of scale sets following one
+  // definition costs a listing per budget turn, not one per scale set. Few kept: each holds a definition's versions.
+  const latestReads = new ReadsAfter<ImageVersionSnapshot[]>(Date.now, VERSION_LISTS_KEPT);
+  return () => createInventory(client, { timeoutMs, maxRetries }, { definitions: definitionReads, latest: latestReads }, osStates, budget, batches);
 }
 
 /** Definition key → osState, bounded (a miss costs one definition read); a definition found gone is forgotten. */
@@ -143,7 +146,7 @@ class OsStates {
 function createInventory(
   client: (subscriptionId: string) => Client,
   limits: { timeoutMs: number; maxRetries: number },
-  definitionReads: ReadsAfter<ReadOutcome<ImageDefinitionSnapshot>>,
+  shared: { readonly definitions: ReadsAfter<ReadOutcome<ImageDefinitionSnapshot>>; readonly latest: ReadsAfter<ImageVersionSnapshot[]> },
   osStates: OsStates,
   budget: ReadBudget,
   batches: VersionBatches,
@@ -155,10 +158,20 @@ function createInventory(
   const versionLists = new Map<string, { readonly list: Promise<ImageVersionSnapshot[]>; asks: number }>();
   const definitionLists = new Map<string, Promise<ImageDefinitionSnapshot[]>>();
   let requests = 0;
+  /** Resource path (lower case) → ARM's date on this inventory's latest answer for it: what `read` returns a subject with. */
+  const answeredOn = new Map<string, number>();
+  const noteDate = (raw: { request: { url: string }; headers: { get(name: string): string | undefined } }) =>
+    armTimeOf(raw.headers.get("date"), (armTime) => answeredOn.set(pathKey(raw.request.url), armTime));
   // The whole operation, retries included, stays bounded.
   const opts = () => {
     requests++;
-    return { abortSignal: AbortSignal.timeout(limits.timeoutMs * (limits.maxRetries + 1) + 5_000) };
+    return { abortSignal: AbortSignal.timeout(limits.timeoutMs * (limits.maxRetries + 1) + 5_000), onResponse: noteDate };
+  };
+  /** A found subject, with ARM's date on the answer that found it (checks remember it: ../../app/localCoalescing.ts). */
+  const dated = <T>(id: ResourceId, outcome: ReadOutcome<T>): ReadOutcome<T> => {
+    if (outcome.status !== "found" || outcome.armTime !== undefined) return outcome;
+    const armTime = answeredOn.get(id.key);
+    return armTime !== undefined ? { ...outcome, armTime } : outcome;
   };
 
   async function attempt<T>(id: ResourceId, operation: string, read: () => Promise<T>): Promise<ReadOutcome<T>> {
@@ -182,7 +195,7 @@ function createInventory(
           const model = await client(id.subscriptionId).galleryImages.get(id.resourceGroup, id.gallery!, id.image!, opts());
           return toDefinitionSnapshot(armCased(id, model), model);
         });
-      cached = definitionReads.read(id.key, after ?? since, () => budget.ready(id.subscriptionId), send, (o) => o.status !== "throttled" && o.status !== "failed");
+      cached = shared.definitions.read(id.key, after ?? since, () => budget.ready(id.subscriptionId), send, (o) => o.status !== "throttled" && o.status !== "failed");
       void cached.then((o) => osStates.learn(id.key, o));
       definitions.set(id.key, cached);
       // A throttled or failed read is not remembered: the next caller tries again.
@@ -232,7 +245,8 @@ function createInventory(
     return out;
   };
 
-  const versionsOf = (definitionId: ResourceId, osState: InheritedOsState): Promise<ImageVersionSnapshot[]> => {
+  /** `resolving`: for `latest`, shared with the invocations that began before the listing went out; else (a sweep's) this inventory's own. */
+  const versionsOf = (definitionId: ResourceId, osState: InheritedOsState, resolving = false): Promise<ImageVersionSnapshot[]> => {
     const kept = versionLists.get(definitionId.key);
     if (kept) {
       kept.asks++;
@@ -240,7 +254,7 @@ function createInventory(
       versionLists.set(definitionId.key, kept);
       return kept.list;
     }
-    const list = listVersions(definitionId, osState);
+    const list = resolving ? shared.latest.read(definitionId.key, since, () => budget.ready(definitionId.subscriptionId), () => listVersions(definitionId, osState), () => true) : listVersions(definitionId, osState);
     versionLists.set(definitionId.key, { list, asks: 1 });
     // A few lists only: a sweep's inventory lists every definition of the subscription, and keeping
     // them all would hold every version in memory for the whole run. A list asked for once (the
@@ -271,7 +285,7 @@ function createInventory(
 
   const imageReads: ImageReads = {
     definition: (id) => readImageDefinition(id),
-    versions: versionsOf,
+    versions: (definitionId, osState) => versionsOf(definitionId, osState, true),
     async sharedImage(subscriptionId, kind, location, gallery, image) {
       const c = client(subscriptionId);
       return attempt({} as ResourceId, `${kind}Images.get`, async () => {
@@ -291,13 +305,13 @@ function createInventory(
 
   const inventory: ArmInventory = {
     async read(id, hooks) {
-      if (id.kind === "imageVersion") return batches.read(id, hooks, () => inventory.readImageVersion(id), listVersionsNow);
+      if (id.kind === "imageVersion") return batches.read(id, hooks, async () => dated(id, await inventory.readImageVersion(id)), listVersionsNow);
       // Held here rather than inside the request, so that `sending` runs when the read really goes.
       await budget.ready(id.subscriptionId).catch(() => undefined);
       hooks?.sending?.();
       // The subject itself: a read sent from now on, never one already out (see readImageDefinition).
-      if (id.kind === "imageDefinition") return readImageDefinition(id, Date.now());
-      return readByKind(inventory, id);
+      if (id.kind === "imageDefinition") return dated(id, await readImageDefinition(id, Date.now()));
+      return dated(id, await readByKind(inventory, id));
     },
     readGallery: (id) =>
       attempt(id, "galleries.get", async () => {
@@ -374,6 +388,15 @@ function createInventory(
     requests: () => requests,
   };
   return inventory;
+}
+
+/** A request URL's resource path as a ResourceId key: decoded, lower case, no query. */
+function pathKey(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname).toLowerCase();
+  } catch {
+    return "";
+  }
 }
 
 /** ARM's clock on an answer: its `Date` header (RFC 9110 HTTP-date, whole seconds), when it sent a valid one. */

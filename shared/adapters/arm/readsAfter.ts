@@ -11,14 +11,18 @@
  */
 import { setBounded } from "../../platform/boundedMap.js";
 
-/** Keys whose latest read is remembered (a miss only costs one read). */
+/** Keys whose latest read is remembered by default (a miss only costs one read). */
 const KEPT = 1_000;
 
 export class ReadsAfter<T> {
   private readonly latest = new Map<string, { readonly sentAt: number; readonly result: Promise<T> }>();
   private readonly waiting = new Map<string, Promise<T>>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** Keys whose latest read is remembered. */
+    private readonly kept = KEPT,
+  ) {}
 
   /**
    * A read of `key` sent after `since`: one already sent, one waiting to go (joined), or a new one
@@ -35,7 +39,7 @@ export class ReadsAfter<T> {
       this.waiting.delete(key);
       const sentAt = this.now();
       const answer = send();
-      setBounded(this.latest, key, { sentAt, result: answer }, KEPT);
+      setBounded(this.latest, key, { sentAt, result: answer }, this.kept);
       const forget = () => this.latest.get(key)?.result === answer && this.latest.delete(key);
       answer.then((a) => (reusable(a) ? undefined : forget()), forget);
       return answer;

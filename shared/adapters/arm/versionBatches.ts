@@ -63,7 +63,8 @@ export interface VersionListing {
 }
 
 /** A version as a kept listing holds it, observed when that listing went out (not now): a newer stored state is not overwritten by it. */
-const keptAnswer = (listing: Listing, kept: ImageVersionSnapshot): Outcome => ({ status: "found", snapshot: kept, observedAt: new Date(listing.sentAt).toISOString() });
+const keptAnswer = (listing: Listing, kept: ImageVersionSnapshot): Outcome => ({ status: "found", snapshot: kept, observedAt: new Date(listing.sentAt).toISOString(), ...dated(listing.armTime) });
+const dated = (armTime: number | undefined) => (armTime !== undefined ? { armTime } : {});
 
 export class VersionBatches {
   private readonly waiting = new Map<string, Waiter[]>();
@@ -127,9 +128,12 @@ export class VersionBatches {
     const worth = known === undefined ? MIN_BATCH : Math.max(1, Math.ceil(known / PAGE_SIZE) - 1);
     if (batch.length < worth) return void (await Promise.all(batch.map(own)));
     let listed: Map<string, ImageVersionSnapshot> | undefined;
+    let armTime: number | undefined;
     const sentAt = this.now();
     try {
-      const { versions, armTime } = await list(definitionId);
+      const listing = await list(definitionId);
+      const versions = listing.versions;
+      armTime = listing.armTime;
       listed = new Map(versions.map((v) => [v.id.key, v]));
       this.figures.listings++;
       // Two listings of a definition can overlap; the one sent later is kept.
@@ -147,7 +151,7 @@ export class VersionBatches {
       // versions that never existed costs a listing page, not a GET each).
       const hit = listed.get(waiter.id.key);
       this.figures.answered++;
-      waiter.resolve(hit ? { status: "found", snapshot: hit } : { status: "gone", id: waiter.id });
+      waiter.resolve(hit ? { status: "found", snapshot: hit, ...dated(armTime) } : { status: "gone", id: waiter.id });
     }
   }
 }
