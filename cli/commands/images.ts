@@ -42,7 +42,7 @@ export function inventoryRows(definitions: readonly InventoryDefinition[]): Row[
     };
     const tail = { ScaleSets: scaleSets, OpenFindings: d.openFindings + d.galleryOpenFindings };
     if (d.versions.length === 0) {
-      return [{ ...base, Version: "", Regions: "", Replicas: "", ExcludedFromLatest: "", EndOfLife: d.endOfLifeDate ?? "", ...tail }];
+      return [{ ...base, Version: "", Regions: "", Replicas: "", ExcludedFromLatest: "", EndOfLife: d.endOfLifeDate ?? "", Machines: "", ...tail }];
     }
     return d.versions.map((v) => ({
       ...base,
@@ -51,6 +51,8 @@ export function inventoryRows(definitions: readonly InventoryDefinition[]): Row[
       Replicas: v.totalReplicas,
       ExcludedFromLatest: v.excludeFromLatest,
       EndOfLife: v.endOfLifeDate ?? d.endOfLifeDate ?? "none",
+      // Lineage: machines running it now, and every one ever recorded running it.
+      Machines: `${v.lineage.filter((m) => m.lastSeen === undefined).length} now, ${v.lineage.length} ever`,
       ScaleSets: scaleSets,
       OpenFindings: d.openFindings + d.galleryOpenFindings + v.openFindings,
     }));

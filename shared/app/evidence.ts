@@ -1,11 +1,12 @@
 /**
  * Gathering the audit evidence pack (the page itself is views/report/): findings open now and
  * those that changed in the period, the change log of every stored resource of the watched
- * subscriptions (and of every resource a finding names, so deleted ones are not missed), and the
- * sweep runs, with notes saying what the page leaves out. `gallery-watch report` runs it.
+ * subscriptions (and of every resource a finding names, so deleted ones are not missed), each
+ * stored version's lineage (the machines recorded running it), and the sweep runs, with notes
+ * saying what the page leaves out. `gallery-watch report` runs it.
  */
 import type { Finding } from "../domain/findings.js";
-import { tryParseResourceId } from "../domain/resourceId.js";
+import { tryParseResourceId, type ResourceId } from "../domain/resourceId.js";
 import { isPipelineInternal } from "../domain/records.js";
 import { changeEntry, isAuditableChange, type EvidenceData } from "../views/report/evidence.js";
 import type { ChangeRecord, Dependencies, FindingActivity, ResourceStore } from "./ports.js";
@@ -65,8 +66,13 @@ export async function gatherEvidence(
   progress(`report: ${findings.length} findings; listing stored resources of ${subscriptions.length} subscription(s) …`);
 
   const keys = new Set<string>();
+  /** Stored versions, as ARM spells them: their lineage goes in the pack. */
+  const versionIds: ResourceId[] = [];
   for (const subscriptionId of subscriptions) {
-    for await (const id of deps.resources.currentIn(subscriptionId)) keys.add(id.key);
+    for await (const id of deps.resources.currentIn(subscriptionId)) {
+      keys.add(id.key);
+      if (id.version !== undefined) versionIds.push(id);
+    }
   }
   // Resources named by a finding may be deleted now (currentIn lists only current ones); their changes belong in the pack too.
   for (const f of findings) keys.add(f.resourceKey);
@@ -79,6 +85,10 @@ export async function gatherEvidence(
   const everyChange = perResource.flat();
   const changes = everyChange.filter(isAuditableChange);
 
+  // Lineage of every stored version: the machines recorded running it (one partition query each).
+  progress("report: reading lineage …");
+  const lineage = (await inBatches(versionIds, 8, async (id) => ({ versionId: id.display, machines: await deps.resources.lineage(id.key) }), () => undefined)).filter((l) => l.machines.length > 0);
+
   progress("report: reading sweep runs …");
   const sweepRuns = (await deps.sweepRuns.list({ since })).filter((r) => watched.has(r.subscriptionId.toLowerCase()));
 
@@ -89,5 +99,5 @@ export async function gatherEvidence(
   if (omitted > 0) notes.push(`${omitted} sweep or re-check re-read(s) that found nothing new are not listed as changes; the sweep runs below account for them.`);
   if (all.length > findings.length) notes.push(`${all.length - findings.length} finding(s) of subscriptions no longer watched (GW_WATCHED_SUBSCRIPTIONS) are not included.`);
 
-  return { generatedAt, since, subscriptions, findings, changes, sweepRuns, notes };
+  return { generatedAt, since, subscriptions, findings, changes, sweepRuns, lineage, notes };
 }

@@ -5,14 +5,15 @@
  *
  * Read by keys only: the stored ids of each watched subscription (`currentIn`: galleries →
  * definitions → versions), then one partition query per definition for its versions and one for
- * its referrers (the reference index). No table scans, no ARM reads.
+ * its referrers (the reference index), and one per version for its lineage (every machine
+ * recorded running it, with first and last seen). No table scans, no ARM reads.
  */
 import { parentOf, type ResourceId } from "../domain/resourceId.js";
 import type { Finding } from "../domain/findings.js";
 import { isMachine, machineCount, runningVersionKey, type GallerySnapshot, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type MachineSnapshot, type ScaleSetSnapshot, type VirtualMachineSnapshot } from "../domain/snapshots.js";
 import type { SnapshotRecord } from "../domain/records.js";
 import { UnknownResourceError } from "../domain/errors.js";
-import { decodeContinuation, encodeContinuation, type Dependencies, type Page } from "./ports.js";
+import { decodeContinuation, encodeContinuation, type Dependencies, type LineageEntry, type Page } from "./ports.js";
 
 export const OS_STATE_FILTERS = ["Specialized", "Generalized", "all"] as const;
 export type OsStateFilter = (typeof OS_STATE_FILTERS)[number];
@@ -49,6 +50,8 @@ export interface InventoryVersion {
   readonly excludeFromLatest: boolean;
   readonly endOfLifeDate?: string;
   readonly openFindings: number;
+  /** Every scale set and VM recorded running it: first seen, and last seen once it no longer does (lineage). */
+  readonly lineage: readonly LineageEntry[];
 }
 
 export interface InventoryScaleSet {
@@ -179,6 +182,8 @@ async function entry(deps: Stores, definition: ImageDefinitionSnapshot, gallery:
 }
 
 async function versionEntry(deps: Stores, v: ImageVersionSnapshot): Promise<InventoryVersion> {
+  const [findings, lineage] = [deps.findings.forResource(v.id.key), deps.resources.lineage(v.id.key)];
+  lineage.catch(() => undefined); // awaited below, after the findings
   const regions = v.targetRegions.map((t) => ({ region: t.region, name: t.name, replicas: t.regionalReplicaCount ?? v.replicaCount ?? 1 }));
   return {
     id: v.id.display,
@@ -188,7 +193,8 @@ async function versionEntry(deps: Stores, v: ImageVersionSnapshot): Promise<Inve
     totalReplicas: regions.reduce((n, r) => n + r.replicas, 0),
     excludeFromLatest: v.excludeFromLatest,
     ...(v.endOfLifeDate ? { endOfLifeDate: v.endOfLifeDate } : {}),
-    openFindings: openCount(await deps.findings.forResource(v.id.key)),
+    openFindings: openCount(await findings),
+    lineage: await lineage,
   };
 }
 

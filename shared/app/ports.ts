@@ -17,13 +17,13 @@ import type {
 } from "../domain/snapshots.js";
 import type { Finding, FindingRuleId, FindingStatus, FindingTransition, Severity, TransitionKind } from "../domain/findings.js";
 import type { FindingCloudEvent } from "../views/findingsFeed.js";
-import type { AlertDeliveryOutcome, AlertGrouping, ArmReadOutcome, AlertState, Attribution, ChangeRecord, EventDispositionLabel, OutboxAlert, OwedReason, SnapshotRecord, SweepRun, Trigger } from "../domain/records.js";
+import type { AlertDeliveryOutcome, AlertGrouping, ArmReadOutcome, AlertState, Attribution, ChangeRecord, EventDispositionLabel, LineageEntry, OutboxAlert, OwedReason, SnapshotRecord, SweepRun, Trigger } from "../domain/records.js";
 import { InvalidContinuationTokenError } from "../domain/errors.js";
 /** The error family lives in domain/errors.ts; re-exported where callers (functions/, the CLI) already look. */
 export { InvalidContinuationTokenError } from "../domain/errors.js";
 
 /** The records the ports speak in are plain data (domain/records.ts); re-exported so a use case needs one import. */
-export type { AlertGrouping, AlertState, Attribution, ChangeRecord, OutboxAlert, OwedReason, SnapshotRecord, SweepFailure, SweepRun, Trigger } from "../domain/records.js";
+export type { AlertGrouping, AlertState, Attribution, ChangeRecord, LineageEntry, OutboxAlert, OwedReason, SnapshotRecord, SweepFailure, SweepRun, Trigger } from "../domain/records.js";
 
 // ---------------------------------------------------------------- ARM
 
@@ -120,6 +120,12 @@ export interface ResourceStore {
   versionsOf(definitionKey: string): Promise<ImageVersionSnapshot[]>;
   /** Scale sets and VMs whose image reference points at this definition (latest) or one of its versions (an OS disk's version included). */
   machinesReferencing(definitionKey: string): Promise<MachineSnapshot[]>;
+  /**
+   * Lineage: every scale set and VM recorded running the version, by machine key — when first
+   * seen running it, and, once it runs another or is gone, when last seen (absent while it still
+   * does). One partition query.
+   */
+  lineage(versionKey: string): Promise<LineageEntry[]>;
   /** Newest first; `asOf` gives the snapshot in force at that time first. */
   history(key: string, options?: { readonly asOf?: string; readonly limit?: number }): Promise<SnapshotRecord[]>;
   /** Newest first. */

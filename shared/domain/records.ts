@@ -25,6 +25,14 @@ export interface Attribution {
   readonly role?: string;
 }
 
+/** A machine that ran an image version (lineage): first seen running it, and last seen (absent: it still does). */
+export interface LineageEntry {
+  readonly machineId: string;
+  readonly kind: "scaleSet" | "virtualMachine";
+  readonly firstSeen: string;
+  readonly lastSeen?: string;
+}
+
 /** Why a resource was (re)read: an event with its attribution, a scheduled re-check, or the sweep. */
 export type Trigger =
   | { readonly source: "event"; readonly attribution: Attribution }

@@ -12,7 +12,9 @@ import type { DigestLog, ResourceStore, SweepRun, SweepRunStore } from "../../sh
 import { contentHashOf } from "../../shared/domain/contentHash.js";
 import { InMemoryDigestLog } from "../support/inMemoryDigestPorts.js";
 import { MemoryResourceStore, MemorySweepRuns } from "../support/inMemoryPorts.js";
-import { aScaleSet } from "../support/snapshotBuilders.js";
+import { aScaleSet, aVm } from "../support/snapshotBuilders.js";
+import { parseResourceId } from "../../shared/domain/resourceId.js";
+import type { Snapshot, VirtualMachineSnapshot } from "../../shared/domain/snapshots.js";
 
 const conn = () => ({ connectionString: inject("azuriteConnectionString") });
 const prefix = () => `c${randomUUID().replace(/-/g, "").slice(0, 12)}`;
@@ -139,5 +141,31 @@ describe.each(resourceStores)("ResourceStore contract: %s", (_name, make) => {
 
     expect(recreated.changed).toBe(true);
     expect((await store.current(scaleSet.id.key))?.id.key).toBe(scaleSet.id.key);
+  });
+
+  it("lineage: every machine that ran a version, first seen running it and last seen (absent while it still does)", async () => {
+    const store = make();
+    const write = (snapshot: Snapshot, at: string, id: string) => store.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt: at, trigger: event(id) });
+    const v1 = aVm({ name: "drill" });
+    const v2 = aVm({ name: "drill", version: "2.0.0" });
+    const other = aVm({ name: "workstation" });
+    await write(v1, "2026-11-24T12:00:00.000Z", "e-1");
+    await write(other, "2026-11-24T12:01:00.000Z", "e-2");
+    // Moved to 2.0.0, then deleted; the workstation still runs 1.0.0.
+    await write(v2, "2026-11-24T13:00:00.000Z", "e-3");
+    await store.recordDeletion(v2.id, "2026-11-24T14:00:00.000Z", event("e-4"));
+    // A re-read of the workstation with nothing new keeps its first sighting.
+    await write({ ...other, tags: { owner: "o" } }, "2026-11-24T15:00:00.000Z", "e-5");
+
+    const key = (v: VirtualMachineSnapshot) => parseResourceId(v.image.outcome === "resolved" ? v.image.versionId! : "").key;
+    expect(await store.lineage(key(v1))).toEqual([
+      { machineId: v1.id.display, kind: "virtualMachine", firstSeen: "2026-11-24T12:00:00.000Z", lastSeen: "2026-11-24T13:00:00.000Z" },
+      { machineId: other.id.display, kind: "virtualMachine", firstSeen: "2026-11-24T12:01:00.000Z" },
+    ]);
+    expect(await store.lineage(key(v2))).toEqual([{ machineId: v2.id.display, kind: "virtualMachine", firstSeen: "2026-11-24T13:00:00.000Z", lastSeen: "2026-11-24T14:00:00.000Z" }]);
+    // Back on 1.0.0 (re-created): running it again, first seen as before.
+    await write(v1, "2026-11-24T16:00:00.000Z", "e-6");
+    expect((await store.lineage(key(v1)))[0]).toEqual({ machineId: v1.id.display, kind: "virtualMachine", firstSeen: "2026-11-24T12:00:00.000Z" });
+    expect(await store.lineage(parseResourceId(`${v1.image.outcome === "resolved" ? v1.image.definitionId : ""}/versions/9.9.9`).key)).toEqual([]);
   });
 });

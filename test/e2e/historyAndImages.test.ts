@@ -104,6 +104,8 @@ describe("gallery-watch images and GET /api/images", () => {
     const emergency = definitions.find((d) => d.name === "emergency-specialized")!;
     expect(emergency.scaleSets).toEqual([expect.objectContaining({ id: ids(stack).saasScaleSet, capacity: 180, follows: "latest", runsVersion: "1.0.0" })]);
     expect(emergency.versions).toEqual([expect.objectContaining({ version: "1.0.0", excludeFromLatest: false, regions: [expect.objectContaining({ region: "westeurope", replicas: 1 })] })]);
+    // Lineage: the SaaS scale set, recorded running the emergency version since it followed latest there, and still running it.
+    expect(emergency.versions[0].lineage).toEqual([{ machineId: ids(stack).saasScaleSet, kind: "scaleSet", firstSeen: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }]);
     const forensics = definitions.find((d) => d.name === "memory-lab")!;
     expect(forensics.sharing.permissions).toBe("Community");
     expect(forensics.galleryOpenFindings).toBeGreaterThanOrEqual(1);
@@ -113,6 +115,7 @@ describe("gallery-watch images and GET /api/images", () => {
 
     const csv = parseCsv((await cli(["images", "--output", "csv"])).stdout);
     expect(csv.find((r) => r.Definition === "saasGallery/emergency-specialized")?.ScaleSets).toContain("vmss-saas-web (180, latest = 1.0.0)");
+    expect(csv.find((r) => r.Definition === "saasGallery/emergency-specialized")?.Machines).toBe("1 now, 1 ever");
   });
 
   it("serves the same inventory over HTTP, paged by definition", async () => {

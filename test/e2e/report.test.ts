@@ -120,6 +120,17 @@ describe("gallery-watch report", () => {
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
     expect(html).not.toMatch(/<script/i);
   });
+
+  it("holds the lineage: the drill VM still on the plant's version; the SaaS scale set on the emergency version until the rollback moved it off", () => {
+    const rows = (/<section id="lineage">([\s\S]*?)<\/section>/.exec(html)?.[1] ?? "").split("<tr>");
+    const drill = rows.find((r) => r.includes("virtualMachines/gw-drill-q4"));
+    expect(drill).toContain("gateway-os/versions/1.0.0");
+    expect(drill).toContain("runs it now");
+    const saas = rows.find((r) => r.includes("emergency-specialized/versions/1.0.0") && r.includes("vmss-saas-web"));
+    expect(saas).toBeDefined();
+    expect(saas).not.toContain("runs it now");
+    expect(saas!.match(/<time datetime=/g)).toHaveLength(2);
+  });
 });
 
 describe.skipIf(!browser.ok)("the evidence page in headless Chromium", () => {

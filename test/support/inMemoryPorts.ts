@@ -7,7 +7,7 @@ import { withLocalCoalescing } from "../../shared/app/localCoalescing.js";
 import pino from "pino";
 import { parentOf, type ResourceId } from "../../shared/domain/resourceId.js";
 import type { Finding, FindingTransition } from "../../shared/domain/findings.js";
-import { isMachine, referencedDefinitionKey, type GallerySnapshot, type ImageDefinitionSnapshot, type ImageReferenceTarget, type ImageVersionSnapshot, type MachineSnapshot, type ScaleSetSnapshot, type Snapshot, type VirtualMachineSnapshot } from "../../shared/domain/snapshots.js";
+import { isMachine, referencedDefinitionKey, runningVersionKey, type GallerySnapshot, type ImageDefinitionSnapshot, type ImageReferenceTarget, type ImageVersionSnapshot, type MachineSnapshot, type ScaleSetSnapshot, type Snapshot, type VirtualMachineSnapshot } from "../../shared/domain/snapshots.js";
 import { readByKind, resolveImage, type ImageReads } from "../../shared/adapters/arm/resolveImage.js";
 import { ArmReadError, ConcurrentUpdateError } from "../../shared/domain/errors.js";
 import type {
@@ -28,7 +28,7 @@ import type {
 import { FakeClock } from "./inMemoryDigestPorts.js";
 import { noTelemetry } from "../../shared/adapters/otel/telemetry.js";
 import { NOW } from "./snapshotBuilders.js";
-import type { ChangeQuery, FindingQuery, Page } from "../../shared/app/ports.js";
+import type { ChangeQuery, FindingQuery, LineageEntry, Page } from "../../shared/app/ports.js";
 import { invertedTime } from "../../shared/adapters/tables/tableKeys.js";
 import { changeMatches, findingMatches } from "../../shared/app/queries.js";
 import { changeTime, decodeContinuation, encodeContinuation, InvalidContinuationTokenError } from "../../shared/app/ports.js";
@@ -180,6 +180,25 @@ export class MemoryResourceStore implements ResourceStore {
   readonly rows = new Map<string, Row>();
   readonly historyRows: Array<SnapshotRecord> = [];
   readonly changeRows: ChangeRecord[] = [];
+  /** Version key → machine key → its lineage entry (as the table adapter's `lineage~` partitions). */
+  readonly lineageRows = new Map<string, Map<string, { -readonly [K in keyof LineageEntry]: LineageEntry[K] }>>();
+
+  /** As the table adapter: a machine found running a version it did not run before starts (or resumes) that row and ends the one it ran. */
+  private indexLineage(machine: ResourceId, kind: LineageEntry["kind"], previous: string | undefined, next: string | undefined, at: string) {
+    if (previous === next) return;
+    const previousRow = previous ? this.lineageRows.get(previous)?.get(machine.key) : undefined;
+    if (previousRow) previousRow.lastSeen = at;
+    if (!next) return;
+    const rows = this.lineageRows.get(next) ?? new Map();
+    this.lineageRows.set(next, rows);
+    const row = rows.get(machine.key);
+    if (row) delete row.lastSeen;
+    else rows.set(machine.key, { machineId: machine.display, kind, firstSeen: at });
+  }
+
+  async lineage(versionKey: string) {
+    return [...(this.lineageRows.get(versionKey) ?? new Map()).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, row]) => ({ ...row }));
+  }
 
   async recordSnapshot(record: SnapshotRecord) {
     const current = this.rows.get(record.snapshot.id.key);
@@ -189,6 +208,8 @@ export class MemoryResourceStore implements ResourceStore {
     }
     const changed = !current || current.deleted || current.contentHash !== record.contentHash;
     if (changed) {
+      const snapshot = record.snapshot;
+      if (isMachine(snapshot)) this.indexLineage(snapshot.id, snapshot.kind, current && !current.deleted && isMachine(current.snapshot) ? runningVersionKey(current.snapshot) : undefined, runningVersionKey(snapshot), record.observedAt);
       this.rows.set(record.snapshot.id.key, { snapshot: record.snapshot, contentHash: record.contentHash, observedAt: record.observedAt, deleted: false });
       this.historyRows.push(record);
     }
@@ -199,6 +220,7 @@ export class MemoryResourceStore implements ResourceStore {
   }
   async recordDeletion(id: ResourceId, observedAt: string, trigger: SnapshotRecord["trigger"]) {
     const current = this.rows.get(id.key);
+    if (current && !current.deleted && isMachine(current.snapshot)) this.indexLineage(id, current.snapshot.kind, runningVersionKey(current.snapshot), undefined, observedAt);
     if (current) current.deleted = true;
     await this.recordChange({ resourceKey: id.key, resourceId: id.display, action: "deleted", observedAt, trigger });
   }

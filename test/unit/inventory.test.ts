@@ -9,7 +9,7 @@ import type { Finding } from "../../shared/domain/findings.js";
 import type { Snapshot } from "../../shared/domain/snapshots.js";
 import { imageInventory, type InventoryDefinition } from "../../shared/app/inventory.js";
 import { MemoryFindingStore, MemoryResourceStore } from "../support/inMemoryPorts.js";
-import { aDefinition, aGallery, aScaleSet, aVersion, BASE, regions, SUB } from "../support/snapshotBuilders.js";
+import { aDefinition, aGallery, aScaleSet, aVersion, aVm, BASE, regions, SUB } from "../support/snapshotBuilders.js";
 
 const OTHER_SUB = "99999999-8888-7777-6666-555555555555";
 
@@ -72,6 +72,20 @@ describe("imageInventory", () => {
     });
     expect(gateway.scaleSets).toEqual([{ id: `${BASE}/virtualMachineScaleSets/vmss`, capacity: 180, follows: "latest", runsVersion: "1.10.0", openFindings: 0 }]);
     expect(page.items[1]).toMatchObject({ name: "mystery", osState: "Unknown", versions: [], scaleSets: [] });
+  });
+
+  it("shows each version's lineage: the machines that ran it, first seen, and last seen once they no longer do", async () => {
+    const resources = await storeOf(...estate());
+    const v110 = `${BASE}/galleries/gal/images/gateway-os/versions/1.10.0`;
+    const drill = aVm({ name: "drill", definition: "gateway-os", version: "1.10.0" });
+    await resources.recordSnapshot({ snapshot: drill, contentHash: "vm", observedAt: "2026-11-21T08:00:00Z", trigger: { source: "sweep", runId: "r2" } });
+    await resources.recordDeletion(drill.id, "2026-11-22T08:00:00Z", { source: "sweep", runId: "r3" });
+    const gateway = (await imageInventory({ resources, findings: new MemoryFindingStore() }, { subscriptions: [SUB], osState: "Specialized" })).items[0]!;
+    expect(gateway.versions.find((v) => v.id === v110)?.lineage).toEqual([
+      { machineId: drill.id.display, kind: "virtualMachine", firstSeen: "2026-11-21T08:00:00Z", lastSeen: "2026-11-22T08:00:00Z" },
+      { machineId: `${BASE}/virtualMachineScaleSets/vmss`, kind: "scaleSet", firstSeen: "2026-11-20T10:00:00Z" },
+    ]);
+    expect(gateway.versions.find((v) => v.version === "1.2.0")?.lineage).toEqual([]);
   });
 
   it("lists Generalized ones, or all, when asked", async () => {

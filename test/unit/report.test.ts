@@ -101,6 +101,15 @@ const data: EvidenceData = {
     change("2026-11-24T02:00:30.000Z", { source: "sweep", runId: run.runId }, "deleted"),
   ],
   sweepRuns: [run],
+  lineage: [
+    {
+      versionId: `${rg("rg-plant")}/galleries/plantGallery/images/gateway-os/versions/1.0.0`,
+      machines: [
+        { machineId: `${rg("rg-plant")}/virtualMachines/drill-vm`, kind: "virtualMachine", firstSeen: "2026-11-20T08:00:00.000Z", lastSeen: "2026-11-21T08:00:00.000Z" },
+        { machineId: `${rg("rg-plant")}/virtualMachineScaleSets/gateways`, kind: "scaleSet", firstSeen: "2026-11-19T08:00:00.000Z" },
+      ],
+    },
+  ],
 };
 
 const html = renderEvidence(data);
@@ -170,6 +179,17 @@ describe("the evidence page", () => {
     expect(rows[1]).toContain("Microsoft.Compute/galleries/images/versions/write");
     expect(rows[2]).toContain("app 11111111-2222-3333-4444-555555555555");
     expect(rows[2]).toContain("corr-app");
+  });
+
+  it("shows the lineage: each machine that ran a version, first seen, and last seen or that it runs it now", () => {
+    const rows = section("lineage").split("<tr>").slice(2);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toContain("drill-vm");
+    expect(rows[0]).toContain('<time datetime="2026-11-20T08:00:00.000Z">');
+    expect(rows[0]).toContain('<time datetime="2026-11-21T08:00:00.000Z">');
+    expect(rows[1]).toContain("gateways");
+    expect(rows[1]).toContain("scale set");
+    expect(rows[1]).toContain("runs it now");
   });
 
   it("lists sweep runs with start, end, status, figures and failures", () => {

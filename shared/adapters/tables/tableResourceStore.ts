@@ -17,9 +17,9 @@ import { statusOf } from "../../platform/sdkErrors.js";
 import { setBounded } from "../../platform/boundedMap.js";
 import type { TableClient } from "@azure/data-tables";
 import { parentOf, parseResourceId, tryParseResourceId, type ResourceId, type ResourceKind } from "../../domain/resourceId.js";
-import { isMachine, referencedDefinitionKey, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type MachineSnapshot, type Snapshot } from "../../domain/snapshots.js";
+import { isMachine, referencedDefinitionKey, runningVersionKey, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type MachineSnapshot, type Snapshot } from "../../domain/snapshots.js";
 import { descendantKindsOf, RESOURCE_TYPES } from "../../domain/resourceTypes.js";
-import { changeTime, type ChangeQuery, type ChangeRecord, type Page, type ResourceStore, type SnapshotRecord, type Trigger } from "../../app/ports.js";
+import { changeTime, type ChangeQuery, type ChangeRecord, type LineageEntry, type Page, type ResourceStore, type SnapshotRecord, type Trigger } from "../../app/ports.js";
 import { ConcurrentUpdateError } from "../../domain/errors.js";
 import { decodeContinuation, encodeContinuation } from "../../app/ports.js";
 import { encodeKey, invertedTime, rowKeyAtOrAfter } from "./tableKeys.js";
@@ -35,6 +35,17 @@ interface CurrentRow {
   deleted: boolean;
   deletedAt?: string;
   refDefinitionKey?: string;
+  /** A machine's: the version it runs ("" when none or unresolved); rows written before lineage lack it. */
+  runsVersionKey?: string;
+}
+
+/** Lineage (partition `lineage~<version key>`, row key the machine's): a machine that ran the version. */
+interface LineageRow {
+  machineId: string;
+  kind: string;
+  firstSeen: string;
+  /** "" while the machine still runs the version (a Merge cannot remove a property). */
+  lastSeen: string;
 }
 
 interface ChangeRow {
@@ -121,6 +132,27 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
   }
 
   /** Move the reference index row when a scale set or VM starts or stops following a definition. */
+  /**
+   * Lineage follows a machine's recorded state: a machine found running a version it did not run
+   * before starts (or resumes) its row under that version, and ends the row of the one it ran.
+   */
+  async function indexLineage(table: TableClient, machine: { readonly key: string; readonly display: string; readonly kind: string }, previous: string | undefined, next: string | undefined, at: string): Promise<void> {
+    if (previous === next) return;
+    const rk = encodeKey(machine.key);
+    const merge = (versionKey: string, entity: Partial<LineageRow>) =>
+      call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ partitionKey: `lineage~${encodeKey(versionKey)}`, rowKey: rk, ...entity }, "Merge", { abortSignal })).catch((e: unknown) => {
+        if (statusOf(e) !== 404) throw e;
+      });
+    if (previous) await merge(previous, { lastSeen: at });
+    if (!next) return;
+    const pk = `lineage~${encodeKey(next)}`;
+    const row = await getOrUndefined<LineageRow>(table, pk, rk);
+    const entity: LineageRow & { partitionKey: string; rowKey: string } = { partitionKey: pk, rowKey: rk, machineId: machine.display, kind: machine.kind, firstSeen: at, lastSeen: "" };
+    if (!row && (await insertIfAbsent(table, entity))) return;
+    // Running it again (re-created, or moved back): first seen as before.
+    if (!row || row.lastSeen !== "") await merge(next, { lastSeen: "" });
+  }
+
   async function indexReference(table: TableClient, scaleSetKey: string, previous: string | undefined, next: string | undefined): Promise<void> {
     if (previous === next) return;
     if (previous) {
@@ -170,7 +202,7 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
         // History before the current row: a crash between the two leaves an observation without
         // its current row (the retry writes both), never a current row whose history is lost.
         await upsertWithBody(await snapshots(), { partitionKey: encodeKey(key), rowKey: `${invertedTime(observedAt)}~${contentHash.slice(0, 16)}`, resourceKey: key, observedAt, contentHash, trigger: JSON.stringify(trigger) }, json);
-        const row = { partitionKey: pk, rowKey: rk, kind: snapshot.kind, resourceKey: key, resourceId: snapshot.id.display, observedAt, contentHash, deleted: false, refDefinitionKey: refDefinitionKey ?? "" };
+        const row = { partitionKey: pk, rowKey: rk, kind: snapshot.kind, resourceKey: key, resourceId: snapshot.id.display, observedAt, contentHash, deleted: false, refDefinitionKey: refDefinitionKey ?? "", ...(isMachine(snapshot) ? { runsVersionKey: runningVersionKey(snapshot) ?? "" } : {}) };
         const { properties, overflow } = bodyProperties(json);
         // The change row goes alongside the current row: it says this event's re-read found a new
         // state (in a race of two such reads, both did); its key is the event's, so never twice.
@@ -187,7 +219,11 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
           if (error instanceof ConcurrentUpdateError && attempt < MAX_ATTEMPTS) continue;
           throw error;
         }
-        await Promise.all([indexReference(table, key, current?.refDefinitionKey || undefined, refDefinitionKey), recorded]);
+        await Promise.all([
+          indexReference(table, key, current?.refDefinitionKey || undefined, refDefinitionKey),
+          isMachine(snapshot) ? indexLineage(table, { key, display: snapshot.id.display, kind: snapshot.kind }, current?.deleted ? undefined : current?.runsVersionKey || undefined, runningVersionKey(snapshot), observedAt) : undefined,
+          recorded,
+        ]);
         break;
       }
       if (recorded) await recorded;
@@ -204,7 +240,10 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
         await call(table.tableName, "updateEntity", (abortSignal) =>
           table.updateEntity({ partitionKey: current.partitionKey ?? "", rowKey: current.rowKey ?? "", deleted: true, deletedAt: observedAt }, "Merge", { etag: current.etag, abortSignal }),
         );
-        await indexReference(table, id.key, current.refDefinitionKey || undefined, undefined);
+        await Promise.all([
+          indexReference(table, id.key, current.refDefinitionKey || undefined, undefined),
+          indexLineage(table, { key: id.key, display: id.display, kind: current.kind }, current.runsVersionKey || undefined, undefined, observedAt),
+        ]);
       }
       await writeChange({ resourceKey: id.key, resourceId: id.display, action: "deleted", observedAt, trigger });
     },
@@ -250,6 +289,14 @@ export function createTableResourceStore(conn: StorageConnection, prefix: string
       const refs = await listAll<{ scaleSetKey: string }>(table, `PartitionKey eq ${odata(`ref~${encodeKey(definitionKey)}`)}`);
       const found = await Promise.all(refs.map((r) => this.current(r.scaleSetKey)));
       return found.filter((s): s is MachineSnapshot => s !== undefined && isMachine(s));
+    },
+
+    async lineage(versionKey: string) {
+      const table = await resources();
+      const rows = await listAll<LineageRow>(table, `PartitionKey eq ${odata(`lineage~${encodeKey(versionKey)}`)}`);
+      // By machine id, as the in-memory store (encoded row keys sort otherwise).
+      rows.sort((a, b) => (a.machineId.toLowerCase() < b.machineId.toLowerCase() ? -1 : 1));
+      return rows.map((r) => ({ machineId: r.machineId, kind: r.kind as LineageEntry["kind"], firstSeen: r.firstSeen, ...(r.lastSeen ? { lastSeen: r.lastSeen } : {}) }));
     },
 
     async history(key, options = {}) {

@@ -4,7 +4,7 @@
  * log with who did it). No I/O here; `renderEvidence` turns this into one HTML string.
  */
 import { SEVERITIES_WORST_FIRST, type Finding } from "../../domain/findings.js";
-import type { Attribution, ChangeRecord, SweepRun } from "../../domain/records.js";
+import type { Attribution, ChangeRecord, LineageEntry, SweepRun } from "../../domain/records.js";
 import { isPipelineInternal } from "../../domain/records.js";
 import { separationText } from "../../domain/wording.js";
 
@@ -25,6 +25,8 @@ export interface EvidenceData {
   readonly changes: readonly ChangeRecord[];
   /** Sweep runs started in the period, any order. */
   readonly sweepRuns: readonly SweepRun[];
+  /** Lineage: for each stored version some machine ran, every scale set and VM recorded running it. */
+  readonly lineage?: readonly { readonly versionId: string; readonly machines: readonly LineageEntry[] }[];
   /** Exceptions expiring within this many days of `generatedAt` are flagged (default 14). */
   readonly expiringWithinDays?: number;
   /** What the page leaves out, said on the page (e.g. sweep re-reads that changed nothing). */

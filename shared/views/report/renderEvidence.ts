@@ -14,7 +14,7 @@ import { esc, link, time } from "./html.js";
 import { expiryWording } from "../../domain/wording.js";
 
 /** The section ids, in page order: the table of contents and the tests use them. */
-export const SECTION_IDS = ["summary", "chart", "open-findings", "exceptions", "changes", "sweep-runs"] as const;
+export const SECTION_IDS = ["summary", "chart", "open-findings", "exceptions", "changes", "lineage", "sweep-runs"] as const;
 
 const CSS = `
 :root { color-scheme: light; --fg: #1b1f24; --muted: #57606a; --line: #d0d7de; --bg-alt: #f6f8fa; --accent: #0969da;
@@ -127,6 +127,20 @@ function runRow(run: SweepRun): string {
   );
 }
 
+const MACHINE_KINDS = { scaleSet: "scale set", virtualMachine: "VM" } as const;
+
+/** One row per machine that ran a version: versions by id, then machines as stored (by id). */
+function lineageRows(lineage: EvidenceData["lineage"]): string[] {
+  return [...(lineage ?? [])]
+    .sort((a, b) => a.versionId.localeCompare(b.versionId))
+    .flatMap((l) =>
+      l.machines.map(
+        (m) =>
+          `<tr><td>${resource(l.versionId)}</td><td>${resource(m.machineId)}</td><td>${MACHINE_KINDS[m.kind]}</td><td>${time(m.firstSeen)}</td><td>${m.lastSeen ? time(m.lastSeen) : `<span class="flag">runs it now</span>`}</td></tr>`,
+      ),
+    );
+}
+
 export interface EvidenceCounts {
   readonly openFindings: number;
   readonly exceptions: number;
@@ -154,6 +168,7 @@ export function renderEvidence(data: EvidenceData): string {
   const changes = changeLog(data);
   const runs = [...data.sweepRuns].sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.subscriptionId.localeCompare(b.subscriptionId));
   const perDay = openFindingsPerDay(data);
+  const lineage = lineageRows(data.lineage);
   const within = data.expiringWithinDays ?? 14;
   const bySeverity = SEVERITIES_WORST_FIRST.map((s) => `<div class="card"><div class="n sev-${s}">${open.filter((f) => f.severity === s).length}</div>${s}</div>`).join("");
   const title = "gallery-watch audit evidence";
@@ -185,6 +200,7 @@ ${[
   ["open-findings", `Open findings (${open.length})`],
   ["exceptions", `Exceptions (${exceptions.length})`],
   ["changes", `Changes (${changes.length})`],
+  ["lineage", `Lineage (${lineage.length})`],
   ["sweep-runs", `Sweep runs (${runs.length})`],
 ]
   .map(([id, label]) => `<li><a href="#${id}">${esc(label)}</a></li>`)
@@ -220,6 +236,11 @@ ${table(["Severity", "Rule", "Resource", "Reason", "Expires", "Finding"], except
 <h2>Changes with attribution</h2>
 <p class="muted">Newest first. Who comes from the Azure event's claims (name, UPN, app id, client IP); the correlation id finds the operation in the Azure activity log.</p>
 ${table(["Time", "Who", "Action", "Resource", "Correlation id"], changes.map(changeRow), "No changes recorded in the period.")}
+</section>
+<section id="lineage">
+<h2>Lineage</h2>
+<p class="muted">Every scale set and VM gallery-watch recorded running each image version: when first seen running it, and when last seen if it no longer does (moved to another version, or deleted).</p>
+${table(["Version", "Machine", "Kind", "First seen", "Last seen"], lineage, "No machine recorded running a stored version.")}
 </section>
 <section id="sweep-runs">
 <h2>Sweep runs</h2>
