@@ -8,6 +8,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { checkResource } from "../../shared/app/checkResource.js";
 import { handleResourceEvent, type EventSettings } from "../../shared/app/handleResourceEvent.js";
 import { classifyEvent } from "../../shared/app/resourceEvent.js";
+import { sweepSubscription } from "../../shared/app/sweepSubscription.js";
 import { READER_ROLE_ID, OWNER_ROLE_ID } from "../../local/armSimulator/builtInRoles.js";
 import { aWorld, type World } from "../support/inMemoryPorts.js";
 import { BASE, SUB, aDefinition, aGallery, aVersion, policy } from "../support/snapshotBuilders.js";
@@ -110,6 +111,15 @@ describe("broad-access on the judging path", () => {
     expect(world.findings.of("read-access", specialized.id)).toMatchObject({ status: "open", facts: { unreadable: `${specialized.id.display}/providers/Microsoft.Authorization/roleAssignments` } });
     world.access.fault = "throttled";
     await expect(handleResourceEvent(world.deps(), settings, roleAssignmentEvent(grant.id, "delete"))).rejects.toThrow(/throttled/);
+  });
+
+  it("the nightly sweep finds an assignment whose event was lost: broad-access opens on the definition it reaches, with no caller to name", async () => {
+    world.access.assign(`/subscriptions/${SUB}/resourceGroups/rg`, "0000000b-aaaa-4bbb-8ccc-dddddddddddd", PIPELINE, READER_ROLE_ID);
+    await sweepSubscription(world.deps(), settings, SUB, "run-1");
+    const finding = world.findings.of("broad-access", specialized.id)!;
+    expect(finding).toMatchObject({ status: "open", severity: "high", facts: { unapprovedPrincipals: [PIPELINE] } });
+    expect(finding.raisedBy ?? []).toEqual([]);
+    expect(world.findings.of("broad-access", generalized.id)).toBeUndefined();
   });
 
   it("classifies role-assignment events by their scope; one outside a subscription is refused", async () => {
