@@ -84,6 +84,12 @@ module.exports = {
       to: { path: "node_modules/@azure/arm-compute" },
     },
     {
+      name: "only-the-arm-adapter-imports-arm-authorization",
+      severity: "error",
+      from: { path: "^(?!shared/adapters/arm/)" },
+      to: { path: "node_modules/@azure/arm-authorization" },
+    },
+    {
       name: "only-the-table-adapters-import-data-tables",
       severity: "error",
       from: { path: "^(?!shared/adapters/tables/)" },

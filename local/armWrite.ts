@@ -18,6 +18,8 @@ export const API_VERSION = "2025-03-03";
 export const SCALE_SET_API_VERSION = "2025-04-01";
 /** DiskRP (managed disks). */
 export const DISK_API_VERSION = "2025-01-02";
+/** Microsoft.Authorization (role assignments and definitions): authorization-RoleAssignmentsCalls.json 2022-04-01. */
+export const AUTHORIZATION_API_VERSION = "2022-04-01";
 /** Microsoft.Resources (resource groups, the Tags API). */
 export const RESOURCES_API_VERSION = "2021-04-01";
 
@@ -46,6 +48,7 @@ export interface ArmWriteResult {
 /** The api-version ARM accepts for this path's resource type. */
 export function apiVersionFor(resourcePath: string): string {
   const path = resourcePath.split("?")[0]!;
+  if (/\/providers\/Microsoft\.Authorization\/role(Assignments|Definitions)(\/|$)/i.test(path)) return AUTHORIZATION_API_VERSION;
   if (/\/providers\/Microsoft\.Resources\/tags\//i.test(path) || /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/?$/i.test(path)) return RESOURCES_API_VERSION;
   if (/\/(virtualMachineScaleSets|virtualMachines)(\/|$)/i.test(path)) return SCALE_SET_API_VERSION;
   if (/\/providers\/Microsoft\.Compute\/disks(\/|$)/i.test(path)) return DISK_API_VERSION;

@@ -22,6 +22,7 @@ import { httpAuthLevel, SETTINGS } from "../shared/wiring/config.js";
 
 export { LOCAL_SUBSCRIPTION } from "./subscription.js";
 import { LOCAL_SUBSCRIPTION } from "./subscription.js";
+import { IMAGE_USERS } from "./scenarios/caseStudies.js";
 
 export interface LocalStackOptions {
   readonly seed?: readonly SimulatedResource[];
@@ -132,6 +133,8 @@ export function localStackDefaults(options: { readonly persist?: boolean } = {})
     GW_WATCHED_SUBSCRIPTIONS: LOCAL_SUBSCRIPTION,
     // The forensics lab's locked-down scope (local/scenarios/replay.ts): its workstations may run specialized images.
     GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED: `/subscriptions/${LOCAL_SUBSCRIPTION}/resourceGroups/rg-forensics-lab`,
+    // Who may use the specialized images (broad-access): the SaaS team's on-call group (local/scenarios/replay.ts).
+    GW_APPROVED_IMAGE_USERS: IMAGE_USERS.saasOnCall,
     GW_ARM_TIMEOUT_MS: "10000",
     GW_RECHECK_DELAY_SECONDS: "2",
     GW_OUTBOX_SCHEDULE: "*/2 * * * * *",

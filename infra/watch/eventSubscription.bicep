@@ -48,6 +48,8 @@ resource toFunction 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02
             'Microsoft.Compute/virtualMachines/delete'
             'Microsoft.Resources/tags/write'
             'Microsoft.Resources/subscriptions/resourceGroups/delete'
+            'Microsoft.Authorization/roleAssignments/write'
+            'Microsoft.Authorization/roleAssignments/delete'
           ]
         }
       ]

@@ -1,7 +1,8 @@
 // One watched subscription, deployed by infra/main.bicep as a subscription-scope module
 // (`for subscriptionId in watchedIds`, `scope: subscription(subscriptionId)`):
 //   1. the gallery-watch reader role for gallery-watch's identity: a custom role with only the
-//      reads the code performs (readerActions.json), instead of the built-in Reader on everything;
+//      reads the code performs (readerActions.json: Compute's, and for broad-access the role
+//      assignments, role definitions and the subscription), instead of the built-in Reader on everything;
 //   2. the subscription's Microsoft.Resources.Subscriptions system topic: reused when one exists
 //      (Azure allows only one per subscription:
 //      https://learn.microsoft.com/azure/event-grid/system-topics), created otherwise;

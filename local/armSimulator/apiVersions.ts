@@ -17,13 +17,17 @@
  *   virtualMachineScaleSet.json, plus 2026-03-01, the version @azure/arm-compute 24.1.0 hard-codes
  *   for scale-set operations (node_modules/@azure/arm-compute/dist/esm/api/virtualMachineScaleSets/operations.js):
  *   the real SDK the product uses must not be refused.
+ * - Microsoft.Authorization roleAssignments and roleDefinitions: the stable folders of
+ *   specification/authorization/resource-manager/Microsoft.Authorization/stable/ that carry them
+ *   (2015-07-01, 2022-04-01, the version @azure/arm-authorization 9.0.0 sends) and the previews the
+ *   Azure CLI sends (2018-01-01-preview … 2022-05-01-preview).
  * - Microsoft.Resources resourceGroups and tags: 2021-04-01 … 2025-04-01
  *   (https://learn.microsoft.com/rest/api/resources/resource-groups,
  *   https://learn.microsoft.com/rest/api/resources/tags).
  */
 import { armError, type ArmFailure } from "./errors.js";
 
-export type ApiFamily = "gallery" | "scaleSet" | "disk" | "resources" | "computeOperations";
+export type ApiFamily = "gallery" | "scaleSet" | "disk" | "resources" | "computeOperations" | "authorization";
 
 const GALLERY = ["2025-03-03", "2024-03-03", "2023-07-03", "2022-08-03", "2022-03-03", "2022-01-03", "2021-10-01", "2021-07-01", "2020-09-30", "2019-12-01", "2019-07-01", "2019-03-01", "2018-06-01"] as const;
 const COMPUTE = [
@@ -38,6 +42,7 @@ const COMPUTE = [
  * Not in ../shared/fixtures: the list is Microsoft's published one, not checked against a swagger here.
  */
 const DISK = ["2025-01-02", "2024-03-02", "2023-10-02", "2023-04-02", "2023-01-02", "2022-07-02", "2022-03-02", "2021-12-01", "2021-08-01", "2021-04-01", "2020-12-01", "2020-09-30", "2020-06-30", "2020-05-01", "2019-11-01", "2019-07-01", "2019-03-01", "2018-09-30", "2018-06-01", "2018-04-01", "2017-03-30"] as const;
+const AUTHORIZATION = ["2022-04-01", "2015-07-01", "2022-05-01-preview", "2022-01-01-preview", "2020-10-01-preview", "2020-08-01-preview", "2020-04-01-preview", "2018-09-01-preview", "2018-01-01-preview"] as const;
 const RESOURCES = ["2025-04-01", "2025-03-01", "2025-01-01", "2024-11-01", "2024-07-01", "2024-03-01", "2023-07-01", "2022-09-01", "2021-04-01"] as const;
 
 export const API_VERSIONS: Readonly<Record<ApiFamily, readonly string[]>> = {
@@ -45,6 +50,7 @@ export const API_VERSIONS: Readonly<Record<ApiFamily, readonly string[]>> = {
   scaleSet: COMPUTE,
   disk: DISK,
   resources: RESOURCES,
+  authorization: AUTHORIZATION,
   // Microsoft.Compute/locations/{capsOperations|operations} serves the polls of the gallery, scale-set, VM and disk operations.
   computeOperations: [...new Set([...GALLERY, ...COMPUTE, ...DISK])],
 };
@@ -54,6 +60,7 @@ const ACCEPTED: Readonly<Record<ApiFamily, ReadonlySet<string>>> = {
   scaleSet: new Set(API_VERSIONS.scaleSet),
   disk: new Set(API_VERSIONS.disk),
   resources: new Set(API_VERSIONS.resources),
+  authorization: new Set(API_VERSIONS.authorization),
   computeOperations: new Set(API_VERSIONS.computeOperations),
 };
 

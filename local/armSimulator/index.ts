@@ -14,6 +14,7 @@
  *   (validation.ts, apiVersions.ts); reads as Azure serves them (sharing.ts);
  * - ARM's token-bucket throttling per subscription and principal, and per subscription (throttle.ts);
  * - resource groups (PUT / GET / DELETE, long-running delete of everything inside) and the Tags API;
+ * - role assignments and role definitions (authorization.ts), with their events;
  * - the Event Grid events a subscription's system topic carries (eventShape.ts, events.ts), with
  *   unrelated traffic on demand (noise.ts) and lost deliveries on demand
  *   (`x-simulator-drop-event: true` on a write);
@@ -39,6 +40,7 @@ import { parseSharedImageId } from "../../shared/adapters/arm/snapshotMapping.js
 import { Throttle, type ThrottleOptions } from "./throttle.js";
 import { validateWrite, type ImageOsState } from "./validation.js";
 import { cliSurface } from "./cliSurface.js";
+import { Authorization, parseAuthorizationPath } from "./authorization.js";
 
 export type { SimulatedResource } from "./estate.js";
 export type { NoiseControl, NoiseKind } from "./noise.js";
@@ -128,6 +130,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
   const pageSize = options.pageSize ?? 50;
   const emitter = new EventEmitter(options.eventSink, options.eventDelivery ?? {});
   let url = "";
+  const authorization = new Authorization(pageSize);
   const serveCli = cliSurface({ url: () => url, estate, send });
 
   const server = https.createServer({ key: pems.private, cert: pems.cert, keepAlive: true }, (req, res) => {
@@ -139,7 +142,9 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
   const refuse = (ctx: Ctx, failure: ArmFailure) => reply(ctx, failure.status, failure.body, { ...(failure.headers ?? {}) });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestUrl = new URL(req.url ?? "/", url);
+    // A client joining `{scope}` (itself starting with `/`) to the host sends `//subscriptions/…`
+    // (@azure/arm-authorization does): a path, not a protocol-relative URL naming host `subscriptions`.
+    const requestUrl = new URL((req.url ?? "/").replace(/^\/{2,}/, "/"), url);
     const method = (req.method ?? "GET").toUpperCase();
     // ARM decodes the path: `resourceGroups/rg-z%C3%BCrich` addresses the group `rg-zürich` (its id, events and answers say so).
     const path = decodePath(requestUrl.pathname);
@@ -220,6 +225,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
 
   function route(ctx: Ctx): void {
     const { path, method } = ctx;
+    if (parseAuthorizationPath(path)) return authorize(ctx);
     const operation = /^\/subscriptions\/([^/]+)\/providers\/microsoft\.compute\/locations\/([^/]+)\/(capsoperations|operations)\/([^/]+)$/i.exec(path);
     if (operation) return operationStatus(ctx, operation[1]!, operation[3]!.toLowerCase() === "capsoperations" ? "gallery" : "compute", operation[4]!);
     const shared = parseSharedPath(path);
@@ -237,6 +243,17 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     const target = parseResourcePath(path);
     if (!target) return refuse(ctx, armError(404, "InvalidResourceType", `No route for '${path}'.`));
     return resource(ctx, target);
+  }
+
+  // ---- role assignments and definitions -----------------------------------------------------
+
+  function authorize(ctx: Ctx): void {
+    const refused = checkApiVersion("authorization", ctx.apiVersion);
+    if (refused) return refuse(ctx, refused);
+    const answer = authorization.handle({ method: ctx.method, path: ctx.path, query: ctx.requestUrl.searchParams, body: ctx.body, baseUrl: url, callerId: ctx.caller.oid, now: new Date(clock()) });
+    count(answer.count);
+    for (const event of answer.events) publish(ctx, { ...event, resourceProvider: "Microsoft.Authorization" });
+    return reply(ctx, answer.status, answer.body);
   }
 
   // ---- events ------------------------------------------------------------------------------

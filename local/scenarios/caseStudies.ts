@@ -6,6 +6,16 @@
 import type { SimulatedResource } from "../armSimulator/index.js";
 import { LOCAL_SUBSCRIPTION } from "../subscription.js";
 
+/**
+ * Who may use the specialized images in the local stack (GW_APPROVED_IMAGE_USERS, local/stack.ts):
+ * the SaaS team's on-call group. The deployment pipeline's identity is not among them: the SaaS
+ * team "restricted gallery permissions so deployment pipelines could not reference it".
+ */
+export const IMAGE_USERS = {
+  saasOnCall: "4d5e6f70-8192-4a3b-9c4d-5e6f708192a3",
+  saasPipeline: "2b3c4d5e-6f70-4182-9a3b-4c5d6e7f8091",
+} as const;
+
 const DAY = 86_400_000;
 
 export function caseStudySeed(subscriptionId = LOCAL_SUBSCRIPTION, today = new Date()): SimulatedResource[] {

@@ -7,6 +7,8 @@
 import type { LocalStack } from "../stack.js";
 import { armWrite, type Caller } from "../armWrite.js";
 import { waitUntilQuiet } from "../quiet.js";
+import { READER_ROLE_ID } from "../armSimulator/builtInRoles.js";
+import { IMAGE_USERS } from "./caseStudies.js";
 
 export const CALLERS = {
   priya: { name: "Priya Patel", upn: "priya.patel@contoso.example", oid: "6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", ipaddr: "203.0.113.24" },
@@ -191,6 +193,16 @@ export function caseStudySteps(today: Date): ReplayStep[] {
         // The lab's group exists already (made by its owners, not part of this story).
         stack.arm.estate.putResourceGroup(stack.subscriptionId, FORENSICS_LAB_GROUP);
         await armWrite(stack.arm, CALLERS.sam, "PUT", ids(stack).forensicsWorkstation, vmBody(ids(stack).forensicsTriageVersion));
+      },
+    },
+    {
+      study: 3,
+      title: "SaaS emergency image: Jo grants the deployment pipeline's identity Reader on the emergency image (a role assignment)",
+      expect: "broad-access opened (high) on emergency-specialized: the pipeline identity is not among the approved image users; the card names it and the az role assignment delete that removes it",
+      run: async (stack) => {
+        await armWrite(stack.arm, CALLERS.jo, "PUT", `${ids(stack).saasEmergency}/providers/Microsoft.Authorization/roleAssignments/6b7c8d9e-0f1a-4b2c-8d3e-4f5a6b7c8d9e`, {
+          properties: { roleDefinitionId: `/subscriptions/${stack.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${READER_ROLE_ID}`, principalId: IMAGE_USERS.saasPipeline, principalType: "ServicePrincipal" },
+        });
       },
     },
   ];

@@ -235,7 +235,7 @@ interface Context {
 }
 
 /** The one place that decides what a resource's verdict depends on. */
-async function contextOf(deps: Dependencies, subject: Snapshot, trigger: Trigger, recordedParent?: Promise<Snapshot | undefined>): Promise<Context> {
+async function contextOf(deps: Dependencies, subject: Snapshot, trigger: Trigger, policy: Policy, recordedParent?: Promise<Snapshot | undefined>): Promise<Context> {
   switch (subject.kind) {
     case "gallery": {
       try {
@@ -245,8 +245,16 @@ async function contextOf(deps: Dependencies, subject: Snapshot, trigger: Trigger
         throw error;
       }
     }
-    case "imageDefinition":
-      return { related: { definitions: [], versions: [] } };
+    case "imageDefinition": {
+      // `broad-access`: who can use a specialized definition, from the role assignments at, above
+      // and below it, read now (custom roles and assignments change; nothing is kept across invocations).
+      if (subject.osState !== "Specialized" || deps.access === undefined || !policy.enabledRules.has("broad-access")) return { related: { definitions: [], versions: [] } };
+      const outcome = await deps.access.readAccess(subject.id);
+      deps.telemetry.armRead("roleAssignments.read", outcome.status);
+      const read = conclude(outcome, subject.id.display);
+      if (read.kind === "blind") return { related: { definitions: [], versions: [] }, blind: { unreadable: `${subject.id.display}/providers/Microsoft.Authorization/roleAssignments`, message: read.message } };
+      return { related: { definitions: [], versions: [], ...(read.kind === "known" ? { access: read.value } : {}) } };
+    }
     case "imageVersion": {
       const definitionId = parentOf(subject.id)!;
       // Events and re-checks judge a version with its definition as last recorded: every change to
@@ -282,7 +290,7 @@ async function contextOf(deps: Dependencies, subject: Snapshot, trigger: Trigger
 
 /** Judge one subject: the rules that can reach a verdict, plus its blind spot (or its absence). Nothing is written. */
 async function judge(deps: Dependencies, settings: CheckSettings, subject: Snapshot, now: Date, findings: Promise<Finding[]>, trigger: Trigger, recordedParent?: Promise<Snapshot | undefined>): Promise<FindingTransition[]> {
-  const [{ related, blind }, stored] = await Promise.all([contextOf(deps, subject, trigger, recordedParent), findings]);
+  const [{ related, blind }, stored] = await Promise.all([contextOf(deps, subject, trigger, settings.policy, recordedParent), findings]);
   const undecided = undecidableRules(subject, related, blind !== undefined);
   const setters = await exceptionSetters(deps, subject, related, settings.policy, trigger);
   // A rule that cannot see its facts reaches no verdict: its results are dropped and it is left out of `rules`, so its stored finding stays as it was.

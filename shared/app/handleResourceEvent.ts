@@ -5,14 +5,17 @@
  * Event Grid retries the delivery.
  */
 import { classifyEvent, subscriptionOf, type EventDisposition } from "./resourceEvent.js";
-import { checkResource, type CheckOutcome, type CheckSettings } from "./checkResource.js";
+import { checkListed, checkResource, type CheckOutcome, type CheckSettings } from "./checkResource.js";
 import { checkCoalesced } from "./admission.js";
 import type { FindingTransition } from "../domain/findings.js";
 import type { Dependencies } from "./ports.js";
 import type { ResourceId } from "../domain/resourceId.js";
+import { pathTo } from "../domain/access.js";
+import { kindsJudgedAgainAfter } from "../domain/resourceTypes.js";
+import type { Snapshot } from "../domain/snapshots.js";
 import pLimit from "p-limit";
 
-/** Stored resources of a deleted group re-read at once (each is one ARM read through the read budget). */
+/** Stored resources of a deleted group re-read (or reached by a role assignment judged again) at once (each is an ARM read or two through the read budget). */
 const GROUP_DELETE_CONCURRENCY = 8;
 
 export interface EventSettings extends CheckSettings {
@@ -65,6 +68,25 @@ export async function handleResourceEvent(deps: Dependencies, settings: EventSet
     }
     log.info({ eventDisposition: "accepted", resourceGroup: resourceGroup.resourceGroup, deleted, transitions: transitions.length }, "event processed: resource group deleted");
     return { disposition: "accepted", outcome: { resourceId: `/subscriptions/${resourceGroup.subscriptionId}/resourceGroups/${resourceGroup.resourceGroup}`, status: "deleted", changed: deleted > 0, transitions } };
+  }
+  if (event.action === "scopeChange") {
+    // A role assignment written or deleted: who can use the stored images it reaches has changed.
+    // Each is judged again as stored (no re-read of the resource; its access is read anew).
+    const kinds = new Set(kindsJudgedAgainAfter(event.attribution.operationName ?? ""));
+    const reached: Snapshot[] = [];
+    const group = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)/i.exec(event.scope)?.[1];
+    for await (const id of deps.resources.currentIn(event.subscriptionId, group)) {
+      // At, above or below: an assignment on a version counts for its definition too.
+      if (!kinds.has(id.kind) || pathTo(event.scope, id.display) === undefined) continue;
+      const stored = await deps.resources.current(id.key);
+      // Who can use a generalized image is nobody's concern here: only specialized (or unknown) ones are judged.
+      if (stored && !("osState" in stored && stored.osState === "Generalized")) reached.push(stored);
+    }
+    const limit = pLimit(GROUP_DELETE_CONCURRENCY);
+    const outcomes = await Promise.all(reached.map((subject) => limit(() => checkListed({ ...deps, log }, settings, subject, trigger, { dependents: false, fromStore: true }))));
+    const transitions = outcomes.flatMap((o) => o.transitions);
+    log.info({ eventDisposition: "accepted", scope: event.scope, judged: reached.length, transitions: transitions.length }, `event processed: ${event.attribution.operationName ?? "scope change"}`);
+    return { disposition: "accepted", outcome: { resourceId: event.scope, status: "evaluated", changed: false, transitions } };
   }
   const outcome = await deps.telemetry.withSpan("gallerywatch.event", { correlationId: event.attribution.correlationId, eventId: event.attribution.eventId, resourceId: event.resourceId.display }, () =>
     checkCoalesced({ ...deps, log }, settings, event.resourceId, trigger),

@@ -6,6 +6,7 @@
 import type { Clock } from "../platform/clock.js";
 import type { Logger } from "pino";
 import type { ResourceId } from "../domain/resourceId.js";
+import type { AccessFacts } from "../domain/access.js";
 import type {
   GallerySnapshot,
   ImageDefinitionSnapshot,
@@ -93,6 +94,19 @@ export interface ArmInventory {
   requests(): number;
   /** The subscription's read budget is down to the reads kept for resources gallery-watch has recorded. */
   readsShort?(subscriptionId: string): boolean;
+}
+
+/**
+ * Who can use an image (Microsoft.Authorization), for `broad-access`; one per invocation or sweep
+ * run. Role definitions are read in every invocation, never kept across them: custom roles change.
+ */
+export interface AccessReader {
+  /**
+   * The role assignments that apply to `scope` — at, above and below it (ARM's list for a scope) —
+   * the role definitions they name (one that no longer exists is left out: its assignments stay
+   * unresolved), and the subscription's tenant. `noAccess` when gallery-watch may not read them.
+   */
+  readAccess(scope: ResourceId): Promise<ReadOutcome<AccessFacts>>;
 }
 
 // ---------------------------------------------------------------- history
@@ -385,6 +399,8 @@ export interface Telemetry {
 
 export interface Dependencies {
   readonly arm: ArmInventory;
+  /** Absent: who can use an image is not read, and `broad-access` reaches no verdict. */
+  readonly access?: AccessReader;
   readonly resources: ResourceStore;
   readonly findings: FindingStore;
   readonly outbox: AlertOutbox;

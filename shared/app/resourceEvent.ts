@@ -9,20 +9,27 @@
  */
 import { EventGridDeserializer } from "@azure/eventgrid";
 import { z } from "zod";
-import { tryParseResourceGroupId, tryParseResourceId, type ResourceGroupRef, type ResourceId } from "../domain/resourceId.js";
+import { isGuid, tryParseResourceGroupId, tryParseResourceId, type ResourceGroupRef, type ResourceId } from "../domain/resourceId.js";
 import type { Attribution } from "./ports.js";
-import { WATCHED_OPERATIONS } from "../domain/resourceTypes.js";
+import { kindsJudgedAgainAfter, WATCHED_OPERATIONS } from "../domain/resourceTypes.js";
 
 export type ResourceEventAction = "write" | "delete" | "action";
 
 export type ResourceEvent =
   | { readonly action: ResourceEventAction; readonly resourceId: ResourceId; readonly attribution: Attribution }
   /** A resource group was deleted: Azure sends this one event, none for what the group held. */
-  | { readonly action: "resourceGroupDelete"; readonly resourceGroup: ResourceGroupRef; readonly attribution: Attribution };
+  | { readonly action: "resourceGroupDelete"; readonly resourceGroup: ResourceGroupRef; readonly attribution: Attribution }
+  /**
+   * Something that is no watched resource changed under `scope` (a role assignment written or
+   * deleted there): the stored resources it reaches, of the kinds that declare the operation
+   * (`judgedAgainAfter` in domain/resourceTypes.ts), are judged again.
+   */
+  | { readonly action: "scopeChange"; readonly scope: string; readonly subscriptionId: string; readonly attribution: Attribution };
 
 /** The subscription an accepted event is about. */
 export function subscriptionOf(event: ResourceEvent): string {
-  return event.action === "resourceGroupDelete" ? event.resourceGroup.subscriptionId : event.resourceId.subscriptionId;
+  if (event.action === "resourceGroupDelete") return event.resourceGroup.subscriptionId;
+  return event.action === "scopeChange" ? event.subscriptionId : event.resourceId.subscriptionId;
 }
 
 export type EventDisposition =
@@ -133,12 +140,14 @@ export async function classifyEvent(raw: unknown, maxBytes: number): Promise<Eve
     httpMethod: d.httpRequest?.method,
     role: d.authorization?.evidence?.role,
   });
+  if ("scope" in target) return { kind: "accepted", event: { action: "scopeChange", scope: target.scope, subscriptionId: target.subscriptionId, attribution } };
   return { kind: "accepted", event: "resourceGroup" in target ? { action: "resourceGroupDelete", resourceGroup: target.resourceGroup, attribution } : { action, resourceId: target.resourceId, attribution } };
 }
 
 type Target =
   | { readonly kind: "accepted"; readonly resourceId: ResourceId }
   | { readonly kind: "accepted"; readonly resourceGroup: ResourceGroupRef }
+  | { readonly kind: "accepted"; readonly scope: string; readonly subscriptionId: string }
   | { readonly kind: "ignored" | "invalid"; readonly reason: string };
 
 /** What the event is about, from its operation and resource URI; the one place that knows which operations matter. */
@@ -150,6 +159,14 @@ function targetOf(action: ResourceEventAction, operationName: string, resourceUr
     return group.ok ? { kind: "accepted", resourceGroup: group.group } : { kind: "invalid", reason: `resource group id: ${group.reason}` };
   }
   const tags = lower === "microsoft.resources/tags/write";
+  if (WATCHED.has(lower) && kindsJudgedAgainAfter(operationName).length > 0) {
+    // A role assignment: `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`. Only
+    // scopes in a subscription reach its topic; a management group's or the root's never do.
+    const scope = /^(\/subscriptions\/[^/]+(?:\/.*?)?)\/providers\/Microsoft\.Authorization\/roleAssignments\/[^/]+$/i.exec(resourceUri)?.[1];
+    const subscriptionId = scope === undefined ? undefined : /^\/subscriptions\/([^/]+)/i.exec(scope)?.[1]?.toLowerCase();
+    if (scope === undefined || subscriptionId === undefined || !isGuid(subscriptionId)) return { kind: "invalid", reason: `'${resourceUri.slice(0, 200)}' is not a role assignment id in a subscription` };
+    return { kind: "accepted", scope, subscriptionId };
+  }
   if (!WATCHED.has(lower)) {
     const ours = /^Microsoft\.Compute\/(galleries|virtualMachineScaleSets|virtualMachines)(\/|$)/i.test(operationName);
     return { kind: "ignored", reason: ours ? `operation '${operation}' does not change what gallery-watch judges` : `operation '${operation}' is not a gallery, scale set or virtual machine operation` };

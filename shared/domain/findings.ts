@@ -14,6 +14,7 @@ export const RULE_IDS = [
   "selectable-as-latest",
   "lifecycle",
   "governance-tags",
+  "broad-access",
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 

@@ -12,6 +12,7 @@ import type { Snapshot } from "./snapshots.js";
 import type { RelatedResources } from "./rules/related.js";
 import { RULES } from "./rules/index.js";
 import { displayName, portalLink } from "./rules/describe.js";
+import { imageUsers } from "./rules/broadAccess.js";
 
 /** The rules that apply to a kind of resource, derived from the rule table. */
 export function rulesFor(kind: Snapshot["kind"]): RuleId[] {
@@ -26,7 +27,9 @@ export function undecidableRules(subject: Snapshot, related: RelatedResources, b
   const all = () => new Set(rulesFor(subject.kind));
   switch (subject.kind) {
     case "imageDefinition":
-      return subject.osState === "Unknown" ? all() : new Set();
+      if (subject.osState === "Unknown") return all();
+      // `broad-access` needs who can use it: unread, or an assignment whose role could not be read, no verdict.
+      return subject.osState === "Specialized" && (related.access === undefined || imageUsers(subject, related.access).unresolved.length > 0) ? new Set<RuleId>(["broad-access"]) : new Set();
     case "imageVersion":
       if (subject.osState === "Unknown") return all();
       // `clones` counts the machines running it, read only for a specialized version: unread, no verdict.

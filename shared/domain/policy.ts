@@ -19,6 +19,10 @@ export interface Policy {
   readonly allowedResourceGroupsForSpecialized: readonly string[];
   /** clones: most live machines (VMs plus scale-set instances) one specialized version may run (default 1). */
   readonly maxClones: number;
+  /** broad-access: most principals that may hold read on one specialized image (GW_MAX_IMAGE_USERS, default 10). */
+  readonly maxImageUsers: number;
+  /** broad-access: lower-case object ids of the groups and identities approved to use specialized images (GW_APPROVED_IMAGE_USERS); empty: not checked. */
+  readonly approvedImageUsers: readonly string[];
   /** Name of the exception tag (default `gallery-watch-exception`). Value: `reason=...;expires=YYYY-MM-DD`. */
   readonly exceptionTag: string;
   /**
@@ -42,6 +46,9 @@ export const DEFAULT_POLICY: Policy = {
   // A specialized image is for one-off recovery: one machine holds its identity at a time; a second
   // one already duplicates its computer name, SID, cached credentials and agent registrations.
   maxClones: 1,
+  // A handful of operators and the pipeline that restores from it; gallery-watch's own reader counts too.
+  maxImageUsers: 10,
+  approvedImageUsers: [],
   exceptionTag: "gallery-watch-exception",
   exceptionApprovers: [],
   enabledRules: new Set<RuleId>(RULE_IDS),

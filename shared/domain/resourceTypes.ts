@@ -26,7 +26,19 @@ export interface ResourceType {
   readonly dependsOn: readonly ResourceKind[];
   /** What is judged again when it changes (`judgeDependents`). */
   readonly dependents: readonly ResourceKind[];
+  /**
+   * Operations on something else (no resource of a watched kind) after which the stored resources
+   * of this kind that the operation's scope reaches — at, above or below them — are judged again:
+   * a role assignment written or deleted changes who can use an image definition (`broad-access`).
+   */
+  readonly judgedAgainAfter?: readonly string[];
 }
+
+/**
+ * Role assignments written or deleted (Microsoft.Authorization): the event's resource is the
+ * assignment, `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
+ */
+export const ROLE_ASSIGNMENT_OPERATIONS: readonly string[] = ["Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/delete"];
 
 /** Parents before children: a listing walks the table in this order. */
 export const RESOURCE_TYPES: readonly ResourceType[] = [
@@ -46,7 +58,9 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     parent: "gallery",
     arm: { list: "galleryImages.listByGallery", get: "galleryImages.get" },
     watchedOperations: ["Microsoft.Compute/galleries/images/write", "Microsoft.Compute/galleries/images/delete"],
+    // Who can use it (`broad-access`) is read beside it, from role assignments, not a watched kind.
     dependsOn: [],
+    judgedAgainAfter: ROLE_ASSIGNMENT_OPERATIONS,
     // Its versions (an exception tag on it excepts them), the scale sets and VMs following it
     // (their `latest`), and its gallery's sharing verdict.
     dependents: ["imageVersion", "scaleSet", "virtualMachine", "gallery"],
@@ -95,7 +109,13 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
 export const INDIRECT_OPERATIONS: readonly string[] = ["Microsoft.Resources/tags/write", "Microsoft.Resources/subscriptions/resourceGroups/delete"];
 
 /** Every `data.operationName` gallery-watch acts on: the Event Grid subscription's filter and `classifyEvent`'s. */
-export const WATCHED_OPERATIONS: readonly string[] = [...RESOURCE_TYPES.flatMap((t) => t.watchedOperations), ...INDIRECT_OPERATIONS];
+export const WATCHED_OPERATIONS: readonly string[] = [...RESOURCE_TYPES.flatMap((t) => t.watchedOperations), ...INDIRECT_OPERATIONS, ...new Set(RESOURCE_TYPES.flatMap((t) => t.judgedAgainAfter ?? []))];
+
+/** The kinds whose stored resources an operation on something else judges again (`judgedAgainAfter`). */
+export function kindsJudgedAgainAfter(operationName: string): ResourceKind[] {
+  const lower = operationName.toLowerCase();
+  return RESOURCE_TYPES.filter((t) => (t.judgedAgainAfter ?? []).some((o) => o.toLowerCase() === lower)).map((t) => t.kind);
+}
 
 const BY_KIND = new Map<ResourceKind, ResourceType>(RESOURCE_TYPES.map((t) => [t.kind, t]));
 

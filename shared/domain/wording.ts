@@ -47,6 +47,12 @@ export const FACT_LABELS = {
   excludeFromLatest: "Excluded from latest",
   selectableInRegions: "Selectable as latest in",
   endOfLifeDate: "End of life",
+  principalCount: "Principals who can use it",
+  maxImageUsers: "Principals allowed",
+  principals: "Principals",
+  unapprovedPrincipals: "Principals not approved",
+  tenantWideGroups: "Tenant-wide groups",
+  grantingAssignments: "Granting role assignments",
   resolution: "Resolution",
 } as const satisfies Readonly<Record<string, string>>;
 

@@ -10,7 +10,7 @@ import { systemClock } from "../platform/clock.js";
 import type { DestinationStream } from "pino";
 import { loadConfig, type Config } from "./config.js";
 import { createLogger, invocationLogger, type Logger } from "../platform/logging.js";
-import { lazyArmInventoryFactory, lazyDeadLetterPorts, lazyDefaultAzureCredential } from "./lazyAdapters.js";
+import { lazyAccessReaderFactory, lazyArmInventoryFactory, lazyDeadLetterPorts, lazyDefaultAzureCredential } from "./lazyAdapters.js";
 import { createTableResourceStore } from "../adapters/tables/tableResourceStore.js";
 import { createTableFindingStore } from "../adapters/tables/tableFindingStore.js";
 import { createTableSweepRunStore } from "../adapters/tables/tableSweepRunStore.js";
@@ -107,15 +107,18 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
     ...("connectionString" in config.storage ? config.storage : { ...config.storage, credential: azureCredential }),
     ...(options.readOnlyStorage ? { readOnly: true } : {}),
   };
-  const newInventory = lazyArmInventoryFactory({
+  const armOptions = {
     credential: armCredential,
     endpoint: config.arm.endpoint,
     ...(config.arm.caCertPem ? { caCertPem: config.arm.caCertPem } : {}),
     timeoutMs: config.arm.timeoutMs,
     maxRetries: config.arm.maxRetries,
-    // One principal, one ARM read bucket, however many instances run: the budget is kept in storage (shared/adapters/arm/readBudget.ts).
+    // One principal, one ARM read bucket, however many instances run: the budget is kept in storage
+    // (shared/adapters/arm/readBudget.ts), and role-assignment reads draw on it too.
     readBudget: new ReadBudget({ shared: createTableReadBudget(storage, config.tablePrefix) }),
-  });
+  };
+  const newInventory = lazyArmInventoryFactory(armOptions);
+  const newAccessReader = lazyAccessReaderFactory(armOptions);
   const resources = createTableResourceStore(storage, config.tablePrefix);
   const findings = createTableFindingStore(storage, config.tablePrefix);
   const outbox = createTableAlertOutbox(storage, config.tablePrefix);
@@ -177,6 +180,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
     },
     dependencies: (context) => ({
       arm: newInventory(),
+      access: newAccessReader(),
       resources,
       findings,
       outbox: judgingOutbox,

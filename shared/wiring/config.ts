@@ -52,6 +52,8 @@ export const SETTINGS: readonly Setting[] = [
   { name: "GW_ALLOWED_SUBSCRIPTIONS_FOR_SPECIALIZED", required: false, default: "", sample: "", description: "vm-use: subscription GUIDs where a VM may run a specialized image (a locked-down recovery or forensics subscription); a specialized VM elsewhere is high. Empty: none." },
   { name: "GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED", required: false, default: "", sample: "", description: "vm-use: resource groups where a VM may run a specialized image, as `/subscriptions/{id}/resourceGroups/{name}` ids. Empty: none." },
   { name: "GW_MAX_CLONES", required: false, default: "1", sample: "1", description: "clones: most live machines (VMs plus scale-set instances) one specialized version may run at once before they count as clones sharing one machine identity (1–10000)." },
+  { name: "GW_MAX_IMAGE_USERS", required: false, default: "10", sample: "10", description: "broad-access: most principals (users, groups, service principals, managed identities) that may hold read on one specialized image definition, inherited assignments included, before it counts as too broadly usable (1–10000). A group counts as one." },
+  { name: "GW_APPROVED_IMAGE_USERS", required: false, default: "", sample: "", description: "broad-access: object ids of the groups and identities approved to use specialized images, comma separated; any other principal granted read on one is high. Include gallery-watch's own identity. Empty: not checked." },
   { name: "GW_EXCEPTION_TAG", required: false, default: "gallery-watch-exception", sample: "gallery-watch-exception", description: "Name of the exception tag; value `reason=…;expires=YYYY-MM-DD[;rules=…]`." },
   { name: "GW_EXCEPTION_APPROVERS", required: false, default: "", sample: "", description: "Who may set exception tags: UPNs and/or object ids, comma separated. An exception set by anyone else, or whose setter gallery-watch could not establish, is not honoured. Empty: anyone but the person whose change raised the finding." },
   { name: "GW_DISABLED_RULES", required: false, default: "", sample: "", description: `Rules switched off, comma separated: ${RULE_IDS.join(", ")}.` },
@@ -248,6 +250,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     problem("GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED", `'${g.slice(0, 120)}' is not a resource group id (${parsed.reason})`, "use ids like /subscriptions/7d2f3c1a-5b8e-4f6d-9a0c-1e2b3c4d5e6f/resourceGroups/rg-recovery");
     return [];
   });
+  const approvedImageUsers = [...new Set(list("GW_APPROVED_IMAGE_USERS").map((s) => s.toLowerCase()))];
+  for (const s of approvedImageUsers) if (!isGuid(s)) problem("GW_APPROVED_IMAGE_USERS", `'${s.slice(0, 60)}' is not an object id`, "list the object ids of groups and identities, comma separated (az ad group show --group <name> --query id; az identity show --query principalId)");
   const exceptionTag = name("GW_EXCEPTION_TAG", /^[^<>%&\\?/\s]{1,512}$/, "a tag name without spaces or < > % & \\ ? /");
   const exceptionApprovers = [...new Set(list("GW_EXCEPTION_APPROVERS").map((a) => a.toLowerCase()))];
   for (const approver of exceptionApprovers) {
@@ -292,6 +296,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       allowedSubscriptionsForSpecialized,
       allowedResourceGroupsForSpecialized,
       maxClones: int("GW_MAX_CLONES", 1, 10_000),
+      maxImageUsers: int("GW_MAX_IMAGE_USERS", 1, 10_000),
+      approvedImageUsers,
       exceptionTag,
       exceptionApprovers,
       enabledRules: new Set<RuleId>([...DEFAULT_POLICY.enabledRules].filter((r) => !disabled.includes(r))),

@@ -8,7 +8,8 @@
 import type { TokenCredential } from "@azure/identity";
 import type { ArmInventoryOptions } from "../adapters/arm/computeArmInventory.js";
 import type { DeadLetterStore, PoisonQueues } from "../app/deadLetterPorts.js";
-import type { ArmInventory } from "../app/ports.js";
+import type { AccessReaderOptions } from "../adapters/arm/authorizationAccessReader.js";
+import type { AccessReader, ArmInventory } from "../app/ports.js";
 import type { StorageConnection } from "../adapters/tables/tableClients.js";
 
 /** One DefaultAzureCredential for ARM and storage alike, built when the first token is asked for. */
@@ -55,6 +56,16 @@ export function lazyArmInventoryFactory(options: ArmInventoryOptions): () => Arm
       readsShort: (subscriptionId) => loaded?.readsShort?.(subscriptionId) ?? false,
       answeredAt: (id, written) => loaded?.answeredAt?.(id, written),
     };
+  };
+}
+
+/** authorizationAccessReaderFactory (@azure/arm-authorization), loaded at the first role-assignment read. */
+export function lazyAccessReaderFactory(options: AccessReaderOptions): () => AccessReader {
+  let factory: Promise<() => AccessReader> | undefined;
+  return () => {
+    let reader: Promise<AccessReader> | undefined;
+    const get = () => (reader ??= (factory ??= import("../adapters/arm/authorizationAccessReader.js").then((m) => m.authorizationAccessReaderFactory(options))).then((make) => make()));
+    return { readAccess: async (scope) => (await get()).readAccess(scope) };
   };
 }
 

@@ -381,6 +381,27 @@ describe("the Azure CLI against npm start", () => {
     expect(shown.properties.virtualMachineProfile.storageProfile.imageReference.id.toLowerCase()).toBe(versionId("1.0.0").toLowerCase());
   });
 
+  it("a role assignment granting Reader on the gallery to a principal outside the approved list, made with az rest (the REST PUT): a broad-access card naming it within 5 s; the list for the definition shows it; its DELETE resolves the finding", async () => {
+    // Not `az role assignment create`: Debian's azure-cli 2.45 fails in the client before sending
+    // anything ("'RoleAssignmentsOperations' object has no attribute 'config'", a packaging mismatch
+    // of its authorization SDK). `az rest` sends the PUT that command would.
+    const pipeline = "5f6a7b8c-9d0e-4f1a-8b2c-3d4e5f6a7b8c";
+    const assignmentId = `${galleryId}/providers/Microsoft.Authorization/roleAssignments/1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f`;
+    const body = { properties: { roleDefinitionId: `/subscriptions/${SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7`, principalId: pipeline, principalType: "ServicePrincipal" } };
+    const created = await azJson<{ id: string; properties: { principalId: string; scope: string } }>("rest", "--method", "put", "--url", `${assignmentId}?api-version=2022-04-01`, "--body", JSON.stringify(body));
+    expect(created).toMatchObject({ id: assignmentId, properties: { principalId: pipeline, scope: galleryId } });
+    const card = await cardWithin(5_000, "Opened: broad-access naming the pipeline", (c) => /^Opened: broad-access/.test(c.title) && c.text.includes(pipeline));
+    expect(card.text).toContain(`az role assignment delete --ids ${assignmentId}`);
+    // az is signed in as Sam since the exception test; Sam also set the definition's exception tag,
+    // so the exception does not cover the finding his own change raised (separation of duties).
+    expect(card.text).toContain(SAM.name);
+    expect(card.text).toContain("separation of duties");
+    const listed = await azJson<{ value: Array<{ properties: { principalId: string } }> }>("rest", "--method", "get", "--url", `${definitionId}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01`);
+    expect(listed.value.map((a) => a.properties.principalId)).toContain(pipeline);
+    await azOk("rest", "--method", "delete", "--url", `${assignmentId}?api-version=2022-04-01`);
+    await waitFor("broad-access resolved", 5_000, async () => ((await findingsOf(definitionId)).find((f) => f.ruleId === "broad-access")?.status === "resolved" ? true : undefined));
+  });
+
   it("az sig image-version delete and az sig delete of an empty gallery answer as Azure and are recorded deleted", async () => {
     await azOk("sig", "image-version", "delete", "--resource-group", GROUP, "--gallery-name", GALLERY, "--gallery-image-definition", DEFINITION, "--gallery-image-version", "0.9.0");
     const listed = await azJson<Array<{ name: string }>>("sig", "image-version", "list", "--resource-group", GROUP, "--gallery-name", GALLERY, "--gallery-image-definition", DEFINITION);

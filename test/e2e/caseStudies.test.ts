@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { startLocalStack, type LocalStack } from "../../local/stack.js";
-import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
+import { caseStudySeed, IMAGE_USERS } from "../../local/scenarios/caseStudies.js";
 import { caseStudySteps, ids } from "../../local/scenarios/replay.js";
 import { waitUntilQuiet } from "../../local/quiet.js";
 
@@ -134,6 +134,18 @@ describe("the machines in the case studies (issue 20)", () => {
     const view = await history(ids(stack).forensicsWorkstation);
     expect(view.snapshot.snapshot).toMatchObject({ kind: "virtualMachine", image: { outcome: "resolved", osState: "Specialized" } });
     expect(view.findings).toEqual([]);
+  });
+
+  it("a role assignment granting the SaaS deployment pipeline Reader on the emergency image raises broad-access naming it (issue 20 point 4)", async () => {
+    const cards = await step(11);
+    expect(cards.map((c) => c.body[0].items[0].text)).toEqual(["Opened: broad-access (high)"]);
+    const card = textOf(cards[0]);
+    expect(card).toContain("emergency-specialized");
+    expect(card).toContain(IMAGE_USERS.saasPipeline);
+    expect(card).toContain("az role assignment delete --ids");
+    expect(card).toContain("Jo Lindqvist");
+    const view = await history(ids(stack).saasEmergency);
+    expect(view.findings).toEqual(expect.arrayContaining([expect.objectContaining({ ruleId: "broad-access", status: "open", severity: "high" })]));
   });
 
   it("sent every card exactly once", () => {

@@ -40,11 +40,11 @@ describe("npm start", () => {
     expect(out).toMatch(/^Simulated ARM: https:\/\/127\.0\.0\.1:\d+$/m);
     expect(out).toMatch(/^Azurite: blob http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1, queue http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1, table http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1$/m);
     // The replay's 12 writes (each exception is an approver's tag on someone else's change: separation of duties), and the OS disks the 2 VMs get, whose events gallery-watch ignores.
-    expect(out).toMatch(/events processed:\s+14 \(0 failed and retried\)/);
-    expect(out).toMatch(/findings:\s+7 opened, 0 escalated, 0 de-escalated, 2 excepted, 0 reopened, 4 resolved/);
-    expect(out).toMatch(/cards delivered:\s+13/);
-    expect(out).toMatch(/feed events:\s+13 /); // one CloudEvent per transition on the simulated Event Grid topic
-    expect(out).toMatch(/events judged:\s+12 accepted, 2 ignored \(0 from unwatched subscriptions\), 0 refused/);
+    expect(out).toMatch(/events processed:\s+15 \(0 failed and retried\)/);
+    expect(out).toMatch(/findings:\s+8 opened, 0 escalated, 0 de-escalated, 2 excepted, 0 reopened, 4 resolved/);
+    expect(out).toMatch(/cards delivered:\s+14/);
+    expect(out).toMatch(/feed events:\s+14 /); // one CloudEvent per transition on the simulated Event Grid topic
+    expect(out).toMatch(/events judged:\s+13 accepted, 2 ignored \(0 from unwatched subscriptions\), 0 refused/);
     expect(out).toMatch(/^Subscription: [0-9a-f-]{36}$/m);
     expect(out).toMatch(/curl -sS --cacert \S+simulated-arm-ca\.pem -H "Authorization: Bearer [\w-]+\.[\w-]+\." "https:\/\/127\.0\.0\.1:\d+\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/rg-plant\/.*\/gateway-os\/versions\/1\.0\.0\?api-version=2025-03-03"/);
   }, 150_000);
@@ -63,7 +63,7 @@ describe("npm start", () => {
 
     // It is there to be used: the inbox shows the cards, the printed curl line reads the gateway version.
     const cards = (await (await fetch(`${stack.inbox}/cards.json`)).json()) as unknown[];
-    expect(cards).toHaveLength(13);
+    expect(cards).toHaveLength(14);
     expect(await (await fetch(`${stack.inbox}/`)).text()).toContain("gallery-watch — Teams inbox");
     const read = await getAsPrinted(run.output());
     expect(read.status).toBe(200);

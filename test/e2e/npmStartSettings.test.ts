@@ -66,8 +66,8 @@ describe("npm start's settings", () => {
     expect(out).not.toContain("fake-file-sig");
     // The gateway image goes to five regions: with 5 allowed, no replication-breadth finding opens or resolves.
     expect(out).toMatch(/Priya adds three more regions[^\n]*\n[^\n]*\n {4}cards: {4}none/);
-    expect(out).toMatch(/findings:\s+6 opened, 0 escalated, 0 de-escalated, 2 excepted, 0 reopened, 3 resolved/);
-    expect(out).toMatch(/cards delivered:\s+11/);
+    expect(out).toMatch(/findings:\s+7 opened, 0 escalated, 0 de-escalated, 2 excepted, 0 reopened, 3 resolved/);
+    expect(out).toMatch(/cards delivered:\s+12/);
     expect(out).toContain("Storage data is in memory only");
     expect(readdirSync(cwd)).toEqual(["local.settings.json"]);
   }, 150_000);

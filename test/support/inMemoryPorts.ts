@@ -10,7 +10,10 @@ import type { Finding, FindingTransition } from "../../shared/domain/findings.js
 import { isMachine, referencedDefinitionKey, runningVersionKey, type GallerySnapshot, type ImageDefinitionSnapshot, type ImageReferenceTarget, type ImageVersionSnapshot, type MachineSnapshot, type ScaleSetSnapshot, type Snapshot, type VirtualMachineSnapshot } from "../../shared/domain/snapshots.js";
 import { readByKind, resolveImage, type ImageReads } from "../../shared/adapters/arm/resolveImage.js";
 import { ArmReadError, ConcurrentUpdateError } from "../../shared/domain/errors.js";
+import { pathTo, type AccessFacts, type RoleAssignmentFact, type RoleDefinitionFact } from "../../shared/domain/access.js";
+import { BUILT_IN_ROLES } from "../../local/armSimulator/builtInRoles.js";
 import type {
+  AccessReader,
   AlertOutbox,
   ArmInventory,
   ChangeRecord,
@@ -398,8 +401,39 @@ export class MemorySweepRuns implements SweepRunStore {
   }
 }
 
+/**
+ * Role assignments and definitions as ARM answers them for a scope: the assignments at, above and
+ * below it, the roles they name (built-in Reader / Contributor / Owner, and any put here), the tenant.
+ */
+export class MemoryAccess implements AccessReader {
+  readonly assignments = new Map<string, RoleAssignmentFact>();
+  readonly roles = new Map<string, RoleDefinitionFact>(BUILT_IN_ROLES.map((r) => [r.name, { id: `/providers/Microsoft.Authorization/roleDefinitions/${r.name}`, roleName: r.roleName, permissions: [{ actions: r.actions, notActions: r.notActions }] }]));
+  tenantId = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+  fault?: Fault;
+  reads = 0;
+
+  assign(scope: string, name: string, principalId: string, role: string, principalType = "ServicePrincipal"): RoleAssignmentFact {
+    const fact = { id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`, scope, principalId, principalType, roleDefinitionId: `/providers/Microsoft.Authorization/roleDefinitions/${role}` };
+    this.assignments.set(fact.id.toLowerCase(), fact);
+    return fact;
+  }
+  unassign(id: string): void {
+    this.assignments.delete(id.toLowerCase());
+  }
+  async readAccess(scope: ResourceId): Promise<ReadOutcome<AccessFacts>> {
+    this.reads++;
+    if (this.fault === "noAccess") return { status: "noAccess", id: scope, message: "roleAssignments.listForScope: 403 AuthorizationFailed" };
+    if (this.fault) return { status: this.fault, id: scope, message: `roleAssignments.listForScope: ${this.fault}` };
+    const assignments = [...this.assignments.values()].filter((a) => pathTo(a.scope, scope.display) !== undefined);
+    const named = new Set(assignments.map((a) => a.roleDefinitionId.split("/").pop()!.toLowerCase()));
+    return { status: "found", snapshot: { assignments, roleDefinitions: [...this.roles.entries()].filter(([name]) => named.has(name)).map(([, r]) => r), tenantId: this.tenantId } };
+  }
+}
+
 export interface World {
   readonly azure: FakeAzure;
+  /** Who can use the images: the role assignments the judging path reads beside a specialized definition. */
+  readonly access: MemoryAccess;
   readonly resources: MemoryResourceStore;
   readonly findings: MemoryFindingStore;
   readonly outbox: MemoryOutbox;
@@ -413,6 +447,7 @@ export interface World {
 
 export function aWorld(): World {
   const azure = new FakeAzure();
+  const access = new MemoryAccess();
   const resources = new MemoryResourceStore();
   const findings = new MemoryFindingStore();
   const outbox = new MemoryOutbox();
@@ -425,6 +460,7 @@ export function aWorld(): World {
   const log = pino({ level: "silent" });
   return {
     azure,
+    access,
     resources,
     findings,
     outbox,
@@ -432,6 +468,6 @@ export function aWorld(): World {
     sweepRuns,
     gate,
     clock,
-    deps: () => ({ arm: azure.inventory(), resources, findings, outbox, recheck, sweepRuns, gate: coalescing, telemetry: noTelemetry, clock, log, teams: { send: async () => undefined } }),
+    deps: () => ({ arm: azure.inventory(), access, resources, findings, outbox, recheck, sweepRuns, gate: coalescing, telemetry: noTelemetry, clock, log, teams: { send: async () => undefined } }),
   };
 }

@@ -89,6 +89,8 @@ describe("loadConfig", () => {
     ["GW_ALLOWED_SUBSCRIPTIONS_FOR_SPECIALIZED", { GW_ALLOWED_SUBSCRIPTIONS_FOR_SPECIALIZED: "forensics-lab" }, /'forensics-lab' is not a subscription GUID/],
     ["GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED", { GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED: "rg-recovery" }, /'rg-recovery' is not a resource group id/],
     ["GW_MAX_CLONES", { GW_MAX_CLONES: "0" }, /between 1 and 10000/],
+    ["GW_MAX_IMAGE_USERS", { GW_MAX_IMAGE_USERS: "0" }, /between 1 and 10000/],
+    ["GW_APPROVED_IMAGE_USERS", { GW_APPROVED_IMAGE_USERS: "11111111-0000-4000-8000-000000000001, pipeline-sp" }, /'pipeline-sp' is not an object id/],
     ["GW_ALLOWED_REGIONS", { GW_ALLOWED_REGIONS: "westeurope, westeurop" }, /'westeurop' is not an Azure region/],
     ["GW_TEAMS_WEBHOOK_URL", { GW_TEAMS_WEBHOOK_URL: "http://teams.example.com/hook?sig=abc" }, /not an https URL/],
     ["GW_TEAMS_WEBHOOK_URL", { GW_TEAMS_WEBHOOK_URL: "" }, /is missing/],
@@ -114,6 +116,13 @@ describe("loadConfig", () => {
     expect(config.policy.allowedResourceGroupsForSpecialized).toEqual([`/subscriptions/${sub.toLowerCase()}/resourcegroups/rg-recovery`]);
     expect(config.policy.maxClones).toBe(1);
     expect(loadConfig({ ...valid, GW_MAX_CLONES: "3" }).policy.maxClones).toBe(3);
+  });
+
+  it("broad-access: how many principals may use one specialized image (default 10) and which are approved (object ids, lower-cased, de-duplicated; unset: not checked)", () => {
+    expect(loadConfig(valid).policy).toMatchObject({ maxImageUsers: 10, approvedImageUsers: [] });
+    const config = loadConfig({ ...valid, GW_MAX_IMAGE_USERS: "6", GW_APPROVED_IMAGE_USERS: "1F0E2D3C-4B5A-4968-8776-655443322110, 1f0e2d3c-4b5a-4968-8776-655443322110;33333333-0000-4000-8000-000000000003" });
+    expect(config.policy.maxImageUsers).toBe(6);
+    expect(config.policy.approvedImageUsers).toEqual(["1f0e2d3c-4b5a-4968-8776-655443322110", "33333333-0000-4000-8000-000000000003"]);
   });
 
   it("suggests the nearest region name", () => {

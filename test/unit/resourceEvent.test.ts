@@ -6,7 +6,7 @@ import { WATCHED_OPERATIONS } from "../../shared/domain/resourceTypes.js";
 
 /** The resource a resource event names (a resource-group delete names none). */
 function idOf(event: ResourceEvent) {
-  if (event.action === "resourceGroupDelete") throw new Error("a resource-group delete names no resource");
+  if (event.action === "resourceGroupDelete" || event.action === "scopeChange") throw new Error(`a ${event.action} names no resource`);
   return event.resourceId;
 }
 

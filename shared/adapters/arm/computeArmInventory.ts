@@ -9,8 +9,6 @@
  * read is shared only with invocations that began before it went out (readsAfter.ts): no cached
  * provisioning state or tags decide a verdict.
  */
-import { isRestError, statusOf } from "../../platform/sdkErrors.js";
-import { retryAfterFromHeaders } from "../../platform/retryAfter.js";
 import https from "node:https";
 import { ComputeManagementClient } from "@azure/arm-compute";
 import type { TokenCredential } from "@azure/core-auth";
@@ -20,7 +18,8 @@ import { resolveLatest, type ImageDefinitionSnapshot, type ImageResolution, type
 import type { ArmInventory, ReadOutcome } from "../../app/ports.js";
 import { ArmReadError } from "../../domain/errors.js";
 import { readByKind, resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
-import { ReadBudget, remainingReads } from "./readBudget.js";
+import { ReadBudget } from "./readBudget.js";
+import { armTransportPolicy, outcomeOf } from "./armTransport.js";
 import { VersionBatches, type VersionListing } from "./versionBatches.js";
 import { ReadsAfter } from "./readsAfter.js";
 import { setBounded } from "../../platform/boundedMap.js";
@@ -37,13 +36,6 @@ export interface ArmInventoryOptions {
   readonly maxRetryAfterMs?: number;
   /** Client-side read budget per subscription (default: ARM's 250 burst, 25/s, this process's own count), shared by every inventory of the process; the app's is shared by its instances through storage. */
   readonly readBudget?: ReadBudget;
-}
-
-/** Thrown by our per-try policy when ARM asks us to wait longer than we may. */
-class LongRetryAfter extends Error {
-  constructor(readonly retryAfterMs: number) {
-    super(`ARM asked to retry after ${Math.round(retryAfterMs / 1000)} s`);
-  }
 }
 
 type Client = ComputeManagementClient;
@@ -69,15 +61,6 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
   const agent = options.caCertPem ? new https.Agent({ ca: options.caCertPem, keepAlive: true }) : undefined;
   const budget = options.readBudget ?? new ReadBudget();
 
-  /** A 429 asking for a longer wait than a function may sit out is not retried by the SDK: the read reports `throttled`. */
-  const throwOnLongRetryAfter = <R extends { status: number; headers: { get(name: string): string | undefined } }>(response: R): R => {
-    if (response.status === 429) {
-      const waitMs = retryAfterFromHeaders((name) => response.headers.get(name));
-      if (waitMs !== undefined && waitMs > maxRetryAfterMs) throw new LongRetryAfter(waitMs);
-    }
-    return response;
-  };
-
   const client = (subscriptionId: string): Client => {
     let c = clients.get(subscriptionId);
     if (c) {
@@ -86,31 +69,7 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
       c = new ComputeManagementClient(options.credential, subscriptionId, {
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         retryOptions: { maxRetries, retryDelayInMs: 500, maxRetryDelayInMs: 10_000 },
-        additionalPolicies: [
-          {
-            position: "perRetry",
-            policy: {
-              name: "galleryWatchTransport",
-              async sendRequest(request, next) {
-                if (agent) request.agent = agent;
-                request.timeout = timeoutMs;
-                const read = request.method === "GET";
-                if (!read) return next(request).then(throwOnLongRetryAfter);
-                await budget.take(subscriptionId);
-                let response: Awaited<ReturnType<typeof next>>;
-                try {
-                  response = await next(request);
-                  // Per-principal and global counts, the lower believed (readBudget.ts `remainingReads`).
-                  const remaining = remainingReads((name) => response.headers.get(name));
-                  budget.observe(subscriptionId, remaining, response.status === 429 ? retryAfterFromHeaders((name) => response.headers.get(name)) : undefined);
-                } finally {
-                  budget.settled(subscriptionId);
-                }
-                return throwOnLongRetryAfter(response);
-              },
-            },
-          },
-        ],
+        additionalPolicies: [{ position: "perRetry", policy: armTransportPolicy({ subscriptionId, ...(agent ? { agent } : {}), timeoutMs, maxRetryAfterMs, budget }) }],
       });
     }
     clients.set(subscriptionId, c);
@@ -414,26 +373,3 @@ function armCased(id: ResourceId, model: { id?: string }): ResourceId {
   return parsed.ok && parsed.id.key === id.key ? parsed.id : id;
 }
 
-type FailedOutcome = Exclude<ReadOutcome<never>, { status: "found" }>;
-
-/** Translate an SDK failure into an outcome; never rethrows. */
-function outcomeOf(id: ResourceId | undefined, operation: string, error: unknown): FailedOutcome | { status: "gone"; id: ResourceId } {
-  const e = error as { code?: string; message?: string; name?: string };
-  const status = statusOf(error);
-  const rid = id ?? ({} as ResourceId);
-  const message = `${operation}: ${status ?? e.code ?? e.name ?? "error"} ${(e.message ?? "").split("\n")[0]?.slice(0, 200) ?? ""}`.trim();
-  if (error instanceof LongRetryAfter) return { status: "throttled", id: rid, message: `${operation}: ${error.message}`, retryAfterMs: error.retryAfterMs };
-  if (error instanceof ArmReadError) {
-    const reason = error.kind;
-    if (reason === "noAccess") return { status: "noAccess", id: rid, message: error.message };
-    return reason === "throttled" ? { status: "throttled", id: rid, message: error.message, ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}) } : { status: "failed", id: rid, message: error.message, cause: error };
-  }
-  if (status === 404) return { status: "gone", id: rid };
-  if (status === 401 || status === 403) return { status: "noAccess", id: rid, message };
-  if (status === 429) {
-    const headers = isRestError(error) ? error.response?.headers : undefined;
-    const retryAfterMs = headers ? retryAfterFromHeaders((name) => headers.get(name)) : undefined;
-    return { status: "throttled", id: rid, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
-  }
-  return { status: "failed", id: rid, message, cause: error };
-}

@@ -9,6 +9,7 @@ import { usedAfterEndOfLifeOnScaleSet, usedAfterEndOfLifeOnVm } from "./usedAfte
 import { sharedOutside } from "./sharedOutside.js";
 import { selectableAsLatest } from "./selectableAsLatest.js";
 import { lifecycle } from "./lifecycle.js";
+import { broadAccess } from "./broadAccess.js";
 import { governanceTagsOnDefinition, governanceTagsOnVersion } from "./governanceTags.js";
 
 export const RULES: ReadonlyArray<Rule<Snapshot>> = [
@@ -23,4 +24,5 @@ export const RULES: ReadonlyArray<Rule<Snapshot>> = [
   lifecycle,
   governanceTagsOnDefinition,
   governanceTagsOnVersion,
+  broadAccess,
 ] as ReadonlyArray<Rule<any>>;

@@ -1,3 +1,4 @@
+import type { AccessFacts } from "../access.js";
 import type { GallerySnapshot, ImageDefinitionSnapshot, ImageVersionSnapshot, MachineSnapshot } from "../snapshots.js";
 
 /**
@@ -9,6 +10,8 @@ import type { GallerySnapshot, ImageDefinitionSnapshot, ImageVersionSnapshot, Ma
  *   resolve `latest`, and to read the end of life of the version it runs)
  * - version subject, when its definition is specialized (or unknown): the `machines` (scale sets
  *   and VMs) that run it now, from the store's reference index
+ * - definition subject, when specialized: the role assignments and role definitions that decide who
+ *   can use it (`access`, shared/domain/access.ts)
  */
 export interface RelatedResources {
   readonly gallery?: GallerySnapshot;
@@ -17,6 +20,8 @@ export interface RelatedResources {
   readonly versions: readonly ImageVersionSnapshot[];
   /** Absent: not read (the version's definition is generalized, or the subject is not a version). */
   readonly machines?: readonly MachineSnapshot[];
+  /** Absent: not read (the definition is generalized, or access could not be read): `broad-access` reaches no verdict. */
+  readonly access?: AccessFacts;
 }
 
 export const NO_RELATED: RelatedResources = { definitions: [], versions: [] };
