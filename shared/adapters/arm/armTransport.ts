@@ -7,14 +7,16 @@
  * And the one translation of an SDK failure into a read outcome: 404 → gone, 401/403 → noAccess,
  * 429 → throttled, anything else → failed.
  */
-import type https from "node:https";
+import https from "node:https";
+import type { TokenCredential } from "@azure/core-auth";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { isRestError, statusOf } from "../../platform/sdkErrors.js";
 import { retryAfterFromHeaders } from "../../platform/retryAfter.js";
 import type { ResourceId } from "../../domain/resourceId.js";
 import { ArmReadError } from "../../domain/errors.js";
 import type { ReadOutcome } from "../../app/ports.js";
-import { remainingReads, type ReadBudget } from "./readBudget.js";
+import { ReadBudget, remainingReads } from "./readBudget.js";
+import { setBounded } from "../../platform/boundedMap.js";
 
 /** Thrown by our per-try policy when ARM asks us to wait longer than we may. */
 export class LongRetryAfter extends Error {
@@ -29,6 +31,66 @@ export interface ArmTransportOptions {
   readonly timeoutMs: number;
   readonly maxRetryAfterMs: number;
   readonly budget: ReadBudget;
+}
+
+/** How a reader of ARM (the compute estate, role assignments) is set up: the same for each. */
+export interface ArmReaderOptions {
+  readonly credential: TokenCredential;
+  readonly endpoint?: string;
+  /** Trust this certificate for `endpoint` only (the local simulator); never process-wide. */
+  readonly caCertPem?: string;
+  readonly timeoutMs?: number;
+  readonly maxRetries?: number;
+  /** A Retry-After longer than this is not waited out inside a function: the read reports `throttled`. */
+  readonly maxRetryAfterMs?: number;
+  /**
+   * Client-side read budget per subscription (default: ARM's 250 burst, 25/s, this process's own
+   * count), shared by every reader of the process (one principal, one ARM bucket); the app's is
+   * shared by its instances through storage.
+   */
+  readonly readBudget?: ReadBudget;
+}
+
+/** A reader's options with their defaults: 30 s a try, 3 retries, Retry-After waited up to 60 s. */
+export function armReaderSettings(options: ArmReaderOptions) {
+  return {
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.caCertPem ? { agent: new https.Agent({ ca: options.caCertPem, keepAlive: true }) } : {}),
+    timeoutMs: options.timeoutMs ?? 30_000,
+    maxRetries: options.maxRetries ?? 3,
+    maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+    budget: options.readBudget ?? new ReadBudget(),
+  };
+}
+
+/** Clients kept per reader: the least recently used subscription's is dropped beyond that. */
+const MAX_CLIENTS = 32;
+
+/** What an ARM management client is built with (the options every @azure/arm-* client takes). */
+export interface ArmClientOptions {
+  readonly endpoint?: string;
+  readonly retryOptions: { readonly maxRetries: number; readonly retryDelayInMs: number; readonly maxRetryDelayInMs: number };
+  readonly additionalPolicies: Array<{ readonly position: "perRetry"; readonly policy: PipelinePolicy }>;
+}
+
+/**
+ * One client per subscription (they are stateless and pooled), built with the SDK's retries and
+ * this transport, at most MAX_CLIENTS of them: the compute reader's and the access reader's alike.
+ */
+export function armClientsBySubscription<C>(build: (subscriptionId: string, options: ArmClientOptions) => C, settings: Omit<ArmTransportOptions, "subscriptionId"> & { readonly endpoint?: string; readonly maxRetries: number }): (subscriptionId: string) => C {
+  const clients = new Map<string, C>();
+  const { endpoint, maxRetries, ...transport } = settings;
+  return (subscriptionId) => {
+    const client =
+      clients.get(subscriptionId) ??
+      build(subscriptionId, {
+        ...(endpoint ? { endpoint } : {}),
+        retryOptions: { maxRetries, retryDelayInMs: 500, maxRetryDelayInMs: 10_000 },
+        additionalPolicies: [{ position: "perRetry", policy: armTransportPolicy({ subscriptionId, ...transport }) }],
+      });
+    setBounded(clients, subscriptionId, client, MAX_CLIENTS);
+    return client;
+  };
 }
 
 /** The per-try policy of one subscription's client. */

@@ -14,57 +14,27 @@
  * translated the same one way (404 → gone, 401/403 → noAccess, 429 → throttled, else failed).
  * Group membership is not read: Microsoft Graph is out of scope.
  */
-import https from "node:https";
 import { AuthorizationManagementClient, type RoleAssignment, type RoleDefinition } from "@azure/arm-authorization";
 import { createPipelineRequest } from "@azure/core-rest-pipeline";
-import type { TokenCredential } from "@azure/core-auth";
 import type { AccessFacts, RoleAssignmentFact, RoleDefinitionFact } from "../../domain/access.js";
 import { roleDefinitionName } from "../../domain/access.js";
 import type { ResourceId } from "../../domain/resourceId.js";
 import type { AccessReader, ReadOutcome } from "../../app/ports.js";
-import { ReadBudget } from "./readBudget.js";
-import { armTransportPolicy, outcomeOf } from "./armTransport.js";
+import { armClientsBySubscription, armReaderSettings, outcomeOf, type ArmReaderOptions } from "./armTransport.js";
 
-export interface AccessReaderOptions {
-  readonly credential: TokenCredential;
-  readonly endpoint?: string;
-  /** Trust this certificate for `endpoint` only (the local simulator). */
-  readonly caCertPem?: string;
-  readonly timeoutMs?: number;
-  readonly maxRetries?: number;
-  readonly maxRetryAfterMs?: number;
-  /** The read budget the compute reader draws on: one principal, one ARM bucket. */
-  readonly readBudget?: ReadBudget;
-}
+/** The access reader's options: those of every ARM reader (armTransport.ts); pass the compute reader's budget (one principal, one ARM bucket). */
+export type AccessReaderOptions = ArmReaderOptions;
 
 /** Microsoft.Resources subscriptions: the api-version the Azure CLI sends for `az account show`. */
 const SUBSCRIPTIONS_API_VERSION = "2022-12-01";
-const MAX_CLIENTS = 32;
 
 /** One reader per invocation or sweep run; clients are shared (stateless and pooled). */
 export function authorizationAccessReaderFactory(options: AccessReaderOptions): () => AccessReader {
-  const clients = new Map<string, AuthorizationManagementClient>();
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const maxRetries = options.maxRetries ?? 3;
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
-  const agent = options.caCertPem ? new https.Agent({ ca: options.caCertPem, keepAlive: true }) : undefined;
-  const budget = options.readBudget ?? new ReadBudget();
   const endpoint = (options.endpoint ?? "https://management.azure.com").replace(/\/+$/, "");
+  const settings = { ...armReaderSettings(options), endpoint };
+  const { timeoutMs, maxRetries } = settings;
 
-  const client = (subscriptionId: string): AuthorizationManagementClient => {
-    let c = clients.get(subscriptionId);
-    if (c) clients.delete(subscriptionId);
-    else {
-      c = new AuthorizationManagementClient(options.credential, subscriptionId, {
-        endpoint,
-        retryOptions: { maxRetries, retryDelayInMs: 500, maxRetryDelayInMs: 10_000 },
-        additionalPolicies: [{ position: "perRetry", policy: armTransportPolicy({ subscriptionId, ...(agent ? { agent } : {}), timeoutMs, maxRetryAfterMs, budget }) }],
-      });
-    }
-    clients.set(subscriptionId, c);
-    if (clients.size > MAX_CLIENTS) clients.delete(clients.keys().next().value!);
-    return c;
-  };
+  const client = armClientsBySubscription((subscriptionId, clientOptions) => new AuthorizationManagementClient(options.credential, subscriptionId, clientOptions), settings);
   const abortSignal = () => AbortSignal.timeout(timeoutMs * (maxRetries + 1) + 5_000);
   /** Reads the SDK has no operation for, sent through the same client and pipeline (named as infra/watch/readerActions.json lists them). */
   const arm = {

@@ -9,34 +9,22 @@
  * read is shared only with invocations that began before it went out (readsAfter.ts): no cached
  * provisioning state or tags decide a verdict.
  */
-import https from "node:https";
 import { ComputeManagementClient } from "@azure/arm-compute";
-import type { TokenCredential } from "@azure/core-auth";
 import type { ResourceId } from "../../domain/resourceId.js";
 import { parentOf, tryParseResourceId } from "../../domain/resourceId.js";
 import { resolveLatest, type ImageDefinitionSnapshot, type ImageResolution, type ImageVersionSnapshot, type InheritedOsState, type MachineSnapshot, type Snapshot } from "../../domain/snapshots.js";
 import type { ArmInventory, ReadOutcome } from "../../app/ports.js";
 import { ArmReadError } from "../../domain/errors.js";
 import { readByKind, resolveImage, orThrow, type ImageReads } from "./resolveImage.js";
-import { ReadBudget } from "./readBudget.js";
-import { armTransportPolicy, outcomeOf } from "./armTransport.js";
+import type { ReadBudget } from "./readBudget.js";
+import { armClientsBySubscription, armReaderSettings, outcomeOf, type ArmReaderOptions } from "./armTransport.js";
 import { VersionBatches, type VersionListing } from "./versionBatches.js";
 import { ReadsAfter } from "./readsAfter.js";
 import { setBounded } from "../../platform/boundedMap.js";
 import { diskImageTarget, imageReferenceTarget, listedId, toDefinitionSnapshot, toGallerySnapshot, toScaleSetSnapshot, toVersionSnapshot, toVirtualMachineSnapshot } from "./snapshotMapping.js";
 
-export interface ArmInventoryOptions {
-  readonly credential: TokenCredential;
-  readonly endpoint?: string;
-  /** Trust this certificate for `endpoint` only (the local simulator); never process-wide. */
-  readonly caCertPem?: string;
-  readonly timeoutMs?: number;
-  readonly maxRetries?: number;
-  /** A Retry-After longer than this is not waited out inside a function: the read reports `throttled`. */
-  readonly maxRetryAfterMs?: number;
-  /** Client-side read budget per subscription (default: ARM's 250 burst, 25/s, this process's own count), shared by every inventory of the process; the app's is shared by its instances through storage. */
-  readonly readBudget?: ReadBudget;
-}
+/** The compute reader's options: those of every ARM reader (armTransport.ts). */
+export type ArmInventoryOptions = ArmReaderOptions;
 
 type Client = ComputeManagementClient;
 
@@ -49,33 +37,12 @@ const VERSION_LISTS_KEPT = 64;
 /** Reads of the budget (ARM's 250) kept for resources gallery-watch has recorded: 2 s of refill at 25/s. */
 const RESERVED_READS = 50;
 
-/** Most subscriptions whose clients are kept; the least recently used is dropped beyond that. */
-const MAX_CLIENTS = 32;
-
 /** Builds one inventory; clients are shared across inventories (they are stateless and pooled), at most MAX_CLIENTS of them. */
 export function computeArmInventoryFactory(options: ArmInventoryOptions): () => ArmInventory {
-  const clients = new Map<string, Client>();
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const maxRetries = options.maxRetries ?? 3;
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
-  const agent = options.caCertPem ? new https.Agent({ ca: options.caCertPem, keepAlive: true }) : undefined;
-  const budget = options.readBudget ?? new ReadBudget();
+  const settings = armReaderSettings(options);
+  const { timeoutMs, maxRetries, budget } = settings;
 
-  const client = (subscriptionId: string): Client => {
-    let c = clients.get(subscriptionId);
-    if (c) {
-      clients.delete(subscriptionId); // re-inserted below: Map order is recency order
-    } else {
-      c = new ComputeManagementClient(options.credential, subscriptionId, {
-        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-        retryOptions: { maxRetries, retryDelayInMs: 500, maxRetryDelayInMs: 10_000 },
-        additionalPolicies: [{ position: "perRetry", policy: armTransportPolicy({ subscriptionId, ...(agent ? { agent } : {}), timeoutMs, maxRetryAfterMs, budget }) }],
-      });
-    }
-    clients.set(subscriptionId, c);
-    if (clients.size > MAX_CLIENTS) clients.delete(clients.keys().next().value!);
-    return c;
-  };
+  const client = armClientsBySubscription((subscriptionId, clientOptions) => new ComputeManagementClient(options.credential, subscriptionId, clientOptions), settings);
 
   // Definition reads shared by the invocations running at once, each only with reads sent after it began.
   const definitionReads = new ReadsAfter<ReadOutcome<ImageDefinitionSnapshot>>();
