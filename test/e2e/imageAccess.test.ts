@@ -13,6 +13,7 @@ import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { CALLERS, rg } from "../../local/scenarios/replay.js";
 import { armWrite } from "../../local/armWrite.js";
 import { waitUntilQuiet } from "../../local/quiet.js";
+import { cardTexts, cardWithin as waitForCard } from "../support/adaptiveCards.js";
 import { READER_ROLE_ID } from "../../local/armSimulator/builtInRoles.js";
 
 const OPERATORS = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
@@ -24,16 +25,8 @@ beforeAll(async () => {
 });
 afterAll(async () => s?.close());
 
-const contents = (from: number) => s.inbox.cards().slice(from).map((c) => JSON.stringify((c.card as any).attachments[0].content));
-async function cardWithin(from: number, text: string, ms: number): Promise<string | undefined> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const found = contents(from).find((c) => c.includes(text));
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return undefined;
-}
+const contents = (from: number) => cardTexts(s.inbox, from);
+const cardWithin = (from: number, text: string, ms: number) => waitForCard(s.inbox, from, text, ms);
 
 describe("a role assignment on the plant's gallery", () => {
   it("granting Reader to a pipeline identity outside the approved list raises broad-access naming it; deleting the assignment resolves it", async () => {

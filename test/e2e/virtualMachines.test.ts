@@ -10,6 +10,7 @@ import { caseStudySeed } from "../../local/scenarios/caseStudies.js";
 import { CALLERS, ids, rg } from "../../local/scenarios/replay.js";
 import { armWrite } from "../../local/armWrite.js";
 import { waitUntilQuiet } from "../../local/quiet.js";
+import { cardTexts, cardWithin as waitForCard } from "../support/adaptiveCards.js";
 
 let s: LocalStack;
 beforeAll(async () => {
@@ -28,16 +29,8 @@ const vmBody = (imageId: string) => ({
     networkProfile: { networkInterfaces: [] },
   },
 });
-const contents = (from: number) => s.inbox.cards().slice(from).map((c) => JSON.stringify((c.card as any).attachments[0].content));
-async function cardWithin(from: number, text: string, ms: number): Promise<string | undefined> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const found = contents(from).find((c) => c.includes(text));
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return undefined;
-}
+const contents = (from: number) => cardTexts(s.inbox, from);
+const cardWithin = (from: number, text: string, ms: number) => waitForCard(s.inbox, from, text, ms);
 
 describe("a VM built from the plant's specialized version", () => {
   it("raises vm-use naming the caller within 5 s of the PUT, and its deletion resolves it", async () => {
