@@ -143,6 +143,12 @@ export interface ScaleSetSnapshot extends SnapshotBase {
 export interface VirtualMachineSnapshot extends SnapshotBase {
   readonly kind: "virtualMachine";
   readonly vmSize?: string;
+  /**
+   * The Flexible scale set this VM is an instance of (`properties.virtualMachineScaleSet.id`): in
+   * Flexible orchestration a scale set's instances are VMs of their own, and its capacity counts them
+   * (https://learn.microsoft.com/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-orchestration-modes).
+   */
+  readonly scaleSetId?: string;
   readonly imageReference: ImageReferenceTarget;
   readonly image: ImageResolution;
 }

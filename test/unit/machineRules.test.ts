@@ -70,6 +70,7 @@ describe("clones", () => {
   const vm = (name: string, v = "1.0.0") => aVm({ name, version: v });
   const scaleSet = (name: string, capacity: number, v = "1.0.0") =>
     aScaleSet({ id: parseResourceId(`${BASE}/virtualMachineScaleSets/${name}`), capacity, imageReference: { kind: "version", versionId: parseResourceId(`${DEF}/versions/${v}`) }, image: { outcome: "resolved", definitionId: DEF, osState: "Specialized", versionId: `${DEF}/versions/${v}` } });
+  const inScaleSet = (name: string, scaleSetName: string) => aVm({ name, scaleSetId: `${BASE}/virtualMachineScaleSets/${scaleSetName.toUpperCase()}` });
   const on = (machines: MachineSnapshot[] | undefined): RelatedResources => ({ ...specialized, ...(machines ? { machines } : {}) });
   it.each([
     ["no machine", [], policy(), undefined, undefined],
@@ -80,6 +81,9 @@ describe("clones", () => {
     ["three VMs under a limit of five", [vm("a"), vm("b"), vm("c")], policy({ maxClones: 5 }), undefined, undefined],
     ["machines running other versions do not count", [vm("a"), vm("b", "1.1.0"), scaleSet("web", 4, "1.1.0")], policy(), undefined, undefined],
     ["VMs and a scale set together", [vm("a"), scaleSet("web", 2)], policy(), 3, 2],
+    // A Flexible scale set's instances are VMs of their own that name it; its capacity counts them already.
+    ["a Flexible scale set and its own instances count once", [scaleSet("flex", 2), inScaleSet("flex-1", "flex"), inScaleSet("flex-2", "flex")], policy(), 2, 1],
+    ["a Flexible scale set's instance counts when its scale set runs another version", [vm("a"), scaleSet("flex", 2, "1.1.0"), inScaleSet("flex-1", "flex")], policy(), 2, 2],
   ])("%s", (_label, machines, p, count, magnitude) => {
     const v = fire("clones", version, on(machines), p);
     if (count === undefined) expect(v).toBeUndefined();

@@ -28,6 +28,16 @@ describe("toVirtualMachineSnapshot", () => {
   });
 });
 
+describe("a VM of a Flexible scale set", () => {
+  it("names its scale set (properties.virtualMachineScaleSet.id), so the set's capacity and the VM are not counted twice", () => {
+    const scaleSet = `${BASE}/virtualMachineScaleSets/web-flex`;
+    const member = toVirtualMachineSnapshot(id, { location: "westeurope", virtualMachineScaleSet: { id: scaleSet }, storageProfile: { imageReference: { id: version } } }, { outcome: "pending" });
+    expect(member.scaleSetId).toBe(scaleSet);
+    const alone = toVirtualMachineSnapshot(id, { location: "westeurope", storageProfile: { imageReference: { id: version } } }, { outcome: "pending" });
+    expect(alone).not.toHaveProperty("scaleSetId");
+  });
+});
+
 describe("diskImageTarget", () => {
   it.each([
     ["made from a gallery version", { creationData: { createOption: "FromImage", galleryImageReference: { id: version } } }, { kind: "version" }],

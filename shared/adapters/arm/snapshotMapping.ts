@@ -141,7 +141,7 @@ export function toVirtualMachineSnapshot(id: ResourceId, vm: Loose, image: Image
   return {
     kind: "virtualMachine",
     ...base(id, vm),
-    ...prune({ vmSize: vm?.hardwareProfile?.vmSize as string | undefined }),
+    ...prune({ vmSize: vm?.hardwareProfile?.vmSize as string | undefined, scaleSetId: vm?.virtualMachineScaleSet?.id as string | undefined }),
     imageReference: !hasReference && diskId ? { kind: "osDisk", diskId } : imageReferenceTarget(reference),
     image,
   };

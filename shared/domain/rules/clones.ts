@@ -1,13 +1,27 @@
 import type { Violation } from "../findings.js";
+import { tryParseResourceId } from "../resourceId.js";
 import { machineCount, runningVersionKey, type ImageVersionSnapshot, type MachineSnapshot } from "../snapshots.js";
 import type { Rule } from "./rule.js";
 import { displayName, isJudged, listFact, observation, osStatePhrase, portalLink, sigArgs, someOf, subscriptionArg } from "./describe.js";
 
-/** The machines of `machines` running `version` now, and how many instances they are (a VM is one, a scale set its capacity). */
+/**
+ * The machines of `machines` running `version` now, and how many instances they are (a VM is one,
+ * a scale set its capacity). A Flexible scale set's own instances are VMs that name it: while the
+ * scale set runs the version too, its capacity already counts them, so they are not listed again.
+ */
 export function clonesOf(version: Pick<ImageVersionSnapshot, "id">, machines: readonly MachineSnapshot[]): { readonly running: MachineSnapshot[]; readonly count: number } {
-  const running = machines.filter((m) => runningVersionKey(m) === version.id.key).sort((a, b) => (a.id.key < b.id.key ? -1 : a.id.key > b.id.key ? 1 : 0));
+  const onVersion = machines.filter((m) => runningVersionKey(m) === version.id.key);
+  const scaleSets = new Set(onVersion.filter((m) => m.kind === "scaleSet").map((m) => m.id.key));
+  const running = onVersion
+    .filter((m) => m.kind !== "virtualMachine" || m.scaleSetId === undefined || !scaleSets.has(keyOf(m.scaleSetId)))
+    .sort((a, b) => (a.id.key < b.id.key ? -1 : a.id.key > b.id.key ? 1 : 0));
   return { running, count: running.reduce((n, m) => n + machineCount(m), 0) };
 }
+
+const keyOf = (raw: string) => {
+  const parsed = tryParseResourceId(raw);
+  return parsed.ok ? parsed.id.key : "";
+};
 
 /** "virtual machine vm1", "scale set web (3 instances)". */
 function machineLabel(machine: MachineSnapshot): string {
