@@ -74,8 +74,7 @@ export async function handleResourceEvent(deps: Dependencies, settings: EventSet
     // Each is judged again as stored (no re-read of the resource; its access is read anew).
     const kinds = new Set(kindsJudgedAgainAfter(event.attribution.operationName ?? ""));
     const reached: Snapshot[] = [];
-    const group = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)/i.exec(event.scope)?.[1];
-    for await (const id of deps.resources.currentIn(event.subscriptionId, group)) {
+    for await (const id of deps.resources.currentIn(event.subscriptionId, event.resourceGroup)) {
       // At, above or below: an assignment on a version counts for its definition too.
       if (!kinds.has(id.kind) || pathTo(event.scope, id.display) === undefined) continue;
       const stored = await deps.resources.current(id.key);

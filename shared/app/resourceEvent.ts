@@ -24,7 +24,7 @@ export type ResourceEvent =
    * deleted there): the stored resources it reaches, of the kinds that declare the operation
    * (`judgedAgainAfter` in domain/resourceTypes.ts), are judged again.
    */
-  | { readonly action: "scopeChange"; readonly scope: string; readonly subscriptionId: string; readonly attribution: Attribution };
+  | { readonly action: "scopeChange"; readonly scope: string; readonly subscriptionId: string; readonly resourceGroup?: string; readonly attribution: Attribution };
 
 /** The subscription an accepted event is about. */
 export function subscriptionOf(event: ResourceEvent): string {
@@ -140,14 +140,14 @@ export async function classifyEvent(raw: unknown, maxBytes: number): Promise<Eve
     httpMethod: d.httpRequest?.method,
     role: d.authorization?.evidence?.role,
   });
-  if ("scope" in target) return { kind: "accepted", event: { action: "scopeChange", scope: target.scope, subscriptionId: target.subscriptionId, attribution } };
+  if ("scope" in target) return { kind: "accepted", event: { action: "scopeChange", scope: target.scope, subscriptionId: target.subscriptionId, ...(target.resourceGroup ? { resourceGroup: target.resourceGroup } : {}), attribution } };
   return { kind: "accepted", event: "resourceGroup" in target ? { action: "resourceGroupDelete", resourceGroup: target.resourceGroup, attribution } : { action, resourceId: target.resourceId, attribution } };
 }
 
 type Target =
   | { readonly kind: "accepted"; readonly resourceId: ResourceId }
   | { readonly kind: "accepted"; readonly resourceGroup: ResourceGroupRef }
-  | { readonly kind: "accepted"; readonly scope: string; readonly subscriptionId: string }
+  | { readonly kind: "accepted"; readonly scope: string; readonly subscriptionId: string; readonly resourceGroup?: string }
   | { readonly kind: "ignored" | "invalid"; readonly reason: string };
 
 /** What the event is about, from its operation and resource URI; the one place that knows which operations matter. */
@@ -163,9 +163,10 @@ function targetOf(action: ResourceEventAction, operationName: string, resourceUr
     // A role assignment: `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`. Only
     // scopes in a subscription reach its topic; a management group's or the root's never do.
     const scope = /^(\/subscriptions\/[^/]+(?:\/.*?)?)\/providers\/Microsoft\.Authorization\/roleAssignments\/[^/]+$/i.exec(resourceUri)?.[1];
-    const subscriptionId = scope === undefined ? undefined : /^\/subscriptions\/([^/]+)/i.exec(scope)?.[1]?.toLowerCase();
+    const [, subscription, resourceGroup] = (scope === undefined ? undefined : /^\/subscriptions\/([^/]+)(?:\/resourceGroups\/([^/]+))?/i.exec(scope)) ?? [];
+    const subscriptionId = subscription?.toLowerCase();
     if (scope === undefined || subscriptionId === undefined || !isGuid(subscriptionId)) return { kind: "invalid", reason: `'${resourceUri.slice(0, 200)}' is not a role assignment id in a subscription` };
-    return { kind: "accepted", scope, subscriptionId };
+    return { kind: "accepted", scope, subscriptionId, ...(resourceGroup ? { resourceGroup } : {}) };
   }
   if (!WATCHED.has(lower)) {
     const ours = /^Microsoft\.Compute\/(galleries|virtualMachineScaleSets|virtualMachines)(\/|$)/i.test(operationName);

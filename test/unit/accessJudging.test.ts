@@ -124,7 +124,11 @@ describe("broad-access on the judging path", () => {
 
   it("classifies role-assignment events by their scope; one outside a subscription is refused", async () => {
     const accepted = await classifyEvent(roleAssignmentEvent(`${GALLERY}/providers/Microsoft.Authorization/roleAssignments/00000009-aaaa-4bbb-8ccc-dddddddddddd`, "write"), 1 << 20);
-    expect(accepted).toMatchObject({ kind: "accepted", event: { action: "scopeChange", scope: GALLERY, subscriptionId: SUB } });
+    expect(accepted).toMatchObject({ kind: "accepted", event: { action: "scopeChange", scope: GALLERY, subscriptionId: SUB, resourceGroup: "rg" } });
+    // A subscription-wide assignment names no resource group: every stored image of the subscription is reached.
+    const subscriptionWide = await classifyEvent(roleAssignmentEvent(`/subscriptions/${SUB}/providers/Microsoft.Authorization/roleAssignments/0000000b-aaaa-4bbb-8ccc-dddddddddddd`, "write"), 1 << 20);
+    expect(subscriptionWide).toMatchObject({ kind: "accepted", event: { action: "scopeChange", scope: `/subscriptions/${SUB}`, subscriptionId: SUB } });
+    expect(subscriptionWide.kind === "accepted" && subscriptionWide.event.action === "scopeChange" ? subscriptionWide.event.resourceGroup : "unexpected").toBeUndefined();
     const root = await classifyEvent(roleAssignmentEvent("/providers/Microsoft.Management/managementGroups/contoso/providers/Microsoft.Authorization/roleAssignments/0000000a-aaaa-4bbb-8ccc-dddddddddddd", "write"), 1 << 20);
     expect(root.kind).toBe("invalid");
   });
