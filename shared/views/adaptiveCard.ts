@@ -23,6 +23,12 @@ const KIND_WORD: Readonly<Record<FindingTransition["kind"], string>> = {
   resolved: "Resolved",
 };
 
+/** How a card names a transition (single and grouped cards alike). */
+export function transitionWord(t: Pick<FindingTransition, "kind" | "after">): string {
+  // A finding whose state did not move but whose exception was refused: the refusal is the news.
+  return t.kind === "changed" && t.after.exception?.status === "refused" ? "Exception refused" : KIND_WORD[t.kind];
+}
+
 /** Container styles and text colours of https://adaptivecards.io/explorer/Container.html and TextBlock.html. */
 const SEVERITY_STYLE: Readonly<Record<Severity, { color: string; container: string }>> = {
   critical: { color: "Attention", container: "attention" },
@@ -159,8 +165,7 @@ function rank(ruleId: string): number {
 function header(t: FindingTransition, lead: boolean): Element {
   const f = t.after;
   const style = KIND_STYLE[t.kind] ?? SEVERITY_STYLE[f.severity];
-  // A finding whose state did not move but whose exception was refused: the refusal is the news.
-  const word = t.kind === "changed" && f.exception?.status === "refused" ? "Exception refused" : KIND_WORD[t.kind];
+  const word = transitionWord(t);
   const items: Element[] = [text(`${word}: ${f.ruleId} (${f.severity})`, { size: lead ? "Large" : "Medium", weight: "Bolder", color: style.color })];
   if (t.kind === "excepted" && f.exception?.status === "active") {
     // The reason comes from a tag value, the setter from an event's claims: escaped.

@@ -8,7 +8,7 @@
  */
 import type { FindingTransition } from "../domain/findings.js";
 import { tryParseResourceId, type ResourceKind } from "../domain/resourceId.js";
-import { cardMessage, escapeMarkdown, summariseList, who, type AlertForCard } from "./adaptiveCard.js";
+import { cardMessage, escapeMarkdown, summariseList, transitionWord, who, type AlertForCard } from "./adaptiveCard.js";
 
 /** Resources named on the card; the command lists the rest. */
 export const GROUP_FIRST_RESOURCES = 10;
@@ -62,7 +62,7 @@ export function groupedAlertsMessage(alerts: readonly AlertForCard[], options: {
   const first = sorted[0]!.transition.at;
   const last = sorted[sorted.length - 1]!.transition.at;
   const style = STYLE[t.kind] ?? STYLE[t.after.severity]!;
-  const kindWord = t.kind.charAt(0).toUpperCase() + t.kind.slice(1);
+  const kindWord = transitionWord(t);
   const names = [...resources.values()].map((r) => escapeMarkdown(r.name));
   const body: Element[] = [
     ...(options.note ? [text(options.note, { isSubtle: true, weight: "Bolder" })] : []),
@@ -75,6 +75,8 @@ export function groupedAlertsMessage(alerts: readonly AlertForCard[], options: {
         // Claims and names are someone else's text: escaped.
         text(`${caller ? escapeMarkdown(caller.slice(0, 300)) : "The nightly sweep or a re-check"}: ${kinds} in ${escapeMarkdown(summariseList(groups, 3))} — ${count(sorted.length)} transitions of one kind, grouped into this card.`),
         text(`For example: ${t.after.summary}`, { isSubtle: true }),
+        // Separation of duties: whoever set the tags expects them to hold; say why the first does not.
+        ...(t.after.exception?.status === "refused" ? [text(`Exception refused on the first: ${escapeMarkdown(t.after.exception.why)}`, { weight: "Bolder" })] : []),
       ],
     },
     text("Where", { weight: "Bolder", spacing: "Medium" }),

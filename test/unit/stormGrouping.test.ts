@@ -120,6 +120,16 @@ describe("the grouped card", () => {
     expect(json).not.toContain("[click](https://evil.example)");
   });
 
+  it("uses the single card's words: exceptions refused (separation of duties) are said to be refused, not 'Changed'", () => {
+    const refused = alerts.slice(0, 5).map((a) => ({ ...a, transition: { ...a.transition, kind: "changed" as const, after: { ...a.transition.after, exception: { status: "refused" as const, reason: "drill", expires: "2027-01-31", why: "set by bench@contoso.example, who raised the finding" } } } }));
+    const json = JSON.stringify(groupedAlertsMessage(refused as never));
+    expect(json).toContain("Exception refused: replication-breadth (high) on 5 resources");
+    expect(json).not.toContain("Changed:");
+    expect(json).toContain("Exception refused on the first: set by bench@contoso.example, who raised the finding");
+    const deescalated = alerts.slice(0, 5).map((a) => ({ ...a, transition: { ...a.transition, kind: "deescalated" as const } }));
+    expect(JSON.stringify(groupedAlertsMessage(deescalated))).toContain("De-escalated: replication-breadth (high) on 5 resources");
+  });
+
   it("a resent grouped card says it may repeat one", () => {
     expect(JSON.stringify(groupedAlertsMessage(alerts.slice(0, 5), { note: "Sent again by hand" }))).toContain("Sent again by hand");
   });
