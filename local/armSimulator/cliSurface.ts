@@ -16,7 +16,8 @@
  * - **Tenants and subscriptions** (`GET /tenants`, `GET /subscriptions`, `GET /subscriptions/{id}`):
  *   `az login` lists them after the token (Learn REST: Tenants - List, Subscriptions - List / Get).
  * - **Resource-group lists** (`az group list`) and **resource providers** (`az resource …` reads a
- *   type's api-versions from `GET /subscriptions/{id}/providers/{namespace}` unless given one).
+ *   type's api-versions from `GET /subscriptions/{id}/providers/{namespace}` unless given one; so
+ *   does `az vm create` for a subnet it is given).
  *
  * `az login -u … -p …` (traced with `--debug`): `GET /adfs/.well-known/openid-configuration`,
  * `POST /adfs/oauth2/token`, `GET /tenants?api-version=2019-11-01`,
@@ -297,8 +298,16 @@ const PROVIDERS: readonly Provider[] = [
     ],
   },
   {
+    // `az resource create` of a virtual network and `az vm create --subnet <id>` (which checks the subnet exists) pick their api-version here.
+    namespace: "Microsoft.Network",
+    resourceTypes: [...(["virtualNetwork", "networkSecurityGroup", "publicIPAddress", "networkInterface"] as const).map((t) => ARM_TYPE[t].replace(/^Microsoft\.Network\//, "")), "virtualNetworks/subnets", "locations/operations"].map((resourceType) => ({
+      resourceType,
+      apiVersions: API_VERSIONS.network,
+    })),
+  },
+  {
     namespace: "Microsoft.Resources",
-    resourceTypes: ["resourceGroups", "tags", "subscriptions", "tenants", "providers", "operationresults"].map((resourceType) => ({ resourceType, apiVersions: API_VERSIONS.resources })),
+    resourceTypes: ["resourceGroups", "tags", "subscriptions", "tenants", "providers", "operationresults", "deployments", "deployments/operationStatuses"].map((resourceType) => ({ resourceType, apiVersions: API_VERSIONS.resources })),
   },
 ];
 

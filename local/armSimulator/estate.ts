@@ -17,7 +17,9 @@ export interface SimulatedResource {
   readonly body: Record<string, unknown>;
 }
 
-export type ResourceType = "gallery" | "imageDefinition" | "imageVersion" | "scaleSet" | "virtualMachine" | "disk";
+/** The network resources a VM needs (network.ts); stored and served like the others, judged by nobody. */
+export type NetworkType = "virtualNetwork" | "networkSecurityGroup" | "publicIPAddress" | "networkInterface";
+export type ResourceType = "gallery" | "imageDefinition" | "imageVersion" | "scaleSet" | "virtualMachine" | "disk" | NetworkType;
 
 export interface ParsedPath {
   readonly type: ResourceType;
@@ -39,6 +41,10 @@ export const ARM_TYPE: Readonly<Record<ResourceType, string>> = {
   scaleSet: "Microsoft.Compute/virtualMachineScaleSets",
   virtualMachine: "Microsoft.Compute/virtualMachines",
   disk: "Microsoft.Compute/disks",
+  virtualNetwork: "Microsoft.Network/virtualNetworks",
+  networkSecurityGroup: "Microsoft.Network/networkSecurityGroups",
+  publicIPAddress: "Microsoft.Network/publicIPAddresses",
+  networkInterface: "Microsoft.Network/networkInterfaces",
 };
 
 export const OPERATION: Readonly<Record<ResourceType, string>> = {
@@ -48,13 +54,28 @@ export const OPERATION: Readonly<Record<ResourceType, string>> = {
   scaleSet: "Microsoft.Compute/virtualMachineScaleSets",
   virtualMachine: "Microsoft.Compute/virtualMachines",
   disk: "Microsoft.Compute/disks",
+  virtualNetwork: "Microsoft.Network/virtualNetworks",
+  networkSecurityGroup: "Microsoft.Network/networkSecurityGroups",
+  publicIPAddress: "Microsoft.Network/publicIPAddresses",
+  networkInterface: "Microsoft.Network/networkInterfaces",
+};
+
+/** The network types by their lower-cased path segment (`publicIpAddresses` as az's template spells it is the same type). */
+const NETWORK_SEGMENT: Readonly<Record<string, NetworkType>> = {
+  virtualnetworks: "virtualNetwork",
+  networksecuritygroups: "networkSecurityGroup",
+  publicipaddresses: "publicIPAddress",
+  networkinterfaces: "networkInterface",
 };
 
 /** Parse a resource path (not a list path). */
 export function parseResourcePath(path: string): ParsedPath | undefined {
   const s = path.split("/").filter(Boolean);
-  if (s[0]?.toLowerCase() !== "subscriptions" || s[2]?.toLowerCase() !== "resourcegroups" || s[4]?.toLowerCase() !== "providers" || s[5]?.toLowerCase() !== "microsoft.compute") return undefined;
+  if (s[0]?.toLowerCase() !== "subscriptions" || s[2]?.toLowerCase() !== "resourcegroups" || s[4]?.toLowerCase() !== "providers") return undefined;
   const [sub, rg] = [s[1]!, s[3]!];
+  const network = s[5]?.toLowerCase() === "microsoft.network" && s.length === 8 ? NETWORK_SEGMENT[s[6]!.toLowerCase()] : undefined;
+  if (network) return { type: network, subscriptionId: sub, resourceGroup: rg, id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/${ARM_TYPE[network]}/${s[7]}`, name: s[7]! };
+  if (s[5]?.toLowerCase() !== "microsoft.compute") return undefined;
   const base = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Compute`;
   const rest = s.slice(6);
   const t = rest.map((x) => x.toLowerCase());
@@ -271,7 +292,9 @@ export class Estate {
           ? pick(request, ["zones", "identity", "plan", "extendedLocation"])
           : path.type === "disk"
             ? pick(request, ["sku", "zones", "managedBy", "extendedLocation"])
-            : {};
+            : path.type === "publicIPAddress"
+              ? pick(request, ["sku", "zones", "extendedLocation"])
+              : {};
     const body: Json = {
       id: path.id,
       name: path.name,

@@ -15,6 +15,9 @@
  * - ARM's token-bucket throttling per subscription and principal, and per subscription (throttle.ts);
  * - resource groups (PUT / GET / DELETE, long-running delete of everything inside) and the Tags API;
  * - role assignments and role definitions (authorization.ts), with their events;
+ * - resource-group template deployments, how `az vm create` creates a VM (template.ts evaluates,
+ *   deployments.ts writes each resource through `write` below as the deployer, in `dependsOn` order),
+ *   and the network resources such a template holds (network.ts), as plain resources;
  * - the Event Grid events a subscription's system topic carries (eventShape.ts, events.ts), with
  *   unrelated traffic on demand (noise.ts) and lost deliveries on demand
  *   (`x-simulator-drop-event: true` on a write);
@@ -26,14 +29,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { localhostCertificate } from "../localTls.js";
-import { Estate, OPERATION, parseResourcePath, type Json, type Outcome, type ParsedPath, type SimulatedResource } from "./estate.js";
+import { ARM_TYPE, Estate, OPERATION, parseResourcePath, type Json, type Outcome, type ParsedPath, type SimulatedResource } from "./estate.js";
 import { EventEmitter, type EventDeliveryOptions, type EventSink } from "./events.js";
 import { checkApiVersion } from "./apiVersions.js";
 import { armError, isArmFailure, type ArmFailure } from "./errors.js";
 import { armEvent, callerFrom, principalFrom, type ArmEventType, type Caller } from "./eventShape.js";
 import { applyPatch } from "./merge.js";
 import { NOISE_KINDS, createNoise, type NoiseControl, type NoiseKind } from "./noise.js";
-import { Operations, type AsyncOperation, type FinalResult } from "./operations.js";
+import { Operations, type AsyncOperation, type FinalResult, type OperationKind } from "./operations.js";
 import { applyShare, galleryView, withoutSharing } from "./sharing.js";
 import { SharedGalleryIndex, galleryBody, imageBody, parseSharedPath, versionBody, type SharedPath } from "./sharedGalleries.js";
 import { parseSharedImageId } from "../../shared/adapters/arm/snapshotMapping.js";
@@ -41,6 +44,9 @@ import { Throttle, type ThrottleOptions } from "./throttle.js";
 import { validateWrite, type ImageOsState } from "./validation.js";
 import { cliSurface } from "./cliSurface.js";
 import { Authorization, parseAuthorizationPath } from "./authorization.js";
+import { isSubnetPath, networkBody, readNetwork } from "./network.js";
+import { planDeployment, invalidTemplate } from "./template.js";
+import { Deployments } from "./deployments.js";
 
 export type { SimulatedResource } from "./estate.js";
 export type { NoiseControl, NoiseKind } from "./noise.js";
@@ -102,19 +108,30 @@ export const DROP_EVENT_HEADER = "x-simulator-drop-event";
 
 const FAILED_OPERATION = { code: "InternalExecutionError", message: "An internal execution error occurred. Please retry later." } as const;
 
-interface Ctx {
+/** Who made a write and how: what its event says (a client's request, or a deployment writing as its deployer). */
+interface Origin {
+  readonly caller: Caller;
+  readonly method: string;
+  /** Path and query as ARM received them. */
+  readonly url: string;
+  readonly correlationId?: string;
+  readonly dropEvent: boolean;
+}
+
+/** A PUT or PATCH of a resource: from a client's request, or from a deployment. */
+interface Write extends Origin {
+  readonly body: unknown;
+  readonly apiVersion: string;
+  readonly outcome: Outcome;
+}
+
+interface Ctx extends Write {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly requestUrl: URL;
   readonly path: string;
-  readonly method: string;
-  readonly body: unknown;
-  readonly apiVersion: string;
-  readonly caller: Caller;
   /** Headers every response to this request carries (the throttling counters). */
   readonly headers: Record<string, string>;
-  readonly dropEvent: boolean;
-  readonly outcome: Outcome;
 }
 
 export async function startArmSimulator(options: ArmSimulatorOptions = {}): Promise<RunningArmSimulator> {
@@ -202,6 +219,8 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
       body,
       apiVersion,
       caller: callerFrom(auth),
+      url: req.url ?? path,
+      ...(req.headers["x-ms-correlation-request-id"] ? { correlationId: String(req.headers["x-ms-correlation-request-id"]) } : {}),
       headers,
       dropEvent: String(req.headers[DROP_EVENT_HEADER] ?? "").toLowerCase() === "true",
       outcome,
@@ -226,8 +245,8 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
   function route(ctx: Ctx): void {
     const { path, method } = ctx;
     if (parseAuthorizationPath(path)) return authorize(ctx);
-    const operation = /^\/subscriptions\/([^/]+)\/providers\/microsoft\.compute\/locations\/([^/]+)\/(capsoperations|operations)\/([^/]+)$/i.exec(path);
-    if (operation) return operationStatus(ctx, operation[1]!, operation[3]!.toLowerCase() === "capsoperations" ? "gallery" : "compute", operation[4]!);
+    const operation = /^\/subscriptions\/([^/]+)\/providers\/microsoft\.(compute|network)\/locations\/([^/]+)\/(capsoperations|operations)\/([^/]+)$/i.exec(path);
+    if (operation) return operationStatus(ctx, operation[1]!, operation[2]!.toLowerCase() === "network" ? "network" : operation[4]!.toLowerCase() === "capsoperations" ? "gallery" : "compute", operation[5]!);
     const shared = parseSharedPath(path);
     if (shared) return sharedGallery(ctx, shared);
     const operationResult = /^\/subscriptions\/([^/]+)\/operationresults\/([^/]+)$/i.exec(path);
@@ -238,6 +257,9 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     if (group) return resourceGroup(ctx, group[1]!, group[2]!);
     const list = listScope(path);
     if (list && method === "GET") return listResources(ctx, list);
+    const deployment = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.resources\/deployments(?:\/([^/]+)(?:\/operationstatuses\/([^/]+))?)?$/i.exec(path);
+    if (deployment) return deploy(ctx, deployment[1]!, deployment[2]!, deployment[3], deployment[4]);
+    if (isSubnetPath(path)) return subnet(ctx);
     const share = /\/share$/i.test(path) ? parseResourcePath(path.replace(/\/share$/i, "")) : undefined;
     if (share && share.type === "gallery" && method === "POST") return shareGallery(ctx, share);
     const target = parseResourcePath(path);
@@ -258,16 +280,16 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
 
   // ---- events ------------------------------------------------------------------------------
 
-  function publish(ctx: Ctx | undefined, init: { eventType: ArmEventType; operationName: string; resourceUri: string; subscriptionId: string; resourceProvider?: string; caller?: Caller }): void {
-    if (ctx?.dropEvent) return;
+  function publish(origin: Origin | undefined, init: { eventType: ArmEventType; operationName: string; resourceUri: string; subscriptionId: string; resourceProvider?: string; caller?: Caller }): void {
+    if (origin?.dropEvent) return;
     emitter.emit(
       armEvent({
         ...init,
         resourceProvider: init.resourceProvider ?? "Microsoft.Compute",
-        caller: init.caller ?? ctx!.caller,
-        method: ctx?.method ?? "PUT",
-        requestUrl: ctx?.req.url ?? `${init.resourceUri}?api-version=2025-03-03`,
-        ...(ctx?.req.headers["x-ms-correlation-request-id"] ? { correlationId: String(ctx.req.headers["x-ms-correlation-request-id"]) } : {}),
+        caller: init.caller ?? origin!.caller,
+        method: origin?.method ?? "PUT",
+        requestUrl: origin?.url ?? `${init.resourceUri}?api-version=2025-03-03`,
+        ...(origin?.correlationId ? { correlationId: origin.correlationId } : {}),
       }),
     );
   }
@@ -275,18 +297,19 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
   // ---- long-running operations -------------------------------------------------------------
 
   /** A Compute operation: `gallery` family (capsOperations) or the scale sets' (operations); `monitor` adds the Location header (DELETE, POST). */
-  function beginOperation(kind: "gallery" | "compute", monitor: boolean, subscriptionId: string, region: string, settlesAt: number, outcome: Outcome, result: () => FinalResult): AsyncOperation {
+  function beginOperation(kind: Exclude<OperationKind, "resources">, monitor: boolean, subscriptionId: string, region: string, settlesAt: number, outcome: Outcome, result: () => FinalResult): AsyncOperation {
     return operations.begin({ kind, monitor, subscriptionId, region, settlesAt, outcome, ...(outcome === "Failed" ? { error: FAILED_OPERATION } : {}), result });
   }
-  // The Gallery RP polls at capsOperations; the Compute RP's scale sets and VMs (and, here, disks) at operations.
-  const familyOf = (target: ParsedPath) => (target.type === "gallery" || target.type === "imageDefinition" || target.type === "imageVersion" ? "gallery" : "compute") as "gallery" | "compute";
+  // The Gallery RP polls at capsOperations; the Compute RP's scale sets and VMs (and, here, disks) at operations; the Network RP at its own.
+  const familyOf = (target: ParsedPath): Exclude<OperationKind, "resources"> =>
+    target.type === "gallery" || target.type === "imageDefinition" || target.type === "imageVersion" ? "gallery" : apiFamilyOf(target.type) === "network" ? "network" : "compute";
 
   function accepted(ctx: Ctx, status: number, body: unknown, operation: AsyncOperation): void {
     reply(ctx, status, body, operations.headers(url, operation, ctx.apiVersion));
   }
 
-  function operationStatus(ctx: Ctx, subscriptionId: string, kind: "gallery" | "compute", id: string): void {
-    const refused = checkApiVersion("computeOperations", ctx.apiVersion);
+  function operationStatus(ctx: Ctx, subscriptionId: string, kind: Exclude<OperationKind, "resources">, id: string): void {
+    const refused = checkApiVersion(kind === "network" ? "network" : "computeOperations", ctx.apiVersion);
     if (refused) return refuse(ctx, refused);
     count("GET operation");
     const operation = operations.get(id);
@@ -416,6 +439,62 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     return deleting ? reply(ctx, 200, undefined) : reply(ctx, 200, view(after));
   }
 
+  // ---- template deployments ----------------------------------------------------------------
+
+  const deployments = new Deployments((id) => estate.get(id)?.properties?.provisioningState as string | undefined, clock);
+
+  /** `…/resourcegroups/{rg}/providers/Microsoft.Resources/deployments[/{name}[/operationStatuses/{id}]]` (deployments.ts). */
+  function deploy(ctx: Ctx, subscriptionId: string, resourceGroup: string, name: string | undefined, operationId: string | undefined): void {
+    const refused = checkApiVersion("resources", ctx.apiVersion);
+    if (refused) return refuse(ctx, refused);
+    count(`${ctx.method} deployment${name ? "" : " list"}${operationId ? " status" : ""}`);
+    const state = estate.groupState(subscriptionId, resourceGroup);
+    if (state === "missing") return refuse(ctx, armError(404, "ResourceGroupNotFound", `Resource group '${resourceGroup}' could not be found.`));
+    const group = estate.group(subscriptionId, resourceGroup)!;
+    const notAllowed = () => refuse(ctx, armError(405, "MethodNotAllowed", `${ctx.method} is not supported here.`));
+    if (!name) return ctx.method === "GET" ? reply(ctx, 200, { value: deployments.list(String(group.id)) }) : notAllowed();
+    const id = `${String(group.id)}/providers/Microsoft.Resources/deployments/${name}`;
+    const notFound = () => refuse(ctx, armError(404, "DeploymentNotFound", `Deployment '${name}' could not be found.`));
+    if (operationId) {
+      if (ctx.method !== "GET") return notAllowed();
+      const status = deployments.status(id, operationId);
+      if (!status) return notFound();
+      return reply(ctx, 200, status, status.status === "Running" && options.pollRetryAfterSeconds !== undefined ? { "retry-after": String(options.pollRetryAfterSeconds) } : {});
+    }
+    if (ctx.method === "GET") {
+      const found = deployments.get(id);
+      return found ? reply(ctx, 200, found) : notFound();
+    }
+    if (ctx.method !== "PUT") return notAllowed();
+    if (state === "deleting") return refuse(ctx, groupBeingDeleted(resourceGroup));
+    const request = asObject(ctx.body);
+    if (!request) return refuse(ctx, invalidContent());
+    if (deployments.running(id)) return refuse(ctx, armError(409, "DeploymentActive", `Unable to edit or replace deployment '${name}': previous deployment is still active. Please see https://aka.ms/arm-deploy for usage details.`));
+    const scope = { subscriptionId, resourceGroup: String(group.name) };
+    const plan = planDeployment(request, scope);
+    if (isArmFailure(plan)) return refuse(ctx, plan);
+    const unserved = plan.resources.find((r) => !parseResourcePath(r.id));
+    if (unserved) return refuse(ctx, invalidTemplate(`The resource type '${unserved.type}' of '${unserved.name}' is not served by the local ARM simulator`));
+    // Every write of the deployment is the deployer's, under the deployment's correlation id.
+    const origin = { caller: ctx.caller, method: "PUT", dropEvent: ctx.dropEvent, correlationId: ctx.correlationId ?? randomUUID() };
+    publish({ ...origin, url: ctx.url }, { eventType: "Microsoft.Resources.ResourceWriteSuccess", operationName: "Microsoft.Resources/deployments/write", resourceUri: id, subscriptionId, resourceProvider: "Microsoft.Resources" });
+    const started = deployments.begin(scope, name, plan, origin.correlationId, (resource) => {
+      const written = write({ ...origin, url: `${resource.id}?api-version=${resource.apiVersion}`, body: resource.body, apiVersion: resource.apiVersion, outcome: ctx.outcome }, parseResourcePath(resource.id)!);
+      return isArmFailure(written) ? written.body.error : undefined;
+    });
+    return reply(ctx, started.created ? 201 : 200, started.body, { "azure-asyncoperation": `${url}${id}/operationStatuses/${started.operationId}?api-version=${ctx.apiVersion}` });
+  }
+
+  /** A subnet, read through its virtual network (network.ts); subnets are written with the network. */
+  function subnet(ctx: Ctx): void {
+    const refused = checkApiVersion("network", ctx.apiVersion);
+    if (refused) return refuse(ctx, refused);
+    count(`${ctx.method} subnet`);
+    if (ctx.method !== "GET") return refuse(ctx, armError(405, "MethodNotAllowed", "The simulator serves a subnet's GET only: write subnets with their virtual network."));
+    const found = readNetwork(estate, ctx.path);
+    return found ? reply(ctx, 200, found) : refuse(ctx, armError(404, "NotFound", `Resource ${ctx.path} not found.`));
+  }
+
   // ---- Microsoft.Compute ------------------------------------------------------------------
 
   function listResources(ctx: Ctx, list: ListScope): void {
@@ -436,10 +515,10 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
   }
 
   /** ARM's checks before the resource provider: resource group, then the parent of a nested resource. */
-  function armPreconditions(ctx: Ctx, target: ParsedPath): ArmFailure | undefined {
+  function armPreconditions(request: { readonly method: string }, target: ParsedPath): ArmFailure | undefined {
     const state = estate.groupState(target.subscriptionId, target.resourceGroup);
     if (state === "missing") return armError(404, "ResourceGroupNotFound", `Resource group '${target.resourceGroup}' could not be found.`);
-    if (state === "deleting" && ctx.method !== "GET") return groupBeingDeleted(target.resourceGroup);
+    if (state === "deleting" && request.method !== "GET") return groupBeingDeleted(target.resourceGroup);
     if (target.parentId && !estate.get(target.parentId)) return parentNotFound(target.parentId);
     return undefined;
   }
@@ -472,6 +551,27 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     return found ? { status: 200, body: readView(target, found, new URLSearchParams()) } : { status: 404, body: resourceNotFound(target).body };
   };
 
+  /** A PUT or PATCH through ARM's checks and the resource provider's: stored, its operation begun, its event published. */
+  function write(request: Write, target: ParsedPath): { status: number; body: Json; operation: AsyncOperation } | ArmFailure {
+    const refused = checkApiVersion(apiFamilyOf(target.type), request.apiVersion) ?? armPreconditions(request, target);
+    if (refused) return refused;
+    const body = asObject(request.body);
+    if (!body) return invalidContent();
+    const existing = estate.get(target.id);
+    if (request.method === "PATCH" && !existing) return resourceNotFound(target);
+    let resourceBody = request.method === "PATCH" ? applyPatch(estate.requestShape(target.id)!, body) : body;
+    const invalid = validateWrite(target, resourceBody, existing, estate, imageOsState);
+    if (invalid) return invalid;
+    if (target.type === "virtualMachine" && !existing) resourceBody = withOsDisk(request, target, resourceBody);
+    if (familyOf(target) === "network") resourceBody = networkBody(target, resourceBody, existing);
+    const stored = estate.put(target, resourceBody, { outcome: request.outcome });
+    // A PUT / PATCH answer carries Azure-AsyncOperation only (test_gallery_e2e.json #0, #5, #14).
+    const operation = beginOperation(familyOf(target), false, target.subscriptionId, String(stored.body.location), estate.settlesAt(target.id), request.outcome, finalRead(target));
+    publish(request, { eventType: "Microsoft.Resources.ResourceWriteSuccess", operationName: `${OPERATION[target.type]}/write`, resourceUri: target.id, subscriptionId: target.subscriptionId, resourceProvider: providerOf(target) });
+    // The write's answer is what a plain GET now reads (a Groups or Community sharing profile included: Gallery_Create_WithSharingProfile.json).
+    return { status: stored.created ? 201 : 200, body: readView(target, stored.body, new URLSearchParams()), operation };
+  }
+
   function resource(ctx: Ctx, target: ParsedPath): void {
     const refused = checkApiVersion(apiFamilyOf(target.type), ctx.apiVersion) ?? armPreconditions(ctx, target);
     if (refused) return refuse(ctx, refused);
@@ -483,19 +583,8 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
         return reply(ctx, 200, readView(target, existing, ctx.requestUrl.searchParams));
       case "PUT":
       case "PATCH": {
-        const request = asObject(ctx.body);
-        if (!request) return refuse(ctx, invalidContent());
-        if (ctx.method === "PATCH" && !existing) return refuse(ctx, resourceNotFound(target));
-        let resourceBody = ctx.method === "PATCH" ? applyPatch(estate.requestShape(target.id)!, request) : request;
-        const invalid = validateWrite(target, resourceBody, existing, estate, imageOsState);
-        if (invalid) return refuse(ctx, invalid);
-        if (target.type === "virtualMachine" && !existing) resourceBody = withOsDisk(ctx, target, resourceBody);
-        const { body, created } = estate.put(target, resourceBody, { outcome: ctx.outcome });
-        // A PUT / PATCH answer carries Azure-AsyncOperation only (test_gallery_e2e.json #0, #5, #14).
-        const operation = beginOperation(familyOf(target), false, target.subscriptionId, String(body.location), estate.settlesAt(target.id), ctx.outcome, finalRead(target));
-        publish(ctx, { eventType: "Microsoft.Resources.ResourceWriteSuccess", operationName: `${OPERATION[target.type]}/write`, resourceUri: target.id, subscriptionId: target.subscriptionId });
-        // The write's answer is what a plain GET now reads (a Groups or Community sharing profile included: Gallery_Create_WithSharingProfile.json).
-        return accepted(ctx, created ? 201 : 200, readView(target, body, new URLSearchParams()), operation);
+        const written = write(ctx, target);
+        return isArmFailure(written) ? refuse(ctx, written) : accepted(ctx, written.status, written.body, written.operation);
       }
       case "DELETE": {
         // Deleting what is not there succeeds with 204, as ARM answers.
@@ -505,7 +594,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
         if (target.type === "disk" && existing.managedBy) return refuse(ctx, armError(409, "OperationNotAllowed", `Disk ${target.name} is attached to VM ${String(existing.managedBy)}.`));
         const settlesAt = estate.beginDelete(target.id, ctx.outcome);
         const operation = beginOperation(familyOf(target), true, target.subscriptionId, String(existing.location), settlesAt, ctx.outcome, () => ({ status: 204 }));
-        publish(ctx, { eventType: "Microsoft.Resources.ResourceDeleteSuccess", operationName: `${OPERATION[target.type]}/delete`, resourceUri: target.id, subscriptionId: target.subscriptionId });
+        publish(ctx, { eventType: "Microsoft.Resources.ResourceDeleteSuccess", operationName: `${OPERATION[target.type]}/delete`, resourceUri: target.id, subscriptionId: target.subscriptionId, resourceProvider: providerOf(target) });
         if (target.type === "virtualMachine") releaseOsDisk(ctx, existing);
         return accepted(ctx, 202, undefined, operation);
       }
@@ -523,7 +612,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
    * ../shared/fixtures: the shape follows Microsoft's VirtualMachine / Disk models (virtualMachine.json,
    * disk.json in azure-rest-api-specs, not checked here) and the scale-set handling.
    */
-  function withOsDisk(ctx: Ctx, vm: ParsedPath, request: Json): Json {
+  function withOsDisk(ctx: Write, vm: ParsedPath, request: Json): Json {
     const body = structuredClone(request);
     const storage = ((body.properties ??= {}).storageProfile ??= {}) as Json;
     const osDisk = (storage.osDisk ??= {}) as Json;
@@ -658,6 +747,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     requestCounts: () => ({ ...counts }),
     close: async () => {
       noise.stop();
+      deployments.close();
       // Event Grid's retries can wait for hours: stopping abandons waiting retries (events.ts) rather than outliving the simulator.
       await emitter.close();
       server.closeAllConnections();
@@ -677,9 +767,15 @@ interface ListScope {
 /** The resource types listed per subscription or resource group, by their lower-cased path segment. */
 const TOP_LEVEL: Readonly<Record<string, ParsedPath["type"]>> = { galleries: "gallery", virtualmachinescalesets: "scaleSet", virtualmachines: "virtualMachine", disks: "disk" };
 
-/** Scale sets and VMs are the Compute RP's (one api-version list); disks the Disk RP's; the rest the Gallery RP's. */
-function apiFamilyOf(type: ParsedPath["type"]): "gallery" | "scaleSet" | "disk" {
+/** Scale sets and VMs are the Compute RP's (one api-version list); disks the Disk RP's; network resources the Network RP's; the rest the Gallery RP's. */
+function apiFamilyOf(type: ParsedPath["type"]): "gallery" | "scaleSet" | "disk" | "network" {
+  if (ARM_TYPE[type].startsWith("Microsoft.Network/")) return "network";
   return type === "scaleSet" || type === "virtualMachine" ? "scaleSet" : type === "disk" ? "disk" : "gallery";
+}
+
+/** The resource provider namespace of a resource (an event's `resourceProvider`). */
+function providerOf(target: ParsedPath): string {
+  return ARM_TYPE[target.type].split("/")[0]!;
 }
 
 /** Major.Minor.Patch compared as numbers. */

@@ -8,7 +8,8 @@
  *   (https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations). The
  *   Gallery RP serves it at `/subscriptions/{s}/providers/Microsoft.Compute/locations/{region}/capsOperations/{id}`
  *   (every gallery, image and version operation in Microsoft's azure-cli recordings,
- *   ../shared/fixtures/azure-cli-recordings/), the Compute RP (scale sets) at `…/locations/{region}/operations/{id}`;
+ *   ../shared/fixtures/azure-cli-recordings/), the Compute RP (scale sets) at `…/locations/{region}/operations/{id}`,
+ *   the Network RP at `/subscriptions/{s}/providers/Microsoft.Network/locations/{region}/operations/{id}`;
  * - `Location`: the same operation with `monitor=true` — only on DELETE and on the share action
  *   (POST); a PUT / PATCH answer carries `Azure-AsyncOperation` alone (test_gallery_e2e.json,
  *   test_community_gallery_operations.json: creates 201 and updates 200 with no Location). The
@@ -23,6 +24,7 @@ import { randomUUID } from "node:crypto";
 import type { ArmErrorDetail } from "./errors.js";
 
 export type OperationOutcome = "Succeeded" | "Failed";
+export type OperationKind = "gallery" | "compute" | "network" | "resources";
 
 export interface FinalResult {
   readonly status: number;
@@ -38,8 +40,8 @@ export interface AsyncOperation {
   readonly settlesAt: number;
   readonly outcome: OperationOutcome;
   readonly error?: ArmErrorDetail;
-  /** `gallery`: the Gallery RP's capsOperations; `compute`: the Compute RP's operations (scale sets); `resources`: ARM's resource-group operations. */
-  readonly kind: "gallery" | "compute" | "resources";
+  /** `gallery`: the Gallery RP's capsOperations; `compute`: the Compute RP's operations (scale sets); `network`: the Network RP's; `resources`: ARM's resource-group operations. */
+  readonly kind: OperationKind;
   /** Whether the accepted answer carries a `Location` (monitor) header besides `Azure-AsyncOperation`. */
   readonly monitor: boolean;
   /** What the `Location` (monitor) poll answers once the operation has ended. */
@@ -89,7 +91,8 @@ export class Operations {
     if (operation.kind === "resources") {
       return { location: `${baseUrl}/subscriptions/${operation.subscriptionId}/operationresults/${operation.id}?api-version=${apiVersion}`, "retry-after": "1" };
     }
-    const status = `${baseUrl}/subscriptions/${operation.subscriptionId}/providers/Microsoft.Compute/locations/${operation.region}/${operation.kind === "gallery" ? "capsOperations" : "operations"}/${operation.id}`;
+    const provider = operation.kind === "network" ? "Microsoft.Network" : "Microsoft.Compute";
+    const status = `${baseUrl}/subscriptions/${operation.subscriptionId}/providers/${provider}/locations/${operation.region}/${operation.kind === "gallery" ? "capsOperations" : "operations"}/${operation.id}`;
     return { "azure-asyncoperation": `${status}?api-version=${apiVersion}`, ...(operation.monitor ? { location: `${status}?monitor=true&api-version=${apiVersion}` } : {}) };
   }
 }

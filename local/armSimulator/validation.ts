@@ -30,6 +30,7 @@
  */
 import { armError, type ArmFailure } from "./errors.js";
 import { hasSource, parseResourcePath, type Estate, type Json, type ParsedPath } from "./estate.js";
+import { validateNetworkWrite } from "./network.js";
 
 /** The osState of the image a scale set's `imageReference` names (`undefined` when it names no gallery image the simulator knows). */
 export type ImageOsState = (imageReference: Json) => string | undefined;
@@ -80,6 +81,11 @@ export function validateWrite(path: ParsedPath, resource: Json, existing: Json |
       return galleryImageExists(properties, "creationData.galleryImageReference", estate);
     case "gallery":
       return undefined;
+    case "virtualNetwork":
+    case "networkSecurityGroup":
+    case "publicIPAddress":
+    case "networkInterface":
+      return validateNetworkWrite(path, resource, estate);
   }
 }
 

@@ -4,15 +4,14 @@
  * (authorization-RoleAssignmentsCalls.json, authorization-RoleDefinitionsCalls.json), and the
  * events a subscription's system topic carries for them.
  */
-import http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import { startArmSimulator, type RunningArmSimulator } from "../../local/armSimulator/index.js";
 import { localDevCredential } from "../../local/localCredential.js";
 import { armWrite } from "../../local/armWrite.js";
 import { CONTRIBUTOR_ROLE_ID, OWNER_ROLE_ID, READER_ROLE_ID } from "../../local/armSimulator/builtInRoles.js";
+import { startEventReceiver, type EventReceiver } from "../support/eventReceiver.js";
 
 const SUB = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f";
 const RG = `/subscriptions/${SUB}/resourceGroups/rg`;
@@ -26,20 +25,11 @@ const name = (n: number) => `0000000${n}-aaaa-4bbb-8ccc-dddddddddddd`;
 
 let sim: RunningArmSimulator;
 let client: AuthorizationManagementClient;
-let received: any[] = [];
-let receiver: http.Server;
+let receiver: EventReceiver;
 
 beforeAll(async () => {
-  receiver = http.createServer((req, res) => {
-    let text = "";
-    req.on("data", (c: Buffer) => (text += c.toString()));
-    req.on("end", () => {
-      received.push(...(JSON.parse(text) as unknown[]));
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  sim = await startArmSimulator({ pageSize: 2, eventSink: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, schema: "EventGridSchema" } });
+  receiver = await startEventReceiver();
+  sim = await startArmSimulator({ pageSize: 2, eventSink: receiver.sink });
   const agent = new https.Agent({ ca: sim.caCertPem, keepAlive: true });
   client = new AuthorizationManagementClient(localDevCredential({ name: "Sam Okafor", upn: "sam@contoso.example" }), SUB, {
     endpoint: sim.url,
@@ -49,7 +39,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await sim?.close();
-  receiver?.close();
+  await receiver?.close();
 });
 
 const all = async <T>(pages: AsyncIterable<T>): Promise<T[]> => {
@@ -87,13 +77,13 @@ describe("role definitions", () => {
 
 describe("role assignments", () => {
   it("creates (201) at a resource scope, reads it back, and emits a write event with the Authorization operation", async () => {
-    received = [];
+    receiver.clear();
     const created = await client.roleAssignments.create(GALLERY, name(1), { roleDefinitionId: roleId(READER_ROLE_ID), principalId: PIPELINE, principalType: "ServicePrincipal" });
     expect(created).toMatchObject({ id: `${GALLERY}/providers/Microsoft.Authorization/roleAssignments/${name(1)}`, name: name(1), type: "Microsoft.Authorization/roleAssignments", scope: GALLERY, principalId: PIPELINE, principalType: "ServicePrincipal", roleDefinitionId: roleId(READER_ROLE_ID) });
     expect(await client.roleAssignments.get(GALLERY, name(1))).toMatchObject({ principalId: PIPELINE });
     await sim.events.idle();
-    expect(received).toHaveLength(1);
-    expect(received[0]).toMatchObject({
+    expect(receiver.events).toHaveLength(1);
+    expect(receiver.events[0]).toMatchObject({
       subject: created.id,
       eventType: "Microsoft.Resources.ResourceWriteSuccess",
       topic: `/subscriptions/${SUB}`,
@@ -122,7 +112,7 @@ describe("role assignments", () => {
   });
 
   it("deletes (200 with the assignment, then 204), emitting a delete event; a REST PUT with curl's shape works as the client's", async () => {
-    received = [];
+    receiver.clear();
     const statuses: number[] = [];
     const onResponse = (r: { status: number }) => void statuses.push(r.status);
     const deleted = await client.roleAssignments.delete(VERSION, name(6), { onResponse });
@@ -133,7 +123,7 @@ describe("role assignments", () => {
     const put = await armWrite(sim, { name: "Ana", upn: "ana@contoso.example" }, "PUT", `${DEF}/providers/Microsoft.Authorization/roleAssignments/${name(8)}`, { properties: { roleDefinitionId: roleId(READER_ROLE_ID), principalId: PIPELINE, principalType: "ServicePrincipal" } });
     expect(put.status).toBe(201);
     await sim.events.idle();
-    expect(received.map((e) => [e.eventType, e.data.operationName, e.subject])).toEqual([
+    expect(receiver.events.map((e) => [e.eventType, e.data.operationName, e.subject])).toEqual([
       ["Microsoft.Resources.ResourceDeleteSuccess", "Microsoft.Authorization/roleAssignments/delete", `${VERSION}/providers/Microsoft.Authorization/roleAssignments/${name(6)}`],
       ["Microsoft.Resources.ResourceWriteSuccess", "Microsoft.Authorization/roleAssignments/write", `${DEF}/providers/Microsoft.Authorization/roleAssignments/${name(8)}`],
     ]);

@@ -7,33 +7,24 @@
  */
 import http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startArmSimulator, type RunningArmSimulator } from "../../local/armSimulator/index.js";
 import { LOCAL_SUBSCRIPTION } from "../../local/subscription.js";
+import { startEventReceiver, type EventReceiver } from "../support/eventReceiver.js";
 
 const SUB = LOCAL_SUBSCRIPTION;
 let sim: RunningArmSimulator;
-let received: any[] = [];
-let receiver: http.Server;
+let receiver: EventReceiver;
 
 beforeAll(async () => {
-  receiver = http.createServer((req, res) => {
-    let text = "";
-    req.on("data", (c: Buffer) => (text += c.toString()));
-    req.on("end", () => {
-      received.push(...(JSON.parse(text) as any[]));
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  sim = await startArmSimulator({ settleMs: 0, eventSink: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, schema: "EventGridSchema" } });
+  receiver = await startEventReceiver();
+  sim = await startArmSimulator({ settleMs: 0, eventSink: receiver.sink });
   sim.estate.putResourceGroup(SUB, "rg-one");
   sim.estate.putResourceGroup(SUB, "rg-two");
 });
 afterAll(async () => {
   await sim?.close();
-  receiver?.close();
+  await receiver?.close();
 });
 
 function request(path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: any }> {
@@ -76,12 +67,12 @@ describe("the simulated ARM serves what the Azure CLI needs", () => {
     // The same user gets the same object id on every sign-in (history keeps one caller).
     expect(claimsOf((await passwordGrant("priya.patel@contoso.example")).body.access_token).oid).toBe(access.oid);
 
-    received = [];
+    receiver.clear();
     const galleryId = `/subscriptions/${SUB}/resourceGroups/rg-one/providers/Microsoft.Compute/galleries/galToken`;
     const written = await request(`${galleryId}?api-version=2022-03-03`, { method: "PUT", headers: { authorization: `Bearer ${body.access_token}`, "content-type": "application/json" }, body: JSON.stringify({ location: "westeurope" }) });
     expect(written.status).toBe(201);
     await sim.events.idle();
-    const event = received.find((e) => e.subject === galleryId);
+    const event = receiver.events.find((e) => e.subject === galleryId);
     expect(event.data.claims).toMatchObject({ name: "Priya Patel", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": "priya.patel@contoso.example", "http://schemas.microsoft.com/identity/claims/objectidentifier": access.oid });
 
     const refreshed = await request("/adfs/oauth2/token", { method: "POST", body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: body.refresh_token, scope: "https://management.core.windows.net//.default" }).toString() });
