@@ -6,13 +6,13 @@
  */
 import http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ComputeManagementClient } from "@azure/arm-compute";
 import { startArmSimulator, type ArmSimulatorOptions, type RunningArmSimulator } from "../../local/armSimulator/index.js";
 import { apiVersionFor, armWrite } from "../../local/armWrite.js";
 import { localDevCredential } from "../../local/localCredential.js";
 import { fixturesDir, readFixture } from "../support/fixtures.js";
+import { startEventReceiver, type EventReceiver } from "../support/eventReceiver.js";
 
 const SUB = "0b1c2d3e-4f50-4a61-8b72-9c8d7e6f5a4b";
 const rgPath = (rg: string) => `/subscriptions/${SUB}/resourceGroups/${rg}`;
@@ -71,26 +71,6 @@ function call(sim: RunningArmSimulator, method: string, path: string, init: { bo
     if (payload) req.write(payload);
     req.end();
   });
-}
-
-/** An Event Grid endpoint that records what the simulated system topic delivers. */
-async function eventReceiver() {
-  const events: any[] = [];
-  const server = http.createServer((req, res) => {
-    let text = "";
-    req.on("data", (c: Buffer) => (text += c.toString()));
-    req.on("end", () => {
-      events.push(...(JSON.parse(text) as any[]));
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    sink: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, schema: "EventGridSchema" as const },
-    events,
-    clear: () => void events.splice(0),
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
 }
 
 /** A clock the test moves: provisioning, replication and throttling follow it, nothing sleeps. */
@@ -197,9 +177,9 @@ describe("provisioning states and replication follow the settling time (manual c
   const rg = "rg-settle";
   const gallery = `${compute(rg)}/galleries/settleGallery`;
   let sim: RunningArmSimulator;
-  let receiver: Awaited<ReturnType<typeof eventReceiver>>;
+  let receiver: EventReceiver;
   beforeAll(async () => {
-    receiver = await eventReceiver();
+    receiver = await startEventReceiver();
     sim = await simulator({ settleMs: 1000, clock: clock.now, eventSink: receiver.sink }, [rg]);
   });
   afterAll(async () => {
@@ -569,9 +549,9 @@ describe("throttling per subscription and principal, reads and writes apart (htt
 describe("resource groups and the Tags API (https://learn.microsoft.com/rest/api/resources/resource-groups, https://learn.microsoft.com/rest/api/resources/tags)", () => {
   const clock = manualClock();
   let sim: RunningArmSimulator;
-  let receiver: Awaited<ReturnType<typeof eventReceiver>>;
+  let receiver: EventReceiver;
   beforeAll(async () => {
-    receiver = await eventReceiver();
+    receiver = await startEventReceiver();
     sim = await simulator({ clock: clock.now, settleMs: 2000, eventSink: receiver.sink }, []);
   });
   afterAll(async () => {
@@ -646,9 +626,9 @@ describe("the rest of a subscription topic's traffic, on demand and at a rate (L
   const scaleSet = `${compute(rg)}/virtualMachineScaleSets/vmss`;
   const gallery = `${compute(rg)}/galleries/g`;
   let sim: RunningArmSimulator;
-  let receiver: Awaited<ReturnType<typeof eventReceiver>>;
+  let receiver: EventReceiver;
   beforeAll(async () => {
-    receiver = await eventReceiver();
+    receiver = await startEventReceiver();
     sim = await simulator({ eventSink: receiver.sink }, []);
     sim.estate.put({ id: gallery, body: { location: "westeurope", properties: {} } });
     sim.estate.put({ id: scaleSet, body: scaleSetBody(`${gallery}/images/def`, 3) });
@@ -739,10 +719,10 @@ describe("lost deliveries on demand: a write with x-simulator-drop-event: true c
   const rg = "rg-drop";
   const gallery = `${compute(rg)}/galleries/g`;
   let sim: RunningArmSimulator;
-  let receiver: Awaited<ReturnType<typeof eventReceiver>>;
+  let receiver: EventReceiver;
   const drop = { "x-simulator-drop-event": "true" };
   beforeAll(async () => {
-    receiver = await eventReceiver();
+    receiver = await startEventReceiver();
     sim = await simulator({ eventSink: receiver.sink }, []);
   });
   afterAll(async () => {

@@ -4,15 +4,14 @@
  * decoded paths in events, today's throttling counters, and the shared / community gallery reads
  * through the real @azure/arm-compute client gallery-watch uses.
  */
-import http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ComputeManagementClient } from "@azure/arm-compute";
 import { startArmSimulator, type RunningArmSimulator } from "../../local/armSimulator/index.js";
 import { armWrite } from "../../local/armWrite.js";
 import { localDevCredential } from "../../local/localCredential.js";
 import { armRequest } from "../conformance/armHttp.js";
+import { startEventReceiver, type EventReceiver } from "../support/eventReceiver.js";
 
 const SUB = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f";
 const OTHER_SUB = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a";
@@ -28,25 +27,11 @@ function sdk(sim: RunningArmSimulator, subscriptionId: string): ComputeManagemen
   });
 }
 
-async function eventReceiver() {
-  const events: any[] = [];
-  const server = http.createServer((req, res) => {
-    let text = "";
-    req.on("data", (c: Buffer) => (text += c.toString()));
-    req.on("end", () => {
-      events.push(...(JSON.parse(text) as any[]));
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { sink: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, schema: "EventGridSchema" as const }, events, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
-
 describe("request paths are percent-decoded, as ARM decodes them", () => {
   let sim: RunningArmSimulator;
-  let receiver: Awaited<ReturnType<typeof eventReceiver>>;
+  let receiver: EventReceiver;
   beforeAll(async () => {
-    receiver = await eventReceiver();
+    receiver = await startEventReceiver();
     sim = await startArmSimulator({ eventSink: receiver.sink });
   });
   afterAll(async () => {
