@@ -209,6 +209,8 @@ var baseAppSettings = {
   GW_ALLOWED_REGIONS: allowedRegions
   GW_REQUIRED_TAGS: requiredTags
   GW_EXCEPTION_APPROVERS: exceptionApprovers
+  // broad-access never counts gallery-watch's own identity among an image's users: it reads every image to watch it.
+  GW_APP_PRINCIPAL_ID: identity.outputs.principalId
   GW_SWEEP_SCHEDULE: sweepSchedule
   GW_DIGEST_SCHEDULE: digestSchedule
   GW_OUTBOX_SCHEDULE: outboxSchedule

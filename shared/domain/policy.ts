@@ -23,6 +23,11 @@ export interface Policy {
   readonly maxImageUsers: number;
   /** broad-access: lower-case object ids of the groups and identities approved to use specialized images (GW_APPROVED_IMAGE_USERS); empty: not checked. */
   readonly approvedImageUsers: readonly string[];
+  /**
+   * broad-access: gallery-watch's own identity (GW_APP_PRINCIPAL_ID, lower case), which must read
+   * every image to watch it and is granted nothing that builds a machine: never counted as a user.
+   */
+  readonly appPrincipalId?: string;
   /** Name of the exception tag (default `gallery-watch-exception`). Value: `reason=...;expires=YYYY-MM-DD`. */
   readonly exceptionTag: string;
   /**

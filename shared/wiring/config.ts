@@ -53,7 +53,8 @@ export const SETTINGS: readonly Setting[] = [
   { name: "GW_ALLOWED_RESOURCE_GROUPS_FOR_SPECIALIZED", required: false, default: "", sample: "", description: "vm-use: resource groups where a VM may run a specialized image, as `/subscriptions/{id}/resourceGroups/{name}` ids. Empty: none." },
   { name: "GW_MAX_CLONES", required: false, default: "1", sample: "1", description: "clones: most live machines (VMs plus scale-set instances) one specialized version may run at once before they count as clones sharing one machine identity (1–10000)." },
   { name: "GW_MAX_IMAGE_USERS", required: false, default: "10", sample: "10", description: "broad-access: most principals (users, groups, service principals, managed identities) that may hold read on one specialized image definition, inherited assignments included, before it counts as too broadly usable (1–10000). A group counts as one." },
-  { name: "GW_APPROVED_IMAGE_USERS", required: false, default: "", sample: "", description: "broad-access: object ids of the groups and identities approved to use specialized images, comma separated; any other principal granted read on one is high. Include gallery-watch's own identity. Empty: not checked." },
+  { name: "GW_APPROVED_IMAGE_USERS", required: false, default: "", sample: "", description: "broad-access: object ids of the groups and identities approved to use specialized images, comma separated; any other principal granted read on one is high (gallery-watch's own identity, GW_APP_PRINCIPAL_ID, need not be listed). Empty: not checked." },
+  { name: "GW_APP_PRINCIPAL_ID", required: false, default: "", sample: "", description: "broad-access: the object id of gallery-watch's own identity (infra sets it to its managed identity's principal id). It reads every image to watch it and is granted nothing that builds a machine, so it is never counted among an image's users. Empty: counted like any other principal." },
   { name: "GW_EXCEPTION_TAG", required: false, default: "gallery-watch-exception", sample: "gallery-watch-exception", description: "Name of the exception tag; value `reason=…;expires=YYYY-MM-DD[;rules=…]`." },
   { name: "GW_EXCEPTION_APPROVERS", required: false, default: "", sample: "", description: "Who may set exception tags: UPNs and/or object ids, comma separated. An exception set by anyone else, or whose setter gallery-watch could not establish, is not honoured. Empty: anyone but the person whose change raised the finding." },
   { name: "GW_DISABLED_RULES", required: false, default: "", sample: "", description: `Rules switched off, comma separated: ${RULE_IDS.join(", ")}.` },
@@ -251,6 +252,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     return [];
   });
   const approvedImageUsers = [...new Set(list("GW_APPROVED_IMAGE_USERS").map((s) => s.toLowerCase()))];
+  const appPrincipalId = raw("GW_APP_PRINCIPAL_ID")?.trim().toLowerCase() || undefined;
+  if (appPrincipalId !== undefined && !isGuid(appPrincipalId)) problem("GW_APP_PRINCIPAL_ID", `'${appPrincipalId.slice(0, 60)}' is not an object id`, "use the principal id of gallery-watch's managed identity (az identity show --query principalId)");
   for (const s of approvedImageUsers) if (!isGuid(s)) problem("GW_APPROVED_IMAGE_USERS", `'${s.slice(0, 60)}' is not an object id`, "list the object ids of groups and identities, comma separated (az ad group show --group <name> --query id; az identity show --query principalId)");
   const exceptionTag = name("GW_EXCEPTION_TAG", /^[^<>%&\\?/\s]{1,512}$/, "a tag name without spaces or < > % & \\ ? /");
   const exceptionApprovers = [...new Set(list("GW_EXCEPTION_APPROVERS").map((a) => a.toLowerCase()))];
@@ -298,6 +301,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       maxClones: int("GW_MAX_CLONES", 1, 10_000),
       maxImageUsers: int("GW_MAX_IMAGE_USERS", 1, 10_000),
       approvedImageUsers,
+      ...(appPrincipalId ? { appPrincipalId } : {}),
       exceptionTag,
       exceptionApprovers,
       enabledRules: new Set<RuleId>([...DEFAULT_POLICY.enabledRules].filter((r) => !disabled.includes(r))),

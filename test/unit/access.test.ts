@@ -198,6 +198,10 @@ describe("broad-access", () => {
     ["an unapproved principal with read on one version only", aDefinition(), related([assign(`${DEF}/versions/1.0.0`, PIPELINE, READER_ROLE_ID)]), approved, "high"],
     ["a generalized definition, whoever can use it", aDefinition({ osState: "Generalized" }), related([pipeline, ...many]), approved, undefined],
     ["access not read", aDefinition(), { definitions: [], versions: [] }, approved, undefined],
+    // gallery-watch's own identity reads every image to watch it (GW_APP_PRINCIPAL_ID, set by infra): it is no user of them.
+    ["gallery-watch's own identity, Reader on the subscription, left out of the approved list", aDefinition(), related([watcher, operators]), policy({ approvedImageUsers: [OPERATOR], appPrincipalId: WATCHER }), undefined],
+    ["GW_MAX_IMAGE_USERS others beside gallery-watch's own identity", aDefinition(), related([watcher, ...many.slice(0, 10)]), policy({ appPrincipalId: WATCHER }), undefined],
+    ["one more than GW_MAX_IMAGE_USERS others beside gallery-watch's own identity", aDefinition(), related([watcher, ...many]), policy({ appPrincipalId: WATCHER }), "high"],
   ])("%s → %s", (_label, subject, rel, p, severity) => {
     expect(fire(subject, rel, p)?.violation?.severity).toBe(severity);
   });

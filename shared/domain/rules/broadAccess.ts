@@ -34,7 +34,8 @@ interface Verdict {
 }
 
 function verdictOf(definition: ImageDefinitionSnapshot, facts: AccessFacts, policy: Policy): Verdict {
-  const { principals } = imageUsers(definition, facts);
+  // gallery-watch's own identity reads the image to watch it; it is nobody who builds from it.
+  const principals = imageUsers(definition, facts).principals.filter((p) => p.principalId !== policy.appPrincipalId);
   const approved = new Set(policy.approvedImageUsers.map((a) => a.toLowerCase()));
   return {
     principals,
