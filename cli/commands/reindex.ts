@@ -58,13 +58,13 @@ export function reindexCommand(context: ContextFor): Command {
   return new Command("reindex")
     .summary("rebuild the index tables from the primary tables")
     .description(
-      "Rebuild FindingIndex (from Findings), ChangeLog (from Changes) and the alert outbox's due and staged rows (from its outbox partition) " +
+      "Rebuild FindingIndex (from Findings), ChangeLog (from Changes), the alert outbox's due and staged rows (from its outbox partition) and Lineage (from each machine's history) " +
         "for data stored before those indexes existed. Writes only missing index rows, so it is safe while the app runs and a second run " +
         "changes nothing. Resumable: a run that stops continues where it was on the next run (a checkpoint per index in <prefix>Maintenance).",
     )
     .configureHelp({ showGlobalOptions: true })
-    .option("--index <name...>", "only these indexes: FindingIndex, ChangeLog, AlertOutboxIndex")
-    .addHelpText("after", "\nExamples:\n  gallery-watch reindex\n  gallery-watch reindex --index FindingIndex ChangeLog --output json\n")
+    .option("--index <name...>", "only these indexes: FindingIndex, ChangeLog, AlertOutboxIndex, Lineage")
+    .addHelpText("after", "\nExamples:\n  gallery-watch reindex\n  gallery-watch reindex --index FindingIndex ChangeLog --output json\n  gallery-watch reindex --index Lineage\n")
     .action(async (options: ReindexCommandOptions, command: Command) => {
       process.exitCode = await runReindex(context(command, "all"), options);
     });

@@ -193,6 +193,28 @@ export function runningVersionKey(machine: MachineSnapshot): string | undefined 
   return machine.image.outcome === "resolved" && machine.image.versionId ? machine.image.versionId.toLowerCase() : undefined;
 }
 
+/**
+ * The versions a machine ran, from what was recorded of it oldest first — each state the version it
+ * ran then (undefined: none resolved, or deleted): per version, when it was first seen running it
+ * and, unless it runs it still, when it was last (the first state after that ran something else or
+ * was a deletion). What the lineage index holds for a machine, worked out again from its history.
+ */
+export function versionsRun(states: ReadonlyArray<{ readonly runs: string | undefined; readonly at: string }>): Map<string, { firstSeen: string; lastSeen?: string }> {
+  const runs = new Map<string, { firstSeen: string; lastSeen?: string }>();
+  let running: string | undefined;
+  for (const { runs: version, at } of states) {
+    if (version === running) continue;
+    const ended = running === undefined ? undefined : runs.get(running);
+    if (ended) ended.lastSeen = at;
+    running = version;
+    if (version === undefined) continue;
+    const run = runs.get(version);
+    if (run) delete run.lastSeen; // running it again: first seen as before
+    else runs.set(version, { firstSeen: at });
+  }
+  return runs;
+}
+
 const TERMINAL = new Set(["succeeded", "failed", "canceled", "cancelled"]);
 
 /** A resource still being created/updated is not judged yet; absent state counts as settled. */

@@ -27,7 +27,7 @@ import { createEventGridFindingsPublisher } from "../adapters/eventgrid/eventGri
 import { createTableFindingActivity } from "../adapters/tables/tableFindingActivity.js";
 import { createTableDigestLog } from "../adapters/tables/tableDigestLog.js";
 import { findingIndexRebuild } from "../adapters/tables/tableFindingStore.js";
-import { changeLogRebuild } from "../adapters/tables/tableResourceStore.js";
+import { changeLogRebuild, lineageRebuild } from "../adapters/tables/tableResourceStore.js";
 import { outboxIndexRebuild } from "../adapters/tables/tableAlertOutbox.js";
 import { createTableReindexCheckpoints } from "../adapters/tables/tableReindexCheckpoints.js";
 import type { ReindexDependencies } from "../app/reindex.js";
@@ -193,7 +193,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
       log: invocationLogger(log, context),
     }),
     reindex: () => ({
-      indexes: [findingIndexRebuild(storage, config.tablePrefix), changeLogRebuild(storage, config.tablePrefix), outboxIndexRebuild(storage, config.tablePrefix)],
+      indexes: [findingIndexRebuild(storage, config.tablePrefix), changeLogRebuild(storage, config.tablePrefix), outboxIndexRebuild(storage, config.tablePrefix), lineageRebuild(storage, config.tablePrefix)],
       checkpoints: createTableReindexCheckpoints(storage, config.tablePrefix),
       clock: systemClock,
     }),

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
 import type { TableClient } from "@azure/data-tables";
 import { createTableFindingStore, findingIndexRebuild } from "../../shared/adapters/tables/tableFindingStore.js";
-import { changeLogRebuild, createTableResourceStore } from "../../shared/adapters/tables/tableResourceStore.js";
+import { changeLogRebuild, createTableResourceStore, lineageRebuild } from "../../shared/adapters/tables/tableResourceStore.js";
 import { createTableAlertOutbox, outboxIndexRebuild } from "../../shared/adapters/tables/tableAlertOutbox.js";
 import { createTableReindexCheckpoints } from "../../shared/adapters/tables/tableReindexCheckpoints.js";
 import { listAll, openTable, type StorageConnection } from "../../shared/adapters/tables/tableClients.js";
@@ -16,7 +16,10 @@ import { reindex, type ReindexDependencies } from "../../shared/app/reindex.js";
 import type { IndexRebuild } from "../../shared/app/ports.js";
 import type { Finding, FindingTransition } from "../../shared/domain/findings.js";
 import type { ChangeRecord, FindingQuery, Trigger } from "../../shared/app/ports.js";
-import { BASE, aFinding } from "../support/snapshotBuilders.js";
+import { BASE, aFinding, aVm } from "../support/snapshotBuilders.js";
+import { contentHashOf } from "../../shared/domain/contentHash.js";
+import { parseResourceId } from "../../shared/domain/resourceId.js";
+import type { Snapshot, VirtualMachineSnapshot } from "../../shared/domain/snapshots.js";
 
 const conn = (): StorageConnection => ({ connectionString: inject("azuriteConnectionString") });
 const newPrefix = () => `r${randomUUID().replace(/-/g, "").slice(0, 12)}`;
@@ -179,5 +182,40 @@ describe("gallery-watch reindex", () => {
     });
     expect(events).toEqual(["start ChangeLog 9 0", "ChangeLog 5 5", "ChangeLog 9 9", "finish ChangeLog"]);
   });
-});
 
+  it("works out the lineage of machines recorded before it existed from their history, names what each runs, and a second run writes nothing", async () => {
+    const prefix = newPrefix();
+    const store = createTableResourceStore(conn(), prefix);
+    const write = (snapshot: Snapshot, at: string, id: string) => store.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt: at, trigger: trigger(id, at) });
+    const drill = aVm({ name: "drill" });
+    const workstation = aVm({ name: "workstation" });
+    await write(drill, "2026-11-24T12:00:00.000Z", "l-1");
+    await write(workstation, "2026-11-24T12:01:00.000Z", "l-2");
+    await write(aVm({ name: "drill", version: "2.0.0" }), "2026-11-24T13:00:00.000Z", "l-3");
+    await store.recordDeletion(drill.id, "2026-11-24T14:00:00.000Z", trigger("l-4", "2026-11-24T14:00:00.000Z"));
+    const versionKey = (v: VirtualMachineSnapshot) => parseResourceId(v.image.outcome === "resolved" ? v.image.versionId! : "").key;
+    const v1 = versionKey(drill);
+    const v2 = versionKey(aVm({ version: "2.0.0" }));
+    const before = { v1: await store.lineage(v1), v2: await store.lineage(v2) };
+    expect(before.v1).toHaveLength(2);
+    expect(before.v2).toHaveLength(1);
+
+    // As an app deployed before lineage left it: no lineage rows, machine rows not naming what they run.
+    const table = await openTable(conn(), `${prefix}Resources`);
+    expect(await deleteAll(table, "PartitionKey gt 'lineage~' and PartitionKey lt 'lineagf'")).toBe(3);
+    for (const row of await listAll<Record<string, unknown>>(table, "kind eq 'virtualMachine'")) {
+      const { etag: _etag, timestamp: _timestamp, runsVersionKey: _runs, ...rest } = row;
+      await table.updateEntity(rest as { partitionKey: string; rowKey: string }, "Replace");
+    }
+    expect([await store.lineage(v1), await store.lineage(v2)]).toEqual([[], []]);
+
+    const only = { ...deps(prefix), indexes: [lineageRebuild(conn(), prefix)] };
+    expect((await reindex(only)).map((r) => [r.index, r.scanned, r.rebuilt])).toEqual([["Lineage", 2, 3]]);
+    expect({ v1: await store.lineage(v1), v2: await store.lineage(v2) }).toEqual(before);
+    expect((await reindex(only)).map((r) => [r.index, r.scanned, r.rebuilt])).toEqual([["Lineage", 2, 0]]);
+
+    // The workstation's row names its version again: moving it ends that version's lineage.
+    await write(aVm({ name: "workstation", version: "2.0.0" }), "2026-11-24T15:00:00.000Z", "l-5");
+    expect((await store.lineage(v1)).find((e) => e.machineId === workstation.id.display)).toEqual({ machineId: workstation.id.display, kind: "virtualMachine", firstSeen: "2026-11-24T12:01:00.000Z", lastSeen: "2026-11-24T15:00:00.000Z" });
+  });
+});

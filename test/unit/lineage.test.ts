@@ -8,7 +8,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { contentHashOf } from "../../shared/domain/contentHash.js";
-import type { VirtualMachineSnapshot } from "../../shared/domain/snapshots.js";
+import { isMachine, runningVersionKey, versionsRun, type VirtualMachineSnapshot } from "../../shared/domain/snapshots.js";
 import { MemoryResourceStore } from "../support/inMemoryPorts.js";
 import { aVm, BASE } from "../support/snapshotBuilders.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
@@ -61,6 +61,20 @@ describe("lineage", () => {
             const name = entry.machineId.split("/").at(-1)!;
             expect(entry.lastSeen === undefined, `${name} on ${version}`).toBe(now.get(name) === version && now.has(name));
             if (entry.lastSeen !== undefined) expect(entry.lastSeen >= entry.firstSeen).toBe(true);
+          }
+        }
+        // What `gallery-watch reindex` works out from each machine's history (its states and its
+        // deletions) is what the live index kept: a fleet recorded before lineage gets the same.
+        for (const machine of MACHINES) {
+          const vm = last.get(machine);
+          if (!vm) continue;
+          const states = [
+            ...(await store.history(vm.id.key, { limit: 1_000 })).map((r) => ({ runs: isMachine(r.snapshot) ? runningVersionKey(r.snapshot) : undefined, at: r.observedAt })),
+            ...(await store.changes(vm.id.key)).filter((c) => c.action === "deleted").map((c) => ({ runs: undefined, at: c.observedAt })),
+          ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+          for (const [versionKey, run] of versionsRun(states)) {
+            const live = (await store.lineage(versionKey)).find((e) => e.machineId === vm.id.display);
+            expect(live, `${machine} on ${versionKey}`).toEqual({ machineId: vm.id.display, kind: "virtualMachine", ...run });
           }
         }
       }),

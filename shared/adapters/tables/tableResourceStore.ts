@@ -15,9 +15,9 @@
  */
 import { statusOf } from "../../platform/sdkErrors.js";
 import { setBounded } from "../../platform/boundedMap.js";
-import type { TableClient } from "@azure/data-tables";
+import type { TableClient, TableEntityResult } from "@azure/data-tables";
 import { parentOf, parseResourceId, tryParseResourceId, type ResourceId, type ResourceKind } from "../../domain/resourceId.js";
-import { isMachine, referencedDefinitionKey, runningVersionKey, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type MachineSnapshot, type Snapshot } from "../../domain/snapshots.js";
+import { isMachine, referencedDefinitionKey, runningVersionKey, versionsRun, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type MachineSnapshot, type Snapshot } from "../../domain/snapshots.js";
 import { descendantKindsOf, RESOURCE_TYPES } from "../../domain/resourceTypes.js";
 import { changeTime, type ChangeQuery, type ChangeRecord, type LineageEntry, type Page, type ResourceStore, type SnapshotRecord, type Trigger } from "../../app/ports.js";
 import { ConcurrentUpdateError } from "../../domain/errors.js";
@@ -432,6 +432,79 @@ function changeRows(change: ChangeRecord): { row: ChangeRow & { partitionKey: st
     callerNameLc: attribution?.callerName?.toLowerCase() ?? "",
   };
   return { row, indexRow };
+}
+
+/** Recorded states of one machine read to work out its lineage (a scale set autoscaling records many). */
+const LINEAGE_HISTORY = 10_000;
+
+/**
+ * `gallery-watch reindex` (shared/app/reindex.ts): the lineage index worked out again from each
+ * machine's recorded history (domain `versionsRun`), for machines recorded before lineage existed:
+ * their lineage would otherwise start at their next recorded change, and their current row would
+ * not name the version they run (`runsVersionKey`), so nothing would ever end that version's row.
+ * Writes only what history adds: a missing lineage row, an earlier first sighting, an end a row
+ * still open lacks (history is written before the current row, so it is never behind the index);
+ * and `runsVersionKey` on a current row without one, conditional on the row as read (a machine the
+ * app records meanwhile is worked out again). A second run writes nothing.
+ */
+export function lineageRebuild(conn: StorageConnection, prefix: string, pageSize = 100): IndexRebuild {
+  const resources = () => openTable(conn, `${prefix}Resources`);
+  const store = createTableResourceStore(conn, prefix);
+  // Current rows only: lineage rows in the same table carry a kind too, but no content hash.
+  const machineRows = `(kind eq 'scaleSet' or kind eq 'virtualMachine') and contentHash ne ''`;
+
+  async function rebuildMachine(table: TableClient, read: TableEntityResult<CurrentRow>): Promise<number> {
+    let row: TableEntityResult<CurrentRow> | undefined = read;
+    let written = 0;
+    for (let attempt = 1; row; attempt++) {
+      // Its recorded states and its deletions (change rows: a deletion records no state), oldest first.
+      const [recorded, changed] = await Promise.all([store.history(row.resourceKey, { limit: LINEAGE_HISTORY }), store.changes(row.resourceKey, { limit: LINEAGE_HISTORY })]);
+      const states = [
+        ...recorded.flatMap((r) => (isMachine(r.snapshot) ? [{ runs: runningVersionKey(r.snapshot), at: r.observedAt }] : [])),
+        ...changed.filter((c) => c.action === "deleted").map((c) => ({ runs: undefined, at: c.observedAt })),
+      ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+      const rk = encodeKey(row.resourceKey);
+      for (const [versionKey, run] of versionsRun(states)) {
+        const pk = `lineage~${encodeKey(versionKey)}`;
+        const existing = await getOrUndefined<LineageRow>(table, pk, rk);
+        if (!existing) {
+          const entity: LineageRow & { partitionKey: string; rowKey: string } = { partitionKey: pk, rowKey: rk, machineId: row.resourceId, kind: row.kind, firstSeen: run.firstSeen, lastSeen: run.lastSeen ?? "" };
+          if (await insertIfAbsent(table, entity)) written++;
+          continue;
+        }
+        const fix: Partial<LineageRow> = { ...(run.firstSeen < existing.firstSeen ? { firstSeen: run.firstSeen } : {}), ...(existing.lastSeen === "" && run.lastSeen ? { lastSeen: run.lastSeen } : {}) };
+        if (Object.keys(fix).length === 0) continue;
+        await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ partitionKey: pk, rowKey: rk, ...fix }, "Merge", { abortSignal }));
+        written++;
+      }
+      if (row.deleted || row.runsVersionKey !== undefined) return written;
+      const last = recorded[0]?.snapshot;
+      const current: TableEntityResult<CurrentRow> = row;
+      try {
+        await call(table.tableName, "updateEntity", (abortSignal) =>
+          table.updateEntity({ partitionKey: current.partitionKey ?? "", rowKey: current.rowKey ?? "", runsVersionKey: (last && isMachine(last) && runningVersionKey(last)) || "" }, "Merge", { etag: current.etag, abortSignal }),
+        );
+        return written;
+      } catch (error) {
+        // The app recorded the machine meanwhile (and named what it runs): work it out again from its history.
+        if (!(error instanceof ConcurrentUpdateError) || attempt >= MAX_ATTEMPTS) throw error;
+        row = await getOrUndefined<CurrentRow>(table, current.partitionKey ?? "", current.rowKey ?? "");
+      }
+    }
+    return written;
+  }
+
+  return {
+    name: "Lineage",
+    count: async () => countRows(await resources(), machineRows),
+    async rebuildPage(continuation) {
+      const table = await resources();
+      const page = await listPage<CurrentRow>(table, { filter: machineRows, maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
+      let rebuilt = 0;
+      for (const row of page.rows) rebuilt += await rebuildMachine(table, row);
+      return { scanned: page.rows.length, rebuilt, ...(page.continuationToken ? { continuation: page.continuationToken } : {}) };
+    },
+  };
 }
 
 /** `gallery-watch reindex` (shared/app/reindex.ts): `<prefix>ChangeLog` rebuilt from `<prefix>Changes` (rows never change once written, so inserting the missing ones is all). */
