@@ -171,6 +171,11 @@ export function effectiveAccess(scope: string, facts: AccessFacts, options: { re
   return { principals, unresolved: unresolved.sort(byId((a: RoleAssignmentFact) => a.id.toLowerCase())) };
 }
 
+/** A role that only reads: every action it grants ends in `/read` (the wildcard read of every provider included), case-insensitively. */
+export function readsOnly(role: RoleDefinitionFact): boolean {
+  return role.permissions.every((p) => p.actions.every((a) => /\/read$/i.test(a.trim())));
+}
+
 /**
  * A group that is the whole directory: a group (or a foreign group) whose object id is the tenant's
  * own id. Without Microsoft Graph gallery-watch cannot read a group's membership rule, so a

@@ -25,7 +25,7 @@ export interface Policy {
   readonly approvedImageUsers: readonly string[];
   /**
    * broad-access: gallery-watch's own identity (GW_APP_PRINCIPAL_ID, lower case), which must read
-   * every image to watch it and is granted nothing that builds a machine: never counted as a user.
+   * every image to watch it: not counted as a user while every role granting it the image only reads.
    */
   readonly appPrincipalId?: string;
   /** Name of the exception tag (default `gallery-watch-exception`). Value: `reason=...;expires=YYYY-MM-DD`. */

@@ -194,6 +194,20 @@ export function runningVersionKey(machine: MachineSnapshot): string | undefined 
 }
 
 /**
+ * What was recorded of a machine, oldest first, as the version it ran at each moment: its recorded
+ * states, and its deletions (which record no state) as running nothing. A deletion recorded at the
+ * same moment as a state comes first: a delete event whose machine is back records the deletion,
+ * then the machine as it is now (app/checkResource.ts).
+ */
+export function machineStates(recorded: ReadonlyArray<{ readonly snapshot: Snapshot; readonly observedAt: string }>, deletedAt: readonly string[]): Array<{ runs: string | undefined; at: string }> {
+  const states = [
+    ...deletedAt.map((at) => ({ runs: undefined, at, order: 0 })),
+    ...recorded.flatMap((r) => (isMachine(r.snapshot) ? [{ runs: runningVersionKey(r.snapshot), at: r.observedAt, order: 1 }] : [])),
+  ];
+  return states.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order)).map(({ runs, at }) => ({ runs, at }));
+}
+
+/**
  * The versions a machine ran, from what was recorded of it oldest first — each state the version it
  * ran then (undefined: none resolved, or deleted): per version, when it was first seen running it
  * and, unless it runs it still, when it was last (the first state after that ran something else or

@@ -12,6 +12,7 @@ import { changeLogRebuild, createTableResourceStore, lineageRebuild } from "../.
 import { createTableAlertOutbox, outboxIndexRebuild } from "../../shared/adapters/tables/tableAlertOutbox.js";
 import { createTableReindexCheckpoints } from "../../shared/adapters/tables/tableReindexCheckpoints.js";
 import { listAll, openTable, type StorageConnection } from "../../shared/adapters/tables/tableClients.js";
+import { encodeKey } from "../../shared/adapters/tables/tableKeys.js";
 import { reindex, type ReindexDependencies } from "../../shared/app/reindex.js";
 import type { IndexRebuild } from "../../shared/app/ports.js";
 import type { Finding, FindingTransition } from "../../shared/domain/findings.js";
@@ -213,6 +214,14 @@ describe("gallery-watch reindex", () => {
     expect((await reindex(only)).map((r) => [r.index, r.scanned, r.rebuilt])).toEqual([["Lineage", 2, 3]]);
     expect({ v1: await store.lineage(v1), v2: await store.lineage(v2) }).toEqual(before);
     expect((await reindex(only)).map((r) => [r.index, r.scanned, r.rebuilt])).toEqual([["Lineage", 2, 0]]);
+
+    // Rows the live index started late (first seen at the machine's next recorded change) or never
+    // ended (the machine moved before its row named what it ran): history puts both right.
+    const lineageKey = (versionKey: string, vm: VirtualMachineSnapshot) => ({ partitionKey: `lineage~${encodeKey(versionKey)}`, rowKey: encodeKey(vm.id.key) });
+    await table.updateEntity({ ...lineageKey(v1, workstation), firstSeen: "2026-11-24T12:30:00.000Z" }, "Merge");
+    await table.updateEntity({ ...lineageKey(v1, drill), lastSeen: "" }, "Merge");
+    expect((await reindex(only)).map((r) => [r.index, r.scanned, r.rebuilt])).toEqual([["Lineage", 2, 2]]);
+    expect({ v1: await store.lineage(v1), v2: await store.lineage(v2) }).toEqual(before);
 
     // The workstation's row names its version again: moving it ends that version's lineage.
     await write(aVm({ name: "workstation", version: "2.0.0" }), "2026-11-24T15:00:00.000Z", "l-5");

@@ -202,6 +202,8 @@ describe("broad-access", () => {
     ["gallery-watch's own identity, Reader on the subscription, left out of the approved list", aDefinition(), related([watcher, operators]), policy({ approvedImageUsers: [OPERATOR], appPrincipalId: WATCHER }), undefined],
     ["GW_MAX_IMAGE_USERS others beside gallery-watch's own identity", aDefinition(), related([watcher, ...many.slice(0, 10)]), policy({ appPrincipalId: WATCHER }), undefined],
     ["one more than GW_MAX_IMAGE_USERS others beside gallery-watch's own identity", aDefinition(), related([watcher, ...many]), policy({ appPrincipalId: WATCHER }), "high"],
+    // Only as a reader: granted more, gallery-watch's identity (and whoever deploys code as it) could build machines.
+    ["gallery-watch's own identity granted Contributor on the gallery, outside the approved list", aDefinition(), related([watcher, operators, assign(GALLERY, WATCHER, CONTRIBUTOR_ROLE_ID)]), policy({ approvedImageUsers: [OPERATOR], appPrincipalId: WATCHER }), "high"],
   ])("%s → %s", (_label, subject, rel, p, severity) => {
     expect(fire(subject, rel, p)?.violation?.severity).toBe(severity);
   });

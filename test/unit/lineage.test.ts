@@ -8,7 +8,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { contentHashOf } from "../../shared/domain/contentHash.js";
-import { isMachine, runningVersionKey, versionsRun, type VirtualMachineSnapshot } from "../../shared/domain/snapshots.js";
+import { machineStates, versionsRun, type VirtualMachineSnapshot } from "../../shared/domain/snapshots.js";
 import { MemoryResourceStore } from "../support/inMemoryPorts.js";
 import { aVm, BASE } from "../support/snapshotBuilders.js";
 import { parseResourceId } from "../../shared/domain/resourceId.js";
@@ -20,6 +20,8 @@ const VERSIONS = ["1.0.0", "1.1.0", "2.0.0"] as const;
 const aStep = fc.record({
   machine: fc.constantFrom(...MACHINES),
   what: fc.oneof(fc.constantFrom(...VERSIONS).map((v) => ({ runs: v as string | undefined })), fc.constant({ runs: undefined }), fc.constant("reread" as const), fc.constant("delete" as const)),
+  /** A delete event whose machine is back: the deletion and the machine as it is now, recorded at one moment (app/checkResource.ts). */
+  backAtOnce: fc.boolean(),
 });
 
 describe("lineage", () => {
@@ -48,6 +50,7 @@ describe("lineage", () => {
               ? { ...aVm({ name: step.machine }), imageReference: { kind: "other", description: "marketplace image" }, image: { outcome: "notGalleryImage" } }
               : aVm({ name: step.machine, version: runs });
           const snapshot = step.what === "reread" && previous ? previous : vm;
+          if (step.backAtOnce && previous) await store.recordDeletion(previous.id, at, trigger);
           await store.recordSnapshot({ snapshot, contentHash: contentHashOf(snapshot), observedAt: at, trigger });
           last.set(step.machine, snapshot);
           now.set(step.machine, runs);
@@ -68,11 +71,8 @@ describe("lineage", () => {
         for (const machine of MACHINES) {
           const vm = last.get(machine);
           if (!vm) continue;
-          const states = [
-            ...(await store.history(vm.id.key, { limit: 1_000 })).map((r) => ({ runs: isMachine(r.snapshot) ? runningVersionKey(r.snapshot) : undefined, at: r.observedAt })),
-            ...(await store.changes(vm.id.key)).filter((c) => c.action === "deleted").map((c) => ({ runs: undefined, at: c.observedAt })),
-          ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-          for (const [versionKey, run] of versionsRun(states)) {
+          const deletions = (await store.changes(vm.id.key)).filter((c) => c.action === "deleted").map((c) => c.observedAt);
+          for (const [versionKey, run] of versionsRun(machineStates(await store.history(vm.id.key, { limit: 1_000 }), deletions))) {
             const live = (await store.lineage(versionKey)).find((e) => e.machineId === vm.id.display);
             expect(live, `${machine} on ${versionKey}`).toEqual({ machineId: vm.id.display, kind: "virtualMachine", ...run });
           }

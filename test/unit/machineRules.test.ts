@@ -84,6 +84,8 @@ describe("clones", () => {
     // A Flexible scale set's instances are VMs of their own that name it; its capacity counts them already.
     ["a Flexible scale set and its own instances count once", [scaleSet("flex", 2), inScaleSet("flex-1", "flex"), inScaleSet("flex-2", "flex")], policy(), 2, 1],
     ["a Flexible scale set's instance counts when its scale set runs another version", [vm("a"), scaleSet("flex", 2, "1.1.0"), inScaleSet("flex-1", "flex")], policy(), 2, 2],
+    // A capacity that lags its instances (or VMs attached with --vmss) never hides one.
+    ["a Flexible scale set with more instances on the version than its recorded capacity", [scaleSet("flex", 1), inScaleSet("flex-1", "flex"), inScaleSet("flex-2", "flex"), inScaleSet("flex-3", "flex")], policy(), 3, 1],
   ])("%s", (_label, machines, p, count, magnitude) => {
     const v = fire("clones", version, on(machines), p);
     if (count === undefined) expect(v).toBeUndefined();

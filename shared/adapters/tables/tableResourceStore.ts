@@ -17,7 +17,7 @@ import { statusOf } from "../../platform/sdkErrors.js";
 import { setBounded } from "../../platform/boundedMap.js";
 import type { TableClient, TableEntityResult } from "@azure/data-tables";
 import { parentOf, parseResourceId, tryParseResourceId, type ResourceId, type ResourceKind } from "../../domain/resourceId.js";
-import { isMachine, referencedDefinitionKey, runningVersionKey, versionsRun, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type MachineSnapshot, type Snapshot } from "../../domain/snapshots.js";
+import { isMachine, machineStates, referencedDefinitionKey, runningVersionKey, versionsRun, type ImageDefinitionSnapshot, type ImageVersionSnapshot, type MachineSnapshot, type Snapshot } from "../../domain/snapshots.js";
 import { descendantKindsOf, RESOURCE_TYPES } from "../../domain/resourceTypes.js";
 import { changeTime, type ChangeQuery, type ChangeRecord, type LineageEntry, type Page, type ResourceStore, type SnapshotRecord, type Trigger } from "../../app/ports.js";
 import { ConcurrentUpdateError } from "../../domain/errors.js";
@@ -449,49 +449,58 @@ const LINEAGE_HISTORY = 10_000;
  */
 export function lineageRebuild(conn: StorageConnection, prefix: string, pageSize = 100): IndexRebuild {
   const resources = () => openTable(conn, `${prefix}Resources`);
+  const changes = () => openTable(conn, `${prefix}Changes`);
   const store = createTableResourceStore(conn, prefix);
   // Current rows only: lineage rows in the same table carry a kind too, but no content hash.
   const machineRows = `(kind eq 'scaleSet' or kind eq 'virtualMachine') and contentHash ne ''`;
 
+  /** One pass over a machine; a row the app changed meanwhile (412) throws ConcurrentUpdateError. */
+  async function rebuildOnce(table: TableClient, row: TableEntityResult<CurrentRow>): Promise<number> {
+    // Its recorded states, and its deletions from its change rows (a deletion records no state).
+    const [recorded, deletions] = await Promise.all([
+      store.history(row.resourceKey, { limit: LINEAGE_HISTORY }),
+      changes().then((c) => listAll<ChangeRow>(c, `PartitionKey eq ${odata(encodeKey(row.resourceKey))} and action eq 'deleted'`, LINEAGE_HISTORY)),
+    ]);
+    const last = recorded[0]?.snapshot;
+    // What it runs now, by its current row: that version's lineage is open, whatever else history says.
+    const runsNow = row.deleted ? undefined : row.runsVersionKey || (last && isMachine(last) ? runningVersionKey(last) : undefined);
+    const rk = encodeKey(row.resourceKey);
+    let written = 0;
+    for (const [versionKey, run] of versionsRun(machineStates(recorded, deletions.map((d) => d.observedAt)))) {
+      const lastSeen = versionKey === runsNow ? undefined : run.lastSeen;
+      const pk = `lineage~${encodeKey(versionKey)}`;
+      const existing = await getOrUndefined<LineageRow>(table, pk, rk);
+      if (!existing) {
+        const entity: LineageRow & { partitionKey: string; rowKey: string } = { partitionKey: pk, rowKey: rk, machineId: row.resourceId, kind: row.kind, firstSeen: run.firstSeen, lastSeen: lastSeen ?? "" };
+        if (await insertIfAbsent(table, entity)) written++;
+        else throw new ConcurrentUpdateError("createEntity", table.tableName, "lineage row written meanwhile");
+        continue;
+      }
+      const fix: Partial<LineageRow> = { ...(run.firstSeen < existing.firstSeen ? { firstSeen: run.firstSeen } : {}), ...(existing.lastSeen === "" && lastSeen ? { lastSeen } : {}) };
+      if (Object.keys(fix).length === 0) continue;
+      // Conditional on the row as read: the app may have moved the machine back onto it meanwhile.
+      await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ partitionKey: pk, rowKey: rk, ...fix }, "Merge", { etag: existing.etag, abortSignal }));
+      written++;
+    }
+    if (row.deleted || row.runsVersionKey !== undefined) return written;
+    await call(table.tableName, "updateEntity", (abortSignal) =>
+      table.updateEntity({ partitionKey: row.partitionKey ?? "", rowKey: row.rowKey ?? "", runsVersionKey: runsNow ?? "" }, "Merge", { etag: row.etag, abortSignal }),
+    );
+    return written;
+  }
+
   async function rebuildMachine(table: TableClient, read: TableEntityResult<CurrentRow>): Promise<number> {
     let row: TableEntityResult<CurrentRow> | undefined = read;
-    let written = 0;
     for (let attempt = 1; row; attempt++) {
-      // Its recorded states and its deletions (change rows: a deletion records no state), oldest first.
-      const [recorded, changed] = await Promise.all([store.history(row.resourceKey, { limit: LINEAGE_HISTORY }), store.changes(row.resourceKey, { limit: LINEAGE_HISTORY })]);
-      const states = [
-        ...recorded.flatMap((r) => (isMachine(r.snapshot) ? [{ runs: runningVersionKey(r.snapshot), at: r.observedAt }] : [])),
-        ...changed.filter((c) => c.action === "deleted").map((c) => ({ runs: undefined, at: c.observedAt })),
-      ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-      const rk = encodeKey(row.resourceKey);
-      for (const [versionKey, run] of versionsRun(states)) {
-        const pk = `lineage~${encodeKey(versionKey)}`;
-        const existing = await getOrUndefined<LineageRow>(table, pk, rk);
-        if (!existing) {
-          const entity: LineageRow & { partitionKey: string; rowKey: string } = { partitionKey: pk, rowKey: rk, machineId: row.resourceId, kind: row.kind, firstSeen: run.firstSeen, lastSeen: run.lastSeen ?? "" };
-          if (await insertIfAbsent(table, entity)) written++;
-          continue;
-        }
-        const fix: Partial<LineageRow> = { ...(run.firstSeen < existing.firstSeen ? { firstSeen: run.firstSeen } : {}), ...(existing.lastSeen === "" && run.lastSeen ? { lastSeen: run.lastSeen } : {}) };
-        if (Object.keys(fix).length === 0) continue;
-        await call(table.tableName, "updateEntity", (abortSignal) => table.updateEntity({ partitionKey: pk, rowKey: rk, ...fix }, "Merge", { abortSignal }));
-        written++;
-      }
-      if (row.deleted || row.runsVersionKey !== undefined) return written;
-      const last = recorded[0]?.snapshot;
-      const current: TableEntityResult<CurrentRow> = row;
       try {
-        await call(table.tableName, "updateEntity", (abortSignal) =>
-          table.updateEntity({ partitionKey: current.partitionKey ?? "", rowKey: current.rowKey ?? "", runsVersionKey: (last && isMachine(last) && runningVersionKey(last)) || "" }, "Merge", { etag: current.etag, abortSignal }),
-        );
-        return written;
+        return await rebuildOnce(table, row);
       } catch (error) {
-        // The app recorded the machine meanwhile (and named what it runs): work it out again from its history.
+        // The app recorded the machine meanwhile: work it out again from its history as it is now.
         if (!(error instanceof ConcurrentUpdateError) || attempt >= MAX_ATTEMPTS) throw error;
-        row = await getOrUndefined<CurrentRow>(table, current.partitionKey ?? "", current.rowKey ?? "");
+        row = await getOrUndefined<CurrentRow>(table, row.partitionKey ?? "", row.rowKey ?? "");
       }
     }
-    return written;
+    return 0;
   }
 
   return {

@@ -1,7 +1,7 @@
 import type { Violation } from "../findings.js";
 import type { Policy } from "../policy.js";
 import type { ImageDefinitionSnapshot } from "../snapshots.js";
-import { effectiveAccess, isTenantWideGroup, type AccessFacts, type EffectiveAccess, type PrincipalAccess } from "../access.js";
+import { effectiveAccess, isTenantWideGroup, readsOnly, roleDefinitionName, type AccessFacts, type EffectiveAccess, type PrincipalAccess } from "../access.js";
 import type { Rule } from "./rule.js";
 import { displayName, isJudged, observation, osStatePhrase, portalLink, someOf } from "./describe.js";
 
@@ -34,8 +34,12 @@ interface Verdict {
 }
 
 function verdictOf(definition: ImageDefinitionSnapshot, facts: AccessFacts, policy: Policy): Verdict {
-  // gallery-watch's own identity reads the image to watch it; it is nobody who builds from it.
-  const principals = imageUsers(definition, facts).principals.filter((p) => p.principalId !== policy.appPrincipalId);
+  // gallery-watch's own identity reads the image to watch it: while every role that grants it that
+  // only reads, it builds nothing from it. Granted more, it counts like anyone (whoever deploys code
+  // to the app acts as it).
+  const readers = new Set(facts.roleDefinitions.filter(readsOnly).map((r) => roleDefinitionName(r.id)));
+  const watching = (p: PrincipalAccess) => p.principalId === policy.appPrincipalId && p.grants.every((g) => readers.has(roleDefinitionName(g.assignment.roleDefinitionId)));
+  const principals = imageUsers(definition, facts).principals.filter((p) => !watching(p));
   const approved = new Set(policy.approvedImageUsers.map((a) => a.toLowerCase()));
   return {
     principals,

@@ -7,15 +7,21 @@ import { displayName, isJudged, listFact, observation, osStatePhrase, portalLink
 /**
  * The machines of `machines` running `version` now, and how many instances they are (a VM is one,
  * a scale set its capacity). A Flexible scale set's own instances are VMs that name it: while the
- * scale set runs the version too, its capacity already counts them, so they are not listed again.
+ * scale set runs the version too, they are counted with it (its capacity, or its instances on the
+ * version when they are more), not listed again.
  */
 export function clonesOf(version: Pick<ImageVersionSnapshot, "id">, machines: readonly MachineSnapshot[]): { readonly running: MachineSnapshot[]; readonly count: number } {
   const onVersion = machines.filter((m) => runningVersionKey(m) === version.id.key);
   const scaleSets = new Set(onVersion.filter((m) => m.kind === "scaleSet").map((m) => m.id.key));
-  const running = onVersion
-    .filter((m) => m.kind !== "virtualMachine" || m.scaleSetId === undefined || !scaleSets.has(keyOf(m.scaleSetId)))
-    .sort((a, b) => (a.id.key < b.id.key ? -1 : a.id.key > b.id.key ? 1 : 0));
-  return { running, count: running.reduce((n, m) => n + machineCount(m), 0) };
+  const memberOf = (m: MachineSnapshot) => (m.kind === "virtualMachine" && m.scaleSetId !== undefined && scaleSets.has(keyOf(m.scaleSetId)) ? keyOf(m.scaleSetId) : undefined);
+  const members = new Map<string, number>();
+  for (const m of onVersion) {
+    const set = memberOf(m);
+    if (set !== undefined) members.set(set, (members.get(set) ?? 0) + 1);
+  }
+  const running = onVersion.filter((m) => memberOf(m) === undefined).sort((a, b) => (a.id.key < b.id.key ? -1 : a.id.key > b.id.key ? 1 : 0));
+  // A scale set's capacity may lag the instances recorded on the version (or VMs attached to it): the larger counts.
+  return { running, count: running.reduce((n, m) => n + Math.max(machineCount(m), members.get(m.id.key) ?? 0), 0) };
 }
 
 const keyOf = (raw: string) => {
