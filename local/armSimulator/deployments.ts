@@ -12,8 +12,15 @@
  * Azure attributes what a deployment creates to the principal who deployed it, and every write
  * carries the deployment's correlation id. A refused write or a resource ending `Failed` fails the
  * deployment with ARM's `DeploymentFailed` (the resource's error in `details`) and starts nothing
- * after it. The operation status (`…/deployments/{name}/operationStatuses/{id}`) answers
- * `{ status: Running | Succeeded | Failed, error? }`.
+ * after it. So does a resource deleted before its creation finished (it reads `Deleting`, or is
+ * gone): its write was superseded (the Network RP's error for it is
+ * `CanceledAndSupersededDueToAnotherOperation`), the resource operation ends `Canceled`, and the deployment —
+ * which nobody canceled — ends `Failed` (deployments.json: `Canceled` is the state of a deployment
+ * canceled with Deployments_Cancel, `POST …/cancel`). A resource counts as done the first time it
+ * reads `Succeeded`: deleting it afterwards changes nothing for the deployment, as in ARM, whose
+ * deployment operation for it has completed. The operation status
+ * (`…/deployments/{name}/operationStatuses/{id}`) answers `{ status: Running | Succeeded | Failed, error? }`.
+ * Deleting the resource group deletes its deployments (they are the group's child resources).
  */
 import { randomUUID } from "node:crypto";
 import type { ArmErrorDetail } from "./errors.js";
@@ -38,6 +45,8 @@ interface Deployment {
   readonly write: ResourceWriter;
   /** Lower-cased ids of the resources written so far. */
   readonly started: Set<string>;
+  /** Lower-cased ids of the resources that have read `Succeeded` since they were written. */
+  readonly succeeded: Set<string>;
   state: DeploymentState;
   endedAt?: number;
   error?: ArmErrorDetail;
@@ -63,7 +72,7 @@ export class Deployments {
   /** Start a deployment; returns what the PUT answers (201, provisioningState `Accepted`) and its operation id. */
   begin(scope: DeploymentScope, name: string, plan: DeploymentPlan, correlationId: string, write: ResourceWriter): { body: Json; operationId: string; created: boolean } {
     const id = `/subscriptions/${scope.subscriptionId}/resourceGroups/${scope.resourceGroup}/providers/Microsoft.Resources/deployments/${name}`;
-    const deployment: Deployment = { id, name, groupKey: groupKey(id), operationId: randomUUID(), correlationId, startedAt: this.now(), plan, write, started: new Set(), state: "Running" };
+    const deployment: Deployment = { id, name, groupKey: groupKey(id), operationId: randomUUID(), correlationId, startedAt: this.now(), plan, write, started: new Set(), succeeded: new Set(), state: "Running" };
     const created = !this.deployments.has(id.toLowerCase());
     this.deployments.set(id.toLowerCase(), deployment);
     this.advance(deployment);
@@ -93,29 +102,52 @@ export class Deployments {
     return { status: deployment.state, ...(deployment.error ? { error: deployment.error } : {}) };
   }
 
+  /** The group is being deleted: its deployments go with it, and a running one writes nothing more. */
+  dropGroup(groupId: string): void {
+    for (const [key, deployment] of this.deployments) {
+      if (deployment.groupKey !== groupId.toLowerCase()) continue;
+      this.deployments.delete(key);
+      // No longer readable; ended so that its pending step starts nothing more.
+      deployment.state = "Failed";
+    }
+  }
+
   close(): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
   }
 
-  /** Start every resource whose dependencies have succeeded; settle the deployment when all have, or one failed. */
+  /**
+   * Record what the started resources read now (Succeeded once and for all; Failed, or deleted
+   * before it succeeded, ends the deployment), start every resource whose dependencies have
+   * succeeded, and settle the deployment when all have.
+   */
   private advance(deployment: Deployment): void {
     if (deployment.state !== "Running") return;
-    const succeeded = (id: string) => deployment.started.has(id.toLowerCase()) && this.stateOf(id) === "Succeeded";
+    const { started, succeeded } = deployment;
     for (let progressed = true; progressed; ) {
       progressed = false;
       for (const resource of deployment.plan.resources) {
-        if (deployment.started.has(resource.id.toLowerCase()) || !resource.dependsOn.every(succeeded)) continue;
-        deployment.started.add(resource.id.toLowerCase());
+        const key = resource.id.toLowerCase();
+        if (succeeded.has(key)) continue;
+        if (started.has(key)) {
+          const state = this.stateOf(resource.id);
+          if (state === "Failed") return this.fail(deployment, terminal(resource, "Failed"));
+          if (state === undefined || state === "Deleting") return this.fail(deployment, terminal(resource, "Canceled"));
+          if (state === "Succeeded") {
+            succeeded.add(key);
+            progressed = true;
+          }
+          continue;
+        }
+        if (!resource.dependsOn.every((id) => succeeded.has(id.toLowerCase()))) continue;
+        started.add(key);
         const refused = deployment.write(resource);
         if (refused) return this.fail(deployment, refused);
         progressed = true;
       }
     }
-    const failed = deployment.plan.resources.find((r) => deployment.started.has(r.id.toLowerCase()) && this.stateOf(r.id) === "Failed");
-    // ARM's words for a resource whose own operation ended Failed.
-    if (failed) return this.fail(deployment, { code: "ResourceDeploymentFailure", message: "The resource operation completed with terminal provisioning state 'Failed'.", target: failed.id });
-    if (deployment.plan.resources.every((r) => succeeded(r.id))) {
+    if (succeeded.size === deployment.plan.resources.length) {
       deployment.state = "Succeeded";
       deployment.endedAt = this.now();
       return;
@@ -137,6 +169,11 @@ export class Deployments {
       details: [detail],
     };
   }
+}
+
+/** ARM's words for a resource whose own operation ended in a terminal state other than Succeeded. */
+function terminal(resource: PlannedResource, state: "Failed" | "Canceled"): ArmErrorDetail {
+  return { code: "ResourceDeploymentFailure", message: `The resource operation completed with terminal provisioning state '${state}'.`, target: resource.id };
 }
 
 function groupKey(id: string): string {

@@ -4,8 +4,9 @@
  * 2025-04-01): server-filled id / name / type / provisioningState / publishedDate / uniqueId.
  *
  * Writes are long-running, as the swagger marks them (`x-ms-long-running-operation`): a resource
- * reads `Creating` / `Updating` / `Deleting` until its settling time has passed, then `Succeeded`
- * (or `Failed`); a deleted resource stays readable as `Deleting`, then is gone. An image version
+ * reads `Creating` (a network resource: `Updating`) / `Updating` / `Deleting` until its settling
+ * time has passed, then `Succeeded` (or `Failed`); a deleted resource stays readable as `Deleting`,
+ * then is gone. An image version
  * replicates region by region across that time (GalleryImageVersion_Get_WithReplicationStatus.json:
  * `replicationStatus.summary[]` per region, `aggregatedState`).
  */
@@ -67,6 +68,13 @@ const NETWORK_SEGMENT: Readonly<Record<string, NetworkType>> = {
   publicipaddresses: "publicIPAddress",
   networkinterfaces: "networkInterface",
 };
+
+/**
+ * The Network RP's provisioning states are Succeeded, Updating, Deleting and Failed
+ * (specification/network/resource-manager/Microsoft.Network/stable/2022-01-01/network.json#/definitions/ProvisioningState):
+ * a network resource being created reads `Updating`, never `Creating`.
+ */
+const NETWORK_TYPES = new Set<ResourceType>(Object.values(NETWORK_SEGMENT));
 
 /** Parse a resource path (not a list path). */
 export function parseResourcePath(path: string): ParsedPath | undefined {
@@ -306,7 +314,7 @@ export class Estate {
     };
     const stored: Stored = seeding
       ? { body, phase: "Succeeded", outcome: "Succeeded", settlesAt: 0, ...(replication ? { replication } : {}) }
-      : { body, phase: existing ? "Updating" : "Creating", outcome: options.outcome ?? "Succeeded", settlesAt: now + this.settleMs, ...(replication ? { replication } : {}), ...(onSettle ? { onSettle } : {}) };
+      : { body, phase: existing || NETWORK_TYPES.has(path.type) ? "Updating" : "Creating", outcome: options.outcome ?? "Succeeded", settlesAt: now + this.settleMs, ...(replication ? { replication } : {}), ...(onSettle ? { onSettle } : {}) };
     if (!this.resources.has(key)) this.sorted = undefined;
     this.resources.set(key, stored);
     return { body: this.view(stored), created: !existing };

@@ -373,6 +373,8 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
         if (state === "missing") return refuse(ctx, notFound);
         const canonical = String(estate.group(subscriptionId, name)!.id);
         const settlesAt = estate.beginDeleteGroup(subscriptionId, name);
+        // Deleting a group deletes its deployment history with it: a group made again starts with none.
+        deployments.dropGroup(canonical);
         const operation = operations.begin({ kind: "resources", monitor: true, subscriptionId, region: "global", settlesAt, outcome: "Succeeded", result: () => ({ status: 200 }) });
         // One event for the group; ARM emits none for the resources deleted with it.
         publish(ctx, { eventType: "Microsoft.Resources.ResourceDeleteSuccess", operationName: `${operationName}/delete`, resourceUri: canonical, subscriptionId, resourceProvider: "Microsoft.Resources" });
@@ -470,7 +472,7 @@ export async function startArmSimulator(options: ArmSimulatorOptions = {}): Prom
     const request = asObject(ctx.body);
     if (!request) return refuse(ctx, invalidContent());
     if (deployments.running(id)) return refuse(ctx, armError(409, "DeploymentActive", `Unable to edit or replace deployment '${name}': previous deployment is still active. Please see https://aka.ms/arm-deploy for usage details.`));
-    const scope = { subscriptionId, resourceGroup: String(group.name) };
+    const scope = { subscriptionId, resourceGroup: String(group.name), location: String(group.location) };
     const plan = planDeployment(request, scope);
     if (isArmFailure(plan)) return refuse(ctx, plan);
     const unserved = plan.resources.find((r) => !parseResourcePath(r.id));

@@ -1,15 +1,18 @@
 /**
  * An ARM template, evaluated as Azure Resource Manager does before a resource-group deployment
  * runs (https://learn.microsoft.com/azure/azure-resource-manager/templates/syntax): its parameters
- * (the values sent, else `defaultValue`), variables, the template expressions in `[…]` strings
+ * (the values sent, else `defaultValue`, itself an expression; each checked against its `type`,
+ * `allowedValues`, `minValue` and `maxValue`), variables, the template expressions in `[…]` strings
  * (`[[` escapes a literal `[`), each resource's id from its type and name, and the order its
  * `dependsOn` imposes. The result is a plan deployments.ts carries out, one resource write at a time.
  *
  * Only what `az vm create` (azure-cli 2.45, `_template_builder.py`) and hand-written templates of the
- * same kind use is evaluated: the functions `parameters`, `variables`, `concat` and `resourceId`,
- * string and number literals, and property and index access. Everything else — other functions
- * (`reference`, `copyIndex`, `uniqueString`, …), `copy` loops, `condition`, nested child resources,
- * a `templateLink`, `Complete` mode — is refused with ARM's `InvalidTemplate` naming what is not
+ * same kind use is evaluated: the functions `parameters`, `variables`, `concat`, `resourceId` and
+ * `resourceGroup`, string and number literals, and property and index access. Everything else —
+ * other functions (`reference`, `copyIndex`, `uniqueString`, …), `copy` loops (of resources, of
+ * properties, of variables, of outputs), `condition`, `existing`, nested child resources, a
+ * `templateLink` or `parametersLink`, Key Vault `reference` parameters, `languageVersion` 2.0
+ * (symbolic names), `Complete` mode — is refused with ARM's `InvalidTemplate` naming what is not
  * evaluated, never deployed half-understood.
  */
 import { createHash } from "node:crypto";
@@ -41,6 +44,8 @@ export interface DeploymentPlan {
 export interface DeploymentScope {
   readonly subscriptionId: string;
   readonly resourceGroup: string;
+  /** The group's location, which `resourceGroup().location` reads. */
+  readonly location: string;
 }
 
 /** ARM's answer for a template it cannot evaluate (a synchronous 400 on the deployment PUT). */
@@ -53,14 +58,18 @@ class TemplateError extends Error {}
 /** Keys of a template resource that are not part of the resource's body. */
 const TEMPLATE_KEYS = new Set(["type", "apiversion", "name", "dependson", "comments"]);
 /** Keys with a meaning the simulator does not evaluate: refused rather than ignored. */
-const UNSUPPORTED_KEYS = new Set(["copy", "condition", "resources", "scope"]);
-const FUNCTIONS = ["parameters", "variables", "concat", "resourceId"] as const;
+const UNSUPPORTED_KEYS = new Set(["copy", "condition", "resources", "scope", "existing"]);
+const FUNCTIONS = ["parameters", "variables", "concat", "resourceId", "resourceGroup"] as const;
 
 /** Plan a resource-group deployment from its request body (`properties.template`, `properties.parameters`, `properties.mode`). */
 export function planDeployment(request: Json, scope: DeploymentScope): DeploymentPlan | ArmFailure {
   const properties = (request.properties ?? {}) as Json;
-  if (properties.templateLink !== undefined) return invalidTemplate("A templateLink is not fetched by the local ARM simulator: send the template inline in properties.template");
+  for (const [link, inline] of [["templateLink", "template"], ["parametersLink", "parameters"]]) {
+    if (properties[link!] !== undefined) return invalidTemplate(`A ${link} is not fetched by the local ARM simulator: send the ${inline} inline in properties.${inline}`);
+  }
   const template = properties.template as Json | undefined;
+  // languageVersion 2.0 (symbolic names, `existing`, user-defined types) changes what a template means.
+  if (template?.languageVersion !== undefined) return invalidTemplate(`The template languageVersion '${String(template.languageVersion)}' is not evaluated by the local ARM simulator: only the original template language (no languageVersion) is`);
   if (!template || typeof template !== "object" || !Array.isArray(template.resources)) return armError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: 'properties.template' with a 'resources' array is required.");
   if (String(properties.mode ?? "").toLowerCase() !== "incremental") return invalidTemplate(`The deployment mode '${String(properties.mode ?? "")}' is not evaluated by the local ARM simulator: only Incremental is`);
   try {
@@ -75,13 +84,10 @@ function plan(template: Json, given: Json, scope: DeploymentScope): DeploymentPl
   const declared = (template.parameters ?? {}) as Json;
   const extra = Object.keys(given).filter((name) => !(name in declared));
   if (extra.length > 0) throw new TemplateError(`The template parameters '${extra.join(", ")}' in the parameters file are not valid; they are not present in the original template and can therefore not be provided at deployment time. The only supported parameters for this template are '${Object.keys(declared).join(", ")}'`);
-  const parameters: Json = {};
-  for (const [name, declaration] of Object.entries(declared) as Array<[string, Json]>) {
-    const value = given[name]?.value ?? declaration.defaultValue;
-    if (value === undefined) throw new TemplateError(`The value for the template parameter '${name}' is not provided. Please see https://aka.ms/resource-manager-parameter-files for usage details`);
-    parameters[name] = value;
-  }
-  const evaluator = new Evaluator(parameters, (template.variables ?? {}) as Json, scope);
+  const keyVault = Object.keys(given).find((name) => (given[name] as Json)?.reference !== undefined);
+  if (keyVault) throw new TemplateError(`The template parameter '${keyVault}' is a Key Vault reference, which the local ARM simulator does not resolve: send its value`);
+  const evaluator = new Evaluator(declared, given, (template.variables ?? {}) as Json, scope);
+  const parameters: Json = Object.fromEntries(Object.keys(declared).map((name) => [name, evaluator.parameter(name)]));
 
   const resources = (template.resources as Json[]).map((resource) => {
     const label = typeof resource.name === "string" ? resource.name : JSON.stringify(resource.name);
@@ -113,7 +119,10 @@ function plan(template: Json, given: Json, scope: DeploymentScope): DeploymentPl
   assertAcyclic(planned);
 
   const outputs: Json = {};
-  for (const [name, output] of Object.entries((template.outputs ?? {}) as Json) as Array<[string, Json]>) outputs[name] = { type: output.type, value: evaluator.value(output.value) };
+  for (const [name, output] of Object.entries((template.outputs ?? {}) as Json) as Array<[string, Json]>) {
+    if (output.copy !== undefined) throw new TemplateError(`The template output '${name}' uses 'copy', which the local ARM simulator does not evaluate`);
+    outputs[name] = { type: output.type, value: evaluator.value(output.value) };
+  }
   const echoed = Object.fromEntries(
     Object.entries(declared).map(([name, declaration]) => {
       const type = String((declaration as Json).type ?? "string");
@@ -157,19 +166,57 @@ type Value = unknown;
 
 class Evaluator {
   private readonly evaluating = new Set<string>();
+  private readonly parameterValues = new Map<string, Value>();
 
   constructor(
-    private readonly parameters: Json,
+    private readonly declared: Json,
+    private readonly given: Json,
     private readonly variables: Json,
     private readonly scope: DeploymentScope,
-  ) {}
+  ) {
+    const iteration = Object.keys(variables).find((key) => key.toLowerCase() === "copy");
+    if (iteration) throw new TemplateError(`The template variables use '${iteration}' (a variable iteration), which the local ARM simulator does not evaluate`);
+  }
+
+  /**
+   * A parameter's value: the one sent, else its `defaultValue` evaluated as an expression, which may
+   * use other parameters (https://learn.microsoft.com/azure/azure-resource-manager/templates/parameters#default-value);
+   * then checked against its declaration.
+   */
+  parameter(name: string): Value {
+    if (!(name in this.declared)) throw new TemplateError(`The template parameter '${name}' is not found`);
+    if (this.parameterValues.has(name)) return this.parameterValues.get(name);
+    const declaration = this.declared[name] as Json;
+    const value = this.once("parameter", name, () => (this.given[name] as Json | undefined)?.value ?? this.value(declaration.defaultValue));
+    if (value === undefined) throw new TemplateError(`The value for the template parameter '${name}' is not provided. Please see https://aka.ms/resource-manager-parameter-files for usage details`);
+    checkParameter(name, declaration, value);
+    this.parameterValues.set(name, value);
+    return value;
+  }
 
   /** A JSON value with every expression string in it evaluated. */
   value(node: unknown): Value {
     if (typeof node === "string") return this.string(node);
     if (Array.isArray(node)) return node.map((item) => this.value(item));
-    if (node && typeof node === "object") return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, this.value(v)]));
+    if (node && typeof node === "object") {
+      // `copy` as an array inside an object is a property iteration (https://learn.microsoft.com/azure/azure-resource-manager/templates/copy-properties).
+      const iteration = Object.entries(node).find(([key, value]) => key.toLowerCase() === "copy" && Array.isArray(value));
+      if (iteration) throw new TemplateError(`The template uses a '${iteration[0]}' array (a property iteration), which the local ARM simulator does not evaluate`);
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, this.value(v)]));
+    }
     return node;
+  }
+
+  /** Evaluate a parameter or variable once at a time: one that needs itself is refused. */
+  private once(what: "parameter" | "variable", name: string, evaluate: () => Value): Value {
+    const key = `${what}:${name}`;
+    if (this.evaluating.has(key)) throw new TemplateError(`The template ${what} '${name}' refers to itself`);
+    this.evaluating.add(key);
+    try {
+      return evaluate();
+    } finally {
+      this.evaluating.delete(key);
+    }
   }
 
   private string(text: string): Value {
@@ -198,24 +245,22 @@ class Evaluator {
 
   private call(name: string, args: Value[]): Value {
     switch (name.toLowerCase()) {
-      case "parameters": {
-        const key = String(args[0]);
-        if (!(key in this.parameters)) throw new TemplateError(`The template parameter '${key}' is not found`);
-        return this.parameters[key];
-      }
+      case "parameters":
+        return this.parameter(String(args[0]));
       case "variables": {
         const key = String(args[0]);
         if (!(key in this.variables)) throw new TemplateError(`The template variable '${key}' is not found`);
-        if (this.evaluating.has(key)) throw new TemplateError(`The template variable '${key}' refers to itself`);
-        this.evaluating.add(key);
-        try {
-          return this.value(this.variables[key]);
-        } finally {
-          this.evaluating.delete(key);
-        }
+        return this.once("variable", key, () => this.value(this.variables[key]));
       }
       case "concat":
-        return args.every(Array.isArray) ? (args as unknown[][]).flat() : args.map((a) => (typeof a === "object" ? JSON.stringify(a) : String(a))).join("");
+        // Arrays into one array, or strings and integers into one string; never a mix, never objects
+        // (https://learn.microsoft.com/azure/azure-resource-manager/templates/template-functions-array#concat, …-string#concat).
+        if (args.every(Array.isArray)) return (args as unknown[][]).flat();
+        if (args.every((a) => typeof a === "string" || Number.isInteger(a))) return args.join("");
+        throw new TemplateError("The provided parameters for language function 'concat' are invalid. Either all or none of the parameters must be an array, and the others strings or integers. Please see https://aka.ms/arm-template-expressions/#concat for usage details");
+      case "resourcegroup":
+        // https://learn.microsoft.com/azure/azure-resource-manager/templates/template-functions-scope#resourcegroup
+        return { id: `/subscriptions/${this.scope.subscriptionId}/resourceGroups/${this.scope.resourceGroup}`, name: this.scope.resourceGroup, type: "Microsoft.Resources/resourceGroups", location: this.scope.location, properties: { provisioningState: "Succeeded" } };
       case "resourceid": {
         // resourceId([subscriptionId], [resourceGroupName], resourceType, name1, [name2, …]): the type is the first argument with a '/'.
         const strings = args.map(String);
@@ -326,6 +371,29 @@ class Parser {
   private fail(what: string): never {
     throw new TemplateError(`The language expression '${this.text}' is not valid: ${what} at position ${this.at}. Please see https://aka.ms/arm-template-expressions for usage details`);
   }
+}
+
+/** ARM's JSON type names for each parameter type, as its refusals spell them. */
+const PARAMETER_TYPES: Readonly<Record<string, string>> = { string: "String", securestring: "String", int: "Integer", bool: "Boolean", object: "Object", secureobject: "Object", array: "Array" };
+
+/**
+ * A parameter's value against its declaration: its `type`, `allowedValues` (each element, for an
+ * array), `minValue` and `maxValue` (https://learn.microsoft.com/azure/azure-resource-manager/templates/parameters,
+ * data-types). ARM refuses a mismatch before the deployment starts, with `InvalidTemplate`
+ * ("The provided value for the template parameter '…' is not valid. …").
+ */
+function checkParameter(name: string, declaration: Json, value: Value): void {
+  const expected = PARAMETER_TYPES[String(declaration.type).toLowerCase()];
+  if (!expected) throw new TemplateError(`The template parameter '${name}' has type '${String(declaration.type)}'; a parameter's type is one of ${Object.keys(PARAMETER_TYPES).join(", ")}. Please see https://aka.ms/arm-syntax-parameters for usage details`);
+  const actual = Array.isArray(value) ? "Array" : value === null ? "Null" : typeof value === "object" ? "Object" : typeof value === "number" ? (Number.isInteger(value) ? "Integer" : "Float") : typeof value === "boolean" ? "Boolean" : "String";
+  const invalid = (why: string) => new TemplateError(`The provided value for the template parameter '${name}' is not valid. ${why}. Please see https://aka.ms/resource-manager-parameter-files for usage details`);
+  if (actual !== expected) throw invalid(`Template parameter JToken type is not valid. Expected '${expected}'. Actual '${actual}'`);
+  if (Array.isArray(declaration.allowedValues)) {
+    const allowed = new Set(declaration.allowedValues.map((v: unknown) => JSON.stringify(v)));
+    if (!(Array.isArray(value) ? value : [value]).every((v) => allowed.has(JSON.stringify(v)))) throw invalid(`The parameter value is not part of the allowed value(s): '${declaration.allowedValues.map(String).join(",")}'`);
+  }
+  if (typeof declaration.minValue === "number" && (value as number) < declaration.minValue) throw invalid(`The parameter value must be greater than or equal to the minimum value '${declaration.minValue}'`);
+  if (typeof declaration.maxValue === "number" && (value as number) > declaration.maxValue) throw invalid(`The parameter value must be less than or equal to the maximum value '${declaration.maxValue}'`);
 }
 
 function capitalised(type: string): string {

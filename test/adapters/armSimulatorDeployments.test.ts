@@ -76,7 +76,7 @@ async function eventsFor(count: number): Promise<any[]> {
 }
 
 /** What Debian's azure-cli 2.45 sends for `az vm create -g rg-deploy -n drill-01 --image <version> --specialized --subnet <id> --generate-ssh-keys` (captured with --debug; nulls as az sends them). */
-function azVmCreateTemplate(vm: string, image = VERSION): any {
+function azVmCreateTemplate(vm: string, image = VERSION, subnet = SUBNET): any {
   const nic = `${NET}/networkInterfaces/${vm}VMNic`;
   return {
     properties: {
@@ -99,7 +99,7 @@ function azVmCreateTemplate(vm: string, image = VERSION): any {
             tags: {},
             dependsOn: [`Microsoft.Network/networkSecurityGroups/${vm}NSG`, `Microsoft.Network/publicIpAddresses/${vm}PublicIP`],
             properties: {
-              ipConfigurations: [{ name: `ipconfig${vm}`, properties: { privateIPAllocationMethod: "Dynamic", subnet: { id: SUBNET }, publicIPAddress: { id: `${NET}/publicIPAddresses/${vm}PublicIP` } } }],
+              ipConfigurations: [{ name: `ipconfig${vm}`, properties: { privateIPAllocationMethod: "Dynamic", subnet: { id: subnet }, publicIPAddress: { id: `${NET}/publicIPAddresses/${vm}PublicIP` } } }],
               networkSecurityGroup: { id: `${NET}/networkSecurityGroups/${vm}NSG` },
             },
           },
@@ -127,6 +127,9 @@ describe("template deployments in the simulated ARM", () => {
     const vnet = { location: "westeurope", properties: { addressSpace: { addressPrefixes: ["10.0.0.0/16"] }, subnets: [{ name: "default", properties: { addressPrefix: "10.0.0.0/24" } }] } };
     const put = await request(`${NET}/virtualNetworks/plant-vnet?api-version=2024-05-01`, { method: "PUT", body: vnet });
     expect(put.status).toBe(201);
+    // The Network RP's ProvisioningState has no `Creating` (network.json 2022-01-01: Succeeded, Updating, Deleting, Failed).
+    expect(put.body.properties.provisioningState).toBe("Updating");
+    expect((await request(`${NET}/virtualNetworks/plant-vnet?api-version=2024-05-01`)).body.properties.provisioningState).toBe("Updating");
     expect(put.headers["azure-asyncoperation"]).toMatch(/\/providers\/Microsoft\.Network\/locations\/westeurope\/operations\//);
     now += 1000;
     const subnet = await request(`${SUBNET}?api-version=2024-05-01`);
@@ -159,7 +162,8 @@ describe("template deployments in the simulated ARM", () => {
     expect(nic.body.properties.ipConfigurations[0]).toMatchObject({ id: `${NET}/networkInterfaces/drill-01VMNic/ipConfigurations/ipconfigdrill-01`, properties: { privateIPAddress: "10.0.0.4", provisioningState: "Succeeded" } });
     const deployment = (await request(deploymentUrl("vm_deploy_drill01"))).body;
     expect(deployment.properties.provisioningState).toBe("Succeeded");
-    expect(deployment.properties.outputResources.map((r: { id: string }) => r.id.split("/").slice(-2).join("/"))).toEqual(["virtualMachines/drill-01", "networkInterfaces/drill-01VMNic", "publicIPAddresses/drill-01PublicIP", "networkSecurityGroups/drill-01NSG"]);
+    // ARM does not promise an order of outputResources.
+    expect(deployment.properties.outputResources.map((r: { id: string }) => r.id.split("/").slice(-2).join("/")).sort()).toEqual(["networkInterfaces/drill-01VMNic", "networkSecurityGroups/drill-01NSG", "publicIPAddresses/drill-01PublicIP", "virtualMachines/drill-01"]);
     expect((await request(`${GROUP}/providers/Microsoft.Resources/deployments?api-version=2021-04-01`)).body.value.map((d: { name: string }) => d.name)).toContain("vm_deploy_drill01");
 
     // deployment, NSG, public IP, NIC, OS disk, VM: every write the deployer's, under one correlation id.
@@ -204,29 +208,100 @@ describe("template deployments in the simulated ARM", () => {
     expect(vm.properties.userData).toBe("[not an expression]");
   });
 
+  it("a parameter's defaultValue is an expression, which may use resourceGroup() and other parameters", async () => {
+    const template = {
+      parameters: {
+        prefix: { type: "string" },
+        location: { type: "string", defaultValue: "[resourceGroup().location]" },
+        nsgName: { type: "string", defaultValue: "[concat(parameters('prefix'), '-nsg')]" },
+      },
+      resources: [{ type: "Microsoft.Network/networkSecurityGroups", apiVersion: "2022-01-01", name: "[parameters('nsgName')]", location: "[parameters('location')]", properties: {} }],
+    };
+    const group = (await request(`${GROUP}?api-version=2021-04-01`)).body;
+    const put = await request(deploymentUrl("defaults"), { method: "PUT", body: { properties: { mode: "Incremental", template, parameters: { prefix: { value: "edge" } } } } });
+    expect(put.status).toBe(201);
+    expect(put.body.properties.parameters).toEqual({ prefix: { type: "String", value: "edge" }, location: { type: "String", value: group.location }, nsgName: { type: "String", value: "edge-nsg" } });
+    expect((await request(`${NET}/networkSecurityGroups/edge-nsg?api-version=2022-01-01`)).body.location).toBe(group.location);
+  });
+
+  const nsg = (more: object = {}) => ({ type: "Microsoft.Network/networkSecurityGroups", apiVersion: "2022-01-01", name: "nsg", location: "westeurope", properties: {}, ...more });
   it.each([
+    ["an unsupported function in a parameter's defaultValue", { parameters: { suffix: { type: "string", defaultValue: "[uniqueString(resourceGroup().id)]" } }, resources: [nsg({ name: "[concat('nsg', parameters('suffix'))]" })] }, /The template function 'uniqueString' is not evaluated/],
+    ["a copy array in a resource's properties", { resources: [nsg({ properties: { copy: [{ name: "securityRules", count: 2, input: { name: "rule" } }] } })] }, /'copy' array \(a property iteration\)/],
+    ["a copy loop in variables", { variables: { copy: [{ name: "names", count: 2, input: "x" }] }, resources: [nsg()] }, /variables use 'copy' \(a variable iteration\)/],
+    ["an existing resource", { resources: [nsg({ existing: true })] }, /'nsg' uses 'existing'/],
+    ["languageVersion 2.0", { languageVersion: "2.0", resources: { nsg: nsg() } }, /languageVersion '2.0' is not evaluated/],
+    ["a copy loop in outputs", { resources: [nsg()], outputs: { ids: { type: "array", copy: { count: 2, input: "x" } } } }, /output 'ids' uses 'copy'/],
+    ["concat of an object", { resources: [nsg({ tags: "[concat('a', resourceGroup())]" })] }, /'concat' are invalid/],
+    ["concat of an array and a string", { variables: { list: ["a"] }, resources: [nsg({ name: "[concat(variables('list'), 'nsg')]" })] }, /'concat' are invalid/],
+    ["a string for an int parameter", { parameters: { count: { type: "int" } }, resources: [nsg()] }, /parameter 'count' is not valid\. Template parameter JToken type is not valid\. Expected 'Integer'\. Actual 'String'/, { parameters: { count: { value: "2" } } }],
+    ["a value outside allowedValues", { parameters: { sku: { type: "string", allowedValues: ["Basic", "Standard"] } }, resources: [nsg()] }, /parameter 'sku' is not valid\. The parameter value is not part of the allowed value\(s\): 'Basic,Standard'/, { parameters: { sku: { value: "Premium" } } }],
+    ["an int below minValue (a default too)", { parameters: { count: { type: "int", minValue: 1, defaultValue: 0 } }, resources: [nsg()] }, /parameter 'count' is not valid\. The parameter value must be greater than or equal to the minimum value '1'/],
+    ["a parametersLink", { resources: [nsg()] }, /A parametersLink is not fetched/, { parametersLink: { uri: "https://example.invalid/parameters.json" } }],
+    ["a Key Vault reference parameter", { parameters: { secret: { type: "securestring" } }, resources: [nsg()] }, /'secret' is a Key Vault reference/, { parameters: { secret: { reference: { keyVault: { id: `${GROUP}/providers/Microsoft.KeyVault/vaults/kv` }, secretName: "s" } } } }],
     ["a function the simulator does not evaluate", { resources: [{ type: "Microsoft.Network/networkSecurityGroups", apiVersion: "2022-01-01", name: "nsg", location: "[reference('somewhere').location]", properties: {} }] }, /The template function 'reference' is not evaluated by the local ARM simulator/],
     ["a copy loop", { resources: [{ type: "Microsoft.Network/networkSecurityGroups", apiVersion: "2022-01-01", name: "nsg", location: "westeurope", copy: { name: "n", count: 2 }, properties: {} }] }, /'nsg' uses 'copy'/],
     ["a dependency the template does not define", { resources: [{ type: "Microsoft.Network/networkSecurityGroups", apiVersion: "2022-01-01", name: "nsg", location: "westeurope", dependsOn: ["Microsoft.Network/virtualNetworks/elsewhere"], properties: {} }] }, /The resource 'Microsoft.Network\/virtualNetworks\/elsewhere' is not defined in the template/],
     ["a resource type the simulator does not serve", { resources: [{ type: "Microsoft.Storage/storageAccounts", apiVersion: "2022-09-01", name: "vhds", location: "westeurope", properties: {} }] }, /'Microsoft.Storage\/storageAccounts' of 'vhds' is not served/],
-  ])("%s: 400 InvalidTemplate naming it, and nothing written", async (_what, template, message) => {
-    const put = await request(deploymentUrl("refused"), { method: "PUT", body: { properties: { mode: "Incremental", template } } });
+  ])("%s: 400 InvalidTemplate naming it, and nothing written", async (what, template, message, properties: object = {}) => {
+    const name = `refused-${what.replace(/\W+/g, "-")}`;
+    const put = await request(deploymentUrl(name), { method: "PUT", body: { properties: { mode: "Incremental", template, ...properties } } });
     expect(put.status).toBe(400);
     expect(put.body.error.code).toBe("InvalidTemplate");
     expect(put.body.error.message).toMatch(message);
     expect((await request(`${NET}/networkSecurityGroups/nsg?api-version=2022-01-01`)).status).toBe(404);
-    expect((await request(deploymentUrl("refused"))).status).toBe(404);
+    expect((await request(deploymentUrl(name))).status).toBe(404);
     await new Promise((r) => setTimeout(r, 100));
-    expect(receiver.events.filter((e) => /\/(nsg|refused|vhds)$/.test(e.data.resourceUri))).toEqual([]);
+    expect(receiver.events.filter((e) => /\/(nsg|refused-[\w-]+|vhds)$/.test(e.data.resourceUri))).toEqual([]);
   });
 
   it("a resource the resource provider refuses fails the deployment with DeploymentFailed and its error; nothing after it starts", async () => {
-    const missing = `${GALLERY}/images/gateway-os/versions/9.9.9`;
-    const put = await request(deploymentUrl("vm_deploy_missing"), { method: "PUT", body: azVmCreateTemplate("ghost-01", missing) });
+    // The NIC names a subnet that does not exist: the Network RP refuses it, so the VM that depends on it is never written.
+    const put = await request(deploymentUrl("vm_deploy_nosubnet"), { method: "PUT", body: azVmCreateTemplate("ghost-01", VERSION, `${NET}/virtualNetworks/plant-vnet/subnets/nowhere`) });
     expect(put.status).toBe(201);
     const status = await settle(new URL(String(put.headers["azure-asyncoperation"])).pathname + "?api-version=2021-04-01");
-    expect(status).toMatchObject({ status: "Failed", error: { code: "DeploymentFailed", details: [{ code: "GalleryImageNotFound" }] } });
+    expect(status).toMatchObject({ status: "Failed", error: { code: "DeploymentFailed", details: [{ code: "InvalidResourceReference", message: expect.stringMatching(/subnets\/nowhere referenced by resource .*networkInterfaces\/ghost-01VMNic was not found/) }] } });
+    expect((await request(`${NET}/networkInterfaces/ghost-01VMNic?api-version=2022-01-01`)).status).toBe(404);
     expect((await request(`${GROUP}/providers/Microsoft.Compute/virtualMachines/ghost-01?api-version=2022-11-01`)).status).toBe(404);
-    expect((await request(deploymentUrl("vm_deploy_missing"))).body.properties).toMatchObject({ provisioningState: "Failed", error: { code: "DeploymentFailed" } });
+    expect((await request(deploymentUrl("vm_deploy_nosubnet"))).body.properties).toMatchObject({ provisioningState: "Failed", error: { code: "DeploymentFailed" } });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(receiver.events.map((e) => e.data.operationName)).not.toContain("Microsoft.Compute/virtualMachines/write");
+  });
+
+  it("a resource deleted before its creation finished fails the deployment (terminal state Canceled); nothing after it starts", async () => {
+    const put = await request(deploymentUrl("vm_deploy_deleted"), { method: "PUT", body: azVmCreateTemplate("gone-01") });
+    expect(put.status).toBe(201);
+    const nsgId = `${NET}/networkSecurityGroups/gone-01NSG`;
+    expect((await request(`${nsgId}?api-version=2022-01-01`, { method: "DELETE" })).status).toBe(202);
+    const status = await settle(new URL(String(put.headers["azure-asyncoperation"])).pathname + "?api-version=2021-04-01");
+    expect(status).toMatchObject({ status: "Failed", error: { code: "DeploymentFailed", details: [{ code: "ResourceDeploymentFailure", message: expect.stringMatching(/terminal provisioning state 'Canceled'/), target: nsgId }] } });
+    expect((await request(`${NET}/networkInterfaces/gone-01VMNic?api-version=2022-01-01`)).status).toBe(404);
+    expect((await request(`${GROUP}/providers/Microsoft.Compute/virtualMachines/gone-01?api-version=2022-11-01`)).status).toBe(404);
+  });
+
+  it("a resource deleted after it succeeded leaves the deployment to succeed", async () => {
+    const late = (name: string, dependsOn: string[] = []) => ({ type: "Microsoft.Network/networkSecurityGroups", apiVersion: "2022-01-01", name, location: "westeurope", dependsOn, properties: {} });
+    const template = { resources: [late("early"), late("late-a"), late("late-b", ["late-a"])] };
+    const put = await request(deploymentUrl("delete-after"), { method: "PUT", body: { properties: { mode: "Incremental", template } } });
+    const operation = new URL(String(put.headers["azure-asyncoperation"])).pathname + "?api-version=2021-04-01";
+    now += 1000;
+    expect((await request(operation)).body).toEqual({ status: "Running" }); // early and late-a succeeded; late-b started
+    expect((await request(`${NET}/networkSecurityGroups/early?api-version=2022-01-01`, { method: "DELETE" })).status).toBe(202);
+    expect(await settle(operation)).toEqual({ status: "Succeeded" });
+    expect((await request(`${NET}/networkSecurityGroups/early?api-version=2022-01-01`)).status).toBe(404);
+  });
+
+  it("deleting the resource group deletes its deployments: the group made again takes the same deployment name afresh", async () => {
+    const group = `/subscriptions/${SUB}/resourceGroups/rg-again`;
+    const url = `${group}/providers/Microsoft.Resources/deployments/again?api-version=2021-04-01`;
+    const body = { properties: { mode: "Incremental", template: { resources: [{ type: "Microsoft.Network/networkSecurityGroups", apiVersion: "2022-01-01", name: "nsg", location: "westeurope", properties: {} }] } } };
+    expect((await request(`${group}?api-version=2021-04-01`, { method: "PUT", body: { location: "westeurope" } })).status).toBe(201);
+    expect((await request(url, { method: "PUT", body })).status).toBe(201);
+    expect((await request(`${group}?api-version=2021-04-01`, { method: "DELETE" })).status).toBe(202);
+    now += 1000;
+    expect((await request(`${group}?api-version=2021-04-01`, { method: "PUT", body: { location: "westeurope" } })).status).toBe(201);
+    expect((await request(url)).status).toBe(404);
+    expect((await request(`${group}/providers/Microsoft.Resources/deployments?api-version=2021-04-01`)).body.value).toEqual([]);
+    expect((await request(url, { method: "PUT", body })).status).toBe(201);
   });
 });
