@@ -13,13 +13,16 @@ import { displayName, isJudged, listFact, observation, osStatePhrase, portalLink
 export function clonesOf(version: Pick<ImageVersionSnapshot, "id">, machines: readonly MachineSnapshot[]): { readonly running: MachineSnapshot[]; readonly count: number } {
   const onVersion = machines.filter((m) => runningVersionKey(m) === version.id.key);
   const scaleSets = new Set(onVersion.filter((m) => m.kind === "scaleSet").map((m) => m.id.key));
-  const memberOf = (m: MachineSnapshot) => (m.kind === "virtualMachine" && m.scaleSetId !== undefined && scaleSets.has(keyOf(m.scaleSetId)) ? keyOf(m.scaleSetId) : undefined);
+  // Each VM that is an instance of one of those scale sets, and how many each has on the version.
+  const memberOf = new Map<MachineSnapshot, string>();
   const members = new Map<string, number>();
   for (const m of onVersion) {
-    const set = memberOf(m);
-    if (set !== undefined) members.set(set, (members.get(set) ?? 0) + 1);
+    const set = m.kind === "virtualMachine" && m.scaleSetId !== undefined ? keyOf(m.scaleSetId) : undefined;
+    if (set === undefined || !scaleSets.has(set)) continue;
+    memberOf.set(m, set);
+    members.set(set, (members.get(set) ?? 0) + 1);
   }
-  const running = onVersion.filter((m) => memberOf(m) === undefined).sort((a, b) => (a.id.key < b.id.key ? -1 : a.id.key > b.id.key ? 1 : 0));
+  const running = onVersion.filter((m) => !memberOf.has(m)).sort((a, b) => (a.id.key < b.id.key ? -1 : a.id.key > b.id.key ? 1 : 0));
   // A scale set's capacity may lag the instances recorded on the version (or VMs attached to it): the larger counts.
   return { running, count: running.reduce((n, m) => n + Math.max(machineCount(m), members.get(m.id.key) ?? 0), 0) };
 }
