@@ -27,7 +27,7 @@ import type { AddressInfo } from "node:net";
 import { createHash, randomUUID, timingSafeEqual, verify, type KeyObject } from "node:crypto";
 import functions from "@azure/functions";
 import type { HttpMethod, InvocationContext as Context } from "@azure/functions";
-import { QueueClient } from "@azure/storage-queue";
+import { QueueClient, type DequeuedMessageItem } from "@azure/storage-queue";
 import { Cron } from "croner";
 import pLimit from "p-limit";
 import type { Logger } from "pino";
@@ -44,7 +44,11 @@ export interface LocalHostOptions {
   readonly maxBodyBytes?: number;
   /** Visibility timeout for a failed queue message before it is tried again (default 2 s). */
   readonly retryVisibilitySeconds?: number;
-  /** Invocations running at once, like the Functions host's per-instance concurrency (default 16). */
+  /**
+   * Event Grid, HTTP and timer invocations running at once, like Flex Consumption's per-instance
+   * HTTP concurrency (default 16). Each queue trigger is bounded by its own batches instead (16,
+   * and 8 more once half are done), as in the Functions host, so a queue's backlog never holds these slots.
+   */
   readonly maxConcurrency?: number;
   /** Function keys: when given, every HTTP function (`authLevel: function`) needs one; when absent the host is open, like Core Tools. */
   readonly functionKeys?: readonly string[];
@@ -77,6 +81,9 @@ export interface LocalHost {
 }
 
 const MAX_DEQUEUE = 5;
+/** host.json `extensions.queues.batchSize`, and the Functions host's default `newBatchThreshold` (half of it). */
+const BATCH_SIZE = 16;
+const NEW_BATCH_THRESHOLD = BATCH_SIZE / 2;
 /** A body over the limit is read and discarded up to this much more, so the keep-alive connection survives; beyond it the connection is closed. */
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 /** Reasons quoted in the one log line summarising a delivery's refused events. */
@@ -341,34 +348,57 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     triggerQueues.push(queue);
     let timer: NodeJS.Timeout | undefined;
     let delay = 100;
+    // As the Functions host's queue trigger: a batch of `batchSize` messages, and the next batch is
+    // fetched once the messages still being processed are down to `newBatchThreshold` (half the
+    // batch size by default), not when the whole batch is done (Learn, "Azure Queue storage
+    // trigger for Azure Functions", host.json settings): one slow message does not hold the rest.
+    let processing = 0;
+    let awaitingThreshold = false;
+    const next = (ms: number) => {
+      if (closing) return;
+      if (processing > NEW_BATCH_THRESHOLD) awaitingThreshold = true;
+      else timer = setTimeout(() => void poll(), ms);
+    };
+    const process = async (message: DequeuedMessageItem) => {
+      const text = Buffer.from(message.messageText, "base64").toString();
+      try {
+        await invoke(declaration, safeJson(text), { dequeueCount: message.dequeueCount, id: message.messageId });
+        await queue.deleteMessage(message.messageId, message.popReceipt);
+      } catch {
+        if (message.dequeueCount >= MAX_DEQUEUE) {
+          await poison.createIfNotExists();
+          await poison.sendMessage(message.messageText);
+          await queue.deleteMessage(message.messageId, message.popReceipt);
+          options.log.error({ queue: queueName, messageId: message.messageId }, `message moved to ${queueName}-poison after ${MAX_DEQUEUE} attempts`);
+        } else {
+          await queue.updateMessage(message.messageId, message.popReceipt, undefined, options.retryVisibilitySeconds ?? 2);
+        }
+      }
+    };
     const poll = async () => {
       pendingPolls++;
       try {
-        const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 30 });
+        const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: BATCH_SIZE, visibilityTimeout: 30 });
         delay = receivedMessageItems.length > 0 ? 50 : Math.min(1000, delay * 2);
-        await Promise.all(
-          receivedMessageItems.map(async (message) => {
-            const text = Buffer.from(message.messageText, "base64").toString();
-            try {
-              await run(declaration, safeJson(text), { dequeueCount: message.dequeueCount, id: message.messageId });
-              await queue.deleteMessage(message.messageId, message.popReceipt);
-            } catch {
-              if (message.dequeueCount >= MAX_DEQUEUE) {
-                await poison.createIfNotExists();
-                await poison.sendMessage(message.messageText);
-                await queue.deleteMessage(message.messageId, message.popReceipt);
-                options.log.error({ queue: queueName, messageId: message.messageId }, `message moved to ${queueName}-poison after ${MAX_DEQUEUE} attempts`);
-              } else {
-                await queue.updateMessage(message.messageId, message.popReceipt, undefined, options.retryVisibilitySeconds ?? 2);
+        for (const message of receivedMessageItems) {
+          processing++;
+          pendingPolls++;
+          void process(message)
+            .catch((error: unknown) => options.log.warn({ queue: queueName, err: error }, "queue message handling failed"))
+            .finally(() => {
+              processing--;
+              pendingPolls--;
+              if (awaitingThreshold && processing <= NEW_BATCH_THRESHOLD && !closing) {
+                awaitingThreshold = false;
+                timer = setTimeout(() => void poll(), 0);
               }
-            }
-          }),
-        );
+            });
+        }
       } catch (error) {
         if (!closing) options.log.warn({ queue: queueName, err: error }, "queue poll failed");
       } finally {
         pendingPolls--;
-        if (!closing) timer = setTimeout(() => void poll(), delay);
+        next(delay);
       }
     };
     timer = setTimeout(() => void poll(), 0);

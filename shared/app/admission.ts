@@ -16,6 +16,7 @@
  */
 import type { ResourceId } from "../domain/resourceId.js";
 import { coveredOnArmClock, writtenAt } from "../domain/coverage.js";
+import { resourceType } from "../domain/resourceTypes.js";
 import { attributionOf, checkResource, deletedBy, type CheckOutcome, type CheckSettings } from "./checkResource.js";
 import type { Dependencies, Trigger } from "./ports.js";
 
@@ -107,6 +108,10 @@ const PUT_OFF_SECONDS = 5;
  */
 async function waitsItsTurn(deps: Dependencies, id: ResourceId, trigger: Trigger): Promise<"go" | "queued" | "folded"> {
   if (!deps.arm.readsShort?.(id.subscriptionId)) return "go";
+  // A version's re-check waits for a listing of its definition, shared with the versions put off
+  // with it (shared/adapters/arm/versionBatches.ts): one listing answers a burst of new versions,
+  // so it goes ahead rather than put itself off again and read alone later.
+  if (trigger.source === "recheck" && resourceType(id.kind).listedWithSiblings) return "go";
   const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
   if (attempt >= MAX_PUT_OFF || (await deps.resources.current(id.key)) !== undefined) return "go";
   // One put-off re-check per resource stands for every event that arrives before it runs: a burst

@@ -32,6 +32,11 @@ export interface ResourceType {
    * a role assignment written or deleted changes who can use an image definition (`broad-access`).
    */
   readonly judgedAgainAfter?: readonly string[];
+  /**
+   * In a burst, read through its parent's listing, shared with its siblings
+   * (shared/adapters/arm/versionBatches.ts): a put-off re-check of one goes ahead to share it.
+   */
+  readonly listedWithSiblings?: true;
 }
 
 /**
@@ -71,6 +76,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     parent: "imageDefinition",
     arm: { list: "galleryImageVersions.listByGalleryImage", get: "galleryImageVersions.get" },
     watchedOperations: ["Microsoft.Compute/galleries/images/versions/write", "Microsoft.Compute/galleries/images/versions/delete"],
+    listedWithSiblings: true,
     // A version carries its definition's osState; `clones` counts the machines running it.
     dependsOn: ["imageDefinition", "scaleSet", "virtualMachine"],
     // A new or removed version can change which one a scale set or VM following `latest` runs.

@@ -333,6 +333,20 @@ describe("while reads are short, a resource gallery-watch has not recorded waits
     expect(checked.status).not.toBe("deferred");
     expect(world.findings.of("replication-breadth", overReplicated.id)?.status).toBe("open");
   });
+
+  it("a new version's put-off re-check goes ahead while reads are still short: its read waits for its definition's listing with the versions put off beside it; a scale set's is put off again", async () => {
+    const scaleSet = aScaleSet({ capacity: 3 });
+    world.azure.put(community, specialized, overReplicated, scaleSet);
+    const deps = world.deps();
+    const short = { ...deps, arm: Object.assign(Object.create(Object.getPrototypeOf(deps.arm) as object) as typeof deps.arm, deps.arm, { readsShort: () => true }) };
+    const recheck = { source: "recheck", attempt: 1, attribution: event.attribution } as const;
+    // The old put-off queued it again (up to six times, 5 s each): a burst of 1,000 new versions then read one GET each, 40 s at ARM's 25 reads/s.
+    const version = await checkCoalesced(short, settings, overReplicated.id, recheck);
+    expect(version.status).toBe("evaluated");
+    expect(world.findings.of("replication-breadth", overReplicated.id)?.status).toBe("open");
+    expect(await checkCoalesced(short, settings, scaleSet.id, recheck)).toMatchObject({ status: "deferred" });
+    expect(world.rechecks).toEqual([{ id: scaleSet.id.display, attempt: 2 }]);
+  });
 });
 
 

@@ -50,7 +50,7 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
   // version's snapshot takes from it: known once, it costs no definition read per version.
   const osStates = new OsStates();
   // Process-wide, like the budget: batching pays off across the invocations running at once.
-  const batches = new VersionBatches(budget);
+  const batches = new VersionBatches({ available: (s) => budget.available(s), ready: (s) => budget.ready(s), short: (s) => budget.short(s, RESERVED_READS) });
   // Listings that resolve `latest`, shared the same way: a storm of scale sets following one
   // definition costs a listing per budget turn, not one per scale set. Few kept: each holds a definition's versions.
   const latestReads = new ReadsAfter<ImageVersionSnapshot[]>(Date.now, VERSION_LISTS_KEPT);

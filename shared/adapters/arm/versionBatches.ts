@@ -10,7 +10,8 @@
  * went out, or whose writes ARM had long finished when it dated the listing, is answered from it
  * without a request (`answeredBy`, decided by the coalescing gate, ../../app/localCoalescing.ts;
  * `now` must be this process's clock). A definition known
- * to list in few pages is listed for a single queued read.
+ * to list in few pages is listed for a single queued read, and so, in a burst (reads short), is
+ * one not listed yet for a single patient read.
  *
  * A listed version is what a GET would return minus `replicationStatus`, which snapshots leave
  * out, so the two are judged alike (the sweep relies on the same). A version the listing does
@@ -29,6 +30,8 @@ import { coveredOnArmClock } from "../../domain/coverage.js";
 export interface BatchBudget {
   available(subscriptionId: string): number;
   ready(subscriptionId: string): Promise<void>;
+  /** Down to the reads kept for resources gallery-watch has recorded: a burst is under way. */
+  short?(subscriptionId: string): boolean;
 }
 
 type Outcome = ReadOutcome<ImageVersionSnapshot>;
@@ -110,12 +113,12 @@ export class VersionBatches {
       // A patient read (a follow-up or re-check, which waited seconds already) gathers the others
       // of its definition for a moment: in a burst the follow-ups of a definition's versions come
       // due together, and one listing answers them all.
-      void this.run(definitionId, list, hooks?.patient ? this.gatherMs : 0);
+      void this.run(definitionId, list, hooks?.patient === true);
     });
   }
 
-  private async run(definitionId: ResourceId, list: (definitionId: ResourceId) => Promise<VersionListing>, gatherMs: number): Promise<void> {
-    if (gatherMs > 0) await new Promise((resolve) => setTimeout(resolve, gatherMs));
+  private async run(definitionId: ResourceId, list: (definitionId: ResourceId) => Promise<VersionListing>, patient: boolean): Promise<void> {
+    if (patient) await new Promise((resolve) => setTimeout(resolve, this.gatherMs));
     // A wait longer than the budget allows is not decided here: the reads themselves report it.
     await this.budget.ready(definitionId.subscriptionId).catch(() => undefined);
     const batch = this.waiting.get(definitionId.key) ?? [];
@@ -124,8 +127,11 @@ export class VersionBatches {
     const own = (waiter: Waiter) => waiter.single().then(waiter.resolve, waiter.reject);
     // A listing costs a request a page: worth it when it costs at most one request more than the
     // GETs it replaces (the rest of the definition then comes free), or, size unknown, for several.
+    // In a burst (reads short), the re-checks of versions put off together come due together but
+    // reach here a few at a time (../../app/admission.ts): one listing answers those waiting and,
+    // kept, any later one the gate lets it cover, so for them it is worth it even for one.
     const known = this.listings.get(definitionId.key)?.versions.size;
-    const worth = known === undefined ? MIN_BATCH : Math.max(1, Math.ceil(known / PAGE_SIZE) - 1);
+    const worth = known !== undefined ? Math.max(1, Math.ceil(known / PAGE_SIZE) - 1) : patient && this.budget.short?.(definitionId.subscriptionId) ? 1 : MIN_BATCH;
     if (batch.length < worth) return void (await Promise.all(batch.map(own)));
     let listed: Map<string, ImageVersionSnapshot> | undefined;
     let armTime: number | undefined;
