@@ -359,7 +359,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       if (processing > NEW_BATCH_THRESHOLD) awaitingThreshold = true;
       else timer = setTimeout(() => void poll(), ms);
     };
-    const process = async (message: DequeuedMessageItem) => {
+    const handleMessage = async (message: DequeuedMessageItem) => {
       const text = Buffer.from(message.messageText, "base64").toString();
       try {
         await invoke(declaration, safeJson(text), { dequeueCount: message.dequeueCount, id: message.messageId });
@@ -383,8 +383,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         for (const message of receivedMessageItems) {
           processing++;
           pendingPolls++;
-          void process(message)
-            .catch((error: unknown) => options.log.warn({ queue: queueName, err: error }, "queue message handling failed"))
+          void handleMessage(message)
+            .catch((error: unknown) => (closing ? undefined : options.log.warn({ queue: queueName, err: error }, "queue message handling failed")))
             .finally(() => {
               processing--;
               pendingPolls--;

@@ -14,7 +14,7 @@
  * The rules on which clocks decide coverage are written once: ours in localCoalescing.ts, ARM's
  * in domain/coverage.ts.
  */
-import type { ResourceId } from "../domain/resourceId.js";
+import { parentOf, type ResourceId } from "../domain/resourceId.js";
 import { coveredOnArmClock, writtenAt } from "../domain/coverage.js";
 import { resourceType } from "../domain/resourceTypes.js";
 import { attributionOf, checkResource, deletedBy, type CheckOutcome, type CheckSettings } from "./checkResource.js";
@@ -104,16 +104,19 @@ const PUT_OFF_SECONDS = 5;
  * recorded (a new one, or noise: an event for something ARM never showed) does not wait for a
  * read inside its invocation, holding one of the instance's few invocation slots: it is re-checked
  * a little later through the queue, so the reads and slots left go to resources it has recorded.
+ * One exception: the re-check of a version whose definition is recorded goes ahead (below).
  * Asked only when reads are short, so an idle app pays no storage read for it.
  */
 async function waitsItsTurn(deps: Dependencies, id: ResourceId, trigger: Trigger): Promise<"go" | "queued" | "folded"> {
   if (!deps.arm.readsShort?.(id.subscriptionId)) return "go";
-  // A version's re-check waits for a listing of its definition, shared with the versions put off
-  // with it (shared/adapters/arm/versionBatches.ts): one listing answers a burst of new versions,
-  // so it goes ahead rather than put itself off again and read alone later.
-  if (trigger.source === "recheck" && resourceType(id.kind).listedWithSiblings) return "go";
   const attempt = trigger.source === "recheck" ? trigger.attempt : 0;
   if (attempt >= MAX_PUT_OFF || (await deps.resources.current(id.key)) !== undefined) return "go";
+  // A version's re-check waits for a listing of its definition, shared with the versions put off
+  // with it (shared/adapters/arm/versionBatches.ts): one listing answers a burst of new versions,
+  // so it goes ahead rather than put itself off again and read alone later. Only under a recorded
+  // definition: a version of one gallery-watch never saw (noise) cannot be listed, and is put off.
+  const parent = parentOf(id);
+  if (trigger.source === "recheck" && resourceType(id.kind).listedWithSiblings && parent && (await deps.resources.current(parent.key)) !== undefined) return "go";
   // One put-off re-check per resource stands for every event that arrives before it runs: a burst
   // of new versions, each delivered several times, costs one re-check (and one read) per version.
   if (!deps.gate.holdOff(id.key, PUT_OFF_SECONDS, trigger.source === "recheck", trigger.source === "event" ? trigger.attribution : undefined)) return "folded";

@@ -34,7 +34,8 @@ export interface ResourceType {
   readonly judgedAgainAfter?: readonly string[];
   /**
    * In a burst, read through its parent's listing, shared with its siblings
-   * (shared/adapters/arm/versionBatches.ts): a put-off re-check of one goes ahead to share it.
+   * (shared/adapters/arm/versionBatches.ts): a put-off re-check of one under a recorded parent goes
+   * ahead to share it (shared/app/admission.ts).
    */
   readonly listedWithSiblings?: true;
 }

@@ -334,18 +334,23 @@ describe("while reads are short, a resource gallery-watch has not recorded waits
     expect(world.findings.of("replication-breadth", overReplicated.id)?.status).toBe("open");
   });
 
-  it("a new version's put-off re-check goes ahead while reads are still short: its read waits for its definition's listing with the versions put off beside it; a scale set's is put off again", async () => {
+  it("a new version's put-off re-check under a recorded definition goes ahead while reads are still short (to share its definition's listing); one under a definition never seen, and a scale set's, are put off again", async () => {
     const scaleSet = aScaleSet({ capacity: 3 });
+    const ghost = aVersion({ definition: "never-seen" });
     world.azure.put(community, specialized, overReplicated, scaleSet);
     const deps = world.deps();
     const short = { ...deps, arm: Object.assign(Object.create(Object.getPrototypeOf(deps.arm) as object) as typeof deps.arm, deps.arm, { readsShort: () => true }) };
     const recheck = { source: "recheck", attempt: 1, attribution: event.attribution } as const;
+    // Noise: no listing can answer a version of a definition gallery-watch never recorded; it keeps waiting its turn.
+    expect(await checkCoalesced(short, settings, ghost.id, recheck)).toMatchObject({ status: "deferred" });
+    expect(await checkCoalesced(short, settings, overReplicated.id, recheck)).toMatchObject({ status: "deferred" });
+    await checkResource(world.deps(), settings, specialized.id, { source: "recheck", attempt: 0 });
     // The old put-off queued it again (up to six times, 5 s each): a burst of 1,000 new versions then read one GET each, 40 s at ARM's 25 reads/s.
     const version = await checkCoalesced(short, settings, overReplicated.id, recheck);
     expect(version.status).toBe("evaluated");
     expect(world.findings.of("replication-breadth", overReplicated.id)?.status).toBe("open");
     expect(await checkCoalesced(short, settings, scaleSet.id, recheck)).toMatchObject({ status: "deferred" });
-    expect(world.rechecks).toEqual([{ id: scaleSet.id.display, attempt: 2 }]);
+    expect(world.rechecks).toEqual([ghost.id.display, overReplicated.id.display, scaleSet.id.display].map((id) => ({ id, attempt: 2 })));
   });
 });
 

@@ -104,23 +104,36 @@ describe("version reads batched by definition", () => {
 });
 
 describe("patient reads (follow-ups and re-checks)", () => {
-  it("in a burst (reads short), one re-check lists a definition of unknown size, and the listing, kept, answers its siblings' re-checks without a request", async () => {
+  it("in a burst (reads short), one re-check lists a definition of unknown size, at most two pages, and the listing, kept, answers its siblings' re-checks without a request", async () => {
     const budget = Object.assign(aBudget(0), { short: () => true });
     budget.open();
     const batches = new VersionBatches(budget, () => 5_000, 5);
     const calls: string[] = [];
     const read = (v: ImageVersionSnapshot) =>
-      batches.read(v.id, { patient: true, answeredBy: () => true }, async () => (calls.push(`get ${v.id.version}`), { status: "found" as const, snapshot: v }), async () => (calls.push("list"), { versions }));
+      batches.read(v.id, { patient: true, answeredBy: () => true }, async () => (calls.push(`get ${v.id.version}`), { status: "found" as const, snapshot: v }), async (_definition, limit) => (calls.push(`list ${limit}`), { versions }));
     // The old rule wanted three queued reads of a definition it had not listed: re-checks arriving one or two at a time each read alone.
     expect((await read(versions[0]!)).status).toBe("found");
     expect((await read(versions[1]!)).status).toBe("found");
     expect((await read(versions[2]!)).status).toBe("found");
-    expect(calls).toEqual(["list"]);
+    expect(calls).toEqual(["list 100"]);
     expect(batches.figures).toEqual({ listings: 1, answered: 1, fromKept: 2 });
   });
 
+  it("a definition that listing finds larger than two pages is read version by version, and not listed for one again", async () => {
+    const budget = Object.assign(aBudget(0), { short: () => true });
+    budget.open();
+    const batches = new VersionBatches(budget, () => 5_000, 5);
+    const calls: string[] = [];
+    const read = (v: ImageVersionSnapshot) =>
+      batches.read(v.id, { patient: true }, async () => (calls.push(`get ${v.id.version}`), { status: "found" as const, snapshot: v }), async (_definition, limit) => (calls.push(`list ${limit}`), { versions, truncated: true as const }));
+    expect((await read(versions[0]!)).status).toBe("found");
+    expect((await read(versions[1]!)).status).toBe("found");
+    expect(calls).toEqual(["list 100", "get 1.0.1", "get 1.0.2"]);
+    expect(batches.figures.listings).toBe(0);
+  });
+
   it("with reads to spare, a lone re-check of a definition of unknown size reads its one version, not the whole definition", async () => {
-    const budget = Object.assign(aBudget(100), { short: () => false });
+    const budget = aBudget(100);
     budget.open();
     const batches = new VersionBatches(budget, () => 5_000, 5);
     const calls: string[] = [];

@@ -159,7 +159,8 @@ function createInventory(
    * Every page of a definition's versions, read now: behind the kept lists and the batched reads
    * alike. `dated` hears ARM's `Date` on the first page (the SDK passes `onResponse` to it alone).
    */
-  const listVersions = async (definitionId: ResourceId, osState: InheritedOsState, dated?: (armTime: number) => void): Promise<ImageVersionSnapshot[]> => {
+  /** With `limit`: stops once it holds more than that many (the caller asked only whether the definition is small). */
+  const listVersions = async (definitionId: ResourceId, osState: InheritedOsState, dated?: (armTime: number) => void, limit = Infinity): Promise<ImageVersionSnapshot[]> => {
     const out: ImageVersionSnapshot[] = [];
     const onResponse = dated ? { onResponse: (raw: { headers: { get(name: string): string | undefined } }) => armTimeOf(raw.headers.get("date"), dated) } : {};
     const iterator = client(definitionId.subscriptionId).galleryImageVersions.listByGalleryImage(definitionId.resourceGroup, definitionId.gallery!, definitionId.image!, { ...opts(), ...onResponse });
@@ -167,6 +168,7 @@ function createInventory(
       const name = (model as { name?: string }).name;
       const id = name ? tryParseResourceId(`${definitionId.display}/versions/${name}`) : undefined;
       if (id?.ok) out.push(toVersionSnapshot(armCased(id.id, model), model, osState));
+      if (out.length > limit) break;
     }
     return out;
   };
@@ -201,12 +203,12 @@ function createInventory(
   };
 
   /** A fresh listing of a definition's versions (a batch of reads, see versionBatches.ts); throws when it cannot be read. */
-  const listVersionsNow = async (definitionId: ResourceId): Promise<VersionListing> => {
+  const listVersionsNow = async (definitionId: ResourceId, limit?: number): Promise<VersionListing> => {
     const osState = await osStateOf(definitionId);
     if (osState === undefined) throw new Error(`${definitionId.display} is gone`);
     let armTime: number | undefined;
-    const versions = await listVersions(definitionId, osState, (t) => (armTime ??= t));
-    return { versions, ...(armTime !== undefined ? { armTime } : {}) };
+    const versions = await listVersions(definitionId, osState, (t) => (armTime ??= t), limit);
+    return { versions, ...(armTime !== undefined ? { armTime } : {}), ...(limit !== undefined && versions.length > limit ? { truncated: true as const } : {}) };
   };
 
   const imageReads: ImageReads = {

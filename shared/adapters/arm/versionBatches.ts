@@ -10,8 +10,8 @@
  * went out, or whose writes ARM had long finished when it dated the listing, is answered from it
  * without a request (`answeredBy`, decided by the coalescing gate, ../../app/localCoalescing.ts;
  * `now` must be this process's clock). A definition known
- * to list in few pages is listed for a single queued read, and so, in a burst (reads short), is
- * one not listed yet for a single patient read.
+ * to list in few pages is listed for a single queued read, and so, in a burst (reads short), is one
+ * not listed yet for a single patient read, stopping after two pages.
  *
  * A listed version is what a GET would return minus `replicationStatus`, which snapshots leave
  * out, so the two are judged alike (the sweep relies on the same). A version the listing does
@@ -34,6 +34,9 @@ export interface BatchBudget {
   short?(subscriptionId: string): boolean;
 }
 
+/** Lists a definition's versions; with `limit`, stops once it holds more than that (`truncated`). */
+export type ListVersions = (definitionId: ResourceId, limit?: number) => Promise<VersionListing>;
+
 type Outcome = ReadOutcome<ImageVersionSnapshot>;
 
 /** Fewest queued reads answered by a listing of a definition whose size is not known yet. */
@@ -42,6 +45,10 @@ const MIN_BATCH = 3;
 const PAGE_SIZE = 50;
 /** Definitions whose last listing is kept (each holds the definition's versions: a snapshot each). */
 const LISTINGS_KEPT = 64;
+/** A listing for a single read of a definition of unknown size stops beyond this many versions: two pages, the most it may cost. */
+const PROBE_LIMIT = 2 * PAGE_SIZE;
+/** Definitions found larger than that, remembered (a key each). */
+const LARGE_KEPT = 1_000;
 
 interface Waiter {
   readonly id: ResourceId;
@@ -63,6 +70,8 @@ interface Listing {
 export interface VersionListing {
   readonly versions: ImageVersionSnapshot[];
   readonly armTime?: number;
+  /** Stopped at its limit: the definition holds more, and a version it lacks may still exist. */
+  readonly truncated?: true;
 }
 
 /** A version as a kept listing holds it, observed when that listing went out (not now): a newer stored state is not overwritten by it. */
@@ -73,6 +82,8 @@ export class VersionBatches {
   private readonly waiting = new Map<string, Waiter[]>();
   /** Per definition key, its latest listing. */
   private readonly listings = new Map<string, Listing>();
+  /** Definitions a capped listing found larger than PROBE_LIMIT, not listed whole since. */
+  private readonly large = new Map<string, true>();
   /** Listings made, the queued reads they answered, and the later reads answered from a kept listing, for figures. */
   readonly figures = { listings: 0, answered: 0, fromKept: 0 };
 
@@ -93,7 +104,7 @@ export class VersionBatches {
     return listing !== undefined && listing.versions.has(id.key) && coveredOnArmClock(listing.armTime, written) ? listing.armTime : undefined;
   }
 
-  read(id: ResourceId, hooks: ReadHooks | undefined, single: () => Promise<Outcome>, list: (definitionId: ResourceId) => Promise<VersionListing>): Promise<Outcome> {
+  read(id: ResourceId, hooks: ReadHooks | undefined, single: () => Promise<Outcome>, list: ListVersions): Promise<Outcome> {
     const definitionId = parentOf(id)!;
     const listing = this.listings.get(definitionId.key);
     const kept = listing?.versions.get(id.key);
@@ -113,12 +124,12 @@ export class VersionBatches {
       // A patient read (a follow-up or re-check, which waited seconds already) gathers the others
       // of its definition for a moment: in a burst the follow-ups of a definition's versions come
       // due together, and one listing answers them all.
-      void this.run(definitionId, list, hooks?.patient === true);
+      void this.run(definitionId, list, hooks?.patient ? this.gatherMs : 0);
     });
   }
 
-  private async run(definitionId: ResourceId, list: (definitionId: ResourceId) => Promise<VersionListing>, patient: boolean): Promise<void> {
-    if (patient) await new Promise((resolve) => setTimeout(resolve, this.gatherMs));
+  private async run(definitionId: ResourceId, list: ListVersions, gatherMs: number): Promise<void> {
+    if (gatherMs > 0) await new Promise((resolve) => setTimeout(resolve, gatherMs));
     // A wait longer than the budget allows is not decided here: the reads themselves report it.
     await this.budget.ready(definitionId.subscriptionId).catch(() => undefined);
     const batch = this.waiting.get(definitionId.key) ?? [];
@@ -128,16 +139,23 @@ export class VersionBatches {
     // A listing costs a request a page: worth it when it costs at most one request more than the
     // GETs it replaces (the rest of the definition then comes free), or, size unknown, for several.
     // In a burst (reads short), the re-checks of versions put off together come due together but
-    // reach here a few at a time (../../app/admission.ts): one listing answers those waiting and,
-    // kept, any later one the gate lets it cover, so for them it is worth it even for one.
+    // reach here one or two at a time (../../app/admission.ts): for one of them, a definition not
+    // listed yet is listed, at most two pages (a larger one is then read version by version); kept,
+    // the listing tells the size, so the next batches of its re-checks share listings.
     const known = this.listings.get(definitionId.key)?.versions.size;
-    const worth = known !== undefined ? Math.max(1, Math.ceil(known / PAGE_SIZE) - 1) : patient && this.budget.short?.(definitionId.subscriptionId) ? 1 : MIN_BATCH;
+    const probe = known === undefined && batch.length < MIN_BATCH && gatherMs > 0 && !this.large.has(definitionId.key) && this.budget.short?.(definitionId.subscriptionId) === true;
+    const worth = known !== undefined ? Math.max(1, Math.ceil(known / PAGE_SIZE) - 1) : probe ? 1 : MIN_BATCH;
     if (batch.length < worth) return void (await Promise.all(batch.map(own)));
     let listed: Map<string, ImageVersionSnapshot> | undefined;
     let armTime: number | undefined;
     const sentAt = this.now();
     try {
-      const listing = await list(definitionId);
+      const listing = await list(definitionId, probe ? PROBE_LIMIT : undefined);
+      if (listing.truncated) {
+        setBounded(this.large, definitionId.key, true, LARGE_KEPT);
+        return void (await Promise.all(batch.map(own)));
+      }
+      this.large.delete(definitionId.key);
       const versions = listing.versions;
       armTime = listing.armTime;
       listed = new Map(versions.map((v) => [v.id.key, v]));
