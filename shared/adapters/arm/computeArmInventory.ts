@@ -158,8 +158,9 @@ function createInventory(
   /**
    * Every page of a definition's versions, read now: behind the kept lists and the batched reads
    * alike. `dated` hears ARM's `Date` on the first page (the SDK passes `onResponse` to it alone).
+   * With `limit`, it stops once it holds more than that many (the caller asks only whether the
+   * definition is small).
    */
-  /** With `limit`: stops once it holds more than that many (the caller asked only whether the definition is small). */
   const listVersions = async (definitionId: ResourceId, osState: InheritedOsState, dated?: (armTime: number) => void, limit = Infinity): Promise<ImageVersionSnapshot[]> => {
     const out: ImageVersionSnapshot[] = [];
     const onResponse = dated ? { onResponse: (raw: { headers: { get(name: string): string | undefined } }) => armTimeOf(raw.headers.get("date"), dated) } : {};
