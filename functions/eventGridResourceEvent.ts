@@ -10,5 +10,5 @@ export const eventGridResourceEvent = eventGridFunction("eventGridResourceEvent"
     app.telemetry.eventHandled(result.disposition, result.unwatched ? "unwatched subscription" : undefined);
     if (result.unwatched) app.eventCounts.unwatched++;
     // Storing the alerts ends this event's work: sendAlerts posts the cards (paced for Teams), the outbox timer retries.
-    if (result.outcome?.transitions.some((t) => t.alert)) await app.deliveryQueue.wake();
+    if (result.outcome) await app.alertsStored(result.outcome.transitions, result.attribution);
   });

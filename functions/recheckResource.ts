@@ -10,5 +10,5 @@ export const recheckResource = queueFunction("recheckResource", "%GW_RECHECK_QUE
     if (!decoded) return;
     const { resourceId, attempt, attribution } = decoded;
     const outcome = await checkCoalesced(app.dependencies(context), app.settings, parseResourceId(resourceId), { source: "recheck", attempt, ...(attribution ? { attribution } : {}) });
-    if (outcome.transitions.some((t) => t.alert)) await app.deliveryQueue.wake();
+    await app.alertsStored(outcome.transitions, attribution);
   });

@@ -77,6 +77,8 @@ export interface DeliveryFigures {
   groupedCards?: number;
   /** Alerts were held back for a group's interval: a sender should run again at this time. */
   heldUntil?: string;
+  /** The storm keys this run's claims left held, with the time each hold ends (the latest word on each). */
+  holds?: Map<string, string>;
 }
 
 /** What both outbox senders (cards here, the findings feed in publishFindings.ts) run a round by. */
@@ -133,6 +135,7 @@ export async function deliverAlerts(
     // ends (a delayed queue message), so they neither wait for the outbox timer nor hold an
     // invocation — and its host's concurrency — while they wait.
     if (due.heldUntil !== undefined && (figures.heldUntil === undefined || due.heldUntil < figures.heldUntil)) figures.heldUntil = due.heldUntil;
+    for (const [key, until] of due.holds ?? []) (figures.holds ??= new Map()).set(key, until);
     if (due.length === 0) return figures;
     const groups = cardsFor(due);
     for (const [i, group] of groups.entries()) {

@@ -8,7 +8,7 @@ import { classifyEvent, subscriptionOf, type EventDisposition } from "./resource
 import { checkListed, checkResource, type CheckOutcome, type CheckSettings } from "./checkResource.js";
 import { checkCoalesced } from "./admission.js";
 import type { FindingTransition } from "../domain/findings.js";
-import type { Dependencies } from "./ports.js";
+import type { Attribution, Dependencies } from "./ports.js";
 import type { ResourceId } from "../domain/resourceId.js";
 import { pathTo } from "../domain/access.js";
 import { kindsJudgedAgainAfter } from "../domain/resourceTypes.js";
@@ -29,6 +29,8 @@ export interface EventResult {
   /** Why an accepted-looking event was ignored anyway: it names a subscription nobody watches. */
   readonly unwatched?: true;
   readonly outcome?: CheckOutcome;
+  /** The accepted event's attribution: its alerts were staged with it (their storm group names its caller). */
+  readonly attribution?: Attribution;
 }
 
 export async function handleResourceEvent(deps: Dependencies, settings: EventSettings, raw: unknown): Promise<EventResult> {
@@ -67,7 +69,7 @@ export async function handleResourceEvent(deps: Dependencies, settings: EventSet
       transitions.push(...outcome.transitions);
     }
     log.info({ eventDisposition: "accepted", resourceGroup: resourceGroup.resourceGroup, deleted, transitions: transitions.length }, "event processed: resource group deleted");
-    return { disposition: "accepted", outcome: { resourceId: `/subscriptions/${resourceGroup.subscriptionId}/resourceGroups/${resourceGroup.resourceGroup}`, status: "deleted", changed: deleted > 0, transitions } };
+    return { disposition: "accepted", attribution: event.attribution, outcome: { resourceId: `/subscriptions/${resourceGroup.subscriptionId}/resourceGroups/${resourceGroup.resourceGroup}`, status: "deleted", changed: deleted > 0, transitions } };
   }
   if (event.action === "scopeChange") {
     // A role assignment written or deleted: who can use the stored images it reaches has changed.
@@ -85,7 +87,7 @@ export async function handleResourceEvent(deps: Dependencies, settings: EventSet
     const outcomes = await Promise.all(reached.map((subject) => limit(() => checkListed({ ...deps, log }, settings, subject, trigger, { dependents: false, fromStore: true }))));
     const transitions = outcomes.flatMap((o) => o.transitions);
     log.info({ eventDisposition: "accepted", scope: event.scope, judged: reached.length, transitions: transitions.length }, `event processed: ${event.attribution.operationName ?? "scope change"}`);
-    return { disposition: "accepted", outcome: { resourceId: event.scope, status: "evaluated", changed: false, transitions } };
+    return { disposition: "accepted", attribution: event.attribution, outcome: { resourceId: event.scope, status: "evaluated", changed: false, transitions } };
   }
   const outcome = await deps.telemetry.withSpan("gallerywatch.event", { correlationId: event.attribution.correlationId, eventId: event.attribution.eventId, resourceId: event.resourceId.display }, () =>
     checkCoalesced({ ...deps, log }, settings, event.resourceId, trigger),
@@ -94,5 +96,5 @@ export async function handleResourceEvent(deps: Dependencies, settings: EventSet
     { eventDisposition: "accepted", resourceId: outcome.resourceId, status: outcome.status, changed: outcome.changed, transitions: outcome.transitions.length },
     `event processed: ${event.action} ${event.resourceId.kind}`,
   );
-  return { disposition: "accepted", outcome };
+  return { disposition: "accepted", attribution: event.attribution, outcome };
 }

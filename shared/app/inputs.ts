@@ -43,6 +43,12 @@ export function decodeRecheckMessage(message: unknown): { resourceId: string; at
   return decode(RecheckMessage, "re-check", message) as { resourceId: string; attempt: number; attribution?: Attribution };
 }
 
+/** A wake of the alert senders (any message wakes both), but `{ feedOnly: true }` wakes only the findings feed's. */
+export function wakesFeedOnly(message: unknown): boolean {
+  const body = messageObject(message);
+  return typeof body === "object" && body !== null && (body as { feedOnly?: unknown }).feedOnly === true;
+}
+
 export function decodeSweepMessage(message: unknown): { subscriptionId: string; runId: string } {
   return decode(SweepMessage, "sweep", message);
 }

@@ -232,8 +232,20 @@ export interface FindingQuery {
 
 // ---------------------------------------------------------------- alerts
 
-/** Claimed alerts; `heldUntil`: the earliest time a key held back by grouping comes due again. */
-export type ClaimedAlerts = OutboxAlert[] & { readonly heldUntil?: string };
+/** Wakes the alert senders (sendAlerts) through a queue; the message carries nothing but what to run, the outbox holds the alerts. */
+export interface DeliveryQueue {
+  /**
+   * `delaySeconds`: wake them then (a storm's group held until its interval ends). `feedOnly`:
+   * only the findings feed has something new (the cards are covered by a wake already queued).
+   */
+  wake(delaySeconds?: number, options?: { readonly feedOnly?: boolean }): Promise<void>;
+}
+
+/**
+ * Claimed alerts; `heldUntil`: the earliest time a key held back by grouping comes due again;
+ * `holds`: every key the claim leaves held (one just grouped too), with the time its hold ends.
+ */
+export type ClaimedAlerts = OutboxAlert[] & { readonly heldUntil?: string; readonly holds?: ReadonlyMap<string, string> };
 
 export interface AlertOutbox {
   /** Insert as `staged` if absent (idempotent by alertId). Nothing is sent until `release`. */

@@ -35,6 +35,25 @@ export function groupKeyOf(alert: Pick<OutboxAlert, "transition" | "attribution"
   return JSON.stringify([t.after.ruleId, t.after.severity, t.kind, who]);
 }
 
+/** A queued wake must still be this far off to be counted on: the queue's clock and ours differ a little. */
+export const WAKE_MARGIN_MS = 1_000;
+
+/**
+ * Alerts just stored need no wake of their own when a sender is already woken later (`wakeAt`, a
+ * delayed queue message this process queued for a held group) and every one of them belongs to a
+ * key held at least until then (`holds`, from this process's last claims): they could not go
+ * sooner, and that sender's pass reads the outbox after they were stored (it claims them, or finds
+ * their key held again and queues the next wake). A storm then costs a wake per hold, not one per
+ * alert, each of which would list every alert held in the outbox again.
+ */
+export function wakeCovers(keys: readonly string[], holds: ReadonlyMap<string, string>, wakeAt: string | undefined, now: number): boolean {
+  if (keys.length === 0 || wakeAt === undefined || Date.parse(wakeAt) <= now + WAKE_MARGIN_MS) return false;
+  return keys.every((key) => {
+    const until = holds.get(key);
+    return until !== undefined && until >= wakeAt;
+  });
+}
+
 /**
  * Per key: `backlog` due (claimable) alerts, `lastGroupAt` when its last grouped card was
  * claimed (absent: none recently). Keys absent from the answer are `single`.

@@ -36,7 +36,9 @@ import { ReadBudget } from "../adapters/arm/readBudget.js";
 import { handleResourceEvent, type EventSettings } from "../app/handleResourceEvent.js";
 import type { DigestDependencies } from "../app/digest.js";
 import type { RedriveDependencies } from "../app/deadLetters.js";
-import type { Clock, Dependencies, SweepRunStore, TeamsNotifier } from "../app/ports.js";
+import type { Attribution, Clock, Dependencies, SweepRunStore, TeamsNotifier } from "../app/ports.js";
+import type { FindingTransition } from "../domain/findings.js";
+import { senderWakes } from "../app/senderWakes.js";
 import { noTelemetry, startTelemetry, type Telemetry } from "../adapters/otel/telemetry.js";
 
 export interface EventCounts {
@@ -69,6 +71,12 @@ export interface Runtime {
   digest(context: Invocation, clock?: Clock): DigestDependencies;
   /** The dead-letter and poison-queue re-drive's ports; events go through the Event Grid function's handler. */
   redrive(context: Invocation): RedriveDependencies;
+  /**
+   * An invocation stored these transitions (their alerts staged with `attribution`): wakes
+   * sendAlerts, unless a wake this process queued for a held storm group already covers every
+   * alert (domain/alertGroups.ts `wakeCovers`). The findings feed is woken for them still.
+   */
+  alertsStored(transitions: readonly FindingTransition[], attribution: Attribution | undefined): Promise<void>;
   /** Send what the outbox owes Teams now (also the outbox timer's job). Delivery trouble is logged, not thrown: the outbox keeps it. */
   deliverNow(context: Invocation): Promise<DeliveryFigures | undefined>;
   /** Publish what the findings feed owes its Event Grid topic now; undefined when no topic is set or publishing failed (logged, retried by the timer). */
@@ -154,8 +162,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
     watchedSubscriptions: new Set(config.subscriptions),
   };
   const deliveryQueue = createQueueDeliveryQueue(storage, config.queues.delivery);
-  /** When this process last queued a wake for a held storm group (shared/domain/alertGroups.ts). */
-  let wakeQueuedFor: string | undefined;
+  const wakes = senderWakes(deliveryQueue, systemClock, { feed: feed !== undefined });
   return {
     config,
     settings,
@@ -197,6 +204,7 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
       checkpoints: createTableReindexCheckpoints(storage, config.tablePrefix),
       clock: systemClock,
     }),
+    alertsStored: (transitions, attribution) => wakes.alertsStored(transitions, attribution),
     publishFindingsNow: oneAtATime(async (context: Invocation) => {
       if (!feed || !feedPublisher || !config.findingsFeed) return undefined;
       const invocationLog = invocationLogger(log, context);
@@ -207,19 +215,15 @@ export function buildRuntime(config: Config, options: { readonly log?: Logger; r
         return undefined;
       }
     }),
-    // Woken by every judged event with an alert (a queue message each): one pass at a time per
-    // process, and a wake during a pass runs one more after it (platform/oneAtATime.ts). A burst's
-    // thousand wakes cost a few outbox claims, not a thousand.
+    // Woken by judged events with alerts (a queue message each, none while a wake queued for their
+    // held storm group covers them: app/senderWakes.ts): one pass at a time per process, and a wake
+    // during a pass runs one more after it (platform/oneAtATime.ts).
     deliverNow: oneAtATime(async (context: Invocation) => {
       const invocationLog = invocationLogger(log, context);
       try {
         const figures = await deliverAlerts({ outbox, findings, teams, clock: systemClock, log: invocationLog }, { ...config.delivery, ...(criticalTeams ? { criticalTeams } : {}) });
-        // A storm's stragglers wait for their group's interval: a sender wakes when it ends.
-        // One wake per hold and process: a wake already queued for that time or earlier re-plans everything due then.
-        if (figures.heldUntil && !(wakeQueuedFor !== undefined && wakeQueuedFor <= figures.heldUntil && wakeQueuedFor > systemClock.now().toISOString())) {
-          await deliveryQueue.wake(Math.max(1, Math.ceil((Date.parse(figures.heldUntil) - systemClock.now().getTime()) / 1000)));
-          wakeQueuedFor = figures.heldUntil;
-        }
+        // A storm's stragglers wait for their group's interval: a sender wakes when it ends (app/senderWakes.ts).
+        await wakes.passed(figures);
         // One outcome per alert and attempt: an ambiguous send is owed too, but counted as ambiguous only.
         for (const [outcome, n] of [["delivered", figures.delivered], ["retried", figures.retried], ["owed", figures.owed - figures.ambiguous], ["ambiguous", figures.ambiguous]] as const) for (let i = 0; i < n; i++) telemetry.alertDelivery(outcome);
         return figures;

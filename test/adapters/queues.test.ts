@@ -1,9 +1,9 @@
-/** The re-check and sweep queues against the real Azurite the test run starts. */
+/** The re-check, sweep and delivery queues against the real Azurite the test run starts. */
 import { randomUUID } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
 import { QueueClient } from "@azure/storage-queue";
-import { createQueueRecheckQueue } from "../../shared/adapters/queues/queues.js";
-import { decodeRecheckMessage } from "../../shared/app/inputs.js";
+import { createQueueDeliveryQueue, createQueueRecheckQueue } from "../../shared/adapters/queues/queues.js";
+import { decodeRecheckMessage, wakesFeedOnly } from "../../shared/app/inputs.js";
 import { aVersion } from "../support/snapshotBuilders.js";
 
 const connectionString = () => inject("azuriteConnectionString");
@@ -20,5 +20,15 @@ describe("queues", () => {
 
     const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 5 });
     expect(receivedMessageItems.map((m) => decodeRecheckMessage(m.messageText).attempt)).toEqual([2]);
+  });
+
+  it("a wake of the alert senders says when only the findings feed has something new; any other message wakes both", async () => {
+    const name = `q${randomUUID().replace(/-/g, "").slice(0, 20)}`;
+    const delivery = createQueueDeliveryQueue({ connectionString: connectionString() }, name);
+    await delivery.wake();
+    await delivery.wake(0, { feedOnly: true });
+    const { receivedMessageItems } = await new QueueClient(connectionString(), name).receiveMessages({ numberOfMessages: 5 });
+    expect(receivedMessageItems.map((m) => wakesFeedOnly(m.messageText))).toEqual([false, true]);
+    for (const other of ["", "not json", { wake: true, feedOnly: "yes" }, null]) expect(wakesFeedOnly(other)).toBe(false);
   });
 });

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
 import { createTableAlertOutbox } from "../../shared/adapters/tables/tableAlertOutbox.js";
+import { groupKeyOf } from "../../shared/domain/alertGroups.js";
 import { computeTransitions } from "../../shared/domain/transitions.js";
 import { evaluateSubject } from "../../shared/domain/evaluate.js";
 import { RULE_IDS } from "../../shared/domain/findings.js";
@@ -55,12 +56,17 @@ describe("claiming a storm", () => {
   it("holds stragglers within the interval, says until when, then claims them as the next group; later a lone change goes at once", async () => {
     const outbox = createTableAlertOutbox(conn(), prefix());
     await store(outbox, Array.from({ length: 10 }, (_, i) => alertFor(i, "bench@contoso.example", 0)), at(0));
-    expect((await outbox.claimDue(at(100), 20, LEASE, grouping)).filter((a) => a.groupKey)).toHaveLength(10);
+    const first = await outbox.claimDue(at(100), 20, LEASE, grouping);
+    expect(first.filter((a) => a.groupKey)).toHaveLength(10);
+    // The key just grouped is held for an interval from the claim.
+    expect([...(first.holds ?? [])]).toEqual([[first[0]!.groupKey, at(5_100)]]);
     const stragglers = [10, 11, 12].map((n) => alertFor(n, "bench@contoso.example", 1_000));
     await store(outbox, stragglers, at(1_000));
     const held = await outbox.claimDue(at(1_500), 20, LEASE, grouping);
     expect([...held]).toEqual([]);
     expect(held.heldUntil).toBe(at(5_100));
+    // Which key, and until when: a sender's process knows its storm's later alerts need no wake each.
+    expect([...(held.holds ?? [])]).toEqual([[groupKeyOf(stragglers[0]!), at(5_100)]]);
     const next = await outbox.claimDue(at(5_100), 20, LEASE, grouping);
     expect(next.map((a) => a.alertId).sort()).toEqual(stragglers.map((a) => a.alertId).sort());
     expect(next.every((a) => a.groupKey !== undefined)).toBe(true);
@@ -70,5 +76,6 @@ describe("claiming a storm", () => {
     const alone = await outbox.claimDue(at(60_000), 20, LEASE, grouping);
     expect(alone.map((a) => [a.alertId, a.groupKey])).toEqual([[single.alertId, undefined]]);
     expect(alone.heldUntil).toBeUndefined();
+    expect(alone.holds).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@
  * Adaptive Card 1.5 under the size limit that counts every transition it carries.
  */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_GROUP_INTERVAL_MS, DEFAULT_GROUP_THRESHOLD, groupKeyOf, planGroups, type GroupPlan } from "../../shared/domain/alertGroups.js";
+import { DEFAULT_GROUP_INTERVAL_MS, DEFAULT_GROUP_THRESHOLD, groupKeyOf, planGroups, wakeCovers, type GroupPlan } from "../../shared/domain/alertGroups.js";
 import { groupedAlertsMessage } from "../../shared/views/groupedCard.js";
 import { cardsFor, deliverAlerts } from "../../shared/app/deliverAlerts.js";
 import { pino } from "pino";
@@ -45,6 +45,21 @@ describe("planGroups: Alertmanager's group_by / group_interval with no wait for 
     expect(plans.get("storm")).toEqual({ mode: "group" });
     expect(plans.get("lone")).toEqual({ mode: "single" });
   });
+});
+
+describe("wakeCovers: a storm's alerts need no wake each while a wake for their held group is queued", () => {
+  const now = NOW.getTime();
+  const holds = new Map([["storm", at(5_000)], ["earlier", at(2_000)]]);
+  const cases: Array<{ name: string; keys: string[]; wakeAt: string | undefined; covered: boolean }> = [
+    { name: "alerts of a key held until the queued wake (or later) are covered by it", keys: ["storm", "storm"], wakeAt: at(5_000), covered: true },
+    { name: "a key held past the queued wake is covered: that wake's sender queues the next", keys: ["storm"], wakeAt: at(3_000), covered: true },
+    { name: "a lone change (a key not held) wakes a sender at once", keys: ["storm", "lone"], wakeAt: at(5_000), covered: false },
+    { name: "a key whose hold ends before the queued wake would wait too long: it wakes one", keys: ["earlier"], wakeAt: at(3_000), covered: false },
+    { name: "no wake queued: every stored alert wakes a sender", keys: ["storm"], wakeAt: undefined, covered: false },
+    { name: "a queued wake due within the margin may be taken already: not counted on", keys: ["storm"], wakeAt: at(500), covered: false },
+    { name: "no alert stored: nothing to cover", keys: [], wakeAt: at(5_000), covered: false },
+  ];
+  for (const c of cases) it(c.name, () => expect(wakeCovers(c.keys, holds, c.wakeAt, now)).toBe(c.covered));
 });
 
 const event = (caller: Partial<Attribution>, eventId = "e"): Attribution => ({ eventId, eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: NOW.toISOString(), ...caller });

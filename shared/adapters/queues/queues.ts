@@ -6,7 +6,7 @@
 import { statusOf } from "../../platform/sdkErrors.js";
 import { QueueClient } from "@azure/storage-queue";
 import type { ResourceId } from "../../domain/resourceId.js";
-import type { Attribution, RecheckQueue } from "../../app/ports.js";
+import type { Attribution, DeliveryQueue, RecheckQueue } from "../../app/ports.js";
 import { StorageError } from "../../domain/errors.js";
 import type { StorageConnection } from "../tables/tableClients.js";
 
@@ -67,16 +67,12 @@ export function createQueueSweepQueue(conn: StorageConnection, name: string): Sw
   return { enqueue: async (message) => sendJson(await openQueue(conn, name), message) };
 }
 
-/** Wakes the alert sender: the message carries nothing, the outbox holds the alerts. */
-export interface DeliveryQueue {
-  /** `delaySeconds`: wake it then (a storm's group held until its interval ends). */
-  wake(delaySeconds?: number): Promise<void>;
-}
+export type { DeliveryQueue } from "../../app/ports.js";
 
 export function createQueueDeliveryQueue(conn: StorageConnection, name: string): DeliveryQueue {
   return {
-    async wake(delaySeconds = 0) {
-      await sendJson(await openQueue(conn, name), { wake: true }, delaySeconds);
+    async wake(delaySeconds = 0, options = {}) {
+      await sendJson(await openQueue(conn, name), { wake: true, ...(options.feedOnly ? { feedOnly: true } : {}) }, delaySeconds);
     },
   };
 }

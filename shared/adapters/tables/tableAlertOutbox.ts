@@ -166,6 +166,7 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string, 
       // grouped card is younger than the interval, and a grouped key is claimed whole.
       const grouped = new Map<string, typeof eligible>();
       let heldUntil: string | undefined;
+      const holds = new Map<string, string>();
       if (grouping) {
         const backlog = new Map<string, number>();
         for (const row of eligible) if (row.groupKey) backlog.set(row.groupKey, (backlog.get(row.groupKey) ?? 0) + 1);
@@ -175,6 +176,7 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string, 
         for (const [key, plan] of plans) {
           if (plan.mode === "hold") {
             held.add(key);
+            holds.set(key, plan.until);
             heldUntil = heldUntil === undefined || plan.until < heldUntil ? plan.until : heldUntil;
           } else if (plan.mode === "group") {
             // One grouped card per key and interval across every sender: the group row is taken
@@ -187,10 +189,12 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string, 
                   (error: unknown) => (error instanceof ConcurrentUpdateError ? false : Promise.reject(error)),
                 )
               : await takeGroupRow(table, entityRow, grouping.intervalMs);
+            const until = new Date(Date.parse(now) + grouping.intervalMs).toISOString();
+            // Either way the key is held for an interval from now: by this grouped card, or by the winner's.
+            holds.set(key, until);
             if (won) grouped.set(key, eligible.filter((r) => r.groupKey === key).slice(0, grouping.maxAlerts));
             else {
               held.add(key);
-              const until = new Date(Date.parse(now) + grouping.intervalMs).toISOString();
               heldUntil = heldUntil === undefined || until < heldUntil ? until : heldUntil;
             }
           }
@@ -241,7 +245,7 @@ export function createTableAlertOutbox(conn: StorageConnection, prefix: string, 
         groupLoaded.filter((d) => d !== undefined).map((d) => leaseMany(async () => ((await lease(d.index)) ? { ...d.alert, groupKey: d.index.groupKey! } : undefined))),
       );
       const all: OutboxAlert[] = [...claimed, ...groupClaimed.filter((a) => a !== undefined)];
-      return heldUntil === undefined ? all : Object.assign(all, { heldUntil });
+      return Object.assign(all, { ...(heldUntil === undefined ? {} : { heldUntil }), ...(holds.size > 0 ? { holds } : {}) });
     },
 
     async release(items, now) {
