@@ -50,11 +50,13 @@ export function computeArmInventoryFactory(options: ArmInventoryOptions): () => 
   // version's snapshot takes from it: known once, it costs no definition read per version.
   const osStates = new OsStates();
   // Process-wide, like the budget: batching pays off across the invocations running at once.
-  const batches = new VersionBatches({ available: (s) => budget.available(s), ready: (s) => budget.ready(s), short: (s) => budget.short(s, RESERVED_READS) });
+  // Reads are short: down to the reserve. Asked by the version batches and by admission (ports.ts `readsShort`).
+  const readsShort = (subscriptionId: string) => budget.short(subscriptionId, RESERVED_READS);
+  const batches = new VersionBatches({ available: (s) => budget.available(s), ready: (s) => budget.ready(s), short: readsShort });
   // Listings that resolve `latest`, shared the same way: a storm of scale sets following one
   // definition costs a listing per budget turn, not one per scale set. Few kept: each holds a definition's versions.
   const latestReads = new ReadsAfter<ImageVersionSnapshot[]>(Date.now, VERSION_LISTS_KEPT);
-  return () => createInventory(client, { timeoutMs, maxRetries }, { definitions: definitionReads, latest: latestReads }, osStates, budget, batches);
+  return () => createInventory(client, { timeoutMs, maxRetries }, { definitions: definitionReads, latest: latestReads }, osStates, budget, batches, readsShort);
 }
 
 /** Definition key → osState, bounded (a miss costs one definition read); a definition found gone is forgotten. */
@@ -76,6 +78,7 @@ function createInventory(
   osStates: OsStates,
   budget: ReadBudget,
   batches: VersionBatches,
+  readsShort: (subscriptionId: string) => boolean,
 ): ArmInventory {
   /** When this inventory's invocation began (after its event arrived): shared reads must be sent later. */
   const since = Date.now();
@@ -312,7 +315,7 @@ function createInventory(
         if (id) yield toVirtualMachineSnapshot(id, model, { outcome: "pending" });
       }
     },
-    readsShort: (subscriptionId) => budget.short(subscriptionId, RESERVED_READS),
+    readsShort,
     answeredAt: (id, written) => batches.answeredAt(id, written),
     requests: () => requests,
   };

@@ -124,12 +124,12 @@ export class VersionBatches {
       // A patient read (a follow-up or re-check, which waited seconds already) gathers the others
       // of its definition for a moment: in a burst the follow-ups of a definition's versions come
       // due together, and one listing answers them all.
-      void this.run(definitionId, list, hooks?.patient ? this.gatherMs : 0);
+      void this.run(definitionId, list, hooks?.patient === true);
     });
   }
 
-  private async run(definitionId: ResourceId, list: ListVersions, gatherMs: number): Promise<void> {
-    if (gatherMs > 0) await new Promise((resolve) => setTimeout(resolve, gatherMs));
+  private async run(definitionId: ResourceId, list: ListVersions, patient: boolean): Promise<void> {
+    if (patient) await new Promise((resolve) => setTimeout(resolve, this.gatherMs));
     // A wait longer than the budget allows is not decided here: the reads themselves report it.
     await this.budget.ready(definitionId.subscriptionId).catch(() => undefined);
     const batch = this.waiting.get(definitionId.key) ?? [];
@@ -143,7 +143,7 @@ export class VersionBatches {
     // listed yet is listed, at most two pages (a larger one is then read version by version); kept,
     // the listing tells the size, so the next batches of its re-checks share listings.
     const known = this.listings.get(definitionId.key)?.versions.size;
-    const probe = known === undefined && batch.length < MIN_BATCH && gatherMs > 0 && !this.large.has(definitionId.key) && this.budget.short?.(definitionId.subscriptionId) === true;
+    const probe = known === undefined && batch.length < MIN_BATCH && patient && !this.large.has(definitionId.key) && this.budget.short?.(definitionId.subscriptionId) === true;
     const worth = known !== undefined ? Math.max(1, Math.ceil(known / PAGE_SIZE) - 1) : probe ? 1 : MIN_BATCH;
     if (batch.length < worth) return void (await Promise.all(batch.map(own)));
     let listed: Map<string, ImageVersionSnapshot> | undefined;
